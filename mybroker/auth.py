@@ -1,0 +1,134 @@
+"""Who is calling: JWT verification at the edge, and the identity the router forwards.
+
+The router verifies the access token against identity's JWKS (asymmetric keys, algorithm
+pinned, exp/iss/aud checked) and forwards the user id to subgraphs in USER_HEADER,
+together with INTERNAL_TOKEN_HEADER. A subgraph trusts USER_HEADER only when the internal
+token matches, so a client that reaches a subgraph directly cannot claim to be anyone.
+Service-to-service calls (orders -> wallet) carry the same internal token."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+import aiohttp
+import jwt
+
+from mybroker.errors import unauthenticated
+
+USER_HEADER = "x-mybroker-user"
+INTERNAL_TOKEN_HEADER = "x-mybroker-internal-token"
+ALGORITHM = "RS256"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.user_id is not None
+
+    def require_user(self) -> str:
+        if self.user_id is None:
+            raise unauthenticated()
+        return self.user_id
+
+
+ANONYMOUS = Caller()
+
+
+def is_internal(headers: Mapping[str, str], secret: str) -> bool:
+    token = headers.get(INTERNAL_TOKEN_HEADER)
+    return bool(secret) and token is not None and hmac.compare_digest(token.encode(), secret.encode())
+
+
+def caller_from_headers(headers: Mapping[str, str], secret: str) -> Caller:
+    if not is_internal(headers, secret):
+        return ANONYMOUS
+    return Caller(headers.get(USER_HEADER) or None)
+
+
+def internal_headers(secret: str, user_id: str | None = None) -> dict[str, str]:
+    headers = {INTERNAL_TOKEN_HEADER: secret}
+    if user_id:
+        headers[USER_HEADER] = user_id
+    return headers
+
+
+class JwtVerifier:
+    """Verifies access tokens with keys from a JWKS URL, refetching on an unknown `kid`
+    (key rotation) at most every `min_refresh` seconds."""
+
+    def __init__(self, jwks_url: str, *, issuer: str, audience: str, min_refresh: float = 30.0):
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audience = audience
+        self.min_refresh = min_refresh
+        self._keys: dict[str, object] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def refresh(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(self.jwks_url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+                response.raise_for_status()
+                document = await response.json()
+        self.load_jwks(document)
+
+    def load_jwks(self, document: dict) -> None:
+        keys = {}
+        for entry in document.get("keys", []):
+            if entry.get("kty") == "RSA" and entry.get("kid"):
+                keys[entry["kid"]] = jwt.PyJWK(entry, algorithm=ALGORITHM).key
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def _key_for(self, kid: str):
+        if kid not in self._keys:
+            async with self._lock:
+                stale = time.monotonic() - self._fetched_at > self.min_refresh
+                if kid not in self._keys and (stale or not self._keys):
+                    try:
+                        await self.refresh()
+                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                        pass
+        return self._keys.get(kid)
+
+    async def verify(self, token: str) -> Caller:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise unauthenticated("The access token is malformed.") from None
+        if header.get("alg") != ALGORITHM:
+            raise unauthenticated("The access token is not signed with the expected algorithm.")
+        key = await self._key_for(str(header.get("kid", "")))
+        if key is None:
+            raise unauthenticated("The access token was signed with an unknown key.")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthenticated("The access token has expired.") from None
+        except jwt.PyJWTError:
+            raise unauthenticated("The access token is invalid.") from None
+        if claims.get("typ") != "access":
+            raise unauthenticated("This is not an access token.")
+        return Caller(str(claims["sub"]))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated("The Authorization header must be 'Bearer <accessToken>'.")
+    return token.strip()

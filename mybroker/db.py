@@ -1,0 +1,213 @@
+"""Relational stores: one database per service (SQLite embedded, MySQL/PostgreSQL real).
+
+`Database.transaction()` is the unit of work: the state change, the outgoing messages
+(outbox) and the record of consumed messages (inbox) commit together, so a crash can
+neither lose an event nor apply a redelivered one twice."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import AsyncIterator
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from mybroker.bus import MessageBus
+from mybroker.events import Envelope
+
+log = logging.getLogger("mybroker.db")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Adds the outbox and inbox tables to a service's metadata."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("channel", String(100), nullable=False),
+        Column("message_key", String(100)),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, default=utc_now),
+        Column("published_at", DateTime(timezone=True), index=True),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("message_id", String(64), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, default=utc_now),
+    )
+    return outbox, inbox
+
+
+class Transaction:
+    """What a use case gets inside `Database.transaction()`."""
+
+    def __init__(self, session: AsyncSession, db: "Database"):
+        self.session = session
+        self._db = db
+        self.emitted = 0
+
+    async def emit(self, channel: str, message: Envelope, key: str | None = None) -> None:
+        """Queue a message to be published after (and only if) this transaction commits."""
+        if self._db.outbox is None:
+            raise RuntimeError("this database has no outbox table")
+        await self.session.execute(
+            insert(self._db.outbox).values(channel=channel, message_key=key, payload=message.to_bytes(), created_at=utc_now())
+        )
+        self.emitted += 1
+
+    async def first_time(self, consumer: str, message_id: str) -> bool:
+        """Record a consumed message; False if this consumer already processed it."""
+        if self._db.inbox is None:
+            raise RuntimeError("this database has no inbox table")
+        seen = await self.session.execute(
+            select(self._db.inbox.c.message_id).where(
+                self._db.inbox.c.consumer == consumer, self._db.inbox.c.message_id == message_id
+            )
+        )
+        if seen.first() is not None:
+            return False
+        await self.session.execute(insert(self._db.inbox).values(consumer=consumer, message_id=message_id, processed_at=utc_now()))
+        return True
+
+
+class Database:
+    def __init__(self, url: str, metadata: MetaData, *, echo: bool = False):
+        self.url = url
+        self.metadata = metadata
+        self.outbox: Table | None = metadata.tables.get("outbox")
+        self.inbox: Table | None = metadata.tables.get("inbox")
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **({} if self.is_sqlite else {"pool_pre_ping": True}))
+        if self.is_sqlite:
+            _serialise_sqlite_writers(self.engine)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.committed_messages = asyncio.Event()  # wakes the outbox relay
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.metadata.create_all)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.sessions() as session:
+            async with session.begin():
+                tx = Transaction(session, self)
+                yield tx
+            if tx.emitted:
+                self.committed_messages.set()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
+    """SQLite's default deferred transactions fail with 'database is locked' when two
+    readers both upgrade to writers; BEGIN IMMEDIATE takes the write lock up front so a
+    check-and-block (read balance, then write) is atomic, like SELECT ... FOR UPDATE."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_unique_violation(error: Exception) -> bool:
+    return isinstance(error, IntegrityError)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order, then marks them published.
+
+    At-least-once: a crash after publish and before the mark republishes the row, and
+    consumers drop the duplicate by its envelope id. One relay runs per service database."""
+
+    def __init__(self, db: Database, bus: MessageBus, *, batch: int = 200, poll_interval: float = 0.5):
+        self.db = db
+        self.bus = bus
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.db.url}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def publish_pending(self) -> int:
+        outbox = self.db.outbox
+        assert outbox is not None
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.seq, outbox.c.channel, outbox.c.message_key, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.batch)
+                )
+            ).all()
+        for row in rows:
+            await self.bus.publish(row.channel, Envelope.from_bytes(row.payload), key=row.message_key)
+            async with self.db.transaction() as tx:
+                await tx.session.execute(update(outbox).where(outbox.c.seq == row.seq).values(published_at=utc_now()))
+        return len(rows)
+
+    async def _run(self) -> None:
+        while True:
+            self.db.committed_messages.clear()
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the relay must outlive a broker hiccup
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(self.poll_interval)
+                continue
+            if published < self.batch:
+                try:
+                    await asyncio.wait_for(self.db.committed_messages.wait(), self.poll_interval)
+                except asyncio.TimeoutError:
+                    pass

@@ -1,0 +1,49 @@
+"""The contract's error codes (../shared/contract/README.md) as one typed exception.
+
+Services raise DomainError; the GraphQL layer turns it into `extensions.code` and a plain
+message. Anything else becomes INTERNAL_SERVER_ERROR with a request id, never a trace."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    UNKNOWN_ASSET = "UNKNOWN_ASSET"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    INSUFFICIENT_POSITION = "INSUFFICIENT_POSITION"
+    ORDER_NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
+    RATE_LIMITED = "RATE_LIMITED"
+    OPERATION_TOO_COMPLEX = "OPERATION_TOO_COMPLEX"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # Added by the router for requests that are not valid GraphQL at all.
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+class DomainError(Exception):
+    """An error the caller caused and can read: a contract code and a human message."""
+
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code.value}, {self.message!r})"
+
+
+def unauthenticated(message: str = "You must be signed in to do this.") -> DomainError:
+    return DomainError(ErrorCode.UNAUTHENTICATED, message)
+
+
+def forbidden(message: str = "This belongs to someone else.") -> DomainError:
+    return DomainError(ErrorCode.FORBIDDEN, message)
+
+
+def bad_input(message: str) -> DomainError:
+    return DomainError(ErrorCode.BAD_USER_INPUT, message)

@@ -1,0 +1,124 @@
+"""What every Strawberry subgraph shares: the contract's scalars, the request context,
+and error formatting to the contract's codes.
+
+Resolvers stay one-liners into the service layer: they read `info.context.caller` and
+`info.context.service`, and raise DomainError for anything the caller did wrong."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from fastapi import Request
+from graphql import GraphQLError
+from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult
+
+from mybroker.auth import Caller, caller_from_headers
+from mybroker.errors import DomainError, ErrorCode
+from mybroker.events import iso, parse_iso
+from mybroker.money import MoneyFormatError, format_money, parse_money
+
+log = logging.getLogger("mybroker.graphql")
+
+
+def _parse_decimal(value: object) -> Decimal:
+    try:
+        return parse_money(value)
+    except MoneyFormatError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO-8601 timestamp string")
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO-8601 timestamp") from None
+
+
+DecimalScalar = strawberry.scalar(
+    name="Decimal",
+    description='A decimal number as a string with exactly two decimal places, e.g. "1234.50". Never a float.',
+    serialize=format_money,
+    parse_value=_parse_decimal,
+)
+DateTimeScalar = strawberry.scalar(
+    name="DateTime",
+    description='An ISO-8601 timestamp with offset, e.g. "2026-11-24T13:05:00.123Z".',
+    serialize=iso,
+    parse_value=_parse_datetime,
+)
+
+CONFIG = StrawberryConfig(scalar_map={Decimal: DecimalScalar, datetime: DateTimeScalar})
+
+
+class SubgraphSchema(strawberry.federation.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Errors are logged once, in format_error, and only the unexpected ones: a caller's
+        mistake is not a server event."""
+
+
+def federation_schema(**kwargs) -> SubgraphSchema:
+    """A Federation 2 subgraph schema with the contract's scalars."""
+    return SubgraphSchema(config=CONFIG, **kwargs)
+
+
+class GraphQLContext(BaseContext):
+    def __init__(self, caller: Caller, service: Any):
+        super().__init__()
+        self.caller = caller
+        self.service = service
+        self.loaders: dict[str, Any] = {}
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    """One GraphQL error in the contract's shape: a code, a plain message, no internals."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        code, message = original.code, original.message
+    elif original is None or isinstance(original, GraphQLError):
+        # graphql-core's own errors: the request or its values do not fit the schema.
+        code, message = ErrorCode.BAD_USER_INPUT, error.message
+    else:
+        request_id = uuid.uuid4().hex[:12]
+        log.error("internal error %s at %s", request_id, error.path, exc_info=original)
+        code, message = ErrorCode.INTERNAL_SERVER_ERROR, f"Internal server error (request id {request_id})."
+        return _shape(error, code, message, {"requestId": request_id})
+    return _shape(error, code, message, {})
+
+
+def _shape(error: GraphQLError, code: ErrorCode, message: str, extra: dict[str, Any]) -> dict[str, Any]:
+    formatted: dict[str, Any] = {"message": message}
+    if error.locations:
+        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        formatted["path"] = list(error.path)
+    formatted["extensions"] = {**(error.extensions or {}), "code": code.value, **extra}
+    return formatted
+
+
+class SubgraphRouter(GraphQLRouter):
+    """Strawberry's FastAPI router with the contract's error format."""
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            response["errors"] = [format_error(error) for error in result.errors]
+        return response
+
+
+def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_secret: str) -> GraphQLRouter:
+    """Mounts `schema` at /graphql; the context carries the caller the router vouched for."""
+
+    async def context(request: Request) -> GraphQLContext:
+        return GraphQLContext(caller_from_headers(request.headers, internal_secret), service)
+
+    return SubgraphRouter(schema, path="/graphql", context_getter=context)
+

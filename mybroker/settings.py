@@ -1,0 +1,104 @@
+"""Settings from environment variables (MYBROKER_*), with the embedded defaults.
+
+One frozen object is built at start-up and handed to every service; tests build their
+own with overrides (free ports, a temporary data directory)."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Mapping
+
+SERVICES = ("identity", "wallet", "assets", "orders", "reports")
+DEFAULT_PORTS = {"router": 4000, "identity": 4001, "wallet": 4002, "assets": 4003, "orders": 4004, "reports": 4005}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".mybroker")
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    # Where each service is reached; defaults to http://host:port.
+    urls: Mapping[str, str] = field(default_factory=dict)
+    # SQLAlchemy async URLs per service; defaults to a SQLite file per service in data_dir.
+    database_urls: Mapping[str, str] = field(default_factory=dict)
+    bus: str = "memory"
+    cache: str = "memory"
+    # Shared secret that proves a request comes from the router or a sibling service.
+    internal_secret: str = ""
+    jwt_issuer: str = "mybroker-identity"
+    jwt_audience: str = "mybroker"
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    jwks_url: str = ""
+    # Offline market feed.
+    tick_interval: float = 1.0
+    market_seed: int | None = None
+    # A MARKET BUY blocks last price x (1 + collar) per share; B3 calls the cap "protection".
+    market_order_collar: Decimal = Decimal("0.05")
+    # Market maker in b3-sim: levels per side, half-spread and step in basis points, lots per level.
+    mm_depth: int = 5
+    mm_half_spread_bps: int = 5
+    mm_step_bps: int = 5
+    mm_lots_per_level: int = 50
+    log_level: str = "INFO"
+
+    def port(self, service: str) -> int:
+        return self.ports[service]
+
+    def url(self, service: str) -> str:
+        return self.urls.get(service) or f"http://{self.host}:{self.ports[service]}"
+
+    def graphql_url(self, service: str) -> str:
+        return self.url(service) + "/graphql"
+
+    def database_url(self, service: str) -> str:
+        if service in self.database_urls:
+            return self.database_urls[service]
+        return f"sqlite+aiosqlite:///{self.data_dir / (service + '.db')}"
+
+    def jwks(self) -> str:
+        return self.jwks_url or self.url("identity") + "/.well-known/jwks.json"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        get = lambda name, default=None: env.get("MYBROKER_" + name, default)  # noqa: E731
+        data_dir = Path(get("DATA_DIR", ".mybroker"))
+        ports = {name: int(get(f"{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
+        urls = {name: get(f"{name.upper()}_URL") for name in DEFAULT_PORTS if get(f"{name.upper()}_URL")}
+        dbs = {name: get(f"{name.upper()}_DATABASE_URL") for name in SERVICES if get(f"{name.upper()}_DATABASE_URL")}
+        seed = get("MARKET_SEED")
+        values = dict(
+            data_dir=data_dir,
+            host=get("HOST", "127.0.0.1"),
+            ports=ports,
+            urls=urls,
+            database_urls=dbs,
+            bus=get("BUS", "memory"),
+            cache=get("CACHE", "memory"),
+            internal_secret=get("INTERNAL_SECRET", ""),
+            jwt_issuer=get("JWT_ISSUER", "mybroker-identity"),
+            jwt_audience=get("JWT_AUDIENCE", "mybroker"),
+            access_token_ttl=int(get("ACCESS_TOKEN_TTL", 900)),
+            refresh_token_ttl=int(get("REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
+            jwks_url=get("JWKS_URL", ""),
+            tick_interval=float(get("TICK_INTERVAL", 1.0)),
+            market_seed=int(seed) if seed else None,
+            market_order_collar=Decimal(get("MARKET_ORDER_COLLAR", "0.05")),
+            log_level=get("LOG_LEVEL", "INFO"),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def ensure_internal_secret(self) -> "Settings":
+        """The embedded platform shares one process, so a fresh random secret per start is
+        enough; a deployment sets MYBROKER_INTERNAL_SECRET for every container."""
+        if self.internal_secret:
+            return self
+        return replace(self, internal_secret=secrets.token_urlsafe(32))
