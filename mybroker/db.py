@@ -9,6 +9,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    TypeDecorator,
     event,
     insert,
     select,
@@ -211,3 +213,49 @@ class OutboxRelay:
                     await asyncio.wait_for(self.db.committed_messages.wait(), self.poll_interval)
                 except asyncio.TimeoutError:
                     pass
+
+
+class UtcDateTime(TypeDecorator):
+    """An aware UTC datetime on every backend: SQLite (and MySQL DATETIME) hand back naive
+    values, which would not compare with `utc_now()`."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware UTC datetime")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=timezone.utc)
+
+
+class FixedDecimal(TypeDecorator):
+    """A Decimal with a fixed number of places, stored exactly as an integer count of units
+    (e.g. places=2: centavos). SQLite keeps NUMERIC as a float; this never goes through one."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, places: int = 2):
+        super().__init__()
+        self.places = places
+        self._unit = Decimal(1).scaleb(-places)
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> int | None:
+        if value is None:
+            return None
+        units = Decimal(value).scaleb(self.places)
+        if units != units.to_integral_value():
+            raise ValueError(f"{value} has more than {self.places} decimal places")
+        return int(units)
+
+    def process_result_value(self, value: int | None, dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(value) * self._unit).quantize(self._unit)

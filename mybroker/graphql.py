@@ -13,6 +13,7 @@ from typing import Any
 
 import strawberry
 from fastapi import Request
+from starlette.requests import HTTPConnection
 from graphql import GraphQLError
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -83,7 +84,13 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, DomainError):
         code, message = original.code, original.message
-    elif original is None or isinstance(original, GraphQLError):
+    elif (
+        original is None
+        or isinstance(original, GraphQLError)
+        # An inline literal a scalar refused (e.g. amount: "1.234"): raised while validating
+        # the request, so outside any field (no path).
+        or (error.path is None and isinstance(original, (ValueError, TypeError)))
+    ):
         # graphql-core's own errors: the request or its values do not fit the schema.
         code, message = ErrorCode.BAD_USER_INPUT, error.message
     else:
@@ -117,8 +124,9 @@ class SubgraphRouter(GraphQLRouter):
 def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_secret: str) -> GraphQLRouter:
     """Mounts `schema` at /graphql; the context carries the caller the router vouched for."""
 
-    async def context(request: Request) -> GraphQLContext:
-        return GraphQLContext(caller_from_headers(request.headers, internal_secret), service)
+    # HTTPConnection, not Request: FastAPI injects it for WebSocket subscriptions too.
+    async def context(connection: HTTPConnection) -> GraphQLContext:
+        return GraphQLContext(caller_from_headers(connection.headers, internal_secret), service)
 
     return SubgraphRouter(schema, path="/graphql", context_getter=context)
 

@@ -19,21 +19,22 @@ class _Subscriber:
         self.accepts = accepts
         self.buffer: deque[Envelope] = deque(maxlen=capacity)
         self.ready = asyncio.Event()
-        self.dropped = 0
 
-    def offer(self, message: Envelope) -> None:
+    def offer(self, message: Envelope) -> bool:
+        """Buffers the message if wanted; True when that pushed out the oldest one."""
         if not self.accepts(message):
-            return
-        if len(self.buffer) == self.buffer.maxlen:
-            self.dropped += 1
+            return False
+        full = len(self.buffer) == self.buffer.maxlen
         self.buffer.append(message)
         self.ready.set()
+        return full
 
 
 class LiveFeed:
     def __init__(self, bus: MessageBus, channel: str, *, capacity: int = 256):
         self.capacity = capacity
         self._subscribers: set[_Subscriber] = set()
+        self.dropped = 0  # messages pushed out of slow subscribers' buffers, for metrics
         # A group of its own per process: every process sees every message.
         bus.subscribe(channel, f"live-{uuid.uuid4().hex[:8]}", self._publish)
 
@@ -43,7 +44,7 @@ class LiveFeed:
 
     async def _publish(self, message: Envelope) -> None:
         for subscriber in tuple(self._subscribers):
-            subscriber.offer(message)
+            self.dropped += subscriber.offer(message)
 
     async def subscribe(self, accepts: Callable[[Envelope], bool] = lambda _m: True) -> AsyncIterator[Envelope]:
         subscriber = _Subscriber(accepts, self.capacity)

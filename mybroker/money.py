@@ -23,9 +23,13 @@ def parse_money(value: object) -> Decimal:
         raise MoneyFormatError(f"{value!r} is not a decimal number") from None
     if not amount.is_finite():
         raise MoneyFormatError("amount must be a finite number")
-    if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
+    try:
+        quantized = amount.quantize(CENT)
+    except InvalidOperation:  # more digits than Decimal's context holds, e.g. "1e30"
+        raise MoneyFormatError("amount is too large") from None
+    if amount != quantized:
         raise MoneyFormatError("amount has more than two decimal places")
-    return amount.quantize(CENT)
+    return quantized
 
 
 def cents(amount: Decimal) -> Decimal:

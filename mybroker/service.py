@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from fastapi import FastAPI
+# Module level, not inside internal_api: with postponed annotations FastAPI resolves a
+# dependency's `request: Request` against this module's globals.
+from starlette.requests import Request
 
 from mybroker.bus import MessageBus
 from mybroker.cache import Cache
@@ -86,7 +89,6 @@ def internal_api(secret: str):
     """An APIRouter for service-to-service endpoints: refuses callers without the internal
     token, and answers DomainError as 422 {"code", "message"} (see InternalClient)."""
     from fastapi import APIRouter, Depends, HTTPException
-    from starlette.requests import Request
 
     from mybroker.auth import is_internal
 

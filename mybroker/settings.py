@@ -33,6 +33,9 @@ class Settings:
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 24 * 3600
     jwks_url: str = ""
+    # Identity's RSA signing key(s) as PEM; empty: a key file in data_dir, created on first
+    # start. Several PEM blocks publish several keys (rotation); the first one signs.
+    jwt_private_key: str = ""
     # Offline market feed.
     tick_interval: float = 1.0
     market_seed: int | None = None
@@ -43,6 +46,9 @@ class Settings:
     mm_half_spread_bps: int = 5
     mm_step_bps: int = 5
     mm_lots_per_level: int = 50
+    # Broker + B3 fees as a fraction of each fill's traded value (configurable; B3's
+    # trading + settlement fees are about 0.0003 for individuals). Zero: no FEE entries.
+    trading_fee_rate: Decimal = Decimal("0")
     log_level: str = "INFO"
 
     def port(self, service: str) -> int:
@@ -88,9 +94,11 @@ class Settings:
             access_token_ttl=int(get("ACCESS_TOKEN_TTL", 900)),
             refresh_token_ttl=int(get("REFRESH_TOKEN_TTL", 30 * 24 * 3600)),
             jwks_url=get("JWKS_URL", ""),
+            jwt_private_key=get("JWT_PRIVATE_KEY", ""),
             tick_interval=float(get("TICK_INTERVAL", 1.0)),
             market_seed=int(seed) if seed else None,
             market_order_collar=Decimal(get("MARKET_ORDER_COLLAR", "0.05")),
+            trading_fee_rate=Decimal(get("TRADING_FEE_RATE", "0")),
             log_level=get("LOG_LEVEL", "INFO"),
         )
         values.update(overrides)

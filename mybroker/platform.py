@@ -1,0 +1,115 @@
+"""The embedded platform: every service in one process, each on its own port.
+
+Start order matters: services first (schemas created, consumers subscribed), then the
+bus, then the HTTP servers, and the router last, since it composes the supergraph from
+the running subgraphs' `_service { sdl }`. Stop runs in reverse."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from mybroker.bus import create_bus
+from mybroker.cache import create_cache
+from mybroker.service import Infrastructure, Service
+from mybroker.settings import SERVICES, Settings
+
+log = logging.getLogger("mybroker.platform")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that leaves signals to the platform: several servers share a loop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def build_service(name: str, infra: Infrastructure) -> Service:
+    """Imports lazily so `mybroker serve wallet` loads only the wallet."""
+    if name == "identity":
+        from subgraphs.identity.app import create_service
+    elif name == "wallet":
+        from subgraphs.wallet.app import create_service
+    elif name == "assets":
+        from subgraphs.assets.app import create_service
+    elif name == "orders":
+        from subgraphs.orders.app import create_service
+    elif name == "reports":
+        from subgraphs.reports.app import create_service
+    elif name == "b3-sim":
+        from b3sim.app import create_service
+    elif name == "ingest":
+        from ingest.app import create_service
+    else:
+        raise ValueError(f"unknown service {name!r}")
+    return create_service(infra)
+
+
+WORKERS = ("b3-sim", "ingest")
+
+
+async def serve_app(app, host: str, port: int, log_level: str = "warning") -> tuple[_Server, asyncio.Task]:
+    server = _Server(uvicorn.Config(app, host=host, port=port, lifespan="off", log_level=log_level, access_log=False))
+    task = asyncio.create_task(server.serve(), name=f"http:{port}")
+    while not server.started:
+        if task.done():
+            task.result()  # raises the bind error, e.g. port in use
+            raise RuntimeError(f"server on port {port} stopped during start-up")
+        await asyncio.sleep(0.01)
+    return server, task
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    services: list[Service] = field(default_factory=list)
+    infra: Infrastructure | None = None
+    _servers: list[tuple[_Server, asyncio.Task]] = field(default_factory=list)
+
+    @property
+    def router_url(self) -> str:
+        return self.settings.graphql_url("router")
+
+    async def start(self) -> None:
+        self.settings = self.settings.ensure_internal_secret()
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.infra = Infrastructure(settings, create_bus(settings.bus), create_cache(settings.cache))
+        for name in (*SERVICES, *WORKERS):
+            service = build_service(name, self.infra)
+            await service.start()
+            self.services.append(service)
+        await self.infra.bus.start()
+        for service in self.services:
+            if service.app is not None:
+                self._servers.append(await serve_app(service.app, settings.host, settings.port(service.name)))
+        router_app = await build_router_app(settings)
+        self._servers.append(await serve_app(router_app, settings.host, settings.port("router")))
+
+    async def stop(self) -> None:
+        for server, _task in reversed(self._servers):
+            server.should_exit = True
+        await asyncio.gather(*(task for _s, task in self._servers), return_exceptions=True)
+        self._servers.clear()
+        if self.infra is not None:
+            await self.infra.bus.stop()
+        for service in reversed(self.services):
+            await service.stop()
+        self.services.clear()
+
+
+async def build_router_app(settings: Settings):
+    """The router composed from the running subgraphs, verifying tokens with identity's JWKS."""
+    from mybroker.auth import JwtVerifier
+    from router.compose import compose_from_urls
+    from router.http import RouterConfig, create_router_app
+    from router.supergraph import Supergraph
+
+    supergraph = Supergraph.from_sdl(await compose_from_urls([(name, settings.graphql_url(name)) for name in SERVICES]))
+    verifier = JwtVerifier(settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    await verifier.refresh()
+    return create_router_app(supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret))

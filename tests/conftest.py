@@ -1,0 +1,91 @@
+"""The embedded platform on free ports, and a small GraphQL client that talks to the router."""
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from mybroker.platform import Platform
+from mybroker.settings import DEFAULT_PORTS, Settings
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class GraphQLError(AssertionError):
+    pass
+
+
+class Client:
+    """One trader's session with the router: keeps the access token once signed in."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str):
+        self.http = http
+        self.url = url
+        self.token: str | None = None
+
+    async def post(self, query: str, variables: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+        headers = {}
+        bearer = token or self.token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        async with self.http.post(self.url, json={"query": query, "variables": variables or {}}, headers=headers) as response:
+            return response.status, await response.json(content_type=None)
+
+    async def execute(self, query: str, variables: dict | None = None) -> dict[str, Any]:
+        _status, body = await self.post(query, variables)
+        if body.get("errors"):
+            raise GraphQLError(body["errors"])
+        return body["data"]
+
+    async def error_code(self, query: str, variables: dict | None = None) -> str:
+        """The code of the first error; fails the test when the operation succeeds."""
+        _status, body = await self.post(query, variables)
+        assert body.get("errors"), f"expected an error, got {body}"
+        return body["errors"][0]["extensions"]["code"]
+
+    async def until(self, query: str, variables: dict | None, done, timeout: float = 15.0) -> dict[str, Any]:
+        """Polls until `done(data)`; the platform is asynchronous behind placeOrder and cancel."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            data = await self.execute(query, variables)
+            if done(data):
+                return data
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"condition not met within {timeout}s; last answer: {data}")
+            await asyncio.sleep(0.05)
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def platform(tmp_path_factory) -> Platform:
+    ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
+    data_dir: Path = tmp_path_factory.mktemp("platform")
+    settings = Settings.from_env(env={}, data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7)
+    running = Platform(settings)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
+async def http() -> aiohttp.ClientSession:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def new_client(platform: Platform, http: aiohttp.ClientSession):
+    return lambda: Client(http, platform.router_url)

@@ -1,0 +1,44 @@
+"""The public contract: the router's API schema must hold schema.graphql with no breaking
+change (graphql-core's find_breaking_changes), as clients rely on it.
+
+The project pins its copy of the contract beside this test; where the steering repo's
+shared/contract is present (development and CI), the copy must match it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graphql import build_client_schema, build_schema, find_breaking_changes, get_introspection_query
+
+HERE = Path(__file__).parent
+SHARED = HERE.parents[2] / "shared" / "contract"
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+def contract_schema():
+    return build_schema((HERE / "schema.graphql").read_text(encoding="utf-8"))
+
+
+def test_pinned_contract_matches_shared_contract():
+    shared = SHARED / "schema.graphql"
+    if not shared.exists():  # a user's clone: only the pinned copy exists
+        return
+    assert (HERE / "schema.graphql").read_text() == shared.read_text(), "tests/contract/schema.graphql drifted from shared/contract"
+
+
+async def test_router_api_schema_holds_the_contract(platform, http):
+    async with http.post(platform.router_url, json={"query": get_introspection_query()}) as response:
+        body = await response.json()
+    assert "errors" not in body, body.get("errors")
+    served = build_client_schema(body["data"])
+    breaking = find_breaking_changes(contract_schema(), served)
+    assert breaking == [], "\n".join(f"{change.type.name}: {change.description}" for change in breaking)
+
+
+async def test_federation_machinery_is_hidden(platform, http):
+    async with http.post(platform.router_url, json={"query": "{ __schema { types { name } directives { name } } }"}) as response:
+        schema = (await response.json())["data"]["__schema"]
+    names = {t["name"] for t in schema["types"]}
+    assert not {"_Any", "_Entity", "_Service", "join__Graph", "link__Purpose"} & names
+    assert not {d["name"] for d in schema["directives"]} & {"join__type", "join__field", "link", "key"}
