@@ -39,7 +39,8 @@ class Service:
             await step()
 
     async def stop(self) -> None:
-        for step in reversed(self.on_stop):
+        """Runs on_stop in the order written: stop what reads a store before closing it."""
+        for step in self.on_stop:
             await step()
 
 

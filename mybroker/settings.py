@@ -27,7 +27,7 @@ class Settings:
     bus: str = "memory"
     cache: str = "memory"
     # Shared secret that proves a request comes from the router or a sibling service.
-    internal_secret: str = ""
+    internal_secret: str = field(default="", repr=False)
     jwt_issuer: str = "mybroker-identity"
     jwt_audience: str = "mybroker"
     access_token_ttl: int = 900
@@ -35,7 +35,8 @@ class Settings:
     jwks_url: str = ""
     # Identity's RSA signing key(s) as PEM; empty: a key file in data_dir, created on first
     # start. Several PEM blocks publish several keys (rotation); the first one signs.
-    jwt_private_key: str = ""
+    # Kept out of repr so a logged Settings never shows it.
+    jwt_private_key: str = field(default="", repr=False)
     # Offline market feed.
     tick_interval: float = 1.0
     market_seed: int | None = None

@@ -1,0 +1,115 @@
+"""SQL for the assets database: catalog rows and candles to and from domain objects."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.assets import tables
+from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, QuoteTick, search_key
+
+A = tables.assets.c
+C = tables.candles.c
+
+
+async def upsert_catalog(session: AsyncSession, entries: list[tuple[str, str, AssetType, int]]) -> None:
+    """(ticker, name, type, lot size) rows; new ones start active, existing ones keep their flag."""
+    existing = {row.ticker for row in await session.execute(select(A.ticker))}
+    for ticker, name, type, lot_size in entries:
+        values = dict(name=name, type=type.value, lot_size=lot_size, search_key=search_key(f"{ticker} {name}"))
+        if ticker in existing:
+            await session.execute(update(tables.assets).where(A.ticker == ticker).values(**values))
+        else:
+            await session.execute(insert(tables.assets).values(ticker=ticker, active=True, **values))
+
+
+async def search_assets(session: AsyncSession, text: str | None, type: AssetType | None, limit: int) -> list[AssetRecord]:
+    query = select(tables.assets).where(A.active.is_(True))
+    if text:
+        query = query.where(A.search_key.like("%" + _escape_like(search_key(text)) + "%", escape="\\"))
+    if type is not None:
+        query = query.where(A.type == type.value)
+    return [_asset(row) for row in await session.execute(query.order_by(A.ticker).limit(limit))]
+
+
+async def assets_by_ticker(session: AsyncSession, tickers: set[str]) -> dict[str, AssetRecord]:
+    return {row.ticker: _asset(row) for row in await session.execute(select(tables.assets).where(A.ticker.in_(tickers)))}
+
+
+async def recent_candles(session: AsyncSession, ticker: str, interval: CandleInterval, limit: int) -> list[Candle]:
+    """The latest `limit` candles, oldest first."""
+    rows = await session.execute(
+        select(tables.candles).where(C.ticker == ticker, C.interval == interval.value).order_by(C.start.desc()).limit(limit)
+    )
+    return [_candle(row) for row in reversed(rows.all())]
+
+
+async def candles_of_tick(session: AsyncSession, tick: QuoteTick) -> dict[CandleInterval, Candle | None]:
+    """The 1m, 1h and 1d candles the tick falls in (None where none exists yet)."""
+    rows = await session.execute(
+        select(tables.candles).where(
+            C.ticker == tick.ticker,
+            or_(*(and_(C.interval == i.value, C.start == i.bucket_start(tick.time)) for i in CandleInterval)),
+        )
+    )
+    found = {CandleInterval(row.interval): _candle(row) for row in rows}
+    return {interval: found.get(interval) for interval in CandleInterval}
+
+
+async def save_candles(
+    session: AsyncSession, before: Mapping[CandleInterval, Candle | None], after: Mapping[CandleInterval, Candle]
+) -> None:
+    """Upsert per (ticker, interval, bucket start). The market-data consumer is the only
+    writer of a ticker's candles (one partition per ticker), so read-then-write is safe."""
+    for interval, candle in after.items():
+        previous = before.get(interval)
+        if previous == candle:
+            continue
+        if previous is None:
+            await session.execute(
+                insert(tables.candles).values(ticker=candle.ticker, interval=interval.value, start=candle.start, **_candle_values(candle))
+            )
+        else:
+            await session.execute(
+                update(tables.candles)
+                .where(C.ticker == candle.ticker, C.interval == interval.value, C.start == candle.start)
+                .values(**_candle_values(candle))
+            )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _asset(row: Any) -> AssetRecord:
+    return AssetRecord(row.ticker, row.name, AssetType(row.type), row.lot_size, bool(row.active))
+
+
+def _candle(row: Any) -> Candle:
+    return Candle(
+        ticker=row.ticker,
+        interval=CandleInterval(row.interval),
+        start=row.start,
+        open=row.open,
+        high=row.high,
+        low=row.low,
+        close=row.close,
+        volume_base=row.volume_base,
+        day_volume=row.day_volume,
+        first_tick=row.first_tick,
+        last_tick=row.last_tick,
+    )
+
+
+def _candle_values(candle: Candle) -> dict[str, Any]:
+    return dict(
+        open=candle.open,
+        high=candle.high,
+        low=candle.low,
+        close=candle.close,
+        volume_base=candle.volume_base,
+        day_volume=candle.day_volume,
+        first_tick=candle.first_tick,
+        last_tick=candle.last_tick,
+    )

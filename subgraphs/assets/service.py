@@ -1,0 +1,147 @@
+"""Assets use cases: the catalog, latest quotes (cache), candles (database) and the live
+quote stream. Resolvers, consumers and the internal API call only this."""
+from __future__ import annotations
+
+import logging
+from contextlib import aclosing
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+import orjson
+
+from mybroker.cache import Cache
+from mybroker.catalog import CatalogEntry, load_catalog
+from mybroker.db import Database
+from mybroker.errors import DomainError, ErrorCode, bad_input
+from mybroker.events import QUOTE, Envelope
+from mybroker.live import LiveFeed
+from mybroker.money import format_money
+from subgraphs.assets import repository
+from subgraphs.assets.domain import (
+    DEFAULT_ASSETS_PAGE,
+    DEFAULT_CANDLES,
+    MAX_ASSETS_PAGE,
+    MAX_CANDLES,
+    AssetRecord,
+    AssetType,
+    Candle,
+    CandleInterval,
+    QuoteTick,
+    fold_tick,
+    is_newer,
+    normalise_ticker,
+    page_size,
+)
+
+log = logging.getLogger("mybroker.assets")
+
+
+
+def quote_key(ticker: str) -> str:
+    return f"quote:{ticker}"
+
+
+class AssetsService:
+    def __init__(self, db: Database, cache: Cache, live: LiveFeed | None = None):
+        self.db = db
+        self.cache = cache
+        self.live = live
+
+    # ------------------------------------------------------------------ catalog
+
+    async def seed_catalog(self, entries: Iterable[CatalogEntry] | None = None) -> None:
+        """Upserts the shipped catalog. Re-running it changes nothing; an asset an operator
+        deactivated stays inactive."""
+        rows = [
+            (normalise_ticker(e.ticker), e.name, AssetType(e.type), e.lot_size)
+            for e in (load_catalog() if entries is None else entries)
+        ]
+        async with self.db.transaction() as tx:
+            await repository.upsert_catalog(tx.session, rows)
+
+    async def search(self, search: str | None, type: AssetType | None, first: int | None) -> list[AssetRecord]:
+        """Active assets whose ticker or name contains `search` (case and accents ignored)."""
+        limit = page_size(first, DEFAULT_ASSETS_PAGE, MAX_ASSETS_PAGE, "first")
+        async with self.db.read() as session:
+            return await repository.search_assets(session, (search or "").strip() or None, type, limit)
+
+    async def find(self, ticker: str) -> AssetRecord | None:
+        return (await self.find_many([ticker]))[0]
+
+    async def find_many(self, tickers: Sequence[str]) -> list[AssetRecord | None]:
+        """One query for many tickers (the router's `_entities` batches), in the asked order."""
+        wanted = [normalise_ticker(str(t)) for t in tickers]
+        async with self.db.read() as session:
+            found = await repository.assets_by_ticker(session, set(wanted))
+        return [found.get(ticker) for ticker in wanted]
+
+    async def asset_summary(self, ticker: str) -> dict[str, Any]:
+        """The internal API's view (docs/internals.md); orders checks `active` itself."""
+        asset = await self.find(ticker)
+        if asset is None:
+            raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{normalise_ticker(ticker)} is not in the catalog.")
+        quote = await self.latest_quote(asset.ticker)
+        return {
+            "ticker": asset.ticker,
+            "name": asset.name,
+            "type": asset.type.value,
+            "lotSize": asset.lot_size,
+            "active": asset.active,
+            "lastPrice": format_money(quote.price) if quote else None,
+        }
+
+    # ------------------------------------------------------------------ quotes
+
+    async def latest_quote(self, ticker: str) -> QuoteTick | None:
+        return (await self.latest_quotes([ticker]))[0]
+
+    async def latest_quotes(self, tickers: Sequence[str]) -> list[QuoteTick | None]:
+        raw = await self.cache.get_many([quote_key(normalise_ticker(str(t))) for t in tickers])
+        return [None if value is None else QuoteTick.from_payload(orjson.loads(value)) for value in raw]
+
+    async def record_quote(self, message: Envelope) -> None:
+        """Market-data consumer: folds the tick into its candles, then keeps it as the
+        latest quote unless a newer one is already cached. No inbox here: folding is
+        idempotent (a repeated tick changes nothing), and an inbox row per tick would grow
+        by millions a day."""
+        tick = QuoteTick.from_payload(message.data)
+        async with self.db.transaction() as tx:
+            current = await repository.candles_of_tick(tx.session, tick)
+            await repository.save_candles(tx.session, current, fold_tick(current, tick))
+        # After the commit, and even for a redelivery: a crash between the two must not
+        # leave the cache behind for good, and the newer-wins rule makes this idempotent.
+        cached = await self.latest_quote(tick.ticker)
+        if is_newer(tick.time, cached.time if cached else None):
+            await self.cache.set(quote_key(tick.ticker), orjson.dumps(message.data))
+
+    async def quote_stream(self, tickers: Sequence[str]) -> AsyncIterator[QuoteTick]:
+        """Every tick of the asked tickers from now on (the quotes subscription)."""
+        wanted = {normalise_ticker(str(t)) for t in tickers}
+        if not wanted:
+            raise bad_input("Ask for at least one ticker.")
+        known = {asset.ticker for asset in await self.find_many(sorted(wanted)) if asset is not None}
+        if unknown := wanted - known:
+            raise bad_input(f"Unknown ticker(s): {', '.join(sorted(unknown))}.")
+        if self.live is None:
+            raise RuntimeError("this assets service has no live feed")
+
+        def accepts(message: Envelope) -> bool:
+            return message.type == QUOTE and normalise_ticker(str(message.data.get("ticker", ""))) in wanted
+
+        # aclosing: leaving `async for` does not close an async generator, and an unclosed
+        # live subscription would keep buffering ticks until garbage collection.
+        async with aclosing(self.live.subscribe(accepts)) as messages:
+            async for message in messages:
+                try:
+                    yield QuoteTick.from_payload(message.data)
+                except ValueError:
+                    log.warning("skipped a malformed quote %s on the live feed", message.id)
+
+    # ------------------------------------------------------------------ candles
+
+    async def candles(self, ticker: str, interval: CandleInterval | None, limit: int | None) -> list[Candle]:
+        """The latest `limit` candles, oldest first (null arguments mean the contract's defaults)."""
+        count = page_size(limit, DEFAULT_CANDLES, MAX_CANDLES, "limit")
+        async with self.db.read() as session:
+            return await repository.recent_candles(
+                session, normalise_ticker(ticker), interval or CandleInterval.ONE_DAY, count
+            )

@@ -1,0 +1,40 @@
+"""Wiring: identity's database, keys, GraphQL endpoint and JWKS."""
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+from mybroker.db import Database, OutboxRelay
+from mybroker.graphql import graphql_router
+from mybroker.service import Infrastructure, Service, service_app
+from subgraphs.identity.keys import load_key_ring
+from subgraphs.identity.schema import schema
+from subgraphs.identity.service import IdentityService
+from subgraphs.identity.tables import metadata
+from subgraphs.identity.tokens import AccessTokenIssuer
+
+NAME = "identity"
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def create_service(infra: Infrastructure) -> Service:
+    settings = infra.settings
+    db = Database(settings.database_url(NAME), metadata)
+    keys = load_key_ring(settings)
+    identity = IdentityService(
+        db,
+        keys,
+        AccessTokenIssuer(keys, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl),
+        refresh_token_ttl=settings.refresh_token_ttl,
+    )
+    relay = OutboxRelay(db, infra.bus)
+
+    app = service_app("My Broker B3 — identity")
+    app.include_router(graphql_router(schema, identity, settings.internal_secret))
+
+    @app.get(JWKS_PATH)
+    async def jwks() -> JSONResponse:
+        # Short caching: verifiers refetch on an unknown kid anyway, so rotation stays quick.
+        return JSONResponse(identity.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    # Service.stop runs these in reverse: the relay stops before its database closes.
+    return Service(NAME, app, on_start=[db.create_schema, relay.start], on_stop=[relay.stop, db.dispose])

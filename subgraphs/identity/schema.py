@@ -1,0 +1,86 @@
+"""Identity's part of the API: User (the entity others extend), sign-up, sign-in, refresh."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from mybroker.graphql import federation_schema
+from subgraphs.identity import domain
+from subgraphs.identity.service import AuthSession
+
+
+@strawberry.federation.type(keys=["id"])
+class User:
+    id: strawberry.ID
+    email: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, user: domain.User) -> "User":
+        return cls(id=strawberry.ID(user.id), email=user.email, name=user.name, created_at=user.created_at)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "User | None":
+        return _maybe(await info.context.service.user_for(info.context.caller, str(id)))
+
+
+@strawberry.type
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    expires_in: int = strawberry.field(description="lifetime of the access token in seconds")
+    user: User
+
+    @classmethod
+    def from_session(cls, session: AuthSession) -> "AuthPayload":
+        return cls(
+            access_token=session.access_token,
+            refresh_token=session.refresh_token,
+            expires_in=session.expires_in,
+            user=User.from_domain(session.user),
+        )
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str
+    name: str
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="the caller; null without a valid token")
+    async def me(self, info: Info) -> User | None:
+        return _maybe(await info.context.service.me(info.context.caller))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+        return AuthPayload.from_session(await info.context.service.register(input.email, input.password, input.name))
+
+    @strawberry.mutation
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+        return AuthPayload.from_session(await info.context.service.login(input.email, input.password))
+
+    @strawberry.mutation
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        return AuthPayload.from_session(await info.context.service.refresh(refresh_token))
+
+
+def _maybe(user: domain.User | None) -> User | None:
+    return User.from_domain(user) if user is not None else None
+
+
+schema = federation_schema(query=Query, mutation=Mutation, types=[User])

@@ -1,0 +1,182 @@
+"""Identity's use cases: register, log in, rotate refresh tokens, and who may see a user.
+
+Password hashing runs in a worker thread before the write transaction, so neither the
+event loop nor the database's write lock waits on scrypt."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from mybroker.auth import Caller
+from mybroker.db import Database, Transaction, utc_now
+from mybroker.errors import DomainError, ErrorCode, forbidden, unauthenticated
+from subgraphs.identity import domain
+from subgraphs.identity.domain import PasswordHasher, RefreshToken, User
+from subgraphs.identity.keys import KeyRing
+from subgraphs.identity.tables import refresh_tokens, users
+from subgraphs.identity.tokens import AccessTokenIssuer
+
+log = logging.getLogger("mybroker.identity")
+
+
+@dataclass(frozen=True)
+class AuthSession:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+
+
+class IdentityService:
+    def __init__(
+        self,
+        db: Database,
+        keys: KeyRing,
+        access_tokens: AccessTokenIssuer,
+        *,
+        refresh_token_ttl: int,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self.db = db
+        self.keys = keys
+        self.access_tokens = access_tokens
+        self.refresh_token_ttl = refresh_token_ttl
+        self.hasher = hasher or PasswordHasher()
+        self.clock = clock
+        # Login verifies against this when the e-mail is unknown, so the answer takes as
+        # long as for a wrong password and timing cannot tell which e-mails exist.
+        self._decoy_hash = self.hasher.hash(uuid.uuid4().hex)
+
+    # ------------------------------------------------------------ use cases
+
+    async def register(self, email: str, password: str, name: str) -> AuthSession:
+        email = domain.normalise_email(email)
+        name = domain.normalise_name(name)
+        domain.check_new_password(password)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        user = User(str(uuid.uuid4()), email, name, self.clock())
+        try:
+            async with self.db.transaction() as tx:
+                taken = await tx.session.execute(select(users.c.id).where(users.c.email == email))
+                if taken.first() is not None:
+                    raise _email_taken()
+                await tx.session.execute(
+                    insert(users).values(
+                        id=user.id, email=user.email, name=user.name, password_hash=password_hash, created_at=user.created_at
+                    )
+                )
+                refresh = await self._issue_refresh_token(tx, user.id, family_id=str(uuid.uuid4()))
+        except IntegrityError:
+            # Two sign-ups with one e-mail at once: the unique index decided.
+            raise _email_taken() from None
+        return self._session(user, refresh)
+
+    async def login(self, email: str, password: str) -> AuthSession:
+        try:
+            email = domain.normalise_email(email)
+        except DomainError:
+            email = ""  # cannot exist; still pay for a hash below
+        async with self.db.read() as session:
+            row = (await session.execute(select(users).where(users.c.email == email))).first()
+        stored = row.password_hash if row is not None else self._decoy_hash
+        matches = await asyncio.to_thread(self.hasher.verify, password, stored)
+        if row is None or not matches:
+            raise domain.invalid_credentials()
+        user = _user(row)
+        async with self.db.transaction() as tx:
+            refresh = await self._issue_refresh_token(tx, user.id, family_id=str(uuid.uuid4()))
+        return self._session(user, refresh)
+
+    async def refresh(self, presented: str) -> AuthSession:
+        """Rotation: the presented token dies and a new pair is issued. Presenting a token
+        that was already rotated means it leaked: its whole family is revoked."""
+        now = self.clock()
+        digest = domain.refresh_token_digest(presented)
+        reused: DomainError | None = None
+        async with self.db.transaction() as tx:
+            row = (
+                await tx.session.execute(select(refresh_tokens).where(refresh_tokens.c.digest == digest).with_for_update())
+            ).first()
+            if row is None:
+                raise unauthenticated("The refresh token is not valid; sign in again.")
+            stored = RefreshToken(row.digest, row.user_id, row.family_id, row.issued_at, row.expires_at, row.revoked_at)
+            try:
+                stored.check_usable(now)
+            except DomainError as error:
+                if not stored.revoked:
+                    raise  # expired: nothing to record
+                # Commit the family's revocation, then refuse (outside the transaction).
+                await self._revoke_family(tx, stored.family_id, now)
+                log.warning("refresh token reused for user %s; revoked its family", stored.user_id)
+                reused = error
+            else:
+                await tx.session.execute(
+                    update(refresh_tokens).where(refresh_tokens.c.digest == digest).values(revoked_at=now)
+                )
+                user_row = (await tx.session.execute(select(users).where(users.c.id == stored.user_id))).one()
+                refresh = await self._issue_refresh_token(tx, stored.user_id, family_id=stored.family_id)
+        if reused is not None:
+            raise reused
+        return self._session(_user(user_row), refresh)
+
+    async def me(self, caller: Caller) -> User | None:
+        if not caller.authenticated:
+            return None
+        return await self._find(caller.user_id)
+
+    async def user_for(self, caller: Caller, user_id: str) -> User | None:
+        """A user as a federation entity: only to that same user."""
+        if caller.require_user() != user_id:
+            raise forbidden("You can only see your own account.")
+        return await self._find(user_id)
+
+    def jwks(self) -> dict:
+        return self.keys.jwks()
+
+    # ------------------------------------------------------------ helpers
+
+    async def _find(self, user_id: str) -> User | None:
+        async with self.db.read() as session:
+            row = (await session.execute(select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row is not None else None
+
+    async def _issue_refresh_token(self, tx: Transaction, user_id: str, family_id: str) -> str:
+        token = domain.new_refresh_token()
+        record = RefreshToken.issue(token, user_id, family_id, self.clock(), self.refresh_token_ttl)
+        await tx.session.execute(
+            insert(refresh_tokens).values(
+                digest=record.digest,
+                user_id=record.user_id,
+                family_id=record.family_id,
+                issued_at=record.issued_at,
+                expires_at=record.expires_at,
+            )
+        )
+        return token
+
+    async def _revoke_family(self, tx: Transaction, family_id: str, now: datetime) -> None:
+        await tx.session.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def _session(self, user: User, refresh_token: str) -> AuthSession:
+        access = self.access_tokens.issue(user.id, self.clock())
+        return AuthSession(access, refresh_token, self.access_tokens.ttl_seconds, user)
+
+
+def _user(row) -> User:
+    return User(row.id, row.email, row.name, row.created_at)
+
+
+def _email_taken() -> DomainError:
+    return DomainError(ErrorCode.EMAIL_TAKEN, "An account with this e-mail already exists.")

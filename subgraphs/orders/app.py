@@ -1,0 +1,41 @@
+"""Wiring of the orders subgraph: database, clients of assets and wallet, GraphQL, consumers."""
+from __future__ import annotations
+
+from mybroker.db import Database, OutboxRelay
+from mybroker.events import EXECUTIONS, ORDER_EVENTS
+from mybroker.graphql import graphql_router
+from mybroker.internal_http import InternalClient
+from mybroker.live import LiveFeed
+from mybroker.service import Infrastructure, Service, service_app
+from subgraphs.orders.clients import AssetDirectory, AssetsClient, Reservations, WalletClient
+from subgraphs.orders.consumers import GROUP, execution_reports
+from subgraphs.orders.schema import build_schema
+from subgraphs.orders.service import OrderService
+from subgraphs.orders.tables import metadata
+
+NAME = "orders"
+
+
+def create_service(
+    infra: Infrastructure, *, assets: AssetDirectory | None = None, wallet: Reservations | None = None
+) -> Service:
+    """`assets` and `wallet` default to the HTTP clients of the sibling services."""
+    settings = infra.settings
+    db = Database(settings.database_url(NAME), metadata)
+    closers = []
+    if assets is None:
+        assets = AssetsClient(InternalClient(settings.url("assets"), settings.internal_secret))
+        closers.append(assets.close)
+    if wallet is None:
+        wallet = WalletClient(InternalClient(settings.url("wallet"), settings.internal_secret))
+        closers.append(wallet.close)
+    orders = OrderService(
+        db, assets, wallet, market_order_collar=settings.market_order_collar, live=LiveFeed(infra.bus, ORDER_EVENTS)
+    )
+
+    app = service_app("My Broker B3 - orders")
+    app.include_router(graphql_router(build_schema(), orders, settings.internal_secret))
+    infra.bus.subscribe(EXECUTIONS, GROUP, execution_reports(orders))
+
+    relay = OutboxRelay(db, infra.bus)
+    return Service(NAME, app, on_start=[db.create_schema, relay.start], on_stop=[relay.stop, db.dispose, *closers])

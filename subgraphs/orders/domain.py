@@ -1,0 +1,289 @@
+"""Orders in the broker's words: the order request a trader makes, the order's life as B3
+reports it (a state machine), and the prices a reservation blocks. Pure: no I/O.
+
+    PENDING --ACCEPTED--> OPEN --FILL--> PARTIALLY_FILLED --FILL--> FILLED
+    PENDING / OPEN / PARTIALLY_FILLED --> CANCELLED | EXPIRED
+    PENDING --> REJECTED
+
+FILLED, CANCELLED, REJECTED and EXPIRED are terminal: nothing changes them again."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+from mybroker.errors import DomainError, ErrorCode, bad_input
+from mybroker.money import CENT, cents, cents_up
+
+
+class OrderSide(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(str, Enum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class TimeInForce(str, Enum):
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(str, Enum):
+    PENDING = "PENDING"
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+LIVE = frozenset({OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
+
+
+class ExecType(str, Enum):
+    """What B3 says happened to an order (ExecutionReport.execType)."""
+
+    ACCEPTED = "ACCEPTED"
+    FILL = "FILL"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class InvalidTransition(Exception):
+    """A report that does not fit the order's state; the order is left as it was."""
+
+
+# Tickers are short upper-case alphanumerics (PETR4, BOVA11, PETR4F); anything else cannot
+# be in the catalog, and must not reach a URL path unchecked.
+_TICKER = re.compile(r"^[A-Z0-9]{1,12}$")
+MAX_CLIENT_ORDER_ID = 64
+# No B3 stock trades near this; the cap keeps a typo from becoming an absurd reservation.
+MAX_PRICE = Decimal("1000000.00")
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What a trader asks for in placeOrder, before the broker has looked anything up."""
+
+    ticker: str
+    side: OrderSide
+    type: OrderType
+    quantity: int
+    limit_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+    client_order_id: str | None = None
+
+    def validated(self) -> "OrderRequest":
+        """The request normalised, or BAD_USER_INPUT / UNKNOWN_ASSET for what no asset can fix."""
+        ticker = (self.ticker or "").strip().upper()
+        if not _TICKER.match(ticker):
+            raise DomainError(ErrorCode.UNKNOWN_ASSET, f"Unknown asset {self.ticker!r}.")
+        if self.quantity <= 0:
+            raise bad_input("quantity must be greater than zero.")
+        if self.type is OrderType.LIMIT:
+            if self.limit_price is None:
+                raise bad_input("A LIMIT order needs a limitPrice.")
+            if self.limit_price <= 0:
+                raise bad_input("limitPrice must be greater than zero.")
+            if self.limit_price > MAX_PRICE:
+                raise bad_input(f"limitPrice must not exceed {MAX_PRICE}.")
+            if self.limit_price != self.limit_price.quantize(CENT):
+                raise bad_input("limitPrice has more than two decimal places.")
+        elif self.limit_price is not None:
+            raise bad_input("A MARKET order takes no limitPrice.")
+        client_order_id = self.client_order_id.strip() if self.client_order_id is not None else None
+        if client_order_id is not None and not 0 < len(client_order_id) <= MAX_CLIENT_ORDER_ID:
+            raise bad_input(f"clientOrderId must have 1 to {MAX_CLIENT_ORDER_ID} characters.")
+        limit_price = self.limit_price.quantize(CENT) if self.limit_price is not None else None
+        return OrderRequest(
+            ticker, self.side, self.type, self.quantity, limit_price, self.time_in_force or TimeInForce.DAY, client_order_id
+        )
+
+
+def check_lot(quantity: int, lot_size: int) -> None:
+    if lot_size > 0 and quantity % lot_size:
+        raise bad_input(f"quantity must be a multiple of the lot size ({lot_size}).")
+
+
+@dataclass(frozen=True)
+class ReservationTerms:
+    """What the wallet blocks per share, and the protection price sent to B3 (MARKET only)."""
+
+    price_per_share: Decimal
+    protection_price: Decimal | None
+
+
+def reservation_terms(request: OrderRequest, last_price: Decimal | None, collar: Decimal) -> ReservationTerms:
+    """A LIMIT order reserves at its limit. A MARKET order has no price of its own, so it
+    gets a protection price one collar away from the last trade: a BUY never pays more
+    than what was reserved for it, and a SELL never sells below the collar."""
+    if request.type is OrderType.LIMIT:
+        assert request.limit_price is not None
+        return ReservationTerms(request.limit_price, None)
+    if last_price is None or last_price <= 0:
+        raise bad_input("There is no market price yet for this asset; place a LIMIT order instead.")
+    if request.side is OrderSide.BUY:
+        protection = cents_up(last_price * (1 + collar))
+    else:
+        protection = max(cents(last_price * (1 - collar)), CENT)
+    return ReservationTerms(protection, protection)
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution of part of an order at B3."""
+
+    execution_id: str
+    quantity: int
+    price: Decimal
+    executed_at: datetime
+
+
+@dataclass(frozen=True)
+class ExecutionReport:
+    """B3's word about one order (see docs/internals.md, broker.executions)."""
+
+    order_id: str
+    exec_type: ExecType
+    time: datetime
+    execution_id: str | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Order:
+    id: str
+    user_id: str
+    ticker: str
+    side: OrderSide
+    type: OrderType
+    time_in_force: TimeInForce
+    quantity: int
+    limit_price: Decimal | None
+    created_at: datetime
+    updated_at: datetime
+    protection_price: Decimal | None = None
+    client_order_id: str | None = None
+    status: OrderStatus = OrderStatus.PENDING
+    filled_quantity: int = 0
+    # The exact sum of price x quantity over the fills; the average is derived from it, so
+    # it never drifts with rounding however many fills there are.
+    filled_value: Decimal = Decimal("0.00")
+    # Why the order ended CANCELLED, REJECTED or EXPIRED.
+    reason: str | None = None
+    cancel_requested_at: datetime | None = None
+
+    @classmethod
+    def place(cls, order_id: str, user_id: str, request: OrderRequest, terms: ReservationTerms, at: datetime) -> "Order":
+        return cls(
+            id=order_id,
+            user_id=user_id,
+            ticker=request.ticker,
+            side=request.side,
+            type=request.type,
+            time_in_force=request.time_in_force,
+            quantity=request.quantity,
+            limit_price=request.limit_price,
+            protection_price=terms.protection_price,
+            client_order_id=request.client_order_id,
+            created_at=at,
+            updated_at=at,
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def leaves_quantity(self) -> int:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def average_price(self) -> Decimal | None:
+        if not self.filled_quantity:
+            return None
+        return cents(self.filled_value / self.filled_quantity)
+
+    @property
+    def reject_reason(self) -> str | None:
+        return self.reason if self.status is OrderStatus.REJECTED else None
+
+    def owned_by(self, user_id: str | None) -> bool:
+        return user_id is not None and self.user_id == user_id
+
+    # ---------------------------------------------------------------- transitions
+
+    def _require(self, allowed: frozenset[OrderStatus], event: str) -> None:
+        if self.status not in allowed:
+            raise InvalidTransition(f"order {self.id}: {event} is not allowed when {self.status.value}")
+
+    def accept(self, at: datetime) -> None:
+        self._require(frozenset({OrderStatus.PENDING}), "ACCEPTED")
+        self.status = OrderStatus.OPEN
+        self.updated_at = at
+
+    def fill(self, fill: Fill) -> None:
+        self._require(frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED}), "FILL")
+        if fill.quantity <= 0 or fill.price <= 0:
+            raise InvalidTransition(f"order {self.id}: fill of {fill.quantity} at {fill.price} is not a fill")
+        if fill.quantity > self.leaves_quantity:
+            raise InvalidTransition(f"order {self.id}: fill of {fill.quantity} exceeds the {self.leaves_quantity} left")
+        self.filled_quantity += fill.quantity
+        self.filled_value += fill.price * fill.quantity
+        self.status = OrderStatus.FILLED if self.filled_quantity == self.quantity else OrderStatus.PARTIALLY_FILLED
+        self.updated_at = fill.executed_at
+
+    def cancel(self, reason: str | None, at: datetime) -> None:
+        self._require(LIVE, "CANCELLED")
+        self._end(OrderStatus.CANCELLED, reason, at)
+
+    def expire(self, reason: str | None, at: datetime) -> None:
+        self._require(LIVE, "EXPIRED")
+        self._end(OrderStatus.EXPIRED, reason, at)
+
+    def reject(self, reason: str | None, at: datetime) -> None:
+        self._require(frozenset({OrderStatus.PENDING}), "REJECTED")
+        self._end(OrderStatus.REJECTED, reason or "rejected by B3", at)
+
+    def _end(self, status: OrderStatus, reason: str | None, at: datetime) -> None:
+        self.status = status
+        self.reason = reason
+        self.updated_at = at
+
+    def request_cancel(self, at: datetime) -> None:
+        """The trader asked to cancel; B3's report, not this, makes the order CANCELLED."""
+        if self.is_terminal:
+            raise DomainError(ErrorCode.ORDER_NOT_CANCELLABLE, f"The order is already {self.status.value}.")
+        self.cancel_requested_at = at
+
+    def apply(self, report: ExecutionReport) -> Fill | None:
+        """Applies one of B3's reports; returns the fill when it was one."""
+        if report.order_id != self.id:
+            raise InvalidTransition(f"report for {report.order_id} applied to order {self.id}")
+        if report.exec_type is ExecType.ACCEPTED:
+            self.accept(report.time)
+        elif report.exec_type is ExecType.FILL:
+            if not report.execution_id or report.quantity is None or report.price is None:
+                raise InvalidTransition(f"order {self.id}: a FILL needs executionId, quantity and price")
+            fill = Fill(report.execution_id, report.quantity, report.price, report.time)
+            self.fill(fill)
+            return fill
+        elif report.exec_type is ExecType.CANCELLED:
+            self.cancel(report.reason, report.time)
+        elif report.exec_type is ExecType.EXPIRED:
+            self.expire(report.reason, report.time)
+        elif report.exec_type is ExecType.REJECTED:
+            self.reject(report.reason, report.time)
+        return None

@@ -1,0 +1,121 @@
+"""Orders and executions in and out of the database, as domain objects. Every function
+takes the session of the caller's transaction; none commits."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Sequence
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.orders.domain import Fill, Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from subgraphs.orders.tables import executions, orders
+
+def _row_to_order(row: Any) -> Order:
+    return Order(
+        id=row.id,
+        user_id=row.user_id,
+        ticker=row.ticker,
+        side=OrderSide(row.side),
+        type=OrderType(row.type),
+        time_in_force=TimeInForce(row.time_in_force),
+        quantity=row.quantity,
+        limit_price=row.limit_price,
+        protection_price=row.protection_price,
+        client_order_id=row.client_order_id,
+        status=OrderStatus(row.status),
+        filled_quantity=row.filled_quantity,
+        filled_value=row.filled_value,
+        reason=row.reason,
+        cancel_requested_at=row.cancel_requested_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _state(order: Order) -> dict[str, Any]:
+    return {
+        "status": order.status.value,
+        "filled_quantity": order.filled_quantity,
+        "filled_value": order.filled_value,
+        "reason": order.reason,
+        "cancel_requested_at": order.cancel_requested_at,
+        "updated_at": order.updated_at,
+    }
+
+
+async def add(session: AsyncSession, order: Order) -> None:
+    await session.execute(
+        insert(orders).values(
+            id=order.id,
+            user_id=order.user_id,
+            client_order_id=order.client_order_id,
+            ticker=order.ticker,
+            side=order.side.value,
+            type=order.type.value,
+            time_in_force=order.time_in_force.value,
+            quantity=order.quantity,
+            limit_price=order.limit_price,
+            protection_price=order.protection_price,
+            created_at=order.created_at,
+            **_state(order),
+        )
+    )
+
+
+async def save(session: AsyncSession, order: Order) -> None:
+    """Writes what the state machine may change; the order's terms never change."""
+    await session.execute(update(orders).where(orders.c.id == order.id).values(**_state(order)))
+
+
+async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
+    query = select(orders).where(orders.c.id == order_id)
+    if for_update:  # serialises a report and a cancel on MySQL/PostgreSQL; SQLite already does
+        query = query.with_for_update()
+    row = (await session.execute(query)).first()
+    return _row_to_order(row) if row else None
+
+
+async def by_client_order_id(session: AsyncSession, user_id: str, client_order_id: str) -> Order | None:
+    row = (
+        await session.execute(select(orders).where(orders.c.user_id == user_id, orders.c.client_order_id == client_order_id))
+    ).first()
+    return _row_to_order(row) if row else None
+
+
+async def of_user(session: AsyncSession, user_id: str, status: OrderStatus | None, first: int) -> list[Order]:
+    """Newest first."""
+    query = select(orders).where(orders.c.user_id == user_id)
+    if status is not None:
+        query = query.where(orders.c.status == status.value)
+    rows = (await session.execute(query.order_by(orders.c.seq.desc()).limit(first))).all()
+    return [_row_to_order(row) for row in rows]
+
+
+async def add_fill(session: AsyncSession, order_id: str, fill: Fill) -> None:
+    await session.execute(
+        insert(executions).values(
+            id=fill.execution_id, order_id=order_id, quantity=fill.quantity, price=fill.price, executed_at=fill.executed_at
+        )
+    )
+
+
+async def fill_exists(session: AsyncSession, execution_id: str) -> bool:
+    row = (await session.execute(select(executions.c.id).where(executions.c.id == execution_id))).first()
+    return row is not None
+
+
+async def fills_of(session: AsyncSession, order_ids: Sequence[str]) -> list[list[Fill]]:
+    """The fills of each order, oldest first, in the order of `order_ids` (one query)."""
+    by_order: dict[str, list[Fill]] = defaultdict(list)
+    if order_ids:
+        rows = (
+            await session.execute(
+                select(executions)
+                .where(executions.c.order_id.in_(set(order_ids)))
+                .order_by(executions.c.seq)
+            )
+        ).all()
+        for row in rows:
+            by_order[row.order_id].append(Fill(row.id, row.quantity, row.price, row.executed_at))
+    return [by_order.get(order_id, []) for order_id in order_ids]

@@ -1,0 +1,188 @@
+"""The orders subgraph's GraphQL schema (contract: Order, Execution, PlaceOrderInput, the
+order enums, Query.order/orders, Mutation.placeOrder/cancelOrder, Subscription.orderUpdates,
+and User.orders). Resolvers are one-liners into OrderService."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import AsyncGenerator
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.federation.schema_directives import Key
+from strawberry.types import Info
+
+from mybroker.graphql import federation_schema
+from subgraphs.orders import domain
+
+OrderSide = strawberry.enum(domain.OrderSide)
+OrderType = strawberry.enum(domain.OrderType)
+TimeInForce = strawberry.enum(domain.TimeInForce)
+OrderStatus = strawberry.enum(domain.OrderStatus)
+
+
+def _fills(info: Info) -> DataLoader[str, list[domain.Fill]]:
+    """One query for the executions of every order in a response. Uncached: a subscription's
+    context lives as long as the subscription, and fills keep arriving."""
+    loaders = info.context.loaders
+    if "orders.fills" not in loaders:
+        loaders["orders.fills"] = DataLoader(load_fn=info.context.service.fills, cache=False)
+    return loaders["orders.fills"]
+
+
+@strawberry.federation.type(keys=[Key(fields="ticker", resolvable=False)])
+class Asset:
+    ticker: strawberry.ID
+
+
+@strawberry.type
+class Execution:
+    id: strawberry.ID
+    quantity: int
+    price: Decimal
+    executed_at: datetime
+
+    @classmethod
+    def of(cls, fill: domain.Fill) -> "Execution":
+        return cls(id=strawberry.ID(fill.execution_id), quantity=fill.quantity, price=fill.price, executed_at=fill.executed_at)
+
+
+@strawberry.federation.type(keys=["id"])
+class Order:
+    id: strawberry.ID
+    side: OrderSide
+    type: OrderType
+    time_in_force: TimeInForce
+    quantity: int
+    limit_price: Decimal | None
+    filled_quantity: int
+    average_price: Decimal | None = strawberry.field(description="volume-weighted price of the fills so far")
+    status: OrderStatus
+    reject_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    user_id: strawberry.Private[str]
+    ticker: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, order: domain.Order) -> "Order":
+        return cls(
+            id=strawberry.ID(order.id),
+            side=order.side,
+            type=order.type,
+            time_in_force=order.time_in_force,
+            quantity=order.quantity,
+            limit_price=order.limit_price,
+            filled_quantity=order.filled_quantity,
+            average_price=order.average_price,
+            status=order.status,
+            reject_reason=order.reject_reason,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            user_id=order.user_id,
+            ticker=order.ticker,
+        )
+
+    @strawberry.field
+    def user(self) -> "User":
+        return User(id=strawberry.ID(self.user_id))
+
+    @strawberry.field
+    def asset(self) -> Asset:
+        return Asset(ticker=strawberry.ID(self.ticker))
+
+    @strawberry.field
+    async def executions(self, info: Info) -> list[Execution]:
+        return [Execution.of(fill) for fill in await _fills(info).load(self.id)]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Order | None":
+        return _maybe(await info.context.service.order(info.context.caller, id))
+
+
+@strawberry.federation.type(keys=["id"])
+class User:
+    id: strawberry.ID
+
+    @strawberry.field(description="the user's orders, newest first")
+    async def orders(self, info: Info, status: OrderStatus | None = strawberry.UNSET, first: int | None = 50) -> list[Order]:
+        return _all(await info.context.service.orders_of(info.context.caller, self.id, status or None, _page(first)))
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> "User":
+        return cls(id=id)
+
+
+@strawberry.input
+class PlaceOrderInput:
+    ticker: strawberry.ID
+    side: OrderSide
+    type: OrderType
+    quantity: int
+    limit_price: Decimal | None = strawberry.field(default=strawberry.UNSET, description="required for LIMIT, forbidden for MARKET")
+    time_in_force: TimeInForce | None = TimeInForce.DAY
+    client_order_id: str | None = strawberry.field(
+        default=strawberry.UNSET, description="idempotency key: placing again with the same key returns the first order"
+    )
+
+    def to_request(self) -> domain.OrderRequest:
+        return domain.OrderRequest(
+            ticker=str(self.ticker),
+            side=self.side,
+            type=self.type,
+            quantity=self.quantity,
+            limit_price=_given(self.limit_price),
+            time_in_force=_given(self.time_in_force) or domain.TimeInForce.DAY,
+            client_order_id=_given(self.client_order_id),
+        )
+
+
+def _given(value):
+    """An omitted optional input field (UNSET) reads as null."""
+    return None if value is strawberry.UNSET else value
+
+
+def _maybe(order: domain.Order | None) -> Order | None:
+    return None if order is None else Order.of(order)
+
+
+def _page(first: int | None) -> int:
+    return 50 if first is None else first  # the contract's default also when null is passed
+
+
+def _all(orders: list[domain.Order]) -> list[Order]:
+    return [Order.of(order) for order in orders]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="one of the caller's orders; null if it does not exist or belongs to someone else")
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        return _maybe(await info.context.service.order(info.context.caller, id))
+
+    @strawberry.field(description="the caller's orders, newest first")
+    async def orders(self, info: Info, status: OrderStatus | None = strawberry.UNSET, first: int | None = 50) -> list[Order]:
+        return _all(await info.context.service.orders(info.context.caller, status or None, _page(first)))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> Order:
+        return Order.of(await info.context.service.place_order(info.context.caller, input.to_request()))
+
+    @strawberry.mutation
+    async def cancel_order(self, info: Info, id: strawberry.ID) -> Order:
+        return Order.of(await info.context.service.cancel_order(info.context.caller, id))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="the caller's order after each change of status or fill")
+    async def order_updates(self, info: Info) -> AsyncGenerator[Order, None]:
+        async for order in info.context.service.order_updates(info.context.caller):
+            yield Order.of(order)
+
+
+def build_schema():
+    return federation_schema(query=Query, mutation=Mutation, subscription=Subscription, types=[User, Order, Asset])

@@ -1,0 +1,181 @@
+"""The orders use cases: place, cancel, apply B3's reports, and read the caller's orders.
+
+Each change runs in one `Database.transaction()` with the messages it emits (outbox) and,
+for consumed reports, the inbox record, so the order, the messages to B3 and the order
+events can never disagree."""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import AsyncIterator, Callable, Sequence
+
+from mybroker.auth import Caller
+from mybroker.db import Database, is_unique_violation, utc_now
+from mybroker.errors import DomainError, ErrorCode, bad_input
+from mybroker.events import EXCHANGE_ORDERS, ORDER_EVENTS, ORDER_UPDATED
+from mybroker.live import LiveFeed
+from subgraphs.orders import messages, repository
+from subgraphs.orders.clients import AssetDirectory, Reservation, Reservations
+from subgraphs.orders.domain import (
+    ExecType,
+    ExecutionReport,
+    Fill,
+    InvalidTransition,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    check_lot,
+    reservation_terms,
+)
+
+log = logging.getLogger("mybroker.orders")
+
+CONSUMER = "orders"  # inbox name for broker.executions
+MAX_PAGE = 500
+
+
+class OrderService:
+    def __init__(
+        self,
+        db: Database,
+        assets: AssetDirectory,
+        wallet: Reservations,
+        *,
+        market_order_collar: Decimal,
+        live: LiveFeed | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ):
+        self.db = db
+        self.assets = assets
+        self.wallet = wallet
+        self.collar = market_order_collar
+        self.live = live
+        self.clock = clock
+        self.new_id = new_id
+
+    # ---------------------------------------------------------------- commands
+
+    async def place_order(self, caller: Caller, request: OrderRequest) -> Order:
+        user_id = caller.require_user()
+        request = request.validated()
+        if request.client_order_id is not None:
+            existing = await self._by_client_order_id(user_id, request.client_order_id)
+            if existing is not None:
+                return existing
+        asset = await self.assets.asset(request.ticker)
+        if not asset.active:
+            raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{request.ticker} is not traded.")
+        check_lot(request.quantity, asset.lot_size)
+        terms = reservation_terms(request, asset.last_price, self.collar)
+        order = Order.place(self.new_id(), user_id, request, terms, self.clock())
+
+        reservation = Reservation(order.id, user_id, order.side.value, order.ticker, order.quantity, terms.price_per_share)
+        try:
+            await self.wallet.reserve(reservation)
+        except DomainError:
+            raise  # refused: nothing was blocked
+        except BaseException:
+            # Timed out or cut off: the wallet may have blocked it anyway.
+            await self._release(order.id)
+            raise
+        try:
+            async with self.db.transaction() as tx:
+                await repository.add(tx.session, order)
+                await tx.emit(EXCHANGE_ORDERS, messages.new_order(order), key=order.ticker)
+                await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
+        except BaseException as exc:
+            await self._release(order.id)
+            if request.client_order_id is not None and isinstance(exc, Exception) and is_unique_violation(exc):
+                # A concurrent placeOrder with the same key won the race: answer with its order.
+                existing = await self._by_client_order_id(user_id, request.client_order_id)
+                if existing is not None:
+                    return existing
+            raise
+        return order
+
+    async def cancel_order(self, caller: Caller, order_id: str) -> Order:
+        user_id = caller.require_user()
+        async with self.db.transaction() as tx:
+            order = await repository.get(tx.session, order_id, for_update=True)
+            if order is None:
+                raise bad_input(f"There is no order {order_id!r}.")
+            if not order.owned_by(user_id):
+                raise DomainError(ErrorCode.FORBIDDEN, "This order belongs to someone else.")
+            order.request_cancel(self.clock())
+            await repository.save(tx.session, order)
+            await tx.emit(EXCHANGE_ORDERS, messages.cancel_order(order), key=order.ticker)
+        return order
+
+    async def apply_execution(self, message_id: str, report: ExecutionReport) -> Order | None:
+        """Applies one report once (by envelope id, and by execution id for fills); a report
+        that does not fit the order is logged and dropped, never retried forever."""
+        async with self.db.transaction() as tx:
+            if not await tx.first_time(CONSUMER, message_id):
+                return None
+            order = await repository.get(tx.session, report.order_id, for_update=True)
+            if order is None:
+                log.warning("execution report %s for unknown order %s ignored", message_id, report.order_id)
+                return None
+            if report.exec_type is ExecType.FILL and report.execution_id and await repository.fill_exists(
+                tx.session, report.execution_id
+            ):
+                log.info("fill %s of order %s already applied", report.execution_id, order.id)
+                return None
+            try:
+                fill = order.apply(report)
+            except InvalidTransition as exc:
+                log.warning("execution report %s ignored: %s", message_id, exc)
+                return None
+            await repository.save(tx.session, order)
+            if fill is not None:
+                await repository.add_fill(tx.session, order.id, fill)
+            await tx.emit(ORDER_EVENTS, messages.order_updated(order, fill), key=order.id)
+        return order
+
+    # ---------------------------------------------------------------- queries
+
+    async def order(self, caller: Caller, order_id: str) -> Order | None:
+        """The caller's order; None when it does not exist or is someone else's."""
+        user_id = caller.require_user()
+        async with self.db.read() as session:
+            order = await repository.get(session, order_id)
+        return order if order is not None and order.owned_by(user_id) else None
+
+    async def orders(self, caller: Caller, status: OrderStatus | None = None, first: int = 50) -> list[Order]:
+        return await self.orders_of(caller, caller.require_user(), status, first)
+
+    async def orders_of(self, caller: Caller, user_id: str, status: OrderStatus | None = None, first: int = 50) -> list[Order]:
+        """A user's orders, newest first; only the user may list them."""
+        if caller.require_user() != user_id:
+            raise DomainError(ErrorCode.FORBIDDEN, "These orders belong to someone else.")
+        if first < 0:
+            raise bad_input("first must not be negative.")
+        async with self.db.read() as session:
+            return await repository.of_user(session, user_id, status, min(first, MAX_PAGE))
+
+    async def fills(self, order_ids: Sequence[str]) -> list[list[Fill]]:
+        """Batch load for Order.executions (callers have already been checked per order)."""
+        async with self.db.read() as session:
+            return await repository.fills_of(session, order_ids)
+
+    async def order_updates(self, caller: Caller) -> AsyncIterator[Order]:
+        """The caller's orders as they change, from the order-events stream."""
+        user_id = caller.require_user()
+        if self.live is None:
+            raise RuntimeError("order updates need a live feed")
+        accepts = lambda message: message.type == ORDER_UPDATED and message.data.get("userId") == user_id  # noqa: E731
+        async for message in self.live.subscribe(accepts):
+            yield messages.order_from_snapshot(message.data)
+
+    async def _by_client_order_id(self, user_id: str, client_order_id: str) -> Order | None:
+        async with self.db.read() as session:
+            return await repository.by_client_order_id(session, user_id, client_order_id)
+
+    async def _release(self, order_id: str) -> None:
+        try:
+            await self.wallet.release(order_id)
+        except Exception:  # noqa: BLE001 - the original failure is what the caller must see
+            log.exception("could not release the reservation of order %s; the wallet still blocks it", order_id)

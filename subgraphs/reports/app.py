@@ -1,0 +1,21 @@
+"""Wiring of the reports subgraph: the projection's database, GraphQL and consumers."""
+from __future__ import annotations
+
+from mybroker.db import Database
+from mybroker.graphql import graphql_router
+from mybroker.service import Infrastructure, Service, service_app
+from subgraphs.reports import consumers, tables
+from subgraphs.reports.schema import schema
+from subgraphs.reports.service import ReportsService
+
+NAME = "reports"
+
+
+def create_service(infra: Infrastructure) -> Service:
+    db = Database(infra.settings.database_url(NAME), tables.metadata)
+    reports = ReportsService(db, infra.cache)
+
+    app = service_app("My Broker B3 - reports")
+    app.include_router(graphql_router(schema, reports, infra.settings.internal_secret))
+    consumers.subscribe(infra.bus, reports)
+    return Service(NAME, app, on_start=[db.create_schema], on_stop=[db.dispose])

@@ -1,0 +1,22 @@
+"""Bus consumers of the reports subgraph."""
+from __future__ import annotations
+
+from mybroker.bus import MessageBus
+from mybroker.events import MARKET_DATA, ORDER_EVENTS, ORDER_UPDATED, QUOTE, Envelope
+from subgraphs.reports.service import ReportsService
+
+GROUP = "reports"
+
+
+def subscribe(bus: MessageBus, service: ReportsService) -> None:
+    # Malformed payloads raise: the bus retries, then dead-letters them.
+    async def on_order_event(message: Envelope) -> None:
+        if message.type == ORDER_UPDATED:
+            await service.apply_order_update(message)
+
+    async def on_market_data(message: Envelope) -> None:
+        if message.type == QUOTE:
+            await service.record_price(message)
+
+    bus.subscribe(ORDER_EVENTS, GROUP, on_order_event)
+    bus.subscribe(MARKET_DATA, GROUP, on_market_data)

@@ -1,0 +1,102 @@
+"""Reports use cases: the portfolio projection (fed by order events and market data) and
+the portfolio query."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+import orjson
+from sqlalchemy import insert, select, update
+
+from mybroker.auth import Caller
+from mybroker.cache import Cache
+from mybroker.db import Database, utc_now
+from mybroker.errors import forbidden
+from mybroker.events import Envelope, parse_iso
+from subgraphs.reports import tables
+from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
+
+log = logging.getLogger("mybroker.reports")
+
+CONSUMER = "reports"  # inbox name of the order-events consumer
+
+
+def price_key(ticker: str) -> str:
+    return f"reports:price:{ticker}"
+
+
+class ReportsService:
+    def __init__(self, db: Database, cache: Cache):
+        self.db = db
+        self.cache = cache
+
+    async def apply_order_update(self, message: Envelope) -> bool:
+        """Folds the fill an OrderUpdated carries into the user's holding, once per envelope
+        (inbox) and once per execution (fills). True when it changed the projection."""
+        fill = Fill.from_order_event(message.data)
+        if fill is None:
+            return False
+        async with self.db.transaction() as tx:
+            if not await tx.first_time(CONSUMER, message.id):
+                return False
+            seen = await tx.session.execute(
+                select(tables.fills.c.execution_id).where(tables.fills.c.execution_id == fill.execution_id)
+            )
+            if seen.first() is not None:
+                return False
+            await tx.session.execute(
+                insert(tables.fills).values(
+                    execution_id=fill.execution_id,
+                    order_id=fill.order_id,
+                    user_id=fill.user_id,
+                    ticker=fill.ticker,
+                    side=fill.side.value,
+                    quantity=fill.quantity,
+                    price=fill.price,
+                    executed_at=fill.executed_at,
+                )
+            )
+            h = tables.holdings.c
+            row = (
+                await tx.session.execute(select(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker))
+            ).first()
+            after = apply_fill(_holding(row) if row else Holding(), fill.side, fill.quantity, fill.price)
+            values = dict(
+                quantity=after.quantity,
+                cost=after.cost,
+                realized=after.realized,
+                updated_at=utc_now(),
+            )
+            if row is None:
+                await tx.session.execute(insert(tables.holdings).values(user_id=fill.user_id, ticker=fill.ticker, **values))
+            else:
+                await tx.session.execute(
+                    update(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).values(**values)
+                )
+        return True
+
+    async def record_price(self, message: Envelope) -> None:
+        """Keeps the latest price per ticker. Newer wins, so redelivery needs no inbox."""
+        data = message.data
+        ticker, price, time = str(data["ticker"]).upper(), Decimal(str(data["price"])), parse_iso(str(data["time"]))
+        cached = await self.cache.get(price_key(ticker))
+        if cached is not None and parse_iso(orjson.loads(cached)["time"]) > time:
+            return
+        await self.cache.set(price_key(ticker), orjson.dumps({"price": str(price), "time": data["time"]}))
+
+    async def portfolio(self, caller: Caller, user_id: str) -> PortfolioValue:
+        """The caller's own portfolio only."""
+        if caller.require_user() != str(user_id):
+            raise forbidden("This portfolio belongs to someone else.")
+        h = tables.holdings.c
+        async with self.db.read() as session:
+            rows = await session.execute(select(tables.holdings).where(h.user_id == str(user_id)))
+            holdings = {row.ticker: _holding(row) for row in rows}
+        open_tickers = sorted(t for t, holding in holdings.items() if holding.quantity != 0)
+        cached = await self.cache.get_many([price_key(t) for t in open_tickers])
+        prices = {t: None if raw is None else Decimal(orjson.loads(raw)["price"]) for t, raw in zip(open_tickers, cached)}
+        return value_portfolio(holdings, prices)
+
+
+def _holding(row) -> Holding:
+    return Holding(row.quantity, row.cost, row.realized)

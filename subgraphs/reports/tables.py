@@ -1,0 +1,36 @@
+"""The reports projection: holdings per user and ticker, and the fills they came from
+(money exact in centavos, times UTC)."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table
+
+from mybroker.db import FixedDecimal, UtcDateTime, messaging_tables
+
+metadata = MetaData()
+
+holdings = Table(
+    "holdings",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("ticker", String(16), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("cost", FixedDecimal(2), nullable=False),
+    Column("realized", FixedDecimal(2), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One row per execution applied: what makes a fill count once, and the trade history.
+fills = Table(
+    "fills",
+    metadata,
+    Column("execution_id", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("ticker", String(16), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", FixedDecimal(2), nullable=False),
+    Column("executed_at", UtcDateTime, nullable=False),
+)
+
+outbox, inbox = messaging_tables(metadata)

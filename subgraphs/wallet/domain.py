@@ -1,0 +1,271 @@
+"""The wallet's domain: cash, positions, reservations and the ledger that explains them.
+
+Pure arithmetic on Decimals, no I/O. Every change of cash is a signed `LedgerEntry`
+(money into available cash is positive), so `available` is always the sum of the ledger
+and `blocked` the sum of what open reservations hold (docs/internals.md, money rules)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from mybroker.errors import DomainError, ErrorCode, bad_input
+from mybroker.money import CENT, cents, cents_up
+
+CURRENCY = "BRL"
+ZERO = Decimal("0.00")
+# One deposit or withdrawal at most; a fat finger should not mint R$ 10^15.
+MAX_TRANSFER = Decimal("10000000.00")
+# Average prices keep more places than cash so that re-weighting does not drift.
+AVERAGE_PRICE_PLACES = 6
+_AVERAGE_UNIT = Decimal(1).scaleb(-AVERAGE_PRICE_PLACES)
+
+
+class TransactionType(str, Enum):
+    DEPOSIT = "DEPOSIT"
+    WITHDRAWAL = "WITHDRAWAL"
+    RESERVE = "RESERVE"
+    RELEASE = "RELEASE"
+    BUY = "BUY"
+    SELL = "SELL"
+    FEE = "FEE"
+
+
+class Side(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class ReservationStatus(str, Enum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+# Order statuses after which an order can neither fill nor hold anything (orders' state machine).
+TERMINAL_ORDER_STATUSES = frozenset({"FILLED", "CANCELLED", "REJECTED", "EXPIRED"})
+
+
+class SettlementError(ValueError):
+    """An execution the reservation cannot account for (over-fill, fill after close): a bug
+    upstream, so the message is retried and dead-lettered rather than silently absorbed."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    type: TransactionType
+    amount: Decimal  # signed: money into available cash is positive
+    order_id: str | None = None
+
+
+def check_transfer_amount(amount: Decimal) -> Decimal:
+    """A deposit or withdrawal: positive, whole centavos, within MAX_TRANSFER."""
+    if not amount.is_finite() or amount <= 0:
+        raise bad_input("The amount must be greater than zero.")
+    if amount != amount.quantize(CENT):
+        raise bad_input("The amount may have at most two decimal places.")
+    if amount > MAX_TRANSFER:
+        raise bad_input(f"The amount may be at most {MAX_TRANSFER} per operation.")
+    return amount.quantize(CENT)
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """Fees as a fraction of traded value. A BUY also blocks an allowance for its fee (rounded
+    up, while the fee is rounded to the nearest centavo), so settling never overdraws."""
+
+    rate: Decimal = Decimal("0")
+
+    def fee(self, traded_value: Decimal) -> Decimal:
+        return cents(traded_value * self.rate)
+
+    def allowance(self, traded_value: Decimal) -> Decimal:
+        return cents_up(traded_value * self.rate)
+
+
+NO_FEES = FeeSchedule()
+
+
+@dataclass
+class Position:
+    ticker: str
+    quantity: int = 0
+    blocked_quantity: int = 0  # reserved by open SELL orders
+    average_price: Decimal = Decimal("0")
+
+    @property
+    def free_quantity(self) -> int:
+        return self.quantity - self.blocked_quantity
+
+    @property
+    def is_open(self) -> bool:
+        return self.quantity > 0
+
+    def add_bought(self, quantity: int, cost: Decimal) -> None:
+        """Average price re-weighted by quantity; `cost` includes the fee, as the tax
+        authority counts it."""
+        total = self.average_price * self.quantity + cost
+        self.quantity += quantity
+        self.average_price = (total / self.quantity).quantize(_AVERAGE_UNIT)
+
+    def block(self, quantity: int) -> None:
+        if quantity > self.free_quantity:
+            raise DomainError(
+                ErrorCode.INSUFFICIENT_POSITION,
+                f"You have {max(self.free_quantity, 0)} free {self.ticker} shares; this order needs {quantity}.",
+            )
+        self.blocked_quantity += quantity
+
+    def unblock(self, quantity: int) -> None:
+        self.blocked_quantity -= quantity
+
+    def deliver(self, quantity: int) -> None:
+        """Sold shares leave the position; they were blocked by the SELL order. The average
+        price of what stays is unchanged; a closed position forgets it."""
+        self.quantity -= quantity
+        self.blocked_quantity -= quantity
+        if self.quantity == 0:
+            self.average_price = Decimal("0")
+
+
+@dataclass
+class Reservation:
+    """What one order holds: cash for a BUY (price per share × quantity, plus the fee
+    allowance), shares for a SELL. Shrinks with each fill; closes on a terminal status."""
+
+    order_id: str
+    user_id: str
+    side: Side
+    ticker: str
+    price_per_share: Decimal
+    quantity: int
+    open_quantity: int
+    amount: Decimal  # cash blocked at the start (zero for a SELL)
+    blocked_amount: Decimal  # cash still blocked
+    status: ReservationStatus = ReservationStatus.OPEN
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is ReservationStatus.OPEN
+
+    def same_request(self, side: Side, ticker: str, quantity: int, price_per_share: Decimal) -> bool:
+        if (self.side, self.ticker, self.quantity) != (side, ticker, quantity):
+            return False
+        return side is Side.SELL or self.price_per_share == cents_up(price_per_share)
+
+
+@dataclass
+class Wallet:
+    id: str
+    user_id: str
+    available: Decimal = ZERO
+    blocked: Decimal = ZERO
+    currency: str = CURRENCY
+    # Entries produced since this object was loaded; the service persists and publishes them.
+    new_entries: list[LedgerEntry] = field(default_factory=list)
+
+    # ------------------------------------------------------------ cash in and out
+
+    def deposit(self, amount: Decimal) -> None:
+        self._post(TransactionType.DEPOSIT, check_transfer_amount(amount))
+
+    def withdraw(self, amount: Decimal) -> None:
+        amount = check_transfer_amount(amount)
+        if amount > self.available:
+            raise DomainError(
+                ErrorCode.INSUFFICIENT_FUNDS, f"You have R$ {self.available} available; cannot withdraw R$ {amount}."
+            )
+        self._post(TransactionType.WITHDRAWAL, -amount)
+
+    # ------------------------------------------------------------ reservations
+
+    def reserve(
+        self,
+        order_id: str,
+        side: Side,
+        ticker: str,
+        quantity: int,
+        price_per_share: Decimal | None,
+        position: Position,
+        fees: FeeSchedule = NO_FEES,
+    ) -> Reservation:
+        """Check and block in one step: a BUY blocks cash, a SELL blocks free shares."""
+        if not order_id:
+            raise bad_input("A reservation needs an order id.")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise bad_input("The quantity must be a positive whole number of shares.")
+        if position.ticker != ticker:
+            raise ValueError(f"position {position.ticker} given for a {ticker} reservation")
+        if side is Side.SELL:
+            position.block(quantity)
+            return Reservation(order_id, self.user_id, side, ticker, ZERO, quantity, quantity, ZERO, ZERO)
+        if price_per_share is None or not price_per_share.is_finite() or price_per_share <= 0:
+            raise bad_input("A BUY reservation needs a positive price per share.")
+        # Prices move in centavos; a computed cap (last price + collar) is rounded up, never down.
+        price_per_share = cents_up(price_per_share)
+        value = price_per_share * quantity
+        amount = value + fees.allowance(value)
+        if amount > self.available:
+            raise DomainError(
+                ErrorCode.INSUFFICIENT_FUNDS, f"This order needs R$ {amount}; you have R$ {self.available} available."
+            )
+        self._post(TransactionType.RESERVE, -amount, order_id)
+        self.blocked += amount
+        return Reservation(order_id, self.user_id, side, ticker, price_per_share, quantity, quantity, amount, amount)
+
+    def settle_fill(
+        self, reservation: Reservation, position: Position, quantity: int, price: Decimal, fees: FeeSchedule = NO_FEES
+    ) -> None:
+        """One execution of the reservation's order, at the executed price."""
+        if not reservation.is_open:
+            raise SettlementError(f"order {reservation.order_id}: fill after its reservation closed")
+        if quantity <= 0 or quantity > reservation.open_quantity:
+            raise SettlementError(
+                f"order {reservation.order_id}: fill of {quantity} with {reservation.open_quantity} open"
+            )
+        if not price.is_finite() or price <= 0:
+            raise SettlementError(f"order {reservation.order_id}: fill at price {price}")
+        traded = cents(price * quantity)
+        fee = fees.fee(traded)
+        reservation.open_quantity -= quantity
+        order_id = reservation.order_id
+        if reservation.side is Side.BUY:
+            if reservation.open_quantity == 0:
+                release = reservation.blocked_amount  # the last share frees the rest, rounding included
+            else:
+                value = reservation.price_per_share * quantity
+                release = min(reservation.blocked_amount, value + fees.allowance(value))
+            self._release(reservation, release)
+            self._post(TransactionType.BUY, -traded, order_id)
+            position.add_bought(quantity, traded + fee)
+        else:
+            position.deliver(quantity)
+            self._post(TransactionType.SELL, traded, order_id)
+        if fee > 0:
+            self._post(TransactionType.FEE, -fee, order_id)
+
+    def release(self, reservation: Reservation, position: Position | None) -> None:
+        """Closes the reservation and frees whatever it still holds (terminal status or
+        compensation). Releasing a closed reservation changes nothing."""
+        if not reservation.is_open:
+            return
+        if reservation.side is Side.BUY:
+            self._release(reservation, reservation.blocked_amount)
+        elif reservation.open_quantity:
+            if position is None:
+                raise ValueError(f"order {reservation.order_id}: a SELL release needs its position")
+            position.unblock(reservation.open_quantity)
+        reservation.open_quantity = 0
+        reservation.status = ReservationStatus.CLOSED
+
+    # ------------------------------------------------------------ ledger
+
+    def _release(self, reservation: Reservation, amount: Decimal) -> None:
+        if amount <= 0:
+            return
+        reservation.blocked_amount -= amount
+        self.blocked -= amount
+        self._post(TransactionType.RELEASE, amount, reservation.order_id)
+
+    def _post(self, kind: TransactionType, amount: Decimal, order_id: str | None = None) -> None:
+        self.available += amount
+        self.new_entries.append(LedgerEntry(kind, amount, order_id))

@@ -1,0 +1,114 @@
+"""The wallet's part of the API: `User.wallet`, deposits and withdrawals.
+
+There is no Query field of our own: federation's `_entities` reaches `User.wallet`."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry.federation.schema_directives import Key
+from strawberry.types import Info
+
+from mybroker.graphql import federation_schema
+from subgraphs.wallet import domain
+from subgraphs.wallet.repository import PostedEntry
+
+# The domain's enum is the API's: one list of kinds, no mapping to keep in step.
+WalletTransactionType = strawberry.enum(domain.TransactionType, name="WalletTransactionType")
+
+
+@strawberry.federation.type(keys=[Key(fields="ticker", resolvable=False)])
+class Asset:
+    ticker: strawberry.ID
+
+
+@strawberry.type
+class Position:
+    asset: Asset
+    quantity: int = strawberry.field(description="shares owned, settled or not")
+    blocked_quantity: int = strawberry.field(description="shares reserved by open SELL orders")
+    average_price: Decimal
+
+    @classmethod
+    def from_domain(cls, position: domain.Position) -> "Position":
+        return cls(
+            asset=Asset(ticker=strawberry.ID(position.ticker)),
+            quantity=position.quantity,
+            blocked_quantity=position.blocked_quantity,
+            average_price=position.average_price,
+        )
+
+
+@strawberry.type
+class WalletTransaction:
+    id: strawberry.ID
+    type: WalletTransactionType
+    amount: Decimal = strawberry.field(description="signed: money into available cash is positive")
+    order_id: strawberry.ID | None
+    created_at: datetime
+
+    @classmethod
+    def from_entry(cls, entry: PostedEntry) -> "WalletTransaction":
+        return cls(
+            id=strawberry.ID(entry.id),
+            type=entry.type,
+            amount=entry.amount,
+            order_id=strawberry.ID(entry.order_id) if entry.order_id else None,
+            created_at=entry.created_at,
+        )
+
+
+@strawberry.type
+class Wallet:
+    id: strawberry.ID
+    currency: str = strawberry.field(description="always BRL")
+    available: Decimal = strawberry.field(description="cash free to spend or withdraw")
+    blocked: Decimal = strawberry.field(description="cash reserved by open BUY orders")
+    user_id: strawberry.Private[str]
+
+    @classmethod
+    def from_domain(cls, wallet: domain.Wallet) -> "Wallet":
+        return cls(
+            id=strawberry.ID(wallet.id),
+            currency=wallet.currency,
+            available=wallet.available,
+            blocked=wallet.blocked,
+            user_id=wallet.user_id,
+        )
+
+    @strawberry.field
+    async def positions(self, info: Info) -> list[Position]:
+        return [Position.from_domain(p) for p in await info.context.service.positions(info.context.caller, self.user_id)]
+
+    @strawberry.field(description="newest first")
+    async def transactions(self, info: Info, first: int | None = 50) -> list[WalletTransaction]:
+        entries = await info.context.service.transactions(info.context.caller, self.user_id, first)
+        return [WalletTransaction.from_entry(entry) for entry in entries]
+
+
+@strawberry.federation.type(keys=["id"])
+class User:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> "User":
+        return cls(id=id)
+
+    @strawberry.field
+    async def wallet(self, info: Info) -> Wallet:
+        return Wallet.from_domain(await info.context.service.wallet(info.context.caller, str(self.id)))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def deposit(self, info: Info, amount: Decimal) -> Wallet:
+        return Wallet.from_domain(await info.context.service.deposit(info.context.caller, amount))
+
+    @strawberry.mutation
+    async def withdraw(self, info: Info, amount: Decimal) -> Wallet:
+        return Wallet.from_domain(await info.context.service.withdraw(info.context.caller, amount))
+
+
+schema = federation_schema(mutation=Mutation, types=[User, Asset])

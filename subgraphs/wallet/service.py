@@ -1,0 +1,205 @@
+"""The wallet's use cases. Each runs in one transaction that changes the wallet, writes its
+ledger rows and queues their `WalletTransaction` messages together; a use case that fails
+changes nothing."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+from sqlalchemy import select
+
+from mybroker.auth import Caller
+from mybroker.db import Database, utc_now
+from mybroker.errors import bad_input, forbidden
+from subgraphs.wallet.domain import (
+    NO_FEES,
+    TERMINAL_ORDER_STATUSES,
+    FeeSchedule,
+    Position,
+    Reservation,
+    Side,
+    Wallet,
+)
+from subgraphs.wallet.repository import PostedEntry, WalletStore, posted_entry_from_row, wallet_from_row
+from subgraphs.wallet.tables import positions, wallet_transactions, wallets
+
+log = logging.getLogger("mybroker.wallet")
+
+ORDER_EVENTS_CONSUMER = "wallet.order-events"
+MAX_TRANSACTIONS_PAGE = 500
+MAX_TICKER_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class Fill:
+    execution_id: str
+    quantity: int
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class OrderUpdate:
+    """What settlement needs from an `OrderUpdated` snapshot."""
+
+    order_id: str
+    user_id: str
+    status: str
+    fill: Fill | None
+
+
+class WalletService:
+    def __init__(self, db: Database, *, fees: FeeSchedule = NO_FEES, clock: Callable[[], datetime] = utc_now):
+        self.db = db
+        self.fees = fees
+        self.clock = clock
+
+    # ------------------------------------------------------------ the owner's view
+
+    async def wallet(self, caller: Caller, user_id: str) -> Wallet:
+        _authorize(caller, user_id)
+        async with self.db.read() as session:
+            row = (await session.execute(select(wallets).where(wallets.c.user_id == user_id))).first()
+        if row is not None:
+            return wallet_from_row(row)
+        async with self.db.transaction() as tx:
+            return await WalletStore(tx, self.clock()).wallet_for_update(user_id)
+
+    async def positions(self, caller: Caller, user_id: str) -> list[Position]:
+        """Open positions (closed ones, at quantity 0, are history), by ticker."""
+        _authorize(caller, user_id)
+        query = (
+            select(positions)
+            .join(wallets, wallets.c.id == positions.c.wallet_id)
+            .where(wallets.c.user_id == user_id, positions.c.quantity > 0)
+            .order_by(positions.c.ticker)
+        )
+        async with self.db.read() as session:
+            rows = (await session.execute(query)).all()
+        return [Position(row.ticker, row.quantity, row.blocked_quantity, row.average_price) for row in rows]
+
+    async def transactions(self, caller: Caller, user_id: str, first: int | None = 50) -> list[PostedEntry]:
+        """The ledger, newest first."""
+        _authorize(caller, user_id)
+        first = 50 if first is None else first  # an explicit null means the default
+        if first < 0 or first > MAX_TRANSACTIONS_PAGE:
+            raise bad_input(f"'first' must be between 0 and {MAX_TRANSACTIONS_PAGE}.")
+        query = (
+            select(wallet_transactions)
+            .join(wallets, wallets.c.id == wallet_transactions.c.wallet_id)
+            .where(wallets.c.user_id == user_id)
+            .order_by(wallet_transactions.c.seq.desc())
+            .limit(first)
+        )
+        async with self.db.read() as session:
+            rows = (await session.execute(query)).all()
+        return [posted_entry_from_row(row) for row in rows]
+
+    async def deposit(self, caller: Caller, amount: Decimal) -> Wallet:
+        user_id = caller.require_user()
+        async with self.db.transaction() as tx:
+            store = WalletStore(tx, self.clock())
+            wallet = await store.wallet_for_update(user_id)
+            wallet.deposit(amount)
+            await store.save_wallet(wallet)
+        return wallet
+
+    async def withdraw(self, caller: Caller, amount: Decimal) -> Wallet:
+        user_id = caller.require_user()
+        async with self.db.transaction() as tx:
+            store = WalletStore(tx, self.clock())
+            wallet = await store.wallet_for_update(user_id)
+            wallet.withdraw(amount)
+            await store.save_wallet(wallet)
+        return wallet
+
+    # ------------------------------------------------------------ reservations (orders calls these)
+
+    async def reserve(
+        self, order_id: str, user_id: str, side: str, ticker: str, quantity: int, price_per_share: Decimal | None
+    ) -> Reservation:
+        """Check and block in one transaction; asking again with the same order id answers
+        the first reservation and blocks nothing more."""
+        order_id, user_id, ticker = order_id.strip(), user_id.strip(), ticker.strip().upper()
+        if not user_id:
+            raise bad_input("A reservation needs a user id.")
+        if not ticker or len(ticker) > MAX_TICKER_LENGTH:
+            raise bad_input("A reservation needs a ticker.")
+        try:
+            order_side = Side(side)
+        except ValueError:
+            raise bad_input(f"Unknown side {side!r}; expected BUY or SELL.") from None
+        async with self.db.transaction() as tx:
+            store = WalletStore(tx, self.clock())
+            wallet = await store.wallet_for_update(user_id)
+            existing = await store.reservation_for_update(order_id)
+            if existing is not None:
+                if existing.user_id != user_id or not existing.same_request(order_side, ticker, quantity, price_per_share or Decimal(0)):
+                    raise bad_input(f"Order {order_id} already holds a different reservation.")
+                return existing
+            position = await store.position_for_update(wallet.id, ticker)
+            reservation = wallet.reserve(order_id, order_side, ticker, quantity, price_per_share, position, self.fees)
+            await store.add_reservation(wallet, reservation)
+            await store.save_wallet(wallet)
+            if order_side is Side.SELL:
+                await store.save_position(wallet.id, position)
+        return reservation
+
+    async def cancel_reservation(self, order_id: str) -> Reservation | None:
+        """Compensation: frees whatever the reservation still holds. Idempotent; None when
+        there never was one."""
+        async with self.db.transaction() as tx:
+            store = WalletStore(tx, self.clock())
+            owner = await store.reservation_owner(order_id)
+            if owner is None:
+                return None
+            wallet = await store.wallet_for_update(owner)
+            reservation = await store.reservation_for_update(order_id)
+            assert reservation is not None
+            await self._close(store, wallet, reservation)
+        return reservation
+
+    # ------------------------------------------------------------ settlement (order events)
+
+    async def apply_order_update(self, message_id: str, update: OrderUpdate) -> None:
+        """Settles the fill this update carries (once per execution id) and, on a terminal
+        status, releases what the reservation still holds. Once per message id."""
+        async with self.db.transaction() as tx:
+            if not await tx.first_time(ORDER_EVENTS_CONSUMER, message_id):
+                return
+            store = WalletStore(tx, self.clock())
+            owner = await store.reservation_owner(update.order_id)
+            if owner is None:
+                log.info("order %s has no reservation; update %s ignored", update.order_id, message_id)
+                return
+            if owner != update.user_id:
+                log.warning("order %s: event names user %s, reservation belongs to %s", update.order_id, update.user_id, owner)
+            wallet = await store.wallet_for_update(owner)
+            reservation = await store.reservation_for_update(update.order_id)
+            assert reservation is not None
+            fill = update.fill
+            if fill is not None and await store.first_settlement(fill.execution_id, update.order_id):
+                position = await store.position_for_update(wallet.id, reservation.ticker)
+                wallet.settle_fill(reservation, position, fill.quantity, fill.price, self.fees)
+                await store.save_position(wallet.id, position)
+                await store.save_reservation(reservation)
+                await store.save_wallet(wallet)
+            if update.status in TERMINAL_ORDER_STATUSES and reservation.is_open:
+                await self._close(store, wallet, reservation)
+
+    async def _close(self, store: WalletStore, wallet: Wallet, reservation: Reservation) -> None:
+        if reservation.side is Side.SELL:
+            position = await store.position_for_update(wallet.id, reservation.ticker)
+            wallet.release(reservation, position)
+            await store.save_position(wallet.id, position)
+        else:
+            wallet.release(reservation, None)
+        await store.save_reservation(reservation)
+        await store.save_wallet(wallet)
+
+
+def _authorize(caller: Caller, user_id: str) -> None:
+    if caller.require_user() != user_id:
+        raise forbidden("You can only see your own wallet.")

@@ -1,0 +1,76 @@
+"""The wallet's store. Money columns are FixedDecimal (exact integer centavos), never floats."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table
+
+from mybroker.db import FixedDecimal, UtcDateTime, messaging_tables
+from subgraphs.wallet.domain import AVERAGE_PRICE_PLACES
+
+metadata = MetaData()
+
+wallets = Table(
+    "wallets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), nullable=False, unique=True),
+    Column("currency", String(3), nullable=False),
+    Column("available", FixedDecimal(2), nullable=False),
+    Column("blocked", FixedDecimal(2), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("wallet_id", String(36), primary_key=True),
+    Column("ticker", String(20), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    Column("blocked_quantity", Integer, nullable=False),
+    Column("average_price", FixedDecimal(AVERAGE_PRICE_PLACES), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("user_id", String(36), nullable=False),
+    Column("wallet_id", String(36), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("ticker", String(20), nullable=False),
+    Column("price_per_share", FixedDecimal(2), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("open_quantity", Integer, nullable=False),
+    Column("amount", FixedDecimal(2), nullable=False),
+    Column("blocked_amount", FixedDecimal(2), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_reservations_wallet_status", "wallet_id", "status"),
+)
+
+# The ledger. `seq` orders entries (newest first) even when timestamps tie.
+wallet_transactions = Table(
+    "wallet_transactions",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("wallet_id", String(36), nullable=False),
+    Column("type", String(12), nullable=False),
+    Column("amount", FixedDecimal(2), nullable=False),
+    Column("order_id", String(64)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_wallet_transactions_wallet_seq", "wallet_id", "seq"),
+)
+
+# Executions already settled: a fill is applied once even if it comes in two envelopes.
+settled_fills = Table(
+    "settled_fills",
+    metadata,
+    Column("execution_id", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("settled_at", UtcDateTime(), nullable=False),
+)
+
+outbox, inbox = messaging_tables(metadata)

@@ -1,0 +1,133 @@
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from subgraphs.reports.domain import Fill, Holding, Side, apply_fill, value_portfolio, value_position
+
+D = Decimal
+
+
+def holding_after(*fills: tuple[str, int, str]) -> Holding:
+    holding = Holding()
+    for side, quantity, price in fills:
+        holding = apply_fill(holding, Side(side), quantity, D(price))
+    return holding
+
+
+def test_buys_weight_the_average_price_by_quantity():
+    holding = holding_after(("BUY", 100, "10.00"), ("BUY", 300, "12.00"))
+    assert holding == Holding(400, D("4600.00"), D("0"))
+    assert holding.average_price == D("11.50")
+
+
+def test_a_sale_realises_against_the_average_and_keeps_it():
+    holding = holding_after(("BUY", 100, "10.00"), ("BUY", 100, "12.00"), ("SELL", 50, "15.00"))
+    assert holding.quantity == 150
+    assert holding.average_price == D("11.00")
+    assert holding.cost == D("1650.00")
+    assert holding.realized == D("200.00")  # 50 x (15 - 11)
+
+
+def test_selling_everything_closes_at_exactly_zero_cost():
+    holding = holding_after(("BUY", 3, "10.01"), ("SELL", 1, "10.00"), ("SELL", 2, "9.00"))
+    assert holding.quantity == 0 and holding.cost == D("0")
+    # Cash in - cash out, to the cent, despite the 10.0033... average.
+    assert holding.realized == D("10.00") + D("18.00") - D("30.03")
+
+
+def test_a_partial_sale_removes_its_share_of_the_cost_to_the_cent():
+    holding = holding_after(("BUY", 3, "10.01"), ("SELL", 1, "11.00"))
+    assert holding.cost == D("20.02") and holding.realized == D("0.99")  # 30.03 / 3 = 10.01 removed
+
+
+def test_a_sale_past_zero_opens_a_short_at_the_sale_price():
+    holding = holding_after(("BUY", 100, "10.00"), ("SELL", 150, "12.00"))
+    assert holding.quantity == -50 and holding.cost == D("-600.00") and holding.realized == D("200.00")
+    covered = apply_fill(holding, Side.BUY, 50, D("11.00"))
+    assert covered == Holding(0, D("0.00"), D("250.00"))
+
+
+def test_a_fill_needs_a_positive_quantity():
+    with pytest.raises(ValueError):
+        apply_fill(Holding(), Side.BUY, 0, D("1.00"))
+
+
+fills = st.lists(
+    st.tuples(
+        st.sampled_from(["BUY", "SELL"]),
+        st.integers(min_value=1, max_value=10_000),
+        st.decimals(min_value=D("0.01"), max_value=D("500.00"), places=2),
+    ),
+    max_size=40,
+)
+
+
+@given(fills)
+def test_realised_minus_open_cost_is_the_cash_that_moved(trades):
+    """Whatever the sequence, nothing is lost to rounding: every real of cash paid or
+    received is either still in the open cost or realised."""
+    holding = holding_after(*((side, qty, str(price)) for side, qty, price in trades))
+    cash = sum(((price * qty) if side == "SELL" else -(price * qty) for side, qty, price in trades), D("0"))
+    assert holding.realized - holding.cost == cash
+    assert holding.quantity == sum(qty if side == "BUY" else -qty for side, qty, _p in trades)
+    assert holding.cost == holding.cost.quantize(D("0.01")) and holding.realized == holding.realized.quantize(D("0.01"))
+    if holding.quantity == 0:
+        assert holding.cost == 0
+    else:
+        assert (holding.cost > 0) == (holding.quantity > 0)
+
+
+def test_position_value_at_the_latest_price():
+    value = value_position("PETR4", Holding(100, D("3000.00")), D("31.57"))
+    assert (value.market_value, value.cost_basis, value.unrealized_pnl, value.average_price) == (
+        D("3157.00"),
+        D("3000.00"),
+        D("157.00"),
+        D("30.00"),
+    )
+
+
+def test_without_a_quote_a_position_is_worth_its_cost():
+    value = value_position("PETR4", Holding(3, D("30.04")), None)
+    assert value.market_value == D("30.04") and value.unrealized_pnl == D("0.00")
+    assert value.average_price == D("10.01")
+
+
+def test_portfolio_sums_open_positions_and_all_realised_pnl():
+    holdings = {
+        "VALE3": Holding(100, D("6000.00"), D("-10.00")),
+        "PETR4": Holding(200, D("6200.00"), D("50.00")),
+        "ITUB4": Holding(0, D("0"), D("125.50")),  # closed: only its realised P&L counts
+    }
+    portfolio = value_portfolio(holdings, {"PETR4": D("32.00"), "VALE3": None})
+    assert [p.ticker for p in portfolio.positions] == ["PETR4", "VALE3"]
+    assert portfolio.market_value == D("6400.00") + D("6000.00")
+    assert portfolio.cost_basis == D("12200.00")
+    assert portfolio.unrealized_pnl == D("200.00")
+    assert portfolio.realized_pnl == D("165.50")
+
+
+def test_an_empty_portfolio_is_all_zeros():
+    portfolio = value_portfolio({}, {})
+    assert portfolio.positions == () and portfolio.market_value == portfolio.realized_pnl == D("0")
+    assert str(portfolio.market_value) == "0.00"
+
+
+def test_fill_from_order_event():
+    data = {
+        "orderId": "o-9",
+        "userId": "u-1",
+        "ticker": "petr4",
+        "side": "SELL",
+        "lastFill": {"executionId": "x-1", "quantity": 100, "price": "31.40", "executedAt": "2025-03-10T10:00:00.000-03:00"},
+    }
+    fill = Fill.from_order_event(data)
+    assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.SELL, 100, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
+    assert Fill.from_order_event({**data, "lastFill": None}) is None
+    for broken in ({**data, "side": "HOLD"}, {**data, "lastFill": {**data["lastFill"], "quantity": 0}},
+                   {**data, "lastFill": {**data["lastFill"], "price": "31.405"}}, {"lastFill": {"executionId": "x"}}):
+        with pytest.raises(ValueError):
+            Fill.from_order_event(broken)

@@ -1,0 +1,114 @@
+"""The wallet as the platform runs it: its HTTP endpoints, outbox relay and consumer."""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from mybroker.auth import internal_headers
+from mybroker.bus.memory import MemoryBus
+from mybroker.cache import MemoryCache
+from mybroker.errors import DomainError, ErrorCode
+from mybroker.events import ORDER_EVENTS, WALLET_EVENTS, Envelope
+from mybroker.internal_http import InternalClient
+from mybroker.platform import serve_app
+from mybroker.service import Infrastructure
+from mybroker.settings import Settings
+from subgraphs.wallet.app import create_service
+
+from .conftest import order_event
+
+SECRET = "internal-secret-for-tests-0123456789"
+ANA = "user-ana"
+DEPOSIT = 'mutation { deposit(amount: "1000.00") { available } }'
+WALLET = '{ _entities(representations: [{__typename: "User", id: "user-ana"}]) { ... on User { wallet { available blocked } } } }'
+
+
+@pytest_asyncio.fixture
+async def running(tmp_path, unused_tcp_port):
+    settings = Settings(data_dir=tmp_path, ports={"wallet": unused_tcp_port}, internal_secret=SECRET)
+    bus = MemoryBus(retry_delay=0.001)
+    published: list[Envelope] = []
+
+    async def capture(message: Envelope) -> None:
+        published.append(message)
+
+    bus.subscribe(WALLET_EVENTS, "test-capture", capture)
+    service = create_service(Infrastructure(settings, bus, MemoryCache()))
+    await service.start()
+    await bus.start()
+    server, task = await serve_app(service.app, settings.host, unused_tcp_port)
+    client = InternalClient(settings.url("wallet"), SECRET)
+    async with aiohttp.ClientSession(base_url=settings.url("wallet")) as http:
+        yield http, client, bus, published
+    await client.close()
+    server.should_exit = True
+    await task
+    await bus.stop()
+    await service.stop()
+
+
+async def graphql(http, query: str, user_id: str | None = ANA) -> dict:
+    async with http.post("/graphql", json={"query": query}, headers=internal_headers(SECRET, user_id)) as response:
+        return await response.json()
+
+
+async def test_reservations_over_http(running):
+    http, client, _bus, _published = running
+    assert (await graphql(http, DEPOSIT))["data"] == {"deposit": {"available": "1000.00"}}
+    body = {"orderId": "o1", "userId": ANA, "side": "BUY", "ticker": "PETR4", "quantity": 100, "pricePerShare": "6.50"}
+    assert await client.call("POST", "/internal/reservations", body) == {"orderId": "o1", "amount": "650.00"}
+    assert await client.call("POST", "/internal/reservations", body) == {"orderId": "o1", "amount": "650.00"}
+    with pytest.raises(DomainError) as caught:
+        await client.call("POST", "/internal/reservations", {**body, "orderId": "o2"})
+    assert caught.value.code is ErrorCode.INSUFFICIENT_FUNDS
+    with pytest.raises(DomainError) as caught:
+        await client.call("POST", "/internal/reservations", {**body, "orderId": "o3", "side": "SELL"})
+    assert caught.value.code is ErrorCode.INSUFFICIENT_POSITION
+    for bad in ({**body, "quantity": "100"}, {**body, "pricePerShare": 6.5}, {**body, "orderId": ""}, {"orderId": "o4"}):
+        with pytest.raises(DomainError) as caught:
+            await client.call("POST", "/internal/reservations", bad)
+        assert caught.value.code is ErrorCode.BAD_USER_INPUT
+    state = (await graphql(http, WALLET))["data"]["_entities"][0]["wallet"]
+    assert state == {"available": "350.00", "blocked": "650.00"}
+
+    assert await client.call("DELETE", "/internal/reservations/o1") == {"orderId": "o1", "released": True}
+    assert await client.call("DELETE", "/internal/reservations/o1") == {"orderId": "o1", "released": True}
+    assert await client.call("DELETE", "/internal/reservations/nope") == {"orderId": "nope", "released": False}
+    state = (await graphql(http, WALLET))["data"]["_entities"][0]["wallet"]
+    assert state == {"available": "1000.00", "blocked": "0.00"}
+
+
+async def test_internal_endpoints_refuse_outsiders(running):
+    http, _client, _bus, _published = running
+    body = {"orderId": "o1", "userId": ANA, "side": "BUY", "ticker": "PETR4", "quantity": 1, "pricePerShare": "1.00"}
+    async with http.post("/internal/reservations", json=body) as response:
+        assert response.status == 403
+    async with http.post("/internal/reservations", json=body, headers=internal_headers("wrong-secret")) as response:
+        assert response.status == 403
+    async with http.delete("/internal/reservations/o1") as response:
+        assert response.status == 403
+    # And a user header without the internal token is nobody.
+    answer = await graphql(http, DEPOSIT, user_id=None)
+    assert answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_ledger_entries_reach_the_bus_and_order_events_settle(running):
+    http, client, bus, published = running
+    await graphql(http, DEPOSIT)
+    await client.call(
+        "POST", "/internal/reservations",
+        {"orderId": "o1", "userId": ANA, "side": "BUY", "ticker": "PETR4", "quantity": 100, "pricePerShare": "6.50"},
+    )
+    await bus.publish(ORDER_EVENTS, order_event("o1", ANA, "FILLED", filled=100, fill=("x1", 100, "6.40")), key="o1")
+    for _ in range(200):  # the relay publishes asynchronously
+        if len(published) >= 4:
+            break
+        await asyncio.sleep(0.01)
+    assert [(m.data["type"], m.data["amount"]) for m in published] == [
+        ("DEPOSIT", "1000.00"), ("RESERVE", "-650.00"), ("RELEASE", "650.00"), ("BUY", "-640.00"),
+    ]
+    assert all(m.data["userId"] == ANA for m in published)
+    assert (await graphql(http, WALLET))["data"]["_entities"][0]["wallet"] == {"available": "360.00", "blocked": "0.00"}
