@@ -85,7 +85,7 @@ async def _serve(args) -> None:
         raise SystemExit("MYBROKER_INTERNAL_SECRET must be set when services run apart (it proves calls come from the router).")
     port = args.port or settings.ports.get(args.service)
     if args.service == "router":
-        server, task = await serve_app(await build_router_app(settings), args.host or "0.0.0.0", port, "info")
+        server, task = await serve_app(await build_router_app(settings), args.host or "0.0.0.0", port, "info", lifespan="on")
         print(f"router on {args.host or '0.0.0.0'}:{port}", flush=True)
         await _wait_for_stop_signal()
         server.should_exit = True
@@ -110,7 +110,7 @@ async def _serve(args) -> None:
 
 
 async def _load_supergraph_sdl(args) -> str:
-    from router.compose import compose_from_urls
+    from router.discovery import compose_from_urls
 
     if args.supergraph:
         return Path(args.supergraph).read_text(encoding="utf-8")
@@ -131,7 +131,7 @@ async def _router(args) -> None:
     if args.jwks or settings.jwks_url:
         verifier = JwtVerifier(args.jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     app = create_router_app(supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret))
-    server, task = await serve_app(app, args.host, args.port, "info")
+    server, task = await serve_app(app, args.host, args.port, "info", lifespan="on")
     print(f"router on http://{args.host}:{args.port}/graphql", flush=True)
     await _wait_for_stop_signal()
     server.should_exit = True
@@ -139,17 +139,17 @@ async def _router(args) -> None:
 
 
 async def _supergraph(args) -> None:
-    from router.compose import compose_from_urls
+    from router.discovery import compose_from_urls
 
     print(await compose_from_urls(_subgraph_args(args.subgraph)))
 
 
 async def _plan(args) -> None:
+    from router.pipeline import explain
     from router.supergraph import Supergraph
-    from router.planner import plan_operation_text
 
     supergraph = Supergraph.from_sdl(await _load_supergraph_sdl(args))
-    print(plan_operation_text(supergraph, Path(args.operation).read_text(encoding="utf-8"), args.operation_name))
+    print(explain(supergraph, Path(args.operation).read_text(encoding="utf-8"), args.operation_name))
 
 
 def _parser() -> argparse.ArgumentParser:

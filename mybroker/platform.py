@@ -52,8 +52,13 @@ def build_service(name: str, infra: Infrastructure) -> Service:
 WORKERS = ("b3-sim", "ingest")
 
 
-async def serve_app(app, host: str, port: int, log_level: str = "warning") -> tuple[_Server, asyncio.Task]:
-    server = _Server(uvicorn.Config(app, host=host, port=port, lifespan="off", log_level=log_level, access_log=False))
+async def serve_app(
+    app, host: str, port: int, log_level: str = "warning", *, lifespan: str = "off"
+) -> tuple[_Server, asyncio.Task]:
+    """Serves an ASGI app on the running loop. Services are started by Service.start, so
+    their lifespan is off; the router owns its subgraph connection pool (lifespan on)."""
+    config = uvicorn.Config(app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False)
+    server = _Server(config)
     task = asyncio.create_task(server.serve(), name=f"http:{port}")
     while not server.started:
         if task.done():
@@ -88,7 +93,7 @@ class Platform:
             if service.app is not None:
                 self._servers.append(await serve_app(service.app, settings.host, settings.port(service.name)))
         router_app = await build_router_app(settings)
-        self._servers.append(await serve_app(router_app, settings.host, settings.port("router")))
+        self._servers.append(await serve_app(router_app, settings.host, settings.port("router"), lifespan="on"))
 
     async def stop(self) -> None:
         for server, _task in reversed(self._servers):
@@ -105,7 +110,7 @@ class Platform:
 async def build_router_app(settings: Settings):
     """The router composed from the running subgraphs, verifying tokens with identity's JWKS."""
     from mybroker.auth import JwtVerifier
-    from router.compose import compose_from_urls
+    from router.discovery import compose_from_urls
     from router.http import RouterConfig, create_router_app
     from router.supergraph import Supergraph
 

@@ -13,7 +13,8 @@ from graphql import build_client_schema, build_schema, find_breaking_changes, ge
 HERE = Path(__file__).parent
 SHARED = HERE.parents[2] / "shared" / "contract"
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.e2e
+async_test = pytest.mark.asyncio(loop_scope="session")
 
 
 def contract_schema():
@@ -27,6 +28,7 @@ def test_pinned_contract_matches_shared_contract():
     assert (HERE / "schema.graphql").read_text() == shared.read_text(), "tests/contract/schema.graphql drifted from shared/contract"
 
 
+@async_test
 async def test_router_api_schema_holds_the_contract(platform, http):
     async with http.post(platform.router_url, json={"query": get_introspection_query()}) as response:
         body = await response.json()
@@ -36,6 +38,7 @@ async def test_router_api_schema_holds_the_contract(platform, http):
     assert breaking == [], "\n".join(f"{change.type.name}: {change.description}" for change in breaking)
 
 
+@async_test
 async def test_federation_machinery_is_hidden(platform, http):
     async with http.post(platform.router_url, json={"query": "{ __schema { types { name } directives { name } } }"}) as response:
         schema = (await response.json())["data"]["__schema"]

@@ -62,7 +62,7 @@ async def test_a_valid_token_names_its_user(keys):
         lambda k: _token(k[0], aud="another-api"),
         lambda k: _token(k[0], typ="refresh"),
         lambda k: _token(k[0], kid="unknown"),
-        lambda k: jwt.encode({"sub": "user-1"}, "secret", algorithm="HS256", headers={"kid": "k1"}),
+        lambda k: jwt.encode({"sub": "user-1"}, "s" * 32, algorithm="HS256", headers={"kid": "k1"}),
         lambda k: "not.a.token",
     ],
 )

@@ -1,0 +1,241 @@
+"""Runs a query plan: the only stage that does I/O.
+
+Independent fetches run concurrently; each Flatten collects the objects at its path, sends
+their deduplicated representations in one `_entities` request and merges each answer back
+into every object that produced it. Subgraph errors keep their message and extensions
+(`code` above all), get their paths rewritten from the subgraph's operation
+(`_entities`, i, ...) to the client's response path, and never stop the other fetches.
+The merged tree still carries what the planner added (keys, `__typename`); the response
+shaper (router.response) cuts it to what the client asked for."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any, Mapping
+
+import orjson
+
+from mybroker.errors import ErrorCode
+from router.operation import InlineFragment, Selection
+from router.plan import FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, SequenceNode
+from router.subgraph_client import SubgraphClient, SubgraphUnavailable
+
+log = logging.getLogger("router.executor")
+
+# Extensions a subgraph may send that must not reach clients.
+_PRIVATE_EXTENSIONS = ("exception", "stacktrace", "stackTrace")
+
+
+class ExecutionState:
+    __slots__ = ("data", "errors", "variables", "headers")
+
+    def __init__(self, variables: Mapping[str, Any], headers: Mapping[str, str]):
+        self.data: dict[str, Any] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.variables = variables
+        self.headers = dict(headers)
+
+
+class Executor:
+    def __init__(self, client: SubgraphClient, urls: Mapping[str, str]):
+        self.client = client
+        self.urls = dict(urls)
+
+    async def execute(self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str]) -> ExecutionState:
+        state = ExecutionState(variables, headers)
+        if plan.node is not None:
+            await self._run(plan.node, state)
+        return state
+
+    async def _run(self, node: PlanNode, state: ExecutionState) -> None:
+        if isinstance(node, FetchNode):
+            await self._root_fetch(node, state)
+        elif isinstance(node, FlattenNode):
+            await self._entity_fetch(node, state)
+        elif isinstance(node, SequenceNode):
+            for child in node.nodes:
+                await self._run(child, state)
+        elif isinstance(node, ParallelNode):
+            await asyncio.gather(*(self._run(child, state) for child in node.nodes))
+
+    # ------------------------------------------------------------ fetches
+
+    def _body(self, fetch: FetchNode, state: ExecutionState, extra: dict | None = None) -> dict[str, Any]:
+        variables = {name: state.variables[name] for name in fetch.variable_usages if name in state.variables}
+        if extra:
+            variables.update(extra)
+        body: dict[str, Any] = {"query": fetch.operation, "variables": variables}
+        if fetch.operation_name:
+            body["operationName"] = fetch.operation_name
+        return body
+
+    async def _send(self, fetch: FetchNode, body: dict, state: ExecutionState) -> dict[str, Any] | None:
+        url = self.urls.get(fetch.service)
+        if not url:
+            state.errors.append(_router_error(f'No URL is configured for subgraph "{fetch.service}".', fetch.service))
+            return None
+        try:
+            return await self.client.fetch(url, body, state.headers)
+        except SubgraphUnavailable as error:
+            state.errors.append(_router_error(f'Subgraph "{fetch.service}" is unreachable.', fetch.service, f"{url}: {error}"))
+        except Exception as error:  # a broken client must not take the whole response down
+            log.exception("fetch from subgraph %s failed", fetch.service)
+            state.errors.append(_router_error(f'Subgraph "{fetch.service}" could not be queried.', fetch.service, repr(error)))
+        return None
+
+    async def _root_fetch(self, fetch: FetchNode, state: ExecutionState) -> None:
+        response = await self._send(fetch, self._body(fetch, state), state)
+        if response is None:
+            return
+        data = response.get("data")
+        if isinstance(data, dict):
+            deep_merge(state.data, data)
+        for error in response.get("errors") or ():
+            path = error.get("path") if isinstance(error, dict) else None
+            state.errors.append(_subgraph_error(error, fetch.service, list(path) if isinstance(path, list) else None))
+
+    async def _entity_fetch(self, node: FlattenNode, state: ExecutionState) -> None:
+        fetch = node.node
+        shapes = {fragment.type_condition: fragment.selections for fragment in fetch.requires or ()}
+        representations: list[dict] = []
+        owners: list[list[tuple[dict, tuple]]] = []
+        seen: dict[bytes, int] = {}
+        for obj, path in objects_at(state.data, node.path):
+            shape = shapes.get(obj.get("__typename"))
+            if shape is None:
+                continue
+            representation = project(obj, shape)
+            if representation is None:
+                continue  # key fields missing: the object was not fetched with them (e.g. @skip)
+            identity = orjson.dumps(representation)
+            index = seen.get(identity)
+            if index is None:
+                index = seen[identity] = len(representations)
+                representations.append(representation)
+                owners.append([])
+            owners[index].append((obj, path))
+        if not representations:
+            return
+        response = await self._send(fetch, self._body(fetch, state, {"representations": representations}), state)
+        if response is None:
+            return
+        data = response.get("data")
+        entities = data.get("_entities") if isinstance(data, dict) else None
+        if isinstance(entities, list):
+            for index, entity in enumerate(entities[: len(representations)]):
+                if isinstance(entity, dict):
+                    for obj, _ in owners[index]:
+                        deep_merge(obj, entity)
+        for error in response.get("errors") or ():
+            if not isinstance(error, dict):
+                continue
+            path = error.get("path")
+            if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) and path[1] < len(owners):
+                for _, owner_path in owners[path[1]]:
+                    state.errors.append(_subgraph_error(error, fetch.service, [*owner_path, *path[2:]]))
+            else:
+                state.errors.append(_subgraph_error(error, fetch.service, None))
+
+
+# ---------------------------------------------------------------- the response tree
+
+
+def objects_at(data: Any, path: tuple[str, ...]) -> list[tuple[dict, tuple]]:
+    """The objects at a Flatten path ("@" = every item of a list), with their concrete paths."""
+    found: list[tuple[dict, tuple]] = []
+    _walk(data, path, 0, (), found)
+    return found
+
+
+def _walk(value: Any, path: tuple[str, ...], i: int, concrete: tuple, found: list) -> None:
+    if value is None:
+        return
+    if isinstance(value, list):
+        # "@" in the path, or a list the path did not announce: every item is a candidate.
+        step = i + 1 if i < len(path) and path[i] == "@" else i
+        for index, item in enumerate(value):
+            _walk(item, path, step, concrete + (index,), found)
+        return
+    if not isinstance(value, dict):
+        return
+    if i == len(path):
+        found.append((value, concrete))
+        return
+    segment = path[i]
+    if segment == "@":
+        _walk(value, path, i + 1, concrete, found)
+        return
+    _walk(value.get(segment), path, i + 1, concrete + (segment,), found)
+
+
+def project(obj: dict, selections: tuple[Selection, ...]) -> dict | None:
+    """`obj` cut to a representation's shape; None when a key field is missing. A field is
+    read at its response key (the planner may have aliased it) and sent under its name."""
+    out: dict[str, Any] = {}
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            if selection.type_condition in (None, obj.get("__typename")):
+                inner = project(obj, selection.selections)
+                if inner is None:
+                    return None
+                out.update(inner)
+            continue
+        key = selection.response_key
+        if key not in obj:
+            return None
+        value = obj[key]
+        if selection.selections and value is not None:
+            if isinstance(value, list):
+                items = [project(item, selection.selections) if isinstance(item, dict) else item for item in value]
+                if any(item is None for item in items):
+                    return None
+                value = items
+            elif isinstance(value, dict):
+                value = project(value, selection.selections)
+                if value is None:
+                    return None
+        out[selection.name] = value
+    return out
+
+
+def deep_merge(target: dict, source: dict) -> None:
+    for key, value in source.items():
+        existing = target.get(key)
+        if isinstance(existing, dict) and isinstance(value, dict):
+            deep_merge(existing, value)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            for index, (old, new) in enumerate(zip(existing, value)):
+                if isinstance(old, dict) and isinstance(new, dict):
+                    deep_merge(old, new)
+                else:
+                    existing[index] = new
+        else:
+            target[key] = value
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _subgraph_error(error: Any, service: str, path: list | None) -> dict[str, Any]:
+    if not isinstance(error, dict):
+        return _router_error(f'Subgraph "{service}" answered with a malformed error.', service)
+    message = error.get("message")
+    out: dict[str, Any] = {"message": message if isinstance(message, str) and message else f'Error in subgraph "{service}".'}
+    if path:
+        out["path"] = path
+    extensions = error.get("extensions")
+    extensions = {k: v for k, v in extensions.items() if k not in _PRIVATE_EXTENSIONS} if isinstance(extensions, dict) else {}
+    extensions.setdefault("code", ErrorCode.INTERNAL_SERVER_ERROR.value)
+    extensions.setdefault("service", service)
+    out["extensions"] = extensions
+    return out
+
+
+def _router_error(message: str, service: str, detail: str = "") -> dict[str, Any]:
+    request_id = uuid.uuid4().hex[:12]
+    log.warning("%s %s (request id %s)", message, detail, request_id)
+    return {
+        "message": message,
+        "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "service": service, "requestId": request_id},
+    }

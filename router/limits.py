@@ -1,0 +1,58 @@
+"""Operation limits, checked before planning: depth, aliases and root fields.
+
+A client that exceeds one gets OPERATION_TOO_COMPLEX and nothing reaches a subgraph.
+Introspection (`__schema`, `__type`) is answered by the router itself and bounded by
+graphql-core's MaxIntrospectionDepthRule, so it does not count against the depth limit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mybroker.errors import ErrorCode
+from router.errors import RequestError
+from router.operation import Field, Operation, Selection
+
+
+@dataclass(frozen=True)
+class OperationLimits:
+    max_depth: int | None = 32
+    max_aliases: int | None = 200
+    max_root_fields: int | None = 64
+
+
+def check_limits(operation: Operation, limits: OperationLimits) -> None:
+    if limits.max_depth is not None:
+        depth = _depth(operation.selections)
+        if depth > limits.max_depth:
+            raise _too_complex(f"The operation is {depth} fields deep; the limit is {limits.max_depth}.")
+    if limits.max_aliases is not None:
+        aliases = _aliases(operation.selections)
+        if aliases > limits.max_aliases:
+            raise _too_complex(f"The operation uses {aliases} aliases; the limit is {limits.max_aliases}.")
+    if limits.max_root_fields is not None:
+        roots = _root_fields(operation.selections)
+        if roots > limits.max_root_fields:
+            raise _too_complex(f"The operation selects {roots} root fields; the limit is {limits.max_root_fields}.")
+
+
+def _too_complex(message: str) -> RequestError:
+    return RequestError(ErrorCode.OPERATION_TOO_COMPLEX, message)
+
+
+def _depth(selections: tuple[Selection, ...]) -> int:
+    deepest = 0
+    for selection in selections:
+        if isinstance(selection, Field) and selection.name in ("__schema", "__type"):
+            continue
+        inner = _depth(selection.selections)
+        deepest = max(deepest, inner + 1 if isinstance(selection, Field) else inner)
+    return deepest
+
+
+def _aliases(selections: tuple[Selection, ...]) -> int:
+    return sum(
+        (1 if isinstance(s, Field) and s.alias else 0) + _aliases(s.selections) for s in selections
+    )
+
+
+def _root_fields(selections: tuple[Selection, ...]) -> int:
+    return sum(1 if isinstance(s, Field) else _root_fields(s.selections) for s in selections)

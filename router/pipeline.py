@@ -1,0 +1,234 @@
+"""A request's way through the router, transport aside:
+operation (parse, validate, limits) -> query plan -> execution -> response.
+
+`prepare` does everything that depends only on the operation text and name, and caches the
+result (errors included) in an LRU; `execute` does the per-request part: variable
+coercion, running the plan, answering introspection from the API schema, shaping."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    ValuesOfCorrectTypeRule,
+    execute as graphql_execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from mybroker.errors import ErrorCode
+from router.errors import PlanningError, RequestError
+from router.executor import Executor
+from router.limits import OperationLimits, check_limits
+from router.operation import (
+    Field,
+    InlineFragment,
+    Operation,
+    OperationNotFound,
+    Selection,
+    normalize,
+    print_selections,
+    print_variable_definitions,
+    select_operation,
+    selection_variables,
+)
+from router.operation_cache import LruCache
+from router.plan import QueryPlan
+from router.planner import INTROSPECTION_FIELDS, QueryPlanner
+from router.response import ResponseShaper
+from router.supergraph import Supergraph
+
+log = logging.getLogger("router.pipeline")
+
+# Wrong argument values are the caller's input, not a malformed operation.
+_STRUCTURE_RULES = tuple(rule for rule in specified_rules if rule is not ValuesOfCorrectTypeRule)
+_VALUE_RULES = (ValuesOfCorrectTypeRule,)
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    query: str | None
+    variables: Mapping[str, Any] | None = None
+    operation_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedOperation:
+    definition: OperationDefinitionNode
+    operation: Operation
+    plan: QueryPlan
+    # The introspection part of the operation, answered by the router itself.
+    introspection: DocumentNode | None
+
+    @property
+    def kind(self) -> str:
+        return self.operation.kind
+
+
+@dataclass
+class ExecutionOutcome:
+    body: dict[str, Any]
+    status: int = 200
+
+
+class RouterPipeline:
+    def __init__(self, supergraph: Supergraph, executor: Executor, *, limits: OperationLimits | None = None, cache_size: int = 1000):
+        self.supergraph = supergraph
+        self.schema = supergraph.api_schema
+        self.executor = executor
+        self.limits = limits or OperationLimits()
+        self.planner = QueryPlanner(supergraph)
+        self.shaper = ResponseShaper(self.schema)
+        self._cache: LruCache[PreparedOperation | RequestError] = LruCache(cache_size)
+
+    # ------------------------------------------------------------ operation stage
+
+    def prepare(self, query: str | None, operation_name: str | None = None) -> PreparedOperation:
+        if not isinstance(query, str) or not query.strip():
+            raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, "The request has no GraphQL query.")
+        key = (query, operation_name)
+        cached = self._cache.get(key)
+        if cached is None:
+            try:
+                cached = self._prepare(query, operation_name)
+            except RequestError as error:
+                cached = error
+            self._cache.put(key, cached)
+        if isinstance(cached, RequestError):
+            raise cached
+        return cached
+
+    def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        try:
+            document = parse(query)
+        except GraphQLSyntaxError as error:
+            raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
+        errors = validate(self.schema, document, _STRUCTURE_RULES)
+        if errors:
+            raise _request_errors(ErrorCode.GRAPHQL_VALIDATION_FAILED, errors)
+        errors = validate(self.schema, document, _VALUE_RULES)
+        if errors:
+            raise _request_errors(ErrorCode.BAD_USER_INPUT, errors)
+        try:
+            definition = select_operation(document, operation_name)
+        except OperationNotFound as error:
+            raise RequestError(ErrorCode.GRAPHQL_VALIDATION_FAILED, str(error)) from None
+        operation = normalize(document, operation_name)
+        check_limits(operation, self.limits)
+        try:
+            plan = self.planner.plan(operation)
+        except PlanningError as error:
+            log.error("planning failed for %r: %s", operation_name, error)
+            raise RequestError(ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
+        return PreparedOperation(definition, operation, plan, _introspection_document(operation))
+
+    # ------------------------------------------------------------ execution stage
+
+    async def execute(
+        self, request: GraphQLRequest, headers: Mapping[str, str], *, allow_mutations: bool = True, include_plan: bool = False
+    ) -> ExecutionOutcome:
+        try:
+            prepared = self.prepare(request.query, request.operation_name)
+            if prepared.kind == "mutation" and not allow_mutations:
+                raise RequestError(ErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
+            if prepared.kind == "subscription":
+                raise RequestError(
+                    ErrorCode.GRAPHQL_VALIDATION_FAILED,
+                    "Subscriptions are not served over plain HTTP requests yet: use the WebSocket "
+                    "(graphql-transport-ws) or SSE transport.",
+                )
+            raw_variables = request.variables or {}
+            if not isinstance(raw_variables, Mapping):
+                raise RequestError(ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+            coerced = get_variable_values(self.schema, prepared.definition.variable_definitions or (), dict(raw_variables))
+            if isinstance(coerced, list):
+                raise _request_errors(ErrorCode.BAD_USER_INPUT, coerced)
+            # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
+            coerced = getattr(coerced, "coerced", coerced)
+        except RequestError as error:
+            return ExecutionOutcome({"errors": error.to_errors()}, error.status)
+
+        state = await self.executor.execute(prepared.plan, raw_variables, headers)
+        if prepared.introspection is not None:
+            self._introspect(prepared.introspection, raw_variables, state)
+        data = self.shaper.shape(prepared.operation, state.data, coerced, state.errors)
+        body: dict[str, Any] = {"data": data}
+        if state.errors:
+            body["errors"] = state.errors
+        if include_plan:
+            body["extensions"] = {"queryPlan": prepared.plan.pretty()}
+        return ExecutionOutcome(body)
+
+    def _introspect(self, document: DocumentNode, variables: Mapping[str, Any], state) -> None:
+        result = graphql_execute(self.schema, document, variable_values=dict(variables))
+        if result.data:
+            state.data.update(result.data)
+        for error in result.errors or ():
+            state.errors.append(
+                {"message": error.message, "path": list(error.path or ()), "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}
+            )
+
+    def explain(self, query: str, operation_name: str | None = None) -> str:
+        """The plan of an operation, printed (for `mybroker plan` and debugging)."""
+        return self.prepare(query, operation_name).plan.pretty()
+
+
+def explain(supergraph: Supergraph, query: str, operation_name: str | None = None) -> str:
+    """`QueryPlan.pretty()` for an operation text; raises RequestError if it is invalid."""
+    return RouterPipeline(supergraph, Executor(_NoClient(), {})).explain(query, operation_name)
+
+
+class _NoClient:
+    async def fetch(self, url: str, body: dict, headers: dict) -> dict:  # pragma: no cover - never executed
+        raise RuntimeError("explain does not execute")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _locations(error: GraphQLError) -> list[dict[str, int]] | None:
+    if not error.locations:
+        return None
+    return [{"line": loc.line, "column": loc.column} for loc in error.locations]
+
+
+def _request_errors(code: ErrorCode, errors: list[GraphQLError]) -> RequestError:
+    formatted = []
+    for error in errors:
+        entry: dict[str, Any] = {"message": error.message}
+        locations = _locations(error)
+        if locations:
+            entry["locations"] = locations
+        entry["extensions"] = {"code": code.value}
+        formatted.append(entry)
+    return RequestError(code, formatted[0]["message"], errors=formatted)
+
+
+def _introspection_document(operation: Operation) -> DocumentNode | None:
+    """`__schema`/`__type` root selections as their own document, or None if there are none."""
+    selections = _introspection_only(operation.selections)
+    if not selections:
+        return None
+    used = selection_variables(selections)
+    definitions = [d for d in operation.variable_definitions if d.variable.name.value in used]
+    return parse("query" + print_variable_definitions(definitions) + print_selections(selections))
+
+
+def _introspection_only(selections: tuple[Selection, ...]) -> tuple[Selection, ...]:
+    kept: list[Selection] = []
+    for selection in selections:
+        if isinstance(selection, Field):
+            if selection.name in INTROSPECTION_FIELDS:
+                kept.append(selection)
+        else:
+            inner = _introspection_only(selection.selections)
+            if inner:
+                kept.append(InlineFragment(selection.type_condition, inner, selection.directives))
+    return tuple(kept)
