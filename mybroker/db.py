@@ -170,6 +170,9 @@ class OutboxRelay:
         self.batch = batch
         self.poll_interval = poll_interval
         self._task: asyncio.Task | None = None
+        # One batch at a time: two overlapping batches would both read (and publish) the
+        # rows neither has marked yet.
+        self._publishing = asyncio.Lock()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.db.url}")
@@ -180,6 +183,10 @@ class OutboxRelay:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def publish_pending(self) -> int:
+        async with self._publishing:
+            return await self._publish_batch()
+
+    async def _publish_batch(self) -> int:
         outbox = self.db.outbox
         assert outbox is not None
         async with self.db.read() as session:

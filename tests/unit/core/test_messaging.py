@@ -154,3 +154,20 @@ async def test_live_feed_fans_out_and_drops_the_oldest_for_slow_subscribers():
     await only_even.aclose()
     assert feed.subscribers == 0
     await bus.stop()
+
+
+async def test_overlapping_relay_batches_publish_each_row_once(tmp_path):
+    db, _account = _database(tmp_path)
+    await db.create_schema()
+    for n in range(10):
+        async with db.transaction() as tx:
+            await tx.emit("ch", Envelope("T", {"n": n}))
+    bus, received = MemoryBus(), []
+    bus.subscribe("ch", "g", lambda m: _append(received, m.data["n"]))
+    await bus.start()
+    relay = OutboxRelay(db, bus)
+    await asyncio.gather(relay.publish_pending(), relay.publish_pending(), relay.publish_pending())
+    await bus.drain()
+    await bus.stop()
+    await db.dispose()
+    assert received == list(range(10))
