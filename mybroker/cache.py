@@ -26,7 +26,7 @@ class MemoryCache:
         return [self._values.get(key) for key in keys]
 
 
-def create_cache(kind: str) -> Cache:
-    if kind == "memory":
+def create_cache(settings) -> Cache:
+    if settings.cache == "memory":
         return MemoryCache()
-    raise ValueError(f"unknown cache {kind!r} (the embedded default is 'memory')")
+    raise ValueError(f"unknown cache {settings.cache!r} (the embedded default is 'memory')")

@@ -91,7 +91,7 @@ async def _serve(args) -> None:
         server.should_exit = True
         await task
         return
-    infra = Infrastructure(settings, create_bus(settings.bus), create_cache(settings.cache))
+    infra = Infrastructure(settings, create_bus(settings), create_cache(settings))
     service = build_service(args.service, infra)
     await service.start()
     await infra.bus.start()

@@ -36,7 +36,7 @@ class LiveFeed:
         self._subscribers: set[_Subscriber] = set()
         self.dropped = 0  # messages pushed out of slow subscribers' buffers, for metrics
         # A group of its own per process: every process sees every message.
-        bus.subscribe(channel, f"live-{uuid.uuid4().hex[:8]}", self._publish)
+        bus.subscribe(channel, f"live-{uuid.uuid4().hex[:8]}", self._publish, from_live_edge=True)
 
     @property
     def subscribers(self) -> int:

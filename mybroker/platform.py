@@ -83,7 +83,7 @@ class Platform:
         self.settings = self.settings.ensure_internal_secret()
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.infra = Infrastructure(settings, create_bus(settings.bus), create_cache(settings.cache))
+        self.infra = Infrastructure(settings, create_bus(settings), create_cache(settings))
         for name in (*SERVICES, *WORKERS):
             service = build_service(name, self.infra)
             await service.start()

@@ -24,8 +24,19 @@ class Settings:
     urls: Mapping[str, str] = field(default_factory=dict)
     # SQLAlchemy async URLs per service; defaults to a SQLite file per service in data_dir.
     database_urls: Mapping[str, str] = field(default_factory=dict)
-    bus: str = "memory"
-    cache: str = "memory"
+    # "embedded" (SQLite, in-memory bus and cache) or "real" (the engines below).
+    infra: str = "embedded"
+    bus: str = "memory"  # memory | brokers (Kafka topics + RabbitMQ queues)
+    cache: str = "memory"  # memory | redis
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    rabbitmq_url: str = field(default="amqp://guest:guest@127.0.0.1:5672/", repr=False)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mongodb_url: str = field(default="mongodb://127.0.0.1:27017", repr=False)
+    mongodb_database: str = "mybroker"
+    # Real infra: each broker service gets database mybroker_<service> on this MySQL server,
+    # and b3-sim its journal on PostgreSQL.
+    mysql_url: str = field(default="mysql+asyncmy://mybroker:mybroker@127.0.0.1:3306", repr=False)
+    postgres_url: str = field(default="postgresql+asyncpg://mybroker:mybroker@127.0.0.1:5432/mybroker_b3sim", repr=False)
     # Shared secret that proves a request comes from the router or a sibling service.
     internal_secret: str = field(default="", repr=False)
     jwt_issuer: str = "mybroker-identity"
@@ -64,7 +75,11 @@ class Settings:
     def database_url(self, service: str) -> str:
         if service in self.database_urls:
             return self.database_urls[service]
-        return f"sqlite+aiosqlite:///{self.data_dir / (service + '.db')}"
+        if self.infra == "real":
+            if service == "b3-sim":
+                return self.postgres_url
+            return f"{self.mysql_url}/mybroker_{service.replace('-', '_')}"
+        return f"sqlite+aiosqlite:///{self.data_dir / (service.replace('-', '_') + '.db')}"
 
     def jwks(self) -> str:
         return self.jwks_url or self.url("identity") + "/.well-known/jwks.json"
@@ -80,6 +95,10 @@ class Settings:
         ports = {name: int(get(f"{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
         urls = {name: get(f"{name.upper()}_URL") for name in DEFAULT_PORTS if get(f"{name.upper()}_URL")}
         dbs = {name: get(f"{name.upper()}_DATABASE_URL") for name in SERVICES if get(f"{name.upper()}_DATABASE_URL")}
+        infra = overrides.get("infra") or get("INFRA", "embedded")
+        if infra not in ("embedded", "real"):
+            raise ValueError(f"MYBROKER_INFRA must be 'embedded' or 'real', not {infra!r}")
+        real = infra == "real"
         seed = get("MARKET_SEED")
         values = dict(
             data_dir=data_dir,
@@ -87,8 +106,16 @@ class Settings:
             ports=ports,
             urls=urls,
             database_urls=dbs,
-            bus=get("BUS", "memory"),
-            cache=get("CACHE", "memory"),
+            infra=infra,
+            bus=get("BUS", "brokers" if real else "memory"),
+            cache=get("CACHE", "redis" if real else "memory"),
+            kafka_bootstrap=get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            rabbitmq_url=get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+            redis_url=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            mongodb_url=get("MONGODB_URL", "mongodb://127.0.0.1:27017"),
+            mongodb_database=get("MONGODB_DATABASE", "mybroker"),
+            mysql_url=get("MYSQL_URL", "mysql+asyncmy://mybroker:mybroker@127.0.0.1:3306"),
+            postgres_url=get("POSTGRES_URL", "postgresql+asyncpg://mybroker:mybroker@127.0.0.1:5432/mybroker_b3sim"),
             internal_secret=get("INTERNAL_SECRET", ""),
             jwt_issuer=get("JWT_ISSUER", "mybroker-identity"),
             jwt_audience=get("JWT_AUDIENCE", "mybroker"),

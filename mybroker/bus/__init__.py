@@ -9,9 +9,12 @@ Semantics every adapter keeps (the in-memory one included):
   failing has its message dead-lettered after bounded retries; the flow continues."""
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from mybroker.events import Envelope
+
+if TYPE_CHECKING:
+    from mybroker.settings import Settings
 
 Handler = Callable[[Envelope], Awaitable[None]]
 
@@ -19,17 +22,19 @@ Handler = Callable[[Envelope], Awaitable[None]]
 class MessageBus(Protocol):
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None: ...
 
-    def subscribe(self, channel: str, group: str, handler: Handler) -> None:
-        """Register a consumer; call before start()."""
+    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+        """Register a consumer. A durable group resumes where it left off (committed
+        offsets, durable queues); `from_live_edge` is for live fan-out (subscriptions):
+        only messages published from now on, and nothing to resume later."""
 
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
 
-def create_bus(kind: str) -> MessageBus:
-    if kind == "memory":
+def create_bus(settings: "Settings") -> MessageBus:
+    if settings.bus == "memory":
         from mybroker.bus.memory import MemoryBus
 
         return MemoryBus()
-    raise ValueError(f"unknown bus {kind!r} (the embedded default is 'memory')")
+    raise ValueError(f"unknown bus {settings.bus!r} (the embedded default is 'memory')")

@@ -23,7 +23,7 @@ class MemoryBus:
         self.retry_delay = retry_delay
         self.dead_letters: list[tuple[str, str, Envelope, str]] = []
 
-    def subscribe(self, channel: str, group: str, handler: Handler) -> None:
+    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
         self._groups[channel].setdefault(group, []).append(handler)
         self._queues.setdefault((channel, group), asyncio.Queue())
         if self._tasks:  # already running: start this group's worker now
