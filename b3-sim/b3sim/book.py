@@ -12,25 +12,9 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
-from enum import Enum
 from typing import Iterator, Union
 
-
-class Side(str, Enum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class OrderType(str, Enum):
-    MARKET = "MARKET"
-    LIMIT = "LIMIT"
-
-
-class TimeInForce(str, Enum):
-    DAY = "DAY"
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
+from mybroker.trading import OrderSide as Side, OrderType, TimeInForce
 
 
 RESTS = frozenset({TimeInForce.DAY, TimeInForce.GTC})

@@ -16,23 +16,7 @@ from enum import Enum
 
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.money import CENT, cents, cents_up
-
-
-class OrderSide(str, Enum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class OrderType(str, Enum):
-    MARKET = "MARKET"
-    LIMIT = "LIMIT"
-
-
-class TimeInForce(str, Enum):
-    DAY = "DAY"
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
+from mybroker.trading import OrderSide, OrderType, TimeInForce
 
 
 class OrderStatus(str, Enum):

@@ -11,6 +11,7 @@ from enum import Enum
 
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.money import CENT, cents, cents_up
+from mybroker.trading import OrderSide as Side
 
 CURRENCY = "BRL"
 ZERO = Decimal("0.00")
@@ -29,11 +30,6 @@ class TransactionType(str, Enum):
     BUY = "BUY"
     SELL = "SELL"
     FEE = "FEE"
-
-
-class Side(str, Enum):
-    BUY = "BUY"
-    SELL = "SELL"
 
 
 class ReservationStatus(str, Enum):
