@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test unit e2e venv clean
+.PHONY: up test unit e2e venv clean services services-down services-status
 
 venv: $(VENV)/.installed
 
@@ -28,3 +28,14 @@ e2e: venv
 
 clean:
 	rm -rf .mybroker .pytest_cache .hypothesis
+
+# Local engines for MYBROKER_INFRA=real (Kafka, RabbitMQ, MariaDB, PostgreSQL, MongoDB
+# wire-compatible SecantusDB, Redis) on 127.0.0.1; installs what is missing first.
+services:
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+services-status:
+	bash scripts/services.sh status

@@ -1,16 +1,20 @@
 """The market-data pipeline: a QuoteSource produces rounds of quotes, a QuotePublisher puts
-them on MARKET_DATA, and a FeedRunner paces the rounds. The offline simulator is one
-source; the Brapi client will be another, with the same publisher and runner."""
+them on MARKET_DATA, and a FeedRunner paces the rounds and hands each published round to
+the quote history. The offline simulator is one source; the Brapi client will be another,
+with the same publisher and runner."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
 from datetime import datetime
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from mybroker.bus import MessageBus
 from mybroker.events import MARKET_DATA, QUOTE, Envelope, utcnow
+
+if TYPE_CHECKING:
+    from ingest.history import HistoryRecorder
 
 log = logging.getLogger("mybroker.ingest")
 
@@ -33,7 +37,11 @@ class QuotePublisher:
 
 class FeedRunner:
     """Publishes a round at start, so quotes exist at once, then one every `interval`
-    seconds with a little jitter (a real feed never ticks like a metronome)."""
+    seconds with a little jitter (a real feed never ticks like a metronome).
+
+    Publish first, then record: the live consumers are the product and must not wait on
+    the archive, and recording only what the bus took makes the history exactly the
+    published stream. The recorder writes in the background and never raises here."""
 
     def __init__(
         self,
@@ -44,20 +52,29 @@ class FeedRunner:
         jitter: float = 0.1,
         seed: int | None = None,
         clock: Callable[[], datetime] = utcnow,
+        recorder: "HistoryRecorder | None" = None,
     ):
         self.source = source
         self.publisher = publisher
         self.interval = interval
         self.jitter = jitter
         self.clock = clock
+        self.recorder = recorder
         self.rounds = 0
         self._rng = random.Random(seed)
         self._task: asyncio.Task | None = None
 
     async def run_round(self) -> int:
         quotes = await self.source.next_round(self.clock())
-        for quote in quotes:
-            await self.publisher.publish(quote)
+        published: list[Quote] = []
+        try:
+            for quote in quotes:
+                await self.publisher.publish(quote)
+                published.append(quote)
+        finally:
+            # A round that failed halfway still archives the quotes that went out.
+            if self.recorder is not None:
+                self.recorder.submit(published)
         self.rounds += 1
         return len(quotes)
 

@@ -11,6 +11,10 @@ class Cache(Protocol):
 
     async def get_many(self, keys: list[str]) -> list[bytes | None]: ...
 
+    async def close(self) -> None:
+        """Releases connections; whoever created the cache (the platform) calls it once,
+        after every service using it has stopped."""
+
 
 class MemoryCache:
     def __init__(self) -> None:
@@ -25,8 +29,37 @@ class MemoryCache:
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
         return [self._values.get(key) for key in keys]
 
+    async def close(self) -> None:
+        pass
+
+
+class RedisCache:
+    """Redis through one connection pool (redis.asyncio). Values stay bytes both ways
+    (no decode_responses), so callers see the same types as with MemoryCache."""
+
+    def __init__(self, url: str, *, max_connections: int = 50):
+        import redis.asyncio as redis  # lazy: the embedded default never needs the client
+
+        self._redis = redis.Redis.from_url(url, max_connections=max_connections)
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._redis.get(key)
+
+    async def set(self, key: str, value: bytes) -> None:
+        await self._redis.set(key, value)
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []  # MGET with no keys is a Redis error
+        return await self._redis.mget(keys)
+
+    async def close(self) -> None:
+        await self._redis.aclose()  # also disconnects the pool from_url created
+
 
 def create_cache(settings) -> Cache:
     if settings.cache == "memory":
         return MemoryCache()
-    raise ValueError(f"unknown cache {settings.cache!r} (the embedded default is 'memory')")
+    if settings.cache == "redis":
+        return RedisCache(settings.redis_url)
+    raise ValueError(f"unknown cache {settings.cache!r} ('memory' or 'redis')")

@@ -5,6 +5,7 @@
   mybroker router ...                the router alone, on a supergraph file or composed from subgraphs
   mybroker supergraph --subgraph N=URL ...   print the composed supergraph SDL
   mybroker plan FILE.graphql ...     print the query plan of an operation
+  mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
 """
 from __future__ import annotations
 
@@ -56,13 +57,18 @@ def _subgraph_args(values: list[str]) -> list[tuple[str, str]]:
 async def _up(args) -> None:
     from mybroker.platform import Platform
 
-    settings = Settings.from_env()
+    overrides = {"infra": args.infra} if args.infra else {}
     if args.data_dir:
-        settings = settings.with_overrides(data_dir=Path(args.data_dir))
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = Settings.from_env(**overrides)
     platform = Platform(settings)
     await platform.start()
     router = platform.settings.graphql_url("router")
-    print(f"\nMy Broker B3 is up (embedded: SQLite in {settings.data_dir}/, in-memory bus and cache, simulated market).")
+    if settings.infra == "real":
+        where = f"real engines: Kafka {settings.kafka_bootstrap}, RabbitMQ, MySQL, PostgreSQL, MongoDB, Redis"
+    else:
+        where = f"embedded: SQLite in {settings.data_dir}/, in-memory bus and cache, simulated market"
+    print(f"\nMy Broker B3 is up ({where}).")
     print(f"  GraphQL API and GraphiQL: {router}")
     for name in SERVICES:
         print(f"  {name:<9} subgraph: {platform.settings.graphql_url(name)}")
@@ -107,6 +113,7 @@ async def _serve(args) -> None:
             await task
         await infra.bus.stop()
         await service.stop()
+        await infra.cache.close()
 
 
 async def _load_supergraph_sdl(args) -> str:
@@ -152,6 +159,18 @@ async def _plan(args) -> None:
     print(explain(supergraph, Path(args.operation).read_text(encoding="utf-8"), args.operation_name))
 
 
+async def _migrate(args) -> None:
+    from mybroker.migrations import migrate, migrations_dir
+
+    unknown = [name for name in args.services if name not in SERVICES]
+    if unknown:  # validated here: argparse rejects an empty list against `choices` (Python < 3.12)
+        raise SystemExit(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+    settings = Settings.from_env()
+    for service in args.services or SERVICES:
+        done = await migrate(settings.database_url(service), migrations_dir(service))
+        print(f"{service:<9} {done.describe()}", flush=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mybroker", description="My Broker B3: a simulated B3 brokerage on GraphQL federation.")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default: MYBROKER_LOG_LEVEL or WARNING)")
@@ -159,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="run the whole platform in one process")
     up.add_argument("--data-dir", help="where the embedded SQLite files live (default .mybroker)")
+    up.add_argument(
+        "--infra",
+        choices=("embedded", "real"),
+        help="embedded (default): SQLite, in-memory bus and cache; real: Kafka, RabbitMQ, MySQL, PostgreSQL, "
+        "MongoDB and Redis at their default local addresses (MYBROKER_* variables override each)",
+    )
 
     serve = commands.add_parser("serve", help="run one service alone, as a container does")
     serve.add_argument("service", choices=SERVE_CHOICES)
@@ -182,6 +207,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("operation", help="a .graphql file holding the operation")
     plan.add_argument("--operation-name", default=None)
     supergraph_source(plan)
+
+    migrate = commands.add_parser(
+        "migrate", help="apply the subgraphs' schema migrations to the configured databases (services also do at start)"
+    )
+    migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"default: all ({', '.join(SERVICES)})")
     return parser
 
 
@@ -189,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     # Quiet by default: `up` prints what matters; MYBROKER_LOG_LEVEL or --log-level for more.
     _configure_logging(args.log_level or os.environ.get("MYBROKER_LOG_LEVEL", "WARNING"))
-    handlers = {"up": _up, "serve": _serve, "router": _router, "supergraph": _supergraph, "plan": _plan}
+    handlers = {"up": _up, "serve": _serve, "router": _router, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate}
     try:
         _run(handlers[args.command](args))
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -91,7 +92,16 @@ class Transaction:
         )
         if seen.first() is not None:
             return False
-        await self.session.execute(insert(self._db.inbox).values(consumer=consumer, message_id=message_id, processed_at=utc_now()))
+        try:
+            # A savepoint: on MySQL/PostgreSQL a concurrent consumer of the same message may
+            # insert between our read and our write; its commit makes our insert fail on the
+            # primary key, which means "already processed", and the transaction stays usable.
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    insert(self._db.inbox).values(consumer=consumer, message_id=message_id, processed_at=utc_now())
+                )
+        except IntegrityError:
+            return False
         return True
 
 
@@ -106,15 +116,23 @@ class Database:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **({} if self.is_sqlite else {"pool_pre_ping": True}))
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
         if self.is_sqlite:
             _serialise_sqlite_writers(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.committed_messages = asyncio.Event()  # wakes the outbox relay
 
     async def create_schema(self) -> None:
+        """create_all: for tests' throwaway schemas; services use `migrate`."""
         async with self.engine.begin() as conn:
             await conn.run_sync(self.metadata.create_all)
+
+    async def migrate(self, migrations_dir: Path):
+        """Brings the schema to the head of the service's Alembic migrations (creating the
+        MySQL database if missing); answers a `mybroker.migrations.Migration`."""
+        from mybroker.migrations import migrate
+
+        return await migrate(self.url, migrations_dir, engine=self.engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -130,8 +148,34 @@ class Database:
         async with self.sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read whose statements all see one committed state, e.g. a wallet's cash and
+        its positions: on MySQL a REPEATABLE READ transaction (writers use READ
+        COMMITTED, where two statements may straddle a commit); on SQLite every session
+        is one transaction already."""
+        async with self.sessions() as session:
+            if self.engine.dialect.name == "mysql":
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {}
+    # Servers close idle connections (MySQL's wait_timeout): test before use, renew early.
+    options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
+    if url.startswith(("mysql", "mariadb")):
+        # InnoDB's REPEATABLE READ reads from a snapshot taken at the transaction's first
+        # read, so a plain SELECT made after waiting on a row lock (e.g. the wallet's) could
+        # miss what the lock holder just committed, and its gap locks deadlock concurrent
+        # first inserts. The use cases lock the rows they check (SELECT ... FOR UPDATE) and
+        # want every other read fresh: READ COMMITTED, as PostgreSQL does by default.
+        options["isolation_level"] = "READ COMMITTED"
+    return options
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
@@ -229,6 +273,15 @@ class UtcDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def __repr__(self) -> str:  # how Alembic's autogenerate writes the type
+        return "UtcDateTime()"
+
+    def load_dialect_impl(self, dialect):
+        # MySQL's DATETIME keeps whole seconds unless asked for microseconds.
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(self.impl)
+
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
@@ -253,6 +306,9 @@ class FixedDecimal(TypeDecorator):
         super().__init__()
         self.places = places
         self._unit = Decimal(1).scaleb(-places)
+
+    def __repr__(self) -> str:  # how Alembic's autogenerate writes the type
+        return f"FixedDecimal({self.places})"
 
     def process_bind_param(self, value: Decimal | None, dialect) -> int | None:
         if value is None:

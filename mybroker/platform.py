@@ -105,6 +105,8 @@ class Platform:
         for service in reversed(self.services):
             await service.stop()
         self.services.clear()
+        if self.infra is not None:
+            await self.infra.cache.close()  # shared by the services: closed after them
 
 
 async def build_router_app(settings: Settings):

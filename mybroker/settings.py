@@ -28,7 +28,11 @@ class Settings:
     infra: str = "embedded"
     bus: str = "memory"  # memory | brokers (Kafka topics + RabbitMQ queues)
     cache: str = "memory"  # memory | redis
+    # Where ingest archives every published quote: none | mongodb.
+    history: str = "none"
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # Prefix of every topic, queue and consumer group on the real brokers ("" in production).
+    channel_namespace: str = ""
     rabbitmq_url: str = field(default="amqp://guest:guest@127.0.0.1:5672/", repr=False)
     redis_url: str = "redis://127.0.0.1:6379/0"
     mongodb_url: str = field(default="mongodb://127.0.0.1:27017", repr=False)
@@ -109,7 +113,9 @@ class Settings:
             infra=infra,
             bus=get("BUS", "brokers" if real else "memory"),
             cache=get("CACHE", "redis" if real else "memory"),
+            history=get("HISTORY", "mongodb" if real else "none"),
             kafka_bootstrap=get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            channel_namespace=get("CHANNEL_NAMESPACE", ""),
             rabbitmq_url=get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
             redis_url=get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             mongodb_url=get("MONGODB_URL", "mongodb://127.0.0.1:27017"),

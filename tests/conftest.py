@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from mybroker.platform import Platform
-from mybroker.settings import DEFAULT_PORTS, Settings
+from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
 
 
 def free_ports(count: int) -> list[int]:
@@ -69,15 +71,43 @@ class Client:
             await asyncio.sleep(0.05)
 
 
+def platform_settings(data_dir: Path) -> Settings:
+    """The embedded default, or the real engines when MYBROKER_INFRA=real (CI runs both):
+    the same story must hold on either."""
+    ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
+    common = dict(data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7)
+    if os.environ.get("MYBROKER_INFRA") != "real":
+        return Settings.from_env(env={}, **common)
+    real = Settings.from_env(**common)
+    # Fresh databases, topics, queues and consumer groups per run: no run sees another's
+    # rows or messages, nor inherits a backlog.
+    run = uuid.uuid4().hex[:8]
+    databases = {name: f"{real.mysql_url}/mybroker_e2e_{run}_{name}" for name in SERVICES}
+    return real.with_overrides(database_urls=databases, channel_namespace=f"e2e-{run}.")
+
+
+async def drop_databases(settings: Settings) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(settings.mysql_url)
+    try:
+        async with engine.begin() as connection:
+            for url in settings.database_urls.values():
+                await connection.execute(text(f"DROP DATABASE IF EXISTS `{url.rsplit('/', 1)[1]}`"))
+    finally:
+        await engine.dispose()
+
+
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def platform(tmp_path_factory) -> Platform:
-    ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
-    data_dir: Path = tmp_path_factory.mktemp("platform")
-    settings = Settings.from_env(env={}, data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7)
+    settings = platform_settings(tmp_path_factory.mktemp("platform"))
     running = Platform(settings)
     await running.start()
     yield running
     await running.stop()
+    if settings.infra == "real":
+        await drop_databases(settings)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")

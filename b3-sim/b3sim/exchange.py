@@ -80,6 +80,11 @@ class ExecutionReport:
     quantity: int | None = None
     price: Decimal | None = None
     reason: str | None = None
+    # For the journal: the order's ticker (every report) and, on a FILL, its side and the
+    # trade both sides share. Not sent on the wire.
+    ticker: str | None = None
+    side: Side | None = None
+    trade_id: str | None = None
 
 
 @dataclass
@@ -131,13 +136,13 @@ class Exchange:
         market = self._markets.get(command.ticker)
         reason = self._refusal(command, market)
         if reason is not None:
-            return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=reason)]
+            return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=reason, ticker=command.ticker)]
         assert market is not None
         try:
             price = to_ticks(command.limit_price) if command.type is OrderType.LIMIT and command.limit_price is not None else None
             protection = to_ticks(command.protection_price) if command.protection_price is not None else None
         except MoneyFormatError as exc:
-            return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=str(exc))]
+            return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=str(exc), ticker=command.ticker)]
         order = BookOrder(command.order_id, command.side, command.type, command.time_in_force, command.quantity, price, protection)
         return self._reports(market.book.submit(order), at)
 
@@ -200,6 +205,7 @@ class Exchange:
         for event in events:
             if event.order_id.startswith(MAKER_PREFIX):
                 continue
+            ticker = self._orders.get(event.order_id)
             if isinstance(event, Filled):
                 reports.append(
                     ExecutionReport(
@@ -212,14 +218,17 @@ class Exchange:
                         execution_id=f"{event.trade_id}-{'A' if event.aggressor else 'P'}",
                         quantity=event.quantity,
                         price=from_ticks(event.price),
+                        ticker=ticker,
+                        side=event.side,
+                        trade_id=event.trade_id,
                     )
                 )
             elif isinstance(event, Accepted):
-                reports.append(ExecutionReport(event.order_id, ACCEPTED, at, event.quantity, 0))
+                reports.append(ExecutionReport(event.order_id, ACCEPTED, at, event.quantity, 0, ticker=ticker))
             elif isinstance(event, Cancelled):
-                reports.append(ExecutionReport(event.order_id, CANCELLED, at, 0, event.cumulative, reason=event.reason))
+                reports.append(ExecutionReport(event.order_id, CANCELLED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
             elif isinstance(event, Expired):
-                reports.append(ExecutionReport(event.order_id, EXPIRED, at, 0, event.cumulative, reason=event.reason))
+                reports.append(ExecutionReport(event.order_id, EXPIRED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
             elif isinstance(event, Rejected):
-                reports.append(ExecutionReport(event.order_id, REJECTED, at, 0, 0, reason=event.reason))
+                reports.append(ExecutionReport(event.order_id, REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
         return reports

@@ -37,4 +37,8 @@ def create_bus(settings: "Settings") -> MessageBus:
         from mybroker.bus.memory import MemoryBus
 
         return MemoryBus()
-    raise ValueError(f"unknown bus {settings.bus!r} (the embedded default is 'memory')")
+    if settings.bus == "brokers":
+        from mybroker.bus.brokers import BrokerBus  # lazy: aiokafka and aio-pika only on real infra
+
+        return BrokerBus.from_settings(settings)
+    raise ValueError(f"unknown bus {settings.bus!r} (expected 'memory' or 'brokers')")

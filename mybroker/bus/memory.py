@@ -22,6 +22,7 @@ class MemoryBus:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.dead_letters: list[tuple[str, str, Envelope, str]] = []
+        self._stopping = False
 
     def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
         self._groups[channel].setdefault(group, []).append(handler)
@@ -39,10 +40,16 @@ class MemoryBus:
             self._tasks.append(asyncio.create_task(self._consume(channel, group), name=f"bus:{channel}:{group}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._stopping = True
+        pending = set(self._tasks)
+        while pending:
+            # Cancel again until they end: a handler's library may swallow one cancellation
+            # (redis-py does) and send its worker back to queue.get().
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.5)
         self._tasks.clear()
+        self._stopping = False
 
     async def drain(self) -> None:
         """Wait until every queued message has been handled (tests)."""
@@ -51,7 +58,7 @@ class MemoryBus:
 
     async def _consume(self, channel: str, group: str) -> None:
         queue = self._queues[(channel, group)]
-        while True:
+        while not self._stopping:
             raw = await queue.get()
             try:
                 message = Envelope.from_bytes(raw)

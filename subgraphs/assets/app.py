@@ -1,6 +1,8 @@
 """Wiring of the assets subgraph: database, GraphQL, internal API, consumers."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from mybroker.db import Database
@@ -13,6 +15,8 @@ from subgraphs.assets.schema import schema
 from subgraphs.assets.service import AssetsService
 
 NAME = "assets"
+# Alembic environment of this service's database, applied at start (`mybroker migrate` too).
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(infra: Infrastructure) -> Service:
@@ -30,4 +34,4 @@ def create_service(infra: Infrastructure) -> Service:
 
     app.include_router(internal)
     consumers.subscribe(infra.bus, assets)
-    return Service(NAME, app, on_start=[db.create_schema, assets.seed_catalog], on_stop=[db.dispose])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), assets.seed_catalog], on_stop=[db.dispose])

@@ -1,6 +1,9 @@
 """Wiring: identity's database, keys, GraphQL endpoint and JWKS."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from fastapi.responses import JSONResponse
 
 from mybroker.db import Database, OutboxRelay
@@ -13,6 +16,8 @@ from subgraphs.identity.tables import metadata
 from subgraphs.identity.tokens import AccessTokenIssuer
 
 NAME = "identity"
+# Alembic environment of this service's database, applied at start (`mybroker migrate` too).
+MIGRATIONS = Path(__file__).parent / "migrations"
 JWKS_PATH = "/.well-known/jwks.json"
 
 
@@ -37,4 +42,4 @@ def create_service(infra: Infrastructure) -> Service:
         return JSONResponse(identity.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
     # Service.stop runs these in reverse: the relay stops before its database closes.
-    return Service(NAME, app, on_start=[db.create_schema, relay.start], on_stop=[relay.stop, db.dispose])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose])

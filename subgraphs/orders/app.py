@@ -1,6 +1,9 @@
 """Wiring of the orders subgraph: database, clients of assets and wallet, GraphQL, consumers."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from mybroker.db import Database, OutboxRelay
 from mybroker.events import EXECUTIONS, ORDER_EVENTS
 from mybroker.graphql import graphql_router
@@ -14,6 +17,8 @@ from subgraphs.orders.service import OrderService
 from subgraphs.orders.tables import metadata
 
 NAME = "orders"
+# Alembic environment of this service's database, applied at start (`mybroker migrate` too).
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(
@@ -38,4 +43,4 @@ def create_service(
     infra.bus.subscribe(EXECUTIONS, GROUP, execution_reports(orders))
 
     relay = OutboxRelay(db, infra.bus)
-    return Service(NAME, app, on_start=[db.create_schema, relay.start], on_stop=[relay.stop, db.dispose, *closers])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose, *closers])

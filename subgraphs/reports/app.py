@@ -1,6 +1,9 @@
 """Wiring of the reports subgraph: the projection's database, GraphQL and consumers."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from mybroker.db import Database
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, service_app
@@ -9,6 +12,8 @@ from subgraphs.reports.schema import schema
 from subgraphs.reports.service import ReportsService
 
 NAME = "reports"
+# Alembic environment of this service's database, applied at start (`mybroker migrate` too).
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(infra: Infrastructure) -> Service:
@@ -18,4 +23,4 @@ def create_service(infra: Infrastructure) -> Service:
     app = service_app("My Broker B3 - reports")
     app.include_router(graphql_router(schema, reports, infra.settings.internal_secret))
     consumers.subscribe(infra.bus, reports)
-    return Service(NAME, app, on_start=[db.create_schema], on_stop=[db.dispose])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS)], on_stop=[db.dispose])

@@ -57,8 +57,12 @@ class ReportsService:
                 )
             )
             h = tables.holdings.c
+            # Locked: fills of two orders (two partitions) may fold into one holding at once on
+            # MySQL/PostgreSQL; SQLite serialises writers already.
             row = (
-                await tx.session.execute(select(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker))
+                await tx.session.execute(
+                    select(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).with_for_update()
+                )
             ).first()
             after = apply_fill(_holding(row) if row else Holding(), fill.side, fill.quantity, fill.price)
             values = dict(

@@ -1,6 +1,9 @@
 """Wiring: the wallet's database, GraphQL endpoint, reservation API and settlement consumer."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, service_app
@@ -12,6 +15,8 @@ from subgraphs.wallet.service import WalletService
 from subgraphs.wallet.tables import metadata
 
 NAME = "wallet"
+# Alembic environment of this service's database, applied at start (`mybroker migrate` too).
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(infra: Infrastructure) -> Service:
@@ -26,4 +31,4 @@ def create_service(infra: Infrastructure) -> Service:
     consumers.subscribe(infra.bus, wallet)
 
     # Service.stop runs these in reverse: the relay stops before its database closes.
-    return Service(NAME, app, on_start=[db.create_schema, relay.start], on_stop=[relay.stop, db.dispose])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose])

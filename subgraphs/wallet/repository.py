@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.db import Transaction
@@ -44,22 +45,21 @@ class WalletStore:
         wallet = await self._locked_wallet(user_id)
         if wallet is not None:
             return wallet
-        try:
-            # A savepoint, so a concurrent creation (unique user_id) leaves our transaction usable.
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(wallets).values(
-                        id=str(uuid.uuid4()),
-                        user_id=user_id,
-                        currency="BRL",
-                        available=ZERO,
-                        blocked=ZERO,
-                        created_at=self.now,
-                        updated_at=self.now,
-                    )
-                )
-        except IntegrityError:
-            pass
+        values = dict(
+            id=str(uuid.uuid4()), user_id=user_id, currency="BRL", available=ZERO, blocked=ZERO, created_at=self.now, updated_at=self.now
+        )
+        if self.session.bind.dialect.name in ("mysql", "mariadb"):
+            # InnoDB answers a duplicate key with a *shared* lock on the row, kept after the
+            # error: two losers of a creation race would then deadlock on FOR UPDATE below.
+            # ON DUPLICATE KEY UPDATE (a no-op here) takes the exclusive lock, so they queue.
+            await self.session.execute(mysql.insert(wallets).values(**values).on_duplicate_key_update(user_id=user_id))
+        else:
+            try:
+                # A savepoint, so a concurrent creation (unique user_id) leaves our transaction usable.
+                async with self.session.begin_nested():
+                    await self.session.execute(insert(wallets).values(**values))
+            except IntegrityError:
+                pass
         wallet = await self._locked_wallet(user_id)
         assert wallet is not None
         return wallet

@@ -66,20 +66,26 @@ class Wallet:
     available: Decimal = strawberry.field(description="cash free to spend or withdraw")
     blocked: Decimal = strawberry.field(description="cash reserved by open BUY orders")
     user_id: strawberry.Private[str]
+    # Positions read with the cash in one snapshot, when the resolver had them.
+    snapshot_positions: strawberry.Private[list[domain.Position] | None] = None
 
     @classmethod
-    def from_domain(cls, wallet: domain.Wallet) -> "Wallet":
+    def from_domain(cls, wallet: domain.Wallet, positions: list[domain.Position] | None = None) -> "Wallet":
         return cls(
             id=strawberry.ID(wallet.id),
             currency=wallet.currency,
             available=wallet.available,
             blocked=wallet.blocked,
             user_id=wallet.user_id,
+            snapshot_positions=positions,
         )
 
     @strawberry.field
     async def positions(self, info: Info) -> list[Position]:
-        return [Position.from_domain(p) for p in await info.context.service.positions(info.context.caller, self.user_id)]
+        held = self.snapshot_positions
+        if held is None:
+            held = await info.context.service.positions(info.context.caller, self.user_id)
+        return [Position.from_domain(p) for p in held]
 
     @strawberry.field(description="newest first")
     async def transactions(self, info: Info, first: int | None = 50) -> list[WalletTransaction]:
@@ -97,7 +103,7 @@ class User:
 
     @strawberry.field
     async def wallet(self, info: Info) -> Wallet:
-        return Wallet.from_domain(await info.context.service.wallet(info.context.caller, str(self.id)))
+        return Wallet.from_domain(*await info.context.service.wallet_with_positions(info.context.caller, str(self.id)))
 
 
 @strawberry.type

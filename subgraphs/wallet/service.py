@@ -70,15 +70,18 @@ class WalletService:
     async def positions(self, caller: Caller, user_id: str) -> list[Position]:
         """Open positions (closed ones, at quantity 0, are history), by ticker."""
         _authorize(caller, user_id)
-        query = (
-            select(positions)
-            .join(wallets, wallets.c.id == positions.c.wallet_id)
-            .where(wallets.c.user_id == user_id, positions.c.quantity > 0)
-            .order_by(positions.c.ticker)
-        )
         async with self.db.read() as session:
-            rows = (await session.execute(query)).all()
-        return [Position(row.ticker, row.quantity, row.blocked_quantity, row.average_price) for row in rows]
+            return await _open_positions(session, user_id)
+
+    async def wallet_with_positions(self, caller: Caller, user_id: str) -> tuple[Wallet, list[Position]]:
+        """Cash and positions as of one moment, so a settlement is never seen half done
+        (the cash already paid, the shares not yet there)."""
+        _authorize(caller, user_id)
+        async with self.db.snapshot() as session:
+            row = (await session.execute(select(wallets).where(wallets.c.user_id == user_id))).first()
+            if row is not None:
+                return wallet_from_row(row), await _open_positions(session, user_id)
+        return await self.wallet(caller, user_id), []
 
     async def transactions(self, caller: Caller, user_id: str, first: int | None = 50) -> list[PostedEntry]:
         """The ledger, newest first."""
@@ -203,3 +206,14 @@ class WalletService:
 def _authorize(caller: Caller, user_id: str) -> None:
     if caller.require_user() != user_id:
         raise forbidden("You can only see your own wallet.")
+
+
+async def _open_positions(session, user_id: str) -> list[Position]:
+    query = (
+        select(positions)
+        .join(wallets, wallets.c.id == positions.c.wallet_id)
+        .where(wallets.c.user_id == user_id, positions.c.quantity > 0)
+        .order_by(positions.c.ticker)
+    )
+    rows = (await session.execute(query)).all()
+    return [Position(row.ticker, row.quantity, row.blocked_quantity, row.average_price) for row in rows]

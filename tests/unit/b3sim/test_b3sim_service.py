@@ -1,11 +1,17 @@
-"""b3-sim on the in-memory bus: messages in, execution report envelopes out, in order."""
+"""b3-sim on the in-memory bus and its SQLite journal: messages in, journal + outbox
+written in one transaction, execution report envelopes out through the relay, in order."""
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from b3sim.app import GROUP, create_service
+from b3sim.journal import executions, journal_commands
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
+from mybroker.db import Database
 from mybroker.events import (
     CANCEL_ORDER,
     EXCHANGE_ORDERS,
@@ -42,9 +48,21 @@ def quote(price: str) -> Envelope:
     )
 
 
-async def start():
+async def until(condition, timeout: float = 5.0) -> None:
+    """The relay publishes after the commit, asynchronously: wait for what it sends."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path, mm_depth=2, mm_lots_per_level=1)
+
+
+async def start(tmp_path):
     bus = MemoryBus()
-    service = create_service(Infrastructure(Settings(mm_depth=2, mm_lots_per_level=1), bus, MemoryCache()))
+    service = create_service(Infrastructure(settings(tmp_path), bus, MemoryCache()))
     received: list[Envelope] = []
 
     async def collect(message: Envelope) -> None:
@@ -56,8 +74,20 @@ async def start():
     return bus, service, received
 
 
-async def test_orders_and_quotes_in_reports_out():
-    bus, service, received = await start()
+async def journal(tmp_path):
+    """Reads the service's journal through a second engine on the same SQLite file."""
+    db = Database(settings(tmp_path).database_url("b3-sim"), journal_commands.metadata)
+    try:
+        async with db.read() as session:
+            commands = (await session.execute(select(journal_commands).order_by(journal_commands.c.seq))).all()
+            fills = (await session.execute(select(executions))).all()
+        return commands, fills
+    finally:
+        await db.dispose()
+
+
+async def test_orders_and_quotes_in_reports_out(tmp_path):
+    bus, service, received = await start(tmp_path)
     try:
         assert service.name == "b3-sim" and service.app is None
         await bus.publish(EXCHANGE_ORDERS, new_order("early"), key="PETR4")  # before any reference price
@@ -65,11 +95,13 @@ async def test_orders_and_quotes_in_reports_out():
         await bus.publish(MARKET_DATA, quote("31.40"), key="PETR4")
         await bus.drain()
         await bus.publish(EXCHANGE_ORDERS, new_order("b1", quantity=200), key="PETR4")
-        await bus.publish(EXCHANGE_ORDERS, new_order("b1", quantity=200), key="PETR4")  # redelivered
+        await bus.publish(EXCHANGE_ORDERS, new_order("b1", quantity=200), key="PETR4")  # same order id, new message
         await bus.publish(
             EXCHANGE_ORDERS, new_order("r1", type="LIMIT", limitPrice="20.00", protectionPrice=None), key="PETR4"
         )
         await bus.publish(EXCHANGE_ORDERS, Envelope(CANCEL_ORDER, {"orderId": "r1", "ticker": "PETR4"}), key="PETR4")
+        await bus.drain()
+        await until(lambda: len(received) >= 6)
         await bus.drain()
 
         assert all(m.type == EXECUTION_REPORT for m in received)
@@ -90,13 +122,75 @@ async def test_orders_and_quotes_in_reports_out():
         assert fill1.data["executionId"] != fill2.data["executionId"]
         assert fill1.data["time"].endswith("Z") and fill1.data["reason"] is None
         assert bus.dead_letters == []
+
+        commands, fills = await journal(tmp_path)
+        # Every order command in order, with its payload, and the quote the orders after it met.
+        assert [(c.kind, c.payload.get("orderId")) for c in commands] == [
+            ("NewOrder", "early"),
+            ("Quote", None),
+            ("NewOrder", "b1"),
+            ("NewOrder", "b1"),
+            ("NewOrder", "r1"),
+            ("CancelOrder", "r1"),
+        ]
+        assert commands[2].payload == new_order("b1", quantity=200).data
+        assert all(c.ticker == "PETR4" and c.received_at.tzinfo is not None for c in commands)
+        assert {f.execution_id for f in fills} == {fill1.data["executionId"], fill2.data["executionId"]}
+        by_id = {f.execution_id: f for f in fills}
+        first = by_id[fill1.data["executionId"]]
+        assert (first.order_id, first.ticker, first.side, first.price, first.quantity) == ("b1", "PETR4", "BUY", Decimal("31.42"), 100)
+        assert first.trade_id and fill1.data["executionId"].startswith(first.trade_id)
     finally:
         await bus.stop()
         await service.stop()
 
 
-async def test_reports_that_could_not_be_published_go_out_first_next_time():
-    bus, service, received = await start()
+async def test_a_redelivered_command_changes_nothing(tmp_path):
+    bus, service, received = await start(tmp_path)
+    try:
+        await bus.publish(MARKET_DATA, quote("31.40"), key="PETR4")
+        await bus.drain()
+        order = new_order("b1")
+        await bus.publish(EXCHANGE_ORDERS, order, key="PETR4")
+        await bus.publish(EXCHANGE_ORDERS, order, key="PETR4")  # the same envelope again
+        await bus.drain()
+        await until(lambda: len(received) >= 2)
+        await asyncio.sleep(0.1)
+        assert [(m.data["orderId"], m.data["execType"]) for m in received] == [("b1", "ACCEPTED"), ("b1", "FILL")]
+        commands, fills = await journal(tmp_path)
+        assert [(c.kind, c.message_id) for c in commands][1:] == [("NewOrder", order.id)] and len(fills) == 1
+    finally:
+        await bus.stop()
+        await service.stop()
+
+
+async def test_a_quote_that_fills_resting_orders_is_journaled_with_its_fills(tmp_path):
+    bus, service, received = await start(tmp_path)
+    try:
+        await bus.publish(MARKET_DATA, quote("31.40"), key="PETR4")
+        await bus.drain()
+        await bus.publish(
+            EXCHANGE_ORDERS, new_order("r1", type="LIMIT", limitPrice="30.00", protectionPrice=None), key="PETR4"
+        )
+        await bus.drain()
+        moved = quote("29.00")  # the maker's new asks sit below the resting bid
+        await bus.publish(MARKET_DATA, moved, key="PETR4")
+        await bus.drain()
+        await until(lambda: any(m.data["execType"] == "FILL" for m in received))
+        await bus.publish(MARKET_DATA, moved, key="PETR4")  # redelivered: no re-quote, nothing new
+        await bus.drain()
+        await asyncio.sleep(0.1)
+        commands, fills = await journal(tmp_path)
+        assert [c.kind for c in commands] == ["Quote", "NewOrder", "Quote"] and commands[-1].message_id == moved.id
+        assert fills and all(f.order_id == "r1" and f.side == "BUY" for f in fills)
+        assert len(received) == 1 + len(fills)  # ACCEPTED, then the fills once
+    finally:
+        await bus.stop()
+        await service.stop()
+
+
+async def test_reports_that_could_not_be_published_go_out_later_with_the_same_ids(tmp_path):
+    bus, service, received = await start(tmp_path)
     original = bus.publish
     failures = []
 
@@ -111,7 +205,8 @@ async def test_reports_that_could_not_be_published_go_out_first_next_time():
         await bus.drain()
         bus.publish = flaky
         await original(EXCHANGE_ORDERS, new_order("b1"), key="PETR4")
-        await bus.drain()  # the consumer retries the message; the core ignores the duplicate
+        await bus.drain()
+        await until(lambda: len(received) >= 2)  # the relay retries after its poll interval
         assert failures and [(m.data["orderId"], m.data["execType"]) for m in received] == [("b1", "ACCEPTED"), ("b1", "FILL")]
         assert received[0].id == failures[0]  # the same envelope, so consumers can still dedupe
     finally:
@@ -120,7 +215,39 @@ async def test_reports_that_could_not_be_published_go_out_first_next_time():
         await service.stop()
 
 
-def test_the_service_consumes_its_channels_in_its_own_group():
+async def test_a_failed_journal_write_is_written_before_the_next_command(tmp_path, monkeypatch):
+    """The core has applied the command; its journal entry must not be lost with the write."""
+    from b3sim.journal import Journal
+
+    bus, service, received = await start(tmp_path)
+    real_write = Journal.write
+    calls = []
+
+    async def failing_once(self, entry):
+        calls.append(entry.message.id)
+        if len(calls) == 1:
+            raise ConnectionError("database down")
+        return await real_write(self, entry)
+
+    try:
+        await bus.publish(MARKET_DATA, quote("31.40"), key="PETR4")
+        await bus.drain()
+        monkeypatch.setattr(Journal, "write", failing_once)
+        order = new_order("b1")
+        await bus.publish(EXCHANGE_ORDERS, order, key="PETR4")  # fails once; the bus redelivers it
+        await bus.drain()
+        await until(lambda: len(received) >= 2)
+        await asyncio.sleep(0.1)
+        assert [(m.data["orderId"], m.data["execType"]) for m in received] == [("b1", "ACCEPTED"), ("b1", "FILL")]
+        commands, fills = await journal(tmp_path)
+        assert [(c.kind, c.message_id) for c in commands][1:] == [("NewOrder", order.id)] and len(fills) == 1
+        assert bus.dead_letters == []
+    finally:
+        await bus.stop()
+        await service.stop()
+
+
+def test_the_service_consumes_its_channels_in_its_own_group(tmp_path):
     bus = MemoryBus()
-    create_service(Infrastructure(Settings(), bus, MemoryCache()))
+    create_service(Infrastructure(Settings(data_dir=tmp_path), bus, MemoryCache()))
     assert set(bus._groups[EXCHANGE_ORDERS]) == {GROUP} and set(bus._groups[MARKET_DATA]) == {GROUP}

@@ -171,3 +171,21 @@ async def test_overlapping_relay_batches_publish_each_row_once(tmp_path):
     await bus.stop()
     await db.dispose()
     assert received == list(range(10))
+
+
+async def test_stop_ends_workers_even_when_a_handler_swallows_the_cancellation():
+    bus = MemoryBus()
+    entered = asyncio.Event()
+
+    async def swallowing_handler(message: Envelope) -> None:
+        entered.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass  # as some client libraries do: the worker would go back to queue.get()
+
+    bus.subscribe("ch", "g", swallowing_handler)
+    await bus.start()
+    await bus.publish("ch", Envelope("T", {}))
+    await entered.wait()
+    await asyncio.wait_for(bus.stop(), timeout=5)

@@ -1,0 +1,290 @@
+"""The message bus on Kafka (aiokafka): the market-data, order-event and wallet-event topics.
+
+- One idempotent producer (acks=all); `publish` returns once the broker has the record.
+- One consumer per (topic, group). A durable group reads from its committed offset
+  (`earliest` the first time) and commits each record only after its handlers returned,
+  so a handler's transaction is committed before Kafka forgets the record.
+- A record whose handlers keep failing is copied to `<topic>.dlq` with the error in its
+  headers, then committed, so one poison record never stalls a partition.
+- `from_live_edge`: no group, every partition assigned by hand and positioned at the
+  first record produced at or after `subscribe()` was called (by record timestamp), so a
+  slow start misses nothing published after subscribing; nothing is ever committed."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+
+from mybroker.bus import Handler
+from mybroker.bus.retry import deliver
+from mybroker.events import MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, Envelope
+
+log = logging.getLogger("mybroker.bus.kafka")
+
+TOPICS = (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS)
+DLQ_SUFFIX = ".dlq"
+
+
+class KafkaBus:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        topics: Iterable[str] = TOPICS,
+        partitions: int = 3,
+        replication_factor: int = 1,
+        max_attempts: int = 5,
+        retry_delay: float = 0.2,
+        client_id: str = "mybroker",
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
+        stop_grace: float = 10.0,
+    ):
+        self.bootstrap = bootstrap
+        self.topics = tuple(topics)
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.client_id = client_id
+        self.session_timeout_ms = session_timeout_ms
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.stop_grace = stop_grace
+        self._workers: dict[tuple[str, str], _Worker] = {}
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._created: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._running = False
+
+    # -- MessageBus -------------------------------------------------------------------
+    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+        worker = self._workers.get((channel, group))
+        if worker is None:
+            since = int(time.time() * 1000) if from_live_edge else None
+            worker = self._workers[(channel, group)] = _Worker(self, channel, group, since)
+            if self._running:  # already running: this consumer starts now, in the background
+                worker.task = asyncio.create_task(worker.run(), name=f"kafka:{channel}:{group}")
+        worker.handlers.append(handler)
+
+    async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
+        producer = await self._ensure_producer()
+        await self.ensure_topics([channel])
+        await producer.send_and_wait(channel, message.to_bytes(), key=key.encode() if key is not None else None)
+
+    async def start(self) -> None:
+        await self._ensure_producer()
+        workers = list(self._workers.values())
+        names = set(self.topics)
+        for worker in workers:
+            names.add(worker.topic)
+            if worker.durable:
+                names.add(worker.topic + DLQ_SUFFIX)
+        await self.ensure_topics(sorted(names))
+        for worker in workers:  # fail loudly at start if a consumer cannot connect
+            await worker.open()
+        self._running = True
+        for (channel, group), worker in self._workers.items():  # a late subscriber opens in run()
+            if worker.task is None:
+                worker.task = asyncio.create_task(worker.run(), name=f"kafka:{channel}:{group}")
+
+    async def stop(self) -> None:
+        """Consumers first (each finishes and commits the record in hand), then the producer."""
+        self._running = False
+        await asyncio.gather(*(worker.stop(self.stop_grace) for worker in self._workers.values()))
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
+
+    # -- helpers ----------------------------------------------------------------------
+    async def ensure_topics(self, names: Iterable[str]) -> None:
+        """Creates missing topics up front (partitions, RF): auto-creation on first use
+        would race the first consumer and take the broker's default partition count."""
+        missing = [name for name in names if name not in self._created]
+        if not missing:
+            return
+        async with self._lock:
+            missing = [name for name in missing if name not in self._created]
+            if not missing:
+                return
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id + "-admin")
+                await _started(admin.start(), admin.close)
+                self._admin = admin
+            response = await self._admin.create_topics(
+                [NewTopic(name, num_partitions=self.partitions, replication_factor=self.replication_factor) for name in missing]
+            )
+            for topic, code, *detail in response.topic_errors:
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    raise for_code(code)(f"cannot create topic {topic}: {detail[0] if detail else ''}")
+            self._created.update(missing)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        # Lazily, because outbox relays may start publishing before the bus is started.
+        if self._producer is None:
+            async with self._lock:
+                if self._producer is None:
+                    producer = AIOKafkaProducer(
+                        bootstrap_servers=self.bootstrap, client_id=self.client_id, enable_idempotence=True, acks="all"
+                    )
+                    await _started(producer.start(), producer.stop)
+                    self._producer = producer
+        return self._producer
+
+    def _consumer(self, *topics: str, group: str | None) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=self.bootstrap,
+            client_id=self.client_id,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if group else "latest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_interval_ms,
+        )
+
+    async def dead_letter(self, record: ConsumerRecord, group: str, error: Exception) -> None:
+        """Copies a record to `<topic>.dlq`, retrying until Kafka takes it: the offset is
+        committed only after this, so a poison record is parked, never dropped."""
+        headers = list(record.headers or ()) + [
+            ("x-error", repr(error)[:2000].encode()),
+            ("x-original-topic", record.topic.encode()),
+            ("x-original-partition", str(record.partition).encode()),
+            ("x-original-offset", str(record.offset).encode()),
+            ("x-consumer-group", group.encode()),
+        ]
+        dlq = record.topic + DLQ_SUFFIX
+        delay = self.retry_delay
+        while True:
+            try:
+                await self.ensure_topics([dlq])
+                producer = await self._ensure_producer()
+                await producer.send_and_wait(dlq, record.value, key=record.key, headers=headers)
+                return
+            except Exception as exc:  # noqa: BLE001 - never skip the record: retry until parked
+                log.warning("cannot dead-letter %s@%d/%d yet: %r", record.topic, record.partition, record.offset, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+
+async def _started(starting, close) -> None:
+    """Awaits a client's start; on failure closes it, so a broker that is down at start
+    leaves no half-open client (and no 'unclosed' warnings) behind."""
+    try:
+        await starting
+    except BaseException:
+        await close()
+        raise
+
+
+class _Worker:
+    """One consumer and its loop: records are handled one at a time, in partition order."""
+
+    def __init__(self, bus: KafkaBus, topic: str, group: str, live_since_ms: int | None):
+        self.bus = bus
+        self.topic = topic
+        self.group = group
+        self.live_since_ms = live_since_ms
+        self.handlers: list[Handler] = []
+        self.consumer: AIOKafkaConsumer | None = None
+        self.task: asyncio.Task | None = None
+        self.busy = False
+        self.stopping = False
+
+    @property
+    def durable(self) -> bool:
+        return self.live_since_ms is None
+
+    async def open(self) -> None:
+        bus = self.bus
+        if self.durable:
+            await bus.ensure_topics([self.topic, self.topic + DLQ_SUFFIX])
+            consumer = bus._consumer(self.topic, group=self.group)
+            await _started(consumer.start(), consumer.stop)
+        else:
+            await bus.ensure_topics([self.topic])
+            partitions = await (await bus._ensure_producer()).partitions_for(self.topic)
+            consumer = bus._consumer(group=None)
+            await _started(consumer.start(), consumer.stop)
+            try:
+                tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+                consumer.assign(tps)
+                # End offsets first: a record found by neither query was appended after the
+                # end offsets were read, so it lies at or past them and is not skipped.
+                ends = await consumer.end_offsets(tps)
+                found = await consumer.offsets_for_times({tp: self.live_since_ms for tp in tps})
+                for tp in tps:
+                    consumer.seek(tp, found[tp].offset if found.get(tp) is not None else ends[tp])
+            except BaseException:
+                await consumer.stop()
+                raise
+        self.consumer = consumer
+
+    async def run(self) -> None:
+        while self.consumer is None:  # subscribed after start: connect in the background
+            try:
+                await self.open()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep trying, as aiokafka does once connected
+                log.exception("cannot start consumer %s/%s; retrying", self.topic, self.group)
+                await asyncio.sleep(1.0)
+        consumer = self.consumer
+        try:
+            while not self.stopping:
+                try:
+                    record = await consumer.getone()
+                except KafkaError as exc:
+                    log.warning("consumer %s/%s: %r", self.topic, self.group, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                self.busy = True
+                try:
+                    await self._handle(consumer, record)
+                finally:
+                    self.busy = False
+        finally:
+            await consumer.stop()  # leaves the group at once: the next member takes over fast
+
+    async def _handle(self, consumer: AIOKafkaConsumer, record: ConsumerRecord) -> None:
+        where = f"{record.topic}[{record.partition}]@{record.offset}/{self.group}"
+        try:
+            message = Envelope.from_bytes(record.value)
+        except Exception as exc:  # noqa: BLE001 - undecodable: retrying cannot help
+            log.error("undecodable record %s: %r", where, exc)
+            error: Exception | None = exc
+        else:
+            error = await deliver(
+                self.handlers, message, where=where, max_attempts=self.bus.max_attempts, retry_delay=self.bus.retry_delay
+            )
+        if not self.durable:
+            return  # live fan-out: nothing to park or resume
+        if error is not None:
+            await self.bus.dead_letter(record, self.group, error)
+        try:
+            await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
+        except Exception as exc:  # noqa: BLE001 - e.g. a rebalance took the partition: redelivered, handlers are idempotent
+            log.warning("commit failed for %s: %r", where, exc)
+
+    async def stop(self, grace: float) -> None:
+        self.stopping = True
+        task = self.task
+        if task is None:
+            if self.consumer is not None:
+                await self.consumer.stop()
+            return
+        if self.busy:  # let the record in hand finish and commit, within the grace period
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                pass
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -1,0 +1,253 @@
+"""The relational stores on MySQL (MariaDB here): each service's migrations build exactly its
+MetaData on a fresh database, the wallet's check-and-block never overspends under
+concurrency (SELECT ... FOR UPDATE), and the inbox applies a message once however many
+consumers race for it. Every test works in its own database, dropped afterwards."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select, text, update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from mybroker.auth import Caller
+from mybroker.db import Database, messaging_tables
+from mybroker.errors import DomainError, ErrorCode
+from mybroker.migrations import assert_schema_current, create_mysql_database, head_revision, migrate, migrations_dir
+from mybroker.settings import SERVICES
+from subgraphs.wallet.service import Fill, OrderUpdate, WalletService
+from subgraphs.wallet.tables import reservations
+
+D = Decimal
+ANA = "ana"
+
+
+@pytest_asyncio.fixture
+async def fresh_database(settings):
+    """Makes URLs of fresh (not yet created) databases; drops them all at teardown."""
+    names: list[str] = []
+
+    def make() -> str:
+        names.append(f"mybroker_test_{uuid.uuid4().hex[:8]}")
+        return f"{settings.mysql_url}/{names[-1]}"
+
+    yield make
+    engine = create_async_engine(settings.mysql_url)
+    try:
+        async with engine.begin() as connection:
+            for name in names:
+                await connection.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+    finally:
+        await engine.dispose()
+
+
+async def migrated(url: str, service: str) -> Database:
+    db = Database(url, importlib.import_module(f"subgraphs.{service}.tables").metadata)
+    await db.migrate(migrations_dir(service))
+    return db
+
+
+def _diff(connection, metadata) -> list:
+    return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
+
+
+# ------------------------------------------------------------------ migrations
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_migrations_build_the_metadata_on_a_fresh_database(fresh_database, service):
+    url = fresh_database()
+    directory = migrations_dir(service)
+    first = await migrate(url, directory)  # creates the database too
+    assert first.applied == [head_revision(directory)] and first.before is None
+    again = await migrate(url, directory)
+    assert again.applied == [] and again.before == again.after == head_revision(directory)
+
+    db = Database(url, importlib.import_module(f"subgraphs.{service}.tables").metadata)
+    try:
+        async with db.engine.connect() as connection:
+            assert await connection.run_sync(_diff, db.metadata) == []
+            tables = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+            collations = (
+                await connection.execute(
+                    text("SELECT DISTINCT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+                )
+            ).scalars().all()
+            isolation = (await connection.execute(text("SELECT @@tx_isolation"))).scalar()
+        assert tables == set(db.metadata.tables) | {"alembic_version"}
+        assert collations == ["utf8mb4_bin"]
+        assert isolation == "READ-COMMITTED"
+    finally:
+        await db.dispose()
+
+
+async def test_instances_starting_together_migrate_once(fresh_database):
+    """Two replicas of a service start at once: a MySQL named lock lets one run the DDL."""
+    url = fresh_database()
+    done = await asyncio.gather(*(migrate(url, migrations_dir("orders")) for _ in range(3)))
+    assert sorted(len(d.applied) for d in done) == [0, 0, 1]
+    await assert_schema_current(url, migrations_dir("orders"))
+
+
+async def test_times_keep_microseconds_and_come_back_aware(fresh_database):
+    db = await migrated(fresh_database(), "wallet")
+    try:
+        service = WalletService(db, clock=lambda: datetime(2026, 1, 5, 13, 0, 0, 123456, tzinfo=timezone.utc))
+        await service.deposit(Caller(ANA), D("10.00"))
+        (entry,) = await service.transactions(Caller(ANA), ANA)
+        assert entry.created_at == datetime(2026, 1, 5, 13, 0, 0, 123456, tzinfo=timezone.utc)
+    finally:
+        await db.dispose()
+
+
+async def test_strings_compare_exactly_as_on_sqlite(fresh_database):
+    """Binary collation: 'PETR4' and 'petr4' are two keys, as they are on SQLite."""
+    db = await migrated(fresh_database(), "reports")
+    try:
+        async with db.transaction() as tx:
+            assert await tx.first_time("c", "abc")
+            assert await tx.first_time("c", "ABC")
+    finally:
+        await db.dispose()
+
+
+# ------------------------------------------------------------------ wallet under concurrency
+
+
+@pytest_asyncio.fixture
+async def wallet(fresh_database):
+    db = await migrated(fresh_database(), "wallet")
+    yield WalletService(db)
+    await db.dispose()
+
+
+async def test_concurrent_buy_reservations_never_overspend(wallet):
+    await wallet.deposit(Caller(ANA), D("1000.00"))  # room for exactly 7 orders of R$ 140.00
+    results = await asyncio.gather(
+        *(wallet.reserve(f"o{i}", ANA, "BUY", "PETR4", 10, D("14.00")) for i in range(20)), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(results) - len(refused) == 7
+    assert all(isinstance(e, DomainError) and e.code is ErrorCode.INSUFFICIENT_FUNDS for e in refused), refused
+    mine = await wallet.wallet(Caller(ANA), ANA)
+    assert (mine.available, mine.blocked) == (D("20.00"), D("980.00"))
+    async with wallet.db.read() as session:
+        assert (await session.execute(select(func.count()).select_from(reservations))).scalar() == 7
+
+
+async def test_concurrent_sell_reservations_never_oversell(wallet):
+    await wallet.deposit(Caller(ANA), D("30000.00"))
+    await wallet.reserve("buy", ANA, "BUY", "PETR4", 1000, D("30.00"))
+    await wallet.apply_order_update("m-buy", OrderUpdate("buy", ANA, "FILLED", Fill("x-buy", 1000, D("30.00"))))
+    results = await asyncio.gather(
+        *(wallet.reserve(f"s{i}", ANA, "SELL", "PETR4", 300, None) for i in range(20)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, Exception) for r in results) == 3
+    assert all(e.code is ErrorCode.INSUFFICIENT_POSITION for e in results if isinstance(e, Exception))
+    (position,) = await wallet.positions(Caller(ANA), ANA)
+    assert (position.quantity, position.blocked_quantity) == (1000, 900)
+
+
+async def test_concurrent_first_deposits_create_one_wallet(wallet):
+    """The wallet is created on first use: racing creators meet on the unique user_id, and
+    each then waits on the winner's row lock instead of deadlocking."""
+    await asyncio.gather(*(wallet.deposit(Caller("bia"), D("10.00")) for _ in range(10)))
+    mine = await wallet.wallet(Caller("bia"), "bia")
+    assert mine.available == D("100.00")
+    assert len(await wallet.transactions(Caller("bia"), "bia")) == 10
+
+
+async def test_a_redelivered_fill_settles_once_under_concurrency(wallet):
+    await wallet.deposit(Caller(ANA), D("1000.00"))
+    await wallet.reserve("o1", ANA, "BUY", "PETR4", 10, D("14.00"))
+    update_ = OrderUpdate("o1", ANA, "FILLED", Fill("x1", 10, D("13.00")))
+    # The same envelope five times, and the same execution under five other envelope ids.
+    await asyncio.gather(
+        *(wallet.apply_order_update("m1", update_) for _ in range(5)),
+        *(wallet.apply_order_update(f"m-other-{i}", update_) for i in range(5)),
+    )
+    mine = await wallet.wallet(Caller(ANA), ANA)
+    assert (mine.available, mine.blocked) == (D("870.00"), D("0.00"))
+    (position,) = await wallet.positions(Caller(ANA), ANA)
+    assert position.quantity == 10
+
+
+# ------------------------------------------------------------------ the inbox under concurrency
+
+
+async def test_the_inbox_applies_a_message_once_when_consumers_race(fresh_database):
+    """Every consumer reads 'not seen' before any records it; the primary key lets one
+    insert through and the others see IntegrityError, reported as 'already processed'."""
+    metadata = MetaData()
+    account = Table("account", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("applied", Integer))
+    messaging_tables(metadata)
+    db = Database(fresh_database(), metadata)
+    racers = 10  # below the pool's 15 connections: all hold one at the barrier
+    try:
+        await create_mysql_database(db.url)
+        await db.create_schema()
+        async with db.transaction() as tx:
+            await tx.session.execute(account.insert().values(id=1, applied=0))
+        arrived, go = 0, asyncio.Event()
+
+        async def consume() -> bool:
+            nonlocal arrived
+            async with db.transaction() as tx:
+                await tx.session.execute(text("SELECT 1"))
+                arrived += 1
+                if arrived == racers:
+                    go.set()
+                await go.wait()
+                if not await tx.first_time("racer", "message-1"):
+                    return False
+                await tx.session.execute(update(account).where(account.c.id == 1).values(applied=account.c.applied + 1))
+                await asyncio.sleep(0.05)  # hold the inbox row while the others try
+                return True
+
+        results = await asyncio.gather(*(consume() for _ in range(racers)))
+        assert results.count(True) == 1
+        async with db.read() as session:
+            assert (await session.execute(select(account.c.applied))).scalar() == 1
+    finally:
+        await db.dispose()
+
+
+# ------------------------------------------------------------------ reports under concurrency
+
+
+async def test_concurrent_fills_of_one_holding_all_count(fresh_database):
+    """Fills of different orders (different partitions) for one user and ticker, folded at
+    once: the holding row is locked, so no update is lost."""
+    from mybroker.cache import MemoryCache
+    from mybroker.events import ORDER_UPDATED, Envelope
+    from subgraphs.reports.service import ReportsService
+
+    def order_filled(n: int) -> Envelope:
+        return Envelope(
+            ORDER_UPDATED,
+            {
+                "orderId": f"o{n}",
+                "userId": ANA,
+                "ticker": "PETR4",
+                "side": "BUY",
+                "lastFill": {"executionId": f"x{n}", "quantity": 100, "price": "10.00", "executedAt": "2026-01-05T13:00:00.000Z"},
+            },
+        )
+
+    db = await migrated(fresh_database(), "reports")
+    try:
+        reports = ReportsService(db, MemoryCache())
+        assert await reports.apply_order_update(order_filled(0))  # the holding exists from here
+        assert all(await asyncio.gather(*(reports.apply_order_update(order_filled(n)) for n in range(1, 11))))
+        portfolio = await reports.portfolio(Caller(ANA), ANA)
+        (holding,) = portfolio.positions
+        assert holding.quantity == 1100
+    finally:
+        await db.dispose()
