@@ -5,13 +5,11 @@ RabbitMQ, so no handler can share mutable state with a producer by accident."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import defaultdict
 
 from mybroker.bus import Handler
+from mybroker.bus.retry import deliver
 from mybroker.events import Envelope
-
-log = logging.getLogger("mybroker.bus")
 
 
 class MemoryBus:
@@ -62,22 +60,14 @@ class MemoryBus:
             raw = await queue.get()
             try:
                 message = Envelope.from_bytes(raw)
-                for handler in self._groups[channel][group]:
-                    await self._deliver(channel, group, handler, message)
+                failure = await deliver(
+                    self._groups[channel][group],
+                    message,
+                    where=f"{channel}/{group}",
+                    max_attempts=self.max_attempts,
+                    retry_delay=self.retry_delay,
+                )
+                if failure is not None:
+                    self.dead_letters.append((channel, group, message, repr(failure)))
             finally:
                 queue.task_done()
-
-    async def _deliver(self, channel: str, group: str, handler: Handler, message: Envelope) -> None:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                await handler(message)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a consumer must survive any handler failure
-                if attempt == self.max_attempts:
-                    log.error("dead-lettered %s %s on %s/%s: %r", message.type, message.id, channel, group, exc)
-                    self.dead_letters.append((channel, group, message, repr(exc)))
-                    return
-                log.warning("retrying %s %s on %s/%s (attempt %d): %r", message.type, message.id, channel, group, attempt, exc)
-                await asyncio.sleep(self.retry_delay * attempt)

@@ -1,4 +1,4 @@
-"""Bounded in-process retries shared by the broker adapters (the memory bus keeps its own)."""
+"""Bounded in-process retries, the same on every bus (memory, Kafka, RabbitMQ)."""
 from __future__ import annotations
 
 import asyncio
