@@ -6,6 +6,7 @@
   mybroker supergraph --subgraph N=URL ...   print the composed supergraph SDL
   mybroker plan FILE.graphql ...     print the query plan of an operation
   mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
+  mybroker bench NAME [--ops N]      run a benchmark by name (matching)
 """
 from __future__ import annotations
 
@@ -171,6 +172,18 @@ async def _migrate(args) -> None:
         print(f"{service:<9} {done.describe()}", flush=True)
 
 
+# Benchmarks by name: "module:function", imported only when run. The function takes
+# ops (None: its default) and seed, and returns its report, whose last line is JSON.
+BENCHMARKS = {"matching": "b3sim.bench:matching"}
+
+
+def _bench(args) -> None:
+    from importlib import import_module
+
+    module, _, function = BENCHMARKS[args.name].partition(":")
+    print(getattr(import_module(module), function)(ops=args.ops, seed=args.seed), flush=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mybroker", description="My Broker B3: a simulated B3 brokerage on GraphQL federation.")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default: MYBROKER_LOG_LEVEL or WARNING)")
@@ -212,6 +225,11 @@ def _parser() -> argparse.ArgumentParser:
         "migrate", help="apply the subgraphs' schema migrations to the configured databases (services also do at start)"
     )
     migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"default: all ({', '.join(SERVICES)})")
+
+    bench = commands.add_parser("bench", help="run a benchmark by name; the last line printed is JSON")
+    bench.add_argument("name", choices=sorted(BENCHMARKS))
+    bench.add_argument("--ops", type=int, default=None, help="operations to run (default: the benchmark's own)")
+    bench.add_argument("--seed", type=int, default=42)
     return parser
 
 
@@ -219,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     # Quiet by default: `up` prints what matters; MYBROKER_LOG_LEVEL or --log-level for more.
     _configure_logging(args.log_level or os.environ.get("MYBROKER_LOG_LEVEL", "WARNING"))
+    if args.command == "bench":
+        _bench(args)  # synchronous: no event loop around the measurement
+        return
     handlers = {"up": _up, "serve": _serve, "router": _router, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate}
     try:
         _run(handlers[args.command](args))

@@ -6,18 +6,25 @@ events out, no clock and no I/O, so a journal of its inputs rebuilds it exactly.
 
 Layout, for speed: each side keeps its price levels in a sorted list of keys whose best
 level is last (peek and pop are O(1)), each level a deque of resting orders in arrival
-order, and one dict indexes every resting order by id for cancels."""
+order, and one dict indexes every resting order by id for cancels.
+
+Beyond submit and cancel: replace (a lower quantity keeps time priority; a new price or
+a larger quantity loses it) and self-trade prevention per book (SelfTrade; orders carry
+an `owner`). docs/exchange-benchmark.md has the hot path's numbers."""
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace as _replace
+from enum import Enum
 from typing import Iterator, Union
 
 from mybroker.trading import OrderSide as Side, OrderType, TimeInForce
 
 
 RESTS = frozenset({TimeInForce.DAY, TimeInForce.GTC})
+# Module globals for the hot path: one lookup instead of a global and an attribute.
+_BUY, _LIMIT, _DAY, _GTC, _FOK = Side.BUY, OrderType.LIMIT, TimeInForce.DAY, TimeInForce.GTC, TimeInForce.FOK
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +39,38 @@ class BookOrder:
     quantity: int
     price: int | None = None
     protection: int | None = None
+    # Who owns the order (participant or account): two orders with the same owner never
+    # trade with each other when the book prevents self-trades. None: no owner, no check.
+    owner: str | None = None
+
+
+class SelfTrade(str, Enum):
+    """What the book does when an order would trade with one of its owner's own."""
+
+    NONE = "NONE"  # nothing: they trade
+    CANCEL_AGGRESSOR = "CANCEL_AGGRESSOR"  # the incoming order's remainder is cancelled
+    CANCEL_RESTING = "CANCEL_RESTING"  # the resting order is cancelled; matching goes on
+    CANCEL_BOTH = "CANCEL_BOTH"  # both
+
+
+SELF_TRADE_REASON = "self-trade prevention"
+_NO_PREVENTION = SelfTrade.NONE
 
 
 # ---------------------------------------------------------------- events
+#
+# Events are slotted dataclasses, not frozen ones: a frozen dataclass sets each field
+# through object.__setattr__, which made building events the book's largest cost (about
+# three times slower). Treat them as immutable all the same.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     order_id: str
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Filled:
     """One side of one trade; every trade yields two, the aggressor's first."""
 
@@ -57,7 +84,7 @@ class Filled:
     aggressor: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cancelled:
     order_id: str
     cancelled: int  # the quantity that will never trade
@@ -65,13 +92,13 @@ class Cancelled:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     order_id: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Expired:
     order_id: str
     expired: int
@@ -79,27 +106,42 @@ class Expired:
     reason: str
 
 
-Event = Union[Accepted, Filled, Cancelled, Rejected, Expired]
+@dataclass(slots=True)
+class Replaced:
+    """A resting order's new total quantity and price. `priority_kept`: it kept its place
+    in the queue (same price, quantity not increased); otherwise it went to the back, and
+    at a new price it may trade at once (fills follow this event)."""
+
+    order_id: str
+    quantity: int
+    price: int
+    leaves: int
+    cumulative: int
+    priority_kept: bool
+
+
+Event = Union[Accepted, Filled, Cancelled, Rejected, Expired, Replaced]
 
 
 # ---------------------------------------------------------------- the book
 
 
 class _Resting:
-    __slots__ = ("order_id", "side", "price", "quantity", "remaining", "time_in_force")
+    """A resting order: the order as submitted and what is left of it. Only LIMIT orders
+    rest, so `order.price` is its level."""
 
-    def __init__(self, order: BookOrder, price: int, remaining: int):
+    __slots__ = ("order", "order_id", "remaining")
+
+    def __init__(self, order: BookOrder, remaining: int):
+        self.order = order
         self.order_id = order.order_id
-        self.side = order.side
-        self.price = price
-        self.quantity = order.quantity
         self.remaining = remaining
-        self.time_in_force = order.time_in_force
 
 
 class _BookSide:
     """Price levels of one side. Keys are sign x price, sorted ascending, so the best level
-    (highest bid, lowest ask) is always the last key."""
+    (highest bid, lowest ask) is always the last key, and a price p is acceptable to an
+    order bounded by b exactly when sign x p >= sign x b."""
 
     __slots__ = ("sign", "keys", "levels")
 
@@ -116,18 +158,12 @@ class _BookSide:
         for key in reversed(self.keys):
             yield self.sign * key
 
-    def add(self, order: _Resting) -> None:
-        level = self.levels.get(order.price)
-        if level is None:
-            level = self.levels[order.price] = deque()
-            insort(self.keys, self.sign * order.price)
-        level.append(order)
-
-    def remove(self, order: _Resting) -> None:
-        level = self.levels[order.price]
-        level.remove(order)
+    def remove(self, resting: _Resting) -> None:
+        price = resting.order.price
+        level = self.levels[price]  # type: ignore[index]
+        level.remove(resting)
         if not level:
-            self.drop(order.price)
+            self.drop(price)  # type: ignore[arg-type]
 
     def drop(self, price: int) -> None:
         del self.levels[price]
@@ -139,9 +175,10 @@ class _BookSide:
 
 
 class Book:
-    def __init__(self, ticker: str, trade_prefix: str | None = None):
+    def __init__(self, ticker: str, trade_prefix: str | None = None, self_trade: SelfTrade = SelfTrade.NONE):
         self.ticker = ticker
         self.trade_prefix = trade_prefix or ticker
+        self.self_trade = SelfTrade(self_trade)
         self._bids = _BookSide(+1)
         self._asks = _BookSide(-1)
         self._index: dict[str, _Resting] = {}
@@ -171,7 +208,7 @@ class Book:
     def depth(self, side: Side, levels: int | None = None) -> list[tuple[int, int, int]]:
         """(price, quantity, orders) per level, best first."""
         book_side = self._bids if side is Side.BUY else self._asks
-        out = []
+        out: list[tuple[int, int, int]] = []
         for price in book_side.prices():
             if levels is not None and len(out) >= levels:
                 break
@@ -187,27 +224,43 @@ class Book:
     # ------------------------------------------------------------ commands
 
     def submit(self, order: BookOrder) -> list[Event]:
-        reason = self._invalid(order)
-        if reason is not None:
-            return [Rejected(order.order_id, reason)]
-        events: list[Event] = [Accepted(order.order_id, order.quantity)]
-        buying = order.side is Side.BUY
+        order_id = order.order_id
+        quantity = order.quantity
+        price = order.price
+        limit = order.type is _LIMIT
+        # The common, valid order passes these cheap checks; _invalid explains the rest.
+        if quantity <= 0 or order_id in self._index or order.protection is not None or (
+            (price is None or price <= 0) if limit else price is not None
+        ):
+            reason = self._invalid(order)
+            if reason is not None:
+                return [Rejected(order_id, reason)]
+        events: list[Event] = [Accepted(order_id, quantity)]
+        buying = order.side is _BUY
         opposite = self._asks if buying else self._bids
         # The worst price this order may trade at; None: any price.
-        bound = order.price if order.type is OrderType.LIMIT else order.protection
+        bound = price if limit else order.protection
+        time_in_force = order.time_in_force
 
-        if order.time_in_force is TimeInForce.FOK and self._available(opposite, buying, bound, order.quantity) < order.quantity:
-            events.append(Cancelled(order.order_id, order.quantity, 0, "FOK: the book cannot fill the whole quantity now"))
+        if time_in_force is _FOK and self._available(opposite, bound, quantity, self._owner(order)) < quantity:
+            events.append(Cancelled(order_id, quantity, 0, "FOK: the book cannot fill the whole quantity now"))
             return events
 
-        remaining = self._match(order, opposite, buying, bound, events)
+        remaining = quantity
+        keys = opposite.keys
+        if keys and (bound is None or keys[-1] >= opposite.sign * bound):  # it crosses
+            remaining = self._match(order, quantity, opposite, bound, events)
         if remaining:
-            if order.type is OrderType.LIMIT and order.time_in_force in RESTS:
-                resting = _Resting(order, order.price, remaining)  # type: ignore[arg-type]
-                (self._bids if buying else self._asks).add(resting)
-                self._index[order.order_id] = resting
+            if limit and (time_in_force is _DAY or time_in_force is _GTC):  # it rests: _rest, inlined
+                resting = self._index[order_id] = _Resting(order, remaining)
+                own = self._bids if buying else self._asks
+                level = own.levels.get(price)  # type: ignore[arg-type]
+                if level is None:
+                    level = own.levels[price] = deque()  # type: ignore[index]
+                    insort(own.keys, own.sign * price)  # type: ignore[operator]
+                level.append(resting)
             else:
-                events.append(Cancelled(order.order_id, remaining, order.quantity - remaining, self._why_not_filled(order)))
+                events.append(Cancelled(order_id, remaining, quantity - remaining, self._why_not_filled(order)))
         return events
 
     def cancel(self, order_id: str, reason: str = "cancelled on request") -> list[Event]:
@@ -215,16 +268,69 @@ class Book:
         resting = self._index.pop(order_id, None)
         if resting is None:
             return []
-        (self._bids if resting.side is Side.BUY else self._asks).remove(resting)
-        return [Cancelled(order_id, resting.remaining, resting.quantity - resting.remaining, reason)]
+        order = resting.order
+        own = self._bids if order.side is _BUY else self._asks
+        level = own.levels[order.price]  # type: ignore[index]
+        level.remove(resting)
+        if not level:
+            own.drop(order.price)  # type: ignore[arg-type]
+        return [Cancelled(order_id, resting.remaining, order.quantity - resting.remaining, reason)]
+
+    def replace(self, order_id: str, quantity: int | None = None, price: int | None = None) -> list[Event]:
+        """Changes a resting order's total quantity (filled part included) and/or price.
+        Lowering the quantity keeps its time priority; a new price or a larger quantity
+        sends it to the back of its level, and a new price may trade at once. A quantity
+        at or below what already filled cancels the rest. Nothing happens (no events) when
+        the order is not resting; a quantity or price that is not positive is a
+        ValueError (the caller validates requests)."""
+        if quantity is not None and quantity <= 0 or price is not None and price <= 0:
+            raise ValueError("a replace needs a positive quantity and price")
+        resting = self._index.get(order_id)
+        if resting is None:
+            return []
+        order = resting.order
+        cumulative = order.quantity - resting.remaining
+        new_quantity = order.quantity if quantity is None else quantity
+        new_price = order.price if price is None else price
+        assert new_price is not None  # only LIMIT orders rest
+        if new_quantity <= cumulative:
+            return self.cancel(order_id, "replaced down to its filled quantity")
+        leaves = new_quantity - cumulative
+        keeps = new_price == order.price and new_quantity <= order.quantity
+        events: list[Event] = [Replaced(order_id, new_quantity, new_price, leaves, cumulative, keeps)]
+        new_order = _replace(order, quantity=new_quantity, price=new_price)
+        if keeps:  # same place in the queue
+            resting.order = new_order
+            resting.remaining = leaves
+            return events
+        del self._index[order_id]
+        own = self._bids if order.side is _BUY else self._asks
+        own.remove(resting)
+        opposite = self._asks if order.side is _BUY else self._bids
+        remaining = leaves
+        if opposite.keys and opposite.keys[-1] >= opposite.sign * new_price:  # it crosses now
+            remaining = self._match(new_order, leaves, opposite, new_price, events)
+        if remaining:
+            self._rest(new_order, remaining, own)
+        return events
+
+    def _rest(self, order: BookOrder, remaining: int, own: _BookSide) -> None:
+        """Puts an order at the back of its level (submit inlines this: the hot path)."""
+        resting = self._index[order.order_id] = _Resting(order, remaining)
+        level = own.levels.get(order.price)  # type: ignore[arg-type]
+        if level is None:
+            level = own.levels[order.price] = deque()  # type: ignore[index]
+            insort(own.keys, own.sign * order.price)  # type: ignore[operator]
+        level.append(resting)
 
     def expire(self, time_in_force: TimeInForce = TimeInForce.DAY, reason: str = "end of the trading session") -> list[Event]:
         """Removes every resting order of one time in force (DAY at the session's end)."""
         events: list[Event] = []
-        for resting in [r for r in self._index.values() if r.time_in_force is time_in_force]:
+        for resting in [r for r in self._index.values() if r.order.time_in_force is time_in_force]:
+            order = resting.order
             del self._index[resting.order_id]
-            (self._bids if resting.side is Side.BUY else self._asks).remove(resting)
-            events.append(Expired(resting.order_id, resting.remaining, resting.quantity - resting.remaining, reason))
+            (self._bids if order.side is Side.BUY else self._asks).remove(resting)
+            events.append(Expired(resting.order_id, resting.remaining, order.quantity - resting.remaining, reason))
         return events
 
     # ------------------------------------------------------------ matching
@@ -243,58 +349,90 @@ class Book:
             return "the protection price must be positive"
         return None
 
-    @staticmethod
-    def _within(price: int, buying: bool, bound: int | None) -> bool:
-        return bound is None or (price <= bound if buying else price >= bound)
+    def _owner(self, order: BookOrder) -> str | None:
+        """The owner whose self-trades this book prevents; None: no check for this order."""
+        return None if self.self_trade is SelfTrade.NONE else order.owner
 
-    def _available(self, opposite: _BookSide, buying: bool, bound: int | None, wanted: int) -> int:
-        """Quantity resting at acceptable prices, counted up to `wanted` (FOK's check)."""
+    def _available(self, opposite: _BookSide, bound: int | None, wanted: int, owner: str | None) -> int:
+        """Quantity the order could trade now at acceptable prices, counted up to `wanted`
+        (FOK's check). The owner's own orders do not count; when they would cancel the
+        order itself, nothing behind them counts either."""
         total = 0
-        for price in opposite.prices():
-            if not self._within(price, buying, bound):
+        floor = None if bound is None else opposite.sign * bound
+        for key in reversed(opposite.keys):
+            if floor is not None and key < floor:
                 break
-            for resting in opposite.levels[price]:
+            for resting in opposite.levels[opposite.sign * key]:
+                if owner is not None and resting.order.owner == owner:
+                    if self.self_trade is SelfTrade.CANCEL_RESTING:
+                        continue
+                    return total
                 total += resting.remaining
                 if total >= wanted:
                     return total
         return total
 
-    def _match(self, order: BookOrder, opposite: _BookSide, buying: bool, bound: int | None, events: list[Event]) -> int:
-        remaining = order.quantity
-        while remaining and opposite.keys:
-            price = opposite.sign * opposite.keys[-1]
-            if not self._within(price, buying, bound):
+    def _match(self, order: BookOrder, remaining: int, opposite: _BookSide, bound: int | None, events: list[Event]) -> int:
+        """Trades `remaining` of `order` against the opposite side, best level first and
+        FIFO within it; returns what is left to rest or cancel (0 when self-trade
+        prevention cancelled it: its event is already out). The hot loop: everything it
+        touches is a local."""
+        keys, levels, sign = opposite.keys, opposite.levels, opposite.sign
+        floor = None if bound is None else sign * bound  # the worst acceptable key
+        index, prefix, append = self._index, self.trade_prefix, events.append
+        order_id, side, quantity = order.order_id, order.side, order.quantity
+        owner = order.owner if self.self_trade is not _NO_PREVENTION else None  # _owner, inlined
+        trades = self._trades
+        traded_at = None
+        while remaining and keys:
+            key = keys[-1]
+            if floor is not None and key < floor:
                 break
-            level = opposite.levels[price]
+            price = sign * key
+            level = levels[price]
             while remaining and level:
                 resting = level[0]
-                quantity = remaining if remaining < resting.remaining else resting.remaining
-                remaining -= quantity
-                resting.remaining -= quantity
-                self._trades += 1
-                trade_id = f"{self.trade_prefix}-{self._trades}"
-                events.append(
-                    Filled(order.order_id, trade_id, order.side, quantity, price, remaining, order.quantity - remaining, True)
-                )
-                events.append(
-                    Filled(
-                        resting.order_id,
-                        trade_id,
-                        resting.side,
-                        quantity,
-                        price,
-                        resting.remaining,
-                        resting.quantity - resting.remaining,
-                        False,
-                    )
-                )
-                if not resting.remaining:
+                passive = resting.order
+                if owner is not None and passive.owner == owner:  # a self-trade
+                    if self._prevent(resting, level, order, remaining, events):
+                        remaining = 0
+                        break
+                    continue  # the resting order was cancelled: on to the next
+                left = resting.remaining
+                traded = remaining if remaining < left else left
+                remaining -= traded
+                left -= traded
+                resting.remaining = left
+                trades += 1
+                trade_id = f"{prefix}-{trades}"
+                traded_at = price
+                append(Filled(order_id, trade_id, side, traded, price, remaining, quantity - remaining, True))
+                append(Filled(resting.order_id, trade_id, passive.side, traded, price, left, passive.quantity - left, False))
+                if not left:
                     level.popleft()
-                    del self._index[resting.order_id]
-            self.last_price = price
+                    del index[resting.order_id]
             if not level:
-                opposite.drop(price)
+                del levels[price]
+                keys.pop()
+        self._trades = trades
+        if traded_at is not None:
+            self.last_price = traded_at
         return remaining
+
+    def _prevent(self, resting: _Resting, level: deque[_Resting], order: BookOrder, remaining: int, events: list[Event]) -> bool:
+        """A self-trade about to happen: cancels what the book's mode says; True when the
+        incoming order is cancelled (matching stops)."""
+        mode = self.self_trade
+        if mode is not SelfTrade.CANCEL_AGGRESSOR:  # the resting order goes
+            level.popleft()
+            del self._index[resting.order_id]
+            events.append(
+                Cancelled(resting.order_id, resting.remaining, resting.order.quantity - resting.remaining, SELF_TRADE_REASON)
+            )
+        if mode is not SelfTrade.CANCEL_RESTING:  # the incoming order goes
+            events.append(Cancelled(order.order_id, remaining, order.quantity - remaining, SELF_TRADE_REASON))
+            return True
+        return False
 
     @staticmethod
     def _why_not_filled(order: BookOrder) -> str:
