@@ -101,6 +101,7 @@ class Executor:
         representations: list[dict] = []
         owners: list[list[tuple[dict, tuple]]] = []
         seen: dict[bytes, int] = {}
+        renames = dict(fetch.representation_typenames)
         for obj, path in objects_at(state.data, node.path):
             shape = shapes.get(obj.get("__typename"))
             if shape is None:
@@ -108,6 +109,8 @@ class Executor:
             representation = project(obj, shape)
             if representation is None:
                 continue  # key fields missing: the object was not fetched with them (e.g. @skip)
+            if representation.get("__typename") in renames:
+                representation["__typename"] = renames[representation["__typename"]]
             identity = orjson.dumps(representation)
             index = seen.get(identity)
             if index is None:

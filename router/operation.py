@@ -286,6 +286,13 @@ def print_variable_definitions(definitions: Iterable[VariableDefinitionNode]) ->
     return "(" + ", ".join(printed) + ")" if printed else ""
 
 
+def typed_alias(type_name: str, response_key: str) -> str:
+    """Where the planner fetches a field whose response key another fragment at the same
+    level uses with another type (e.g. ID! and ID in one subgraph); router.response reads
+    it back from there for objects of `type_name`."""
+    return f"_{type_name}_{response_key}_typed"
+
+
 def parse_selection_set(text: str) -> tuple[Selection, ...]:
     """A federation field set (`"id"`, `"id organization { id }"`) as selections."""
     from graphql import parse

@@ -25,6 +25,8 @@ class FetchNode:
     operation_name: str | None = None
     # For entity fetches: the entity types, to pick the objects the fetch is about.
     entity_types: frozenset[str] = field(default_factory=frozenset)
+    # (runtime type, name sent instead): an @interfaceObject subgraph knows the interface only.
+    representation_typenames: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_entity_fetch(self) -> bool:

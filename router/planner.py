@@ -18,8 +18,22 @@ interface; otherwise it is planned once per possible runtime type (`... on Book 
 so each type can jump to its own subgraph. `__typename` is added under abstract fields so
 the executor and the response shaper know each object's runtime type.
 
-Growth points: @requires/@provides/@override (FieldJoin data is already loaded),
-@interfaceObject, cost-based choice among several candidate subgraphs, @defer."""
+@requires: a field with requirements is always fetched by a jump (to its own subgraph if
+need be) whose representation carries the required fields next to the key; they are
+planned in the parent group like key fields (jumping for those it lacks). Fields of one
+entity fetch share its representation unless their requirements clash. @provides: below a
+providing field, the provided (@external) fields count as resolvable in that subgraph.
+
+@interfaceObject: a subgraph that has an interface as an object type knows its objects
+by the interface's name (the executor renames representations for it) and cannot tell
+their runtime type: when the client needs it, or fragments on object types, the planner
+jumps to a subgraph that has the interface itself.
+
+When no key leads to a subgraph that resolves a field, the planner re-enters higher up:
+at the nearest enclosing entity that subgraph has a key for, or at a shareable root field.
+
+Growth points: progressive @override labels, cost-based choice among several candidate
+subgraphs, @defer."""
 from __future__ import annotations
 
 import re
@@ -36,6 +50,7 @@ from router.operation import (
     print_selections,
     print_variable_definitions,
     selection_variables,
+    typed_alias,
 )
 from router.plan import FetchNode, FlattenNode, PlanNode, QueryPlan, parallel, sequence
 from router.supergraph import Key, Supergraph
@@ -55,12 +70,15 @@ class SelectionSetBuilder:
     fragments on the same object): a key field the planner adds under a response key the
     client uses for something else is aliased, so the client's value is never overwritten."""
 
-    __slots__ = ("items", "typename", "reserved")
+    __slots__ = ("items", "typename", "reserved", "field_types")
 
-    def __init__(self, reserved: dict[str, tuple] | None = None) -> None:
+    def __init__(self, reserved: dict[str, tuple] | None = None, field_types: dict[str, str] | None = None) -> None:
         self.items: dict[tuple, FieldBuilder | FragmentBuilder] = {}
         self.typename = False
         self.reserved: dict[str, tuple] = reserved if reserved is not None else {}
+        # Response key -> the field's type in this subgraph, for the whole object level:
+        # fragments on different types may not give one response key two types.
+        self.field_types: dict[str, str] = field_types if field_types is not None else {}
 
     def add_typename(self) -> None:
         self.typename = True
@@ -103,7 +121,7 @@ class SelectionSetBuilder:
         found = self.items.get(key)
         if found is None:
             # Same object, same response keys: the fragment shares `reserved`.
-            found = self.items[key] = FragmentBuilder(type_condition, directives, self.reserved)
+            found = self.items[key] = FragmentBuilder(type_condition, directives, self.reserved, self.field_types)
         return found.selections  # type: ignore[union-attr]
 
     def build(self) -> tuple[Selection, ...]:
@@ -113,6 +131,25 @@ class SelectionSetBuilder:
 
     def __bool__(self) -> bool:
         return self.typename or bool(self.items)
+
+
+def _asks_runtime_type(selections: tuple[Selection, ...], interface: str) -> bool:
+    """Whether a selection on `interface` reads `__typename` or has fragments on other types."""
+    for selection in selections:
+        if isinstance(selection, Field):
+            if selection.name == "__typename":
+                return True
+        elif selection.type_condition not in (None, interface) or _asks_runtime_type(selection.selections, interface):
+            return True
+    return False
+
+
+def _conflicts(shape: tuple[Selection, ...], extra: tuple[Selection, ...]) -> bool:
+    """Whether `extra` names a field of `shape` differently (other arguments or fields)."""
+    printed = {s.name: print_selections((s,)) for s in shape if isinstance(s, Field)}
+    return any(
+        isinstance(s, Field) and s.name in printed and printed[s.name] != print_selections((s,)) for s in extra
+    )
 
 
 def _signature(field: Field) -> tuple:
@@ -132,8 +169,10 @@ class FieldBuilder:
         return self.selections
 
     def build(self) -> Field:
-        if self.selections is None:
-            return self.template if not self.template.selections else self.template.with_selections(())
+        if not self.selections:
+            # A composite field of which this subgraph resolves nothing the client asked
+            # for (e.g. only fragments on types it does not have) still needs a selection.
+            return self.template if not self.template.selections else self.template.with_selections((TYPENAME,))
         return self.template.with_selections(self.selections.build())
 
 
@@ -143,13 +182,13 @@ _TYPENAME_BUILDER = FieldBuilder(TYPENAME)
 class FragmentBuilder:
     __slots__ = ("type_condition", "directives", "selections")
 
-    def __init__(self, type_condition: str | None, directives: tuple, reserved: dict[str, tuple] | None = None):
+    def __init__(self, type_condition: str | None, directives: tuple, reserved=None, field_types=None):
         self.type_condition = type_condition
         self.directives = directives
-        self.selections = SelectionSetBuilder(reserved)
+        self.selections = SelectionSetBuilder(reserved, field_types)
 
     def build(self) -> InlineFragment:
-        return InlineFragment(self.type_condition, self.selections.build(), self.directives)
+        return InlineFragment(self.type_condition, self.selections.build() or (TYPENAME,), self.directives)
 
 
 # ---------------------------------------------------------------- fetch groups
@@ -166,6 +205,7 @@ class FetchGroup:
         self.selection = SelectionSetBuilder()
         # Entity groups: the representation each entity type is sent with.
         self.requires: dict[str, tuple[Selection, ...]] = {}
+        self.key_shapes: dict[str, str] = {}  # each representation's key part, printed
         self.dependencies: set[FetchGroup] = set()
         self.children: list[FetchGroup] = []
         self.after: list[FetchGroup] = []  # placed after this group's whole subtree
@@ -285,6 +325,9 @@ class _Planning:
         self.entity_groups: dict[tuple, FetchGroup] = {}
         self.touched: set[FetchGroup] | None = None
         self.jump_depth = 0
+        # The fields above the one being planned, outermost first: (group, builder,
+        # parent type, field, path) each. A field no key can reach re-enters through them.
+        self.ancestry: list[tuple] = []
 
     def _new_group(self, graph: str, path: tuple[str, ...], parent: FetchGroup | None) -> FetchGroup:
         group = FetchGroup(len(self.groups), graph, path, parent)
@@ -313,14 +356,20 @@ class _Planning:
 
     # ------------------------------------------------------------ walking the operation
 
-    def _plan_selections(self, group, builder, parent_type: str, selections, path) -> None:
+    def _plan_selections(self, group, builder, parent_type: str, selections, path, provided=None) -> None:
         for selection in selections:
             if isinstance(selection, Field):
-                self._plan_field(group, builder, parent_type, selection, path)
+                self._plan_field(group, builder, parent_type, selection, path, provided)
             else:
-                self._plan_fragment(group, builder, parent_type, selection, path)
+                self._plan_fragment(group, builder, parent_type, selection, path, provided)
 
-    def _plan_field(self, group: FetchGroup, builder: SelectionSetBuilder, parent_type: str, field: Field, path) -> None:
+    def _plan_field(
+        self, group: FetchGroup, builder: SelectionSetBuilder, parent_type: str, field: Field, path,
+        provided: tuple[Selection, ...] | None = None, requires_met: bool = False,
+    ) -> None:
+        """`provided`: what the enclosing field's @provides lets `group.graph` resolve at this
+        level (None: nothing). `requires_met`: `group` is the fetch whose representation
+        carries the field's @requires, so the field may be resolved here."""
         if field.name == "__typename":
             builder.field(field)
             self._touch(group)
@@ -329,8 +378,22 @@ class _Planning:
         info = parent.fields.get(field.name)
         if info is None:
             raise PlanningError(f'The type "{parent_type}" has no field "{field.name}".')
-        if info.resolvable_in(group.graph):
+        provided_here = self._provided(provided, parent_type, field.name) if provided is not None else None
+        native = info.resolvable_in(group.graph)
+        if native and parent.is_abstract:
+            # On the interface only if every object type here resolves it here too (an
+            # @override can move one type's field away).
+            native = all(
+                (found := self.sg.types[runtime].fields.get(field.name)) is None or found.resolvable_in(group.graph)
+                for runtime in self.sg.possible_types_in(group.graph, parent_type)
+            )
+        needs_requires = native and bool(info.required_selections(group.graph)) and not requires_met
+        if (native or provided_here is not None) and not needs_requires:
             self._touch(group)
+            if builder.field_types.setdefault(field.response_key, self._shape_of(info, group.graph)) != self._shape_of(info, group.graph):
+                # Another fragment here has this response key with another type in this
+                # subgraph (e.g. ID! and ID): the subgraph would refuse the operation.
+                field = Field(field.name, typed_alias(parent_type, field.response_key), field.arguments, field.directives, field.selections)
             added = builder.field(field)
             if field.selections:
                 sub = added.sub()
@@ -339,40 +402,147 @@ class _Planning:
                     sub.add_typename()
                 depth = self.sg.field_list_depth(parent_type, field.name)
                 sub_path = path + (field.response_key,) + ("@",) * depth
-                self._plan_selections(group, sub, info.named_type, field.selections, sub_path)
+                inner = info.provided_selections(group.graph) if native else ()
+                self.ancestry.append((group, builder, parent_type, field, path))
+                local_type = info.named_type_in(group.graph)
+                try:
+                    self._plan_selections(
+                        group, sub, local_type if local_type in self.sg.types else info.named_type,
+                        field.selections, sub_path, inner or provided_here,
+                    )
+                finally:
+                    self.ancestry.pop()
+                if self.sg.is_interface_object_in(info.named_type, group.graph) and _asks_runtime_type(
+                    field.selections, info.named_type
+                ):
+                    # This subgraph types the objects as the interface: their runtime type,
+                    # when the client needs it, comes from a subgraph that has the interface.
+                    owner = self._owner_group(group, sub, info.named_type, sub_path)
+                    owner.entity_selection(info.named_type).add_typename()
             return
-        if parent.is_abstract:
+        interface_object = self.sg.is_interface_object_in(parent_type, group.graph)
+        if parent.is_abstract and not native and not interface_object and self.sg.possible_types_in(group.graph, parent_type):
             # Not resolvable on the interface here: plan it for each type this subgraph can return.
             builder.add_typename()
             for runtime in self.sg.possible_types_in(group.graph, parent_type):
-                self._plan_field(group, builder.fragment(runtime), runtime, field, path)
+                self._plan_field(group, builder.fragment(runtime), runtime, field, path, provided)
             return
-        target, key = self._choose_jump(group.graph, parent_type, field)
-        child = self._entity_group(group, builder, parent_type, target, key, path)
-        self._plan_field(child, child.entity_selection(parent_type), parent_type, field, path)
+        # A jump: to another subgraph, or (@requires) to the same one once the required
+        # fields are fetched; they travel in the representation next to the key.
+        try:
+            target, key = self._choose_jump(group.graph, parent_type, field, provided)
+        except PlanningError:
+            if self._reenter(parent_type, field):
+                return
+            raise
+        entity_type = self.sg.entity_type_in(parent_type, target)
+        required = self.sg.types[entity_type].fields[field.name].required_selections(target)
+        child = self._entity_group(group, builder, parent_type, target, key, path, required, provided)
+        self._plan_field(child, child.entity_selection(entity_type), entity_type, field, path, requires_met=True)
 
-    def _plan_fragment(self, group, builder, parent_type: str, fragment: InlineFragment, path) -> None:
+    def _reenter(self, parent_type: str, field: Field) -> bool:
+        """No key of `parent_type` leads to a subgraph that resolves `field`: enter such a
+        subgraph higher up instead, at the nearest enclosing entity it has a key for (or at
+        the root, for a shareable root field), and plan from there the chain of fields down
+        to `field`, each of which it must resolve itself. The answers merge at the same
+        response paths. True when planned."""
+        info = self.sg.types[parent_type].fields[field.name]
+        ancestry = self.ancestry
+        for start in range(len(ancestry) - 1, -1, -1):
+            group, builder, type_name, _, path = ancestry[start]
+            chain = ancestry[start:]
+            for target in info.graphs:
+                if target == group.graph or not all(
+                    self.sg.types[t].fields[f.name].resolvable_in(target) for _, _, t, f, _ in chain
+                ):
+                    continue
+                selection: Selection = field
+                inner_types = [frame[2] for frame in chain[1:]] + [parent_type]
+                for (_, _, t, f, _), inner_type in reversed(list(zip(chain, inner_types))):
+                    named = self.sg.types[t].fields[f.name].named_type
+                    selection = f.with_selections(
+                        (selection,) if inner_type == named else (InlineFragment(inner_type, (selection,)),)
+                    )
+                if group.parent is None and type_name == self.root_type:
+                    if self.operation.kind != "query":
+                        continue
+                    entry = self.roots.get(target)
+                    if entry is None:
+                        entry = self.roots[target] = self._new_group(target, (), None)
+                        entry.selection.reserve(self.operation.selections)
+                    entry_builder = entry.selection
+                else:
+                    keys = [
+                        (hops, order, key)
+                        for order, key in enumerate(self.sg.keys(type_name, target, resolvable_only=True))
+                        if (hops := self._key_hops(group.graph, type_name, key.selections, MAX_KEY_HOPS)) is not None
+                    ]
+                    if not keys:
+                        continue
+                    entry = self._entity_group(group, builder, type_name, target, min(keys, key=lambda k: k[:2])[2], path)
+                    entry_builder = entry.entity_selection(type_name)
+                self.ancestry = ancestry[:start]
+                try:
+                    self._plan_field(entry, entry_builder, type_name, selection, path)  # type: ignore[arg-type]
+                finally:
+                    self.ancestry = ancestry
+                return True
+        return False
+
+    def _shape_of(self, info, graph: str) -> str:
+        """The field's type in `graph` as GraphQL's "same response shape" rule compares it:
+        list and non-null wrappers, and the named type only when it is a leaf."""
+        join = info.joins.get(graph)
+        printed = join.type if join is not None and join.type else info.type
+        named = printed.replace("[", "").replace("]", "").replace("!", "").strip()
+        if named in self.sg.types and self.sg.types[named].is_composite:
+            return printed.replace(named, "*")
+        return printed
+
+    def _provided(self, provided: tuple[Selection, ...], type_name: str, name: str) -> tuple[Selection, ...] | None:
+        """The provided sub-selection of field `name` of `type_name` in a @provides field set."""
+        for selection in provided:
+            if isinstance(selection, Field):
+                if selection.name == name:
+                    return selection.selections
+            elif selection.type_condition in (None, type_name) or type_name in self.sg.possible_types(selection.type_condition):
+                found = self._provided(selection.selections, type_name, name)
+                if found is not None:
+                    return found
+        return None
+
+    def _plan_fragment(self, group, builder, parent_type: str, fragment: InlineFragment, path, provided=None) -> None:
         condition = fragment.type_condition
         parent = self.sg.types[parent_type]
         if condition is None or condition == parent_type or parent.kind == "OBJECT":
             if condition is not None and condition != parent_type and parent_type not in self.sg.possible_types(condition):
                 return  # the fragment can never apply here
             target = builder.fragment(None, fragment.directives) if fragment.directives else builder
-            self._plan_selections(group, target, parent_type, fragment.selections, path)
+            self._plan_selections(group, target, parent_type, fragment.selections, path, provided)
             return
         runtime_types = set(self.sg.possible_types(parent_type))
         if not runtime_types.intersection(self.sg.possible_types(condition)):
             return
         condition_info = self.sg.types[condition]
-        if condition_info.in_graph(group.graph):
-            target = builder.fragment(condition, fragment.directives)
-            self._plan_selections(group, target, condition, fragment.selections, path)
+        if self.sg.is_interface_object_in(parent_type, group.graph) and not condition_info.in_graph(group.graph):
+            # Only the interface's own subgraphs know its object types.
+            owner = self._owner_group(group, builder, parent_type, path)
+            self._plan_fragment(owner, owner.entity_selection(parent_type), parent_type, fragment, path, provided)
             return
-        # The subgraph does not know the abstract condition: spell it out per object type.
+        wanted = [t for t in self.sg.possible_types_in(group.graph, parent_type) if t in self.sg.possible_types(condition)]
+        local = self.sg.possible_types_in(group.graph, condition)
+        if not wanted and not self.sg.is_interface_object_in(parent_type, group.graph):
+            return  # no object this subgraph returns here can match the fragment
+        if condition_info.in_graph(group.graph) and all(t in local for t in wanted):
+            target = builder.fragment(condition, fragment.directives)
+            self._plan_selections(group, target, condition, fragment.selections, path, provided)
+            return
+        # The subgraph does not know the abstract condition, or not that all these types
+        # belong to it: spell it out per object type.
         for runtime in self.sg.possible_types_in(group.graph, parent_type):
             if runtime in self.sg.possible_types(condition):
                 target = builder.fragment(runtime, fragment.directives)
-                self._plan_selections(group, target, runtime, fragment.selections, path)
+                self._plan_selections(group, target, runtime, fragment.selections, path, provided)
 
     def _touch(self, group: FetchGroup) -> None:
         if self.touched is not None:
@@ -380,12 +550,12 @@ class _Planning:
 
     # ------------------------------------------------------------ jumps
 
-    def _choose_jump(self, graph: str, type_name: str, field: Field) -> tuple[str, Key]:
+    def _choose_jump(self, graph: str, type_name: str, field: Field, provided=None) -> tuple[str, Key]:
         info = self.sg.types[type_name].fields[field.name]
         options = []
         for order, target in enumerate(info.graphs):
-            for key_order, key in enumerate(self.sg.keys(type_name, target, resolvable_only=True)):
-                hops = self._key_hops(graph, type_name, key.selections, MAX_KEY_HOPS)
+            for key_order, key in enumerate(self.sg.keys(self.sg.entity_type_in(type_name, target), target, resolvable_only=True)):
+                hops = self._key_hops(graph, type_name, key.selections, MAX_KEY_HOPS, provided)
                 if hops is None:
                     continue
                 score = coverage(self.sg, target, info.named_type, field.selections)
@@ -399,7 +569,24 @@ class _Planning:
         best = min(options, key=lambda option: option[:4])
         return best[4], best[5]
 
-    def _key_hops(self, graph: str, type_name: str, selections, budget: int) -> int | None:
+    def _owner_group(self, group: FetchGroup, builder: SelectionSetBuilder, interface: str, path) -> FetchGroup:
+        """The entity group, below `group`, of a subgraph that has `interface` as a real
+        interface (not an @interfaceObject), reached through one of its keys."""
+        info = self.sg.types[interface]
+        options = []
+        for order, target in enumerate(info.graphs):
+            if target in info.interface_object_graphs:
+                continue
+            for key_order, key in enumerate(self.sg.keys(interface, target, resolvable_only=True)):
+                hops = self._key_hops(group.graph, interface, key.selections, MAX_KEY_HOPS)
+                if hops is not None:
+                    options.append((hops, order, key_order, target, key))
+        if not options:
+            raise PlanningError(f'No subgraph resolves the object types of "{interface}" from subgraph "{group.graph}".')
+        best = min(options, key=lambda option: option[:3])
+        return self._entity_group(group, builder, interface, best[3], best[4], path)
+
+    def _key_hops(self, graph: str, type_name: str, selections, budget: int, provided=None) -> int | None:
         """Jumps needed before `graph` can provide these key fields (0: it has them), or None."""
         info = self.sg.types.get(type_name)
         if info is None:
@@ -414,14 +601,16 @@ class _Planning:
                 field = info.fields.get(selection.name)
                 if field is None:
                     return None
-                if field.resolvable_in(graph):
+                if provided is not None and not selection.selections and self._provided(provided, type_name, selection.name) is not None:
+                    hops = 0  # a @provides of the enclosing field brings it
+                elif field.resolvable_in(graph):
                     hops = self._key_hops(graph, field.named_type, selection.selections, budget) if selection.selections else 0
                 elif budget == 0:
                     return None
                 else:
                     hops = None
                     for target in field.graphs:
-                        for key in self.sg.keys(type_name, target, resolvable_only=True):
+                        for key in self.sg.keys(self.sg.entity_type_in(type_name, target), target, resolvable_only=True):
                             found = self._key_hops(graph, type_name, key.selections, budget - 1)
                             if found is not None and (hops is None or found + 1 < hops):
                                 hops = found + 1
@@ -430,7 +619,10 @@ class _Planning:
             worst = max(worst, hops)
         return worst
 
-    def _entity_group(self, group: FetchGroup, builder: SelectionSetBuilder, type_name: str, target: str, key: Key, path) -> FetchGroup:
+    def _entity_group(
+        self, group: FetchGroup, builder: SelectionSetBuilder, type_name: str, target: str, key: Key, path,
+        required: tuple[Selection, ...] = (), provided=None,
+    ) -> FetchGroup:
         self.jump_depth += 1
         if self.jump_depth > 8:
             raise PlanningError(f'Planning "{type_name}" at "{".".join(path)}" does not converge.')
@@ -440,29 +632,49 @@ class _Planning:
         try:
             builder.add_typename()
             self.touched.add(group)
-            requires = (TYPENAME, *self._plan_key(group, builder, type_name, key.selections, path))
+            requires = (TYPENAME, *self._plan_key(group, builder, type_name, key.selections, path, provided=provided))
+            # @requires: the target resolves the field from these as well.
+            extra = self._plan_key(group, builder, type_name, required, path) if required else ()
             providers = self.touched
         finally:
             self.touched = outer
             self.jump_depth -= 1
         lookup: tuple = (group.index, path, target)
         child = self.entity_groups.get(lookup)
-        if child is not None and type_name in child.requires and print_selections(child.requires[type_name]) != print_selections(requires):
+        entity_type = self.sg.entity_type_in(type_name, target)
+        if child is not None and entity_type in child.requires and child.key_shapes[entity_type] != print_selections(requires):
             # The same entity read through differently aliased keys: a fetch of its own.
             lookup += (print_selections(requires),)
+            child = self.entity_groups.get(lookup)
+        if child is not None and entity_type in child.requires and _conflicts(child.requires[entity_type], extra):
+            # A representation holds each field once: other arguments, another fetch.
+            lookup += ("requires", print_selections(extra))
+            child = self.entity_groups.get(lookup)
+        if child is not None and child in providers:
+            # The required fields come through that very fetch: this one runs after it.
+            lookup += ("requires", print_selections(extra))
             child = self.entity_groups.get(lookup)
         if child is None:
             child = self.entity_groups[lookup] = self._new_group(target, path, group)
         for response_key, signature in builder.reserved.items():
             child.selection.reserved.setdefault(response_key, signature)
         child.dependencies |= providers
-        child.requires.setdefault(type_name, requires)
+        if entity_type not in child.requires:
+            child.requires[entity_type] = requires
+            child.key_shapes[entity_type] = print_selections(requires)
+        # Fields of one fetch that @require different fields share it: the representation
+        # carries all of them.
+        present = {print_selections((s,)) for s in child.requires[entity_type]}
+        child.requires[entity_type] += tuple(s for s in extra if print_selections((s,)) not in present)
         if self.touched is not None:
             self.touched.add(child)
         return child
 
-    def _plan_key(self, group: FetchGroup, builder: SelectionSetBuilder, type_name: str, selections, path) -> tuple[Selection, ...]:
-        """Adds a key's fields to `group` (jumping for those it cannot resolve) and returns
+    def _plan_key(
+        self, group: FetchGroup, builder: SelectionSetBuilder, type_name: str, selections, path, requires_met: bool = False,
+        provided=None,
+    ) -> tuple[Selection, ...]:
+        """Adds a key's (or @requires') fields to `group` (jumping for those it cannot resolve) and returns
         the representation's shape: each Field named as the representation names it,
         aliased to where the parent's data holds it."""
         info = self.sg.types[type_name]
@@ -472,7 +684,13 @@ class _Planning:
                 condition = selection.type_condition or type_name
                 target = builder if condition == type_name else builder.fragment(condition)
                 inner = self._plan_key(group, target, condition, selection.selections, path)
-                shape.append(InlineFragment(selection.type_condition, inner))
+                if condition == type_name:
+                    shape.append(InlineFragment(None, inner))
+                elif self.sg.types[condition].is_abstract:
+                    # The executor matches fragments on runtime types: one per possible type.
+                    shape.extend(InlineFragment(t, inner) for t in self.sg.possible_types(condition))
+                else:
+                    shape.append(InlineFragment(selection.type_condition, inner))
                 continue
             if selection.name == "__typename":
                 builder.add_typename()
@@ -481,10 +699,17 @@ class _Planning:
             field = info.fields.get(selection.name)
             if field is None:
                 raise PlanningError(f'The key of "{type_name}" selects "{selection.name}", which it does not have.')
-            if not field.resolvable_in(group.graph):
+            native = field.resolvable_in(group.graph) or (
+                provided is not None and not selection.selections and self._provided(provided, type_name, selection.name) is not None
+            )
+            if not native or (field.required_selections(group.graph) and not requires_met):
                 target_graph, key = self._choose_jump(group.graph, type_name, selection)
-                child = self._entity_group(group, builder, type_name, target_graph, key, path)
-                shape.extend(self._plan_key(child, child.entity_selection(type_name), type_name, (selection,), path))
+                entity_type = self.sg.entity_type_in(type_name, target_graph)
+                required = self.sg.types[entity_type].fields[selection.name].required_selections(target_graph)
+                child = self._entity_group(group, builder, type_name, target_graph, key, path, required)
+                shape.extend(
+                    self._plan_key(child, child.entity_selection(entity_type), entity_type, (selection,), path, requires_met=True)
+                )
                 continue
             self._touch(group)
             added = builder.internal_field(selection)
@@ -514,9 +739,7 @@ class _Planning:
             (anchor.after if anchor is not None else root_after).append(group)
         fetches = {group: self._fetch_node(group) for group in self.groups}
         roots = [g for g in self.groups if g.parent is None]
-        return sequence(
-            [parallel([self._subtree(g, fetches) for g in roots]), parallel([self._subtree(g, fetches) for g in root_after])]
-        )
+        return sequence([parallel([self._subtree(g, fetches) for g in roots]), self._staged(root_after, fetches)])
 
     @staticmethod
     def _common_ancestor(groups: list[FetchGroup]) -> FetchGroup | None:
@@ -534,9 +757,35 @@ class _Planning:
             [
                 node,
                 parallel([self._subtree(c, fetches) for c in group.children]),
-                parallel([self._subtree(a, fetches) for a in group.after]),
+                self._staged(group.after, fetches),
             ]
         )
+
+    def _staged(self, groups: list[FetchGroup], fetches: dict) -> PlanNode | None:
+        """Groups placed after one anchor, in stages: a group that waits for something in
+        another one's subtree (e.g. a @requires field computed from a @requires field) runs
+        in a later stage than that one; the rest run in parallel."""
+        ordered = sorted(groups, key=lambda g: g.index)
+        members = {g: self._members(g) for g in ordered}
+        stage: dict[FetchGroup, int] = {}
+        for group in ordered:
+            stage[group] = max(
+                (stage[other] + 1 for other in stage if group.dependencies & members[other]), default=0
+            )
+        stages = sorted(set(stage.values()))
+        return sequence(
+            [parallel([self._subtree(g, fetches) for g in ordered if stage[g] == n]) for n in stages]
+        )
+
+    @staticmethod
+    def _members(group: FetchGroup) -> set[FetchGroup]:
+        found, stack = set(), [group]
+        while stack:
+            current = stack.pop()
+            found.add(current)
+            stack.extend(current.children)
+            stack.extend(current.after)
+        return found
 
     def _fetch_node(self, group: FetchGroup) -> FetchNode:
         self.counter[0] += 1
@@ -555,10 +804,25 @@ class _Planning:
                 head += " " + name
             operation = head + print_variable_definitions(definitions).replace(", ", ",") + print_selections(selections)
             return FetchNode(group.graph, operation, kind, selections, None, variables, name)
-        requires = tuple(InlineFragment(t, shape) for t, shape in group.requires.items())
+        shapes = dict(group.requires)
+        renames: dict[str, str] = {}
+        for type_name, shape in group.requires.items():
+            if self.sg.types[type_name].is_abstract:
+                # Objects may already carry their runtime type; an @interfaceObject subgraph
+                # knows them by the interface's name only.
+                as_interface = self.sg.is_interface_object_in(type_name, group.graph)
+                for runtime in self.sg.possible_types(type_name):
+                    shapes.setdefault(runtime, shape)
+                    if as_interface:
+                        renames.setdefault(runtime, type_name)
+            elif self.sg.entity_type_in(type_name, group.graph) != type_name:
+                renames[type_name] = self.sg.entity_type_in(type_name, group.graph)
+        requires = tuple(InlineFragment(t, shape) for t, shape in shapes.items())
         declared = "$representations:[_Any!]!" + "".join("," + print_ast(d) for d in definitions)
         operation = (
             "query" + (" " + name if name else "") + f"({declared})"
             + "{_entities(representations:$representations)" + print_selections(selections) + "}"
         )
-        return FetchNode(group.graph, operation, "query", selections, requires, variables, name, frozenset(group.requires))
+        return FetchNode(
+            group.graph, operation, "query", selections, requires, variables, name, frozenset(shapes), tuple(renames.items())
+        )

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -25,7 +26,7 @@ from graphql import (
 )
 
 from mybroker.errors import ErrorCode
-from router.operation import Field, Operation, Selection, is_included
+from router.operation import Field, Operation, Selection, is_included, typed_alias
 
 
 class _Null(Exception):
@@ -116,7 +117,11 @@ class _Walk:
                 else:
                     continue
             sub = first.selections if len(nodes) == 1 else tuple(s for n in nodes for s in n.selections)
-            out[key] = self.value(definition.type, sub, value.get(key), path + (key,), object_type.name, name)
+            raw = value.get(key)
+            if raw is None:
+                # The planner may have fetched it under a type-scoped alias (operation.typed_alias).
+                raw = value.get(typed_alias(object_type.name, key))
+            out[key] = self.value(definition.type, sub, raw, path + (key,), object_type.name, name)
         return out
 
     # ------------------------------------------------------------ values
@@ -155,6 +160,10 @@ class _Walk:
         if isinstance(type_, GraphQLObjectType):
             return self.object(type_, selections, value, path)
         runtime_name = value.get("__typename")
+        if runtime_name == type_.name and isinstance(type_, GraphQLInterfaceType):
+            # From an @interfaceObject subgraph, and the client asked nothing type-specific:
+            # the interface's own fields are all there is to shape.
+            return self.object(type_, selections, value, path)  # type: ignore[arg-type]
         runtime = self.schema.get_type(runtime_name) if isinstance(runtime_name, str) else None
         if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(type_, runtime):
             self._error(path, f'Abstract type "{type_.name}" did not resolve to one of its object types.')

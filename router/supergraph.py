@@ -94,6 +94,9 @@ class FieldJoin:
     override: str | None = None
     used_overridden: bool = False
     type: str | None = None
+    # `requires` and `provides` parsed once, for the planner.
+    requires_selections: tuple[Selection, ...] = ()
+    provides_selections: tuple[Selection, ...] = ()
 
 
 class FieldInfo:
@@ -118,6 +121,24 @@ class FieldInfo:
     def provides(self, graph: str) -> str | None:
         join = self.joins.get(graph)
         return join.provides if join else None
+
+    def named_type_in(self, graph: str) -> str:
+        """The field's named type in `graph`'s own schema (it may be narrower, e.g. an
+        object type where the supergraph has a union)."""
+        join = self.joins.get(graph)
+        if join is None or not join.type:
+            return self.named_type
+        return join.type.strip("[]! ").replace("[", "").replace("]", "").replace("!", "")
+
+    def required_selections(self, graph: str) -> tuple[Selection, ...]:
+        """The fields `graph` needs in the representation to resolve this one (@requires)."""
+        join = self.joins.get(graph)
+        return join.requires_selections if join else ()
+
+    def provided_selections(self, graph: str) -> tuple[Selection, ...]:
+        """What `graph` resolves below this field although it is @external there (@provides)."""
+        join = self.joins.get(graph)
+        return join.provides_selections if join else ()
 
     def __repr__(self) -> str:
         return f"FieldInfo({self.name}: {self.type} in {list(self.graphs)})"
@@ -212,6 +233,22 @@ class Supergraph:
             self._possible_in[key] = found
         return found
 
+    def entity_type_in(self, type_name: str, graph: str) -> str:
+        """The type `graph` knows an object of `type_name` as: itself, or the interface it
+        implements that `graph` has as an @interfaceObject."""
+        info = self.types.get(type_name)
+        if info is None or info.in_graph(graph) or info.kind != "OBJECT":
+            return type_name
+        for found in info.implements.values():
+            for interface in found:
+                if graph in self.types[interface].interface_object_graphs:
+                    return interface
+        return type_name
+
+    def is_interface_object_in(self, type_name: str, graph: str) -> bool:
+        info = self.types.get(type_name)
+        return info is not None and graph in info.interface_object_graphs
+
     def field_list_depth(self, type_name: str, field_name: str) -> int:
         return self._list_depth.get((type_name, field_name), 0)
 
@@ -290,6 +327,7 @@ class _Loader:
                 continue
             kind = _KINDS[type(nodes[0])]
             self.sg.types[name] = self._load_type(name, kind, nodes)
+        self._link_interface_objects()
         self.sg.api_schema = build_api_schema(self.document, self.spec_features, self.d_inaccessible)
         self._index_api_schema()
 
@@ -396,6 +434,8 @@ class _Loader:
                 override=args.get("override"),
                 used_overridden=bool(args.get("usedOverridden")),
                 type=args.get("type"),
+                requires_selections=parse_selection_set(args["requires"]) if args.get("requires") else (),
+                provides_selections=parse_selection_set(args["provides"]) if args.get("provides") else (),
             )
             joins[graph] = join
             if not join.external and not join.used_overridden and graph not in resolving:
@@ -404,6 +444,24 @@ class _Loader:
             resolving = [owner] if owner else list(parent.graphs)
         self.sg._list_depth[(parent.name, node.name.value)] = list_depth(node.type)
         return FieldInfo(node.name.value, print_ast(node.type), named_type_of(node.type), tuple(resolving), joins)
+
+    def _link_interface_objects(self) -> None:
+        """A field an @interfaceObject contributes to an interface shows on each object type
+        as a bare @join__field: those graphs resolve it (through the interface's key)."""
+        for info in self.sg.types.values():
+            if info.kind != "OBJECT":
+                continue
+            interfaces = [self.sg.types[i] for found in info.implements.values() for i in found if i in self.sg.types]
+            for name, field in info.fields.items():
+                if field.graphs:
+                    continue
+                graphs = [
+                    g for interface in interfaces if name in interface.fields
+                    for g in interface.fields[name].graphs if g in interface.interface_object_graphs
+                ]
+                if graphs:
+                    field.graphs = tuple(dict.fromkeys(graphs))
+                    field._graph_set = frozenset(field.graphs)
 
     def _index_api_schema(self) -> None:
         schema = self.sg.api_schema

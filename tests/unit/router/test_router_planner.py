@@ -250,3 +250,132 @@ def test_unplannable_field_raises_a_planning_error():
     supergraph = Supergraph.from_sdl(compose([a, c]))
     with pytest.raises(PlanningError, match='"T.more"'):
         plan_of(supergraph, "{ t { more } }")
+
+
+
+NARROWER_SUPERGRAPH = """schema @link(url: "https://specs.apollo.dev/link/v1.0") @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION) { query: Query }
+directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, type: String, external: Boolean, override: String, usedOverridden: Boolean) repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+directive @join__graph(name: String!, url: String!) on ENUM_VALUE
+directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION
+directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA
+scalar join__FieldSet
+scalar link__Import
+enum link__Purpose { SECURITY EXECUTION }
+enum join__Graph { A @join__graph(name: "a", url: "http://a") B @join__graph(name: "b", url: "http://b") }
+type Book @join__type(graph: A, key: "id") @join__type(graph: B, key: "id") { id: ID! title: String! }
+type Song @join__type(graph: A, key: "id") { id: ID! title: String! }
+type Movie @join__type(graph: B, key: "id") { id: ID! title: String! }
+union Media @join__type(graph: A) @join__type(graph: B) @join__unionMember(graph: A, member: "Book")
+  @join__unionMember(graph: A, member: "Song") @join__unionMember(graph: B, member: "Book") @join__unionMember(graph: B, member: "Movie")
+  = Book | Song | Movie
+type Query @join__type(graph: A) @join__type(graph: B) {
+  book: Media @join__field(graph: A, type: "Book") @join__field(graph: B, type: "Media")
+}
+"""
+
+
+def test_a_field_narrower_in_a_subgraph_is_planned_on_that_subgraphs_type():
+    # "a" returns Book where the supergraph has the union Media: fragments on the other
+    # members would not validate there and are dropped from a's operation.
+    supergraph = Supergraph.from_sdl(NARROWER_SUPERGRAPH)
+    query_plan = plan_of(supergraph, "{ book { ... on Song { title } ... on Movie { title } ... on Book { title } } }")
+    (fetch,) = query_plan.fetches()
+    assert fetch.service == "a"
+    assert "Song" not in fetch.operation and "Movie" not in fetch.operation and "title" in fetch.operation
+
+
+OVERRIDDEN_SUPERGRAPH = NARROWER_SUPERGRAPH.split("type Book")[0].replace(
+    "directive @join__unionMember", "directive @join__implements(graph: join__Graph!, interface: String!) repeatable on OBJECT | INTERFACE\ndirective @join__unionMember"
+) + """interface Post @join__type(graph: A) @join__type(graph: B) { id: ID! createdAt: String! }
+type ImagePost implements Post @join__implements(graph: A, interface: "Post") @join__type(graph: A, key: "id") @join__type(graph: B, key: "id") {
+  id: ID!
+  createdAt: String! @join__field(graph: A, usedOverridden: true) @join__field(graph: B, override: "a")
+}
+type Query @join__type(graph: A) @join__type(graph: B) { feed: [Post] @join__field(graph: A) }
+"""
+
+
+def test_an_interface_field_an_object_type_overrode_away_is_planned_per_type():
+    supergraph = Supergraph.from_sdl(OVERRIDDEN_SUPERGRAPH)
+    query_plan = plan_of(supergraph, "{ feed { id createdAt } }")
+    assert shape(query_plan.node) == ["Sequence", "a", ("Flatten", "feed.@", "b")]
+    assert "createdAt" not in query_plan.fetches()[0].operation
+
+
+DISTRIBUTED_SUPERGRAPH = OVERRIDDEN_SUPERGRAPH.split("interface Post")[0] + """interface Node @join__type(graph: A) @join__type(graph: B) { id: ID! }
+type Oven implements Node @join__implements(graph: B, interface: "Node") @join__type(graph: A, key: "id") @join__type(graph: B, key: "id") { id: ID! }
+type Toaster implements Node @join__implements(graph: A, interface: "Node") @join__type(graph: A, key: "id") { id: ID! }
+union Product @join__type(graph: A) @join__unionMember(graph: A, member: "Oven") @join__unionMember(graph: A, member: "Toaster") = Oven | Toaster
+type Query @join__type(graph: A) @join__type(graph: B) { products: [Product] @join__field(graph: A) nodes: [Node] @join__field(graph: A) }
+"""
+
+
+def test_a_fragment_on_an_interface_some_types_implement_only_elsewhere_is_spelled_out():
+    # In "a", Oven does not implement Node: `... on Node` would miss it there.
+    supergraph = Supergraph.from_sdl(DISTRIBUTED_SUPERGRAPH)
+    (fetch,) = plan_of(supergraph, "{ products { ... on Node { id } } }").fetches()
+    assert "...on Oven{id}" in fetch.operation and "...on Toaster{id}" in fetch.operation
+    assert "...on Node" not in fetch.operation
+
+
+def test_a_fragment_no_object_of_the_subgraph_can_match_is_dropped():
+    supergraph = Supergraph.from_sdl(DISTRIBUTED_SUPERGRAPH)
+    (fetch,) = plan_of(supergraph, "{ nodes { ... on Oven { id } ... on Toaster { id } } }").fetches()
+    assert "Oven" not in fetch.operation and "...on Toaster{id}" in fetch.operation
+
+
+MISMATCH_SUPERGRAPH = OVERRIDDEN_SUPERGRAPH.split("interface Post")[0] + """type User @join__type(graph: A, key: "id") { id: ID @join__field(graph: A, type: "ID!") name: String }
+type Admin @join__type(graph: A) { id: ID name: String }
+union Account @join__type(graph: A) @join__unionMember(graph: A, member: "User") @join__unionMember(graph: A, member: "Admin") = User | Admin
+type Query @join__type(graph: A) { accounts: [Account!]! }
+"""
+
+
+class _AccountsStub:
+    def __init__(self) -> None:
+        self.operation = ""
+
+    async def fetch(self, url: str, body: dict, headers: dict) -> dict:
+        self.operation = body["query"]
+        return {"data": {"accounts": [
+            {"__typename": "User", "id": "u1", "name": "U"},
+            {"__typename": "Admin", "_Admin_id_typed": "a1", "name": "A"},
+        ]}}
+
+
+async def test_one_response_key_with_two_types_in_a_subgraph_is_aliased_and_read_back():
+    from router.executor import Executor
+    from router.pipeline import GraphQLRequest, RouterPipeline
+
+    client = _AccountsStub()
+    pipeline = RouterPipeline(Supergraph.from_sdl(MISMATCH_SUPERGRAPH), Executor(client, {"a": "http://a"}))
+    outcome = await pipeline.execute(GraphQLRequest("{ accounts { ... on User { id name } ... on Admin { id name } } }"), {})
+    assert "...on Admin{_Admin_id_typed: id name}" in client.operation
+    assert outcome.body == {"data": {"accounts": [{"id": "u1", "name": "U"}, {"id": "a1", "name": "A"}]}}
+
+
+def test_fields_of_different_composite_types_under_one_response_key_are_not_aliased():
+    # Product.same: Product and Book.same: Book have the same response shape.
+    supergraph = Supergraph.from_sdl(OVERRIDDEN_SUPERGRAPH.split("interface Post")[0] + """
+interface Product @join__type(graph: A) { id: ID! same: Product }
+type Book implements Product @join__implements(graph: A, interface: "Product") @join__type(graph: A) { id: ID! same: Book }
+type Query @join__type(graph: A) { product: Product }
+""")
+    (fetch,) = plan_of(supergraph, "{ product { same { id } ... on Book { same { id } } } }").fetches()
+    assert "_typed" not in fetch.operation
+
+
+def test_an_interface_field_no_subgraph_can_reach_is_a_planning_error():
+    from router.errors import PlanningError
+
+    # "a" has no object type of Node and "b" cannot be entered (its key is not resolvable).
+    supergraph = Supergraph.from_sdl(OVERRIDDEN_SUPERGRAPH.split("interface Post")[0] + """
+interface Node @join__type(graph: A, key: "id") @join__type(graph: B, key: "id", resolvable: false, isInterfaceObject: true) {
+  id: ID!
+  field: String @join__field(graph: B)
+}
+type Query @join__type(graph: A) @join__type(graph: B) { a: Node @join__field(graph: A) }
+""")
+    with pytest.raises(PlanningError, match='"Node.field"'):
+        plan_of(supergraph, "{ a { field } }")
