@@ -375,35 +375,42 @@ class _Merger:
             merged.values.append(entry)
 
     def _merge_input(self, merged: MergedType, sources) -> None:
-        names: list[str] = []
-        for _, subgraph_type in sources:
-            for name in subgraph_type.fields:
-                if name not in names:
-                    names.append(name)
-        for name in names:
-            present = [(s, t.fields[name]) for s, t in sources if name in t.fields]
-            if len(present) < len(sources):
-                required_in = [s.name for s, f in present if isinstance(f.type, NonNullTypeNode) and f.default_value is None]
-                if required_in:
-                    missing = [s.name for s, t in sources if name not in t.fields]
-                    self.problems.append(
-                        f'input field "{merged.name}.{name}" is required in subgraph "{required_in[0]}" but missing in '
-                        + ", ".join(f'subgraph "{m}"' for m in missing)
-                        + ": an input type keeps only the fields every subgraph defines"
-                    )
-                continue
-            merged_type, _, why = _merge_types([(s.name, f.type) for s, f in present], output=False)
-            if merged_type is None:
-                self.problems.append(f'type of input field "{merged.name}.{name}" is incompatible across subgraphs: {why}')
-                continue
-            entry = MergedField(name, merged_type)
-            for _, f in present:
-                if entry.description is None:
-                    entry.description = f.description
-                if entry.default_value is None and f.default_value is not None:
-                    entry.default_value = print_ast(f.default_value)
-                _merge_applied(entry.applied, f.applied)
-            merged.fields.append(entry)
+        for name in _names_in_order(subgraph_type.fields for _, subgraph_type in sources):
+            entry = self._merge_input_value(
+                f'input field "{merged.name}.{name}"',
+                present=[(s, t.fields[name]) for s, t in sources if name in t.fields],
+                missing=[s.name for s, t in sources if name not in t.fields],
+                make=lambda merged_type, name=name: MergedField(name, merged_type),
+                hint=": an input type keeps only the fields every subgraph defines",
+            )
+            if entry is not None:
+                merged.fields.append(entry)
+
+    def _merge_input_value(self, label: str, *, present, missing: list[str], make, hint: str = ""):
+        """Input fields and arguments merge alike: kept only where every subgraph defines
+        them (a required one missing somewhere is an error), with a type every subgraph
+        accepts as input; descriptions, defaults and directives gathered from all."""
+        if missing:
+            required_in = [s.name for s, v in present if isinstance(v.type, NonNullTypeNode) and v.default_value is None]
+            if required_in:
+                self.problems.append(
+                    f'{label} is required in subgraph "{required_in[0]}" but missing in '
+                    + ", ".join(f'subgraph "{m}"' for m in missing)
+                    + hint
+                )
+            return None
+        merged_type, _, why = _merge_types([(s.name, v.type) for s, v in present], output=False)
+        if merged_type is None:
+            self.problems.append(f"type of {label} is incompatible across subgraphs: {why}")
+            return None
+        entry = make(merged_type)
+        for _, value in present:
+            if entry.description is None:
+                entry.description = value.description
+            if entry.default_value is None and value.default_value is not None:
+                entry.default_value = print_ast(value.default_value)
+            _merge_applied(entry.applied, value.applied)
+        return entry
 
     # ------------------------------------------------------------ fields
 
@@ -489,35 +496,16 @@ class _Merger:
         return entry
 
     def _merge_arguments(self, coordinate: str, active) -> list[MergedArgument]:
-        names: list[str] = []
-        for _, _, f in active:
-            for name in f.arguments:
-                if name not in names:
-                    names.append(name)
         arguments = []
-        for name in names:
-            present = [(s, f.arguments[name]) for s, _, f in active if name in f.arguments]
-            if len(present) < len(active):
-                required = [s.name for s, a in present if isinstance(a.type, NonNullTypeNode) and a.default_value is None]
-                if required:
-                    missing = [s.name for s, _, f in active if name not in f.arguments]
-                    self.problems.append(
-                        f'argument "{coordinate}({name}:)" is required in subgraph "{required[0]}" but missing in '
-                        + ", ".join(f'subgraph "{m}"' for m in missing)
-                    )
-                continue
-            merged_type, _, why = _merge_types([(s.name, a.type) for s, a in present], output=False)
-            if merged_type is None:
-                self.problems.append(f'type of argument "{coordinate}({name}:)" is incompatible across subgraphs: {why}')
-                continue
-            entry = MergedArgument(name, merged_type)
-            for _, a in present:
-                if entry.description is None:
-                    entry.description = a.description
-                if entry.default_value is None and a.default_value is not None:
-                    entry.default_value = print_ast(a.default_value)
-                _merge_applied(entry.applied, a.applied)
-            arguments.append(entry)
+        for name in _names_in_order(f.arguments for _, _, f in active):
+            entry = self._merge_input_value(
+                f'argument "{coordinate}({name}:)"',
+                present=[(s, f.arguments[name]) for s, _, f in active if name in f.arguments],
+                missing=[s.name for s, _, f in active if name not in f.arguments],
+                make=lambda merged_type, name=name: MergedArgument(name, merged_type),
+            )
+            if entry is not None:
+                arguments.append(entry)
         return arguments
 
     def _is_external(self, schema: SubgraphSchema, type_name: str, f: SubgraphField) -> bool:
@@ -644,3 +632,11 @@ def _merge_applied(into: Applied, more: Applied) -> None:
     for directive in more.other:
         if all(print_ast(directive) != print_ast(d) for d in into.other):
             into.other.append(directive)
+
+
+def _names_in_order(groups) -> list[str]:
+    """Every name in the groups, once, in first-seen order (printing order stays stable)."""
+    names: dict[str, None] = {}
+    for group in groups:
+        names.update(dict.fromkeys(group))
+    return list(names)

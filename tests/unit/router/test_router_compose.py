@@ -224,3 +224,32 @@ def test_no_query_field_is_an_error():
 def test_fixture_subgraphs_compose_in_any_order():
     defs = subgraph_defs()
     assert compose(list(reversed(defs))) == compose(defs)
+
+
+def test_inputs_and_arguments_keep_what_every_subgraph_defines():
+    a = sub("a", 'input F { shared: Int, onlyA: Int }\ntype Query { q(f: F, x: Int, y: Int = 1): Int @shareable }')
+    b = sub("b", 'input F { shared: Int!, onlyB: String }\ntype Query { q(f: F, x: Int): Int @shareable }')
+    api = Supergraph.from_sdl(compose([a, b])).api_schema
+    assert set(api.type_map["F"].fields) == {"shared"}
+    assert str(api.type_map["F"].fields["shared"].type) == "Int!", "an input takes the strictest type"
+    assert set(api.query_type.fields["q"].args) == {"f", "x"}
+
+
+def test_a_required_input_field_or_argument_missing_somewhere_is_an_error():
+    a = sub("a", "input F { must: Int! }\ntype Query { q(f: F, id: ID!): Int @shareable }")
+    b = sub("b", "input F { other: Int }\ntype Query { q(f: F): Int @shareable }")
+    problems = problems_of(a, b)
+    assert any(
+        p.startswith('input field "F.must" is required in subgraph "a" but missing in subgraph "b"')
+        and "every subgraph defines" in p
+        for p in problems
+    ), problems
+    assert 'argument "Query.q(id:)" is required in subgraph "a" but missing in subgraph "b"' in problems
+
+
+def test_incompatible_input_types_are_named():
+    a = sub("a", "input F { v: Int }\ntype Query { q(f: F, n: Int): Int @shareable }")
+    b = sub("b", "input F { v: String }\ntype Query { q(f: F, n: String): Int @shareable }")
+    problems = problems_of(a, b)
+    assert any(p.startswith('type of input field "F.v" is incompatible across subgraphs') for p in problems), problems
+    assert any(p.startswith('type of argument "Query.q(n:)" is incompatible across subgraphs') for p in problems), problems
