@@ -1,10 +1,8 @@
 """A running service: its ASGI app plus the background work around it (consumers,
 outbox relay). The embedded platform starts many in one process; `mybroker serve NAME`
-starts one, as a container does."""
+starts one, as a container does (both in mybroker.cli / mybroker.platform)."""
 from __future__ import annotations
 
-import asyncio
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -54,36 +52,6 @@ def service_app(title: str) -> FastAPI:
 
     add_domain_error_handler(app)
     return app
-
-
-def with_lifespan(service: Service, infra: Infrastructure) -> Service:
-    """For `serve`: the app starts its service and the bus itself."""
-    if service.app is None:
-        return service
-
-    @asynccontextmanager
-    async def lifespan(_app):
-        await service.start()
-        await infra.bus.start()
-        try:
-            yield
-        finally:
-            await infra.bus.stop()
-            await service.stop()
-
-    service.app.router.lifespan_context = lifespan
-    return service
-
-
-async def run_forever(service: Service, infra: Infrastructure) -> None:
-    """For headless workers under `serve`."""
-    await service.start()
-    await infra.bus.start()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await infra.bus.stop()
-        await service.stop()
 
 
 def internal_api(secret: str):

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Envelope], Awaitable[None]]
 
+# A channel's dead letters go to the channel's name plus this (b3.orders.dlq, ...).
+DLQ_SUFFIX = ".dlq"
+
 
 class MessageBus(Protocol):
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None: ...

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from mybroker.bus import Handler, MessageBus
+from mybroker.bus import DLQ_SUFFIX, Handler, MessageBus
 from mybroker.events import Envelope
 
 if TYPE_CHECKING:
     from mybroker.settings import Settings
-
-DLQ_SUFFIX = ".dlq"
 
 
 class BrokerBus:

@@ -20,14 +20,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from mybroker.bus import Handler
+from mybroker.bus import DLQ_SUFFIX, Handler
 from mybroker.bus.retry import deliver
 from mybroker.events import MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, Envelope
 
 log = logging.getLogger("mybroker.bus.kafka")
 
 TOPICS = (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS)
-DLQ_SUFFIX = ".dlq"
 
 
 class KafkaBus:

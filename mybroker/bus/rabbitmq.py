@@ -18,14 +18,13 @@ import aio_pika
 from aio_pika import DeliveryMode, ExchangeType, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from mybroker.bus import Handler
+from mybroker.bus import DLQ_SUFFIX, Handler
 from mybroker.bus.retry import deliver
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, Envelope
 
 log = logging.getLogger("mybroker.bus.rabbitmq")
 
 QUEUES = (EXCHANGE_ORDERS, EXECUTIONS)
-DLQ_SUFFIX = ".dlq"
 
 
 class RabbitBus:

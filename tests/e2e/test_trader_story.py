@@ -223,7 +223,10 @@ async def test_one_trader_never_sees_anothers_wallet_or_orders(new_client):
     assert await davi.error_code(CANCEL, {"id": order["id"]}) == "FORBIDDEN"
     davis_wallet = await wallet(davi)
     assert (davis_wallet["available"], davis_wallet["blocked"], davis_wallet["transactions"]) == ("0.00", "0.00", [])
-    # Asking for Carla's user entity by id through an order is refused too.
-    assert (await davi.execute("{ me { id } }"))["me"]["id"] != carla_user["user"]["id"]
+    # Davi's refused cancel changed nothing: Carla's order still rests, her cash still blocked.
+    await until_status(carla, order["id"], "OPEN")
+    carlas_wallet = await wallet(carla)
+    assert (carlas_wallet["available"], carlas_wallet["blocked"]) == ("4800.00", "200.00")
+    assert (await carla.execute("{ me { id } }"))["me"]["id"] == carla_user["user"]["id"]
     await carla.execute(CANCEL, {"id": order["id"]})
     await until_status(carla, order["id"], "CANCELLED")
