@@ -206,6 +206,9 @@ class FetchGroup:
         # Entity groups: the representation each entity type is sent with.
         self.requires: dict[str, tuple[Selection, ...]] = {}
         self.key_shapes: dict[str, str] = {}  # each representation's key part, printed
+        # Entity groups: per entity type, the parent's type and selection its
+        # representation is built in (a sibling fetch can be built there as well).
+        self.origins: dict[str, tuple[str, "SelectionSetBuilder"]] = {}
         self.dependencies: set[FetchGroup] = set()
         self.children: list[FetchGroup] = []
         self.after: list[FetchGroup] = []  # placed after this group's whole subtree
@@ -309,6 +312,31 @@ def coverage(sg: Supergraph, graph: str, type_name: str, selections: tuple[Selec
         field = info.fields.get(selection.name)
         if field is not None and field.resolvable_in(graph):
             total += 1 + coverage(sg, graph, field.named_type, selection.selections)
+    return total
+
+
+def reach(sg: Supergraph, graph: str, type_name: str, selections: tuple[Selection, ...]) -> int:
+    """How many of the selected fields `graph` does not resolve but holds a key for, so
+    that one jump from it resolves them (the tie-break after `coverage`)."""
+    info = sg.types.get(type_name)
+    if info is None or not info.is_composite:
+        return 0
+    total = 0
+    for selection in selections:
+        if isinstance(selection, InlineFragment):
+            total += reach(sg, graph, selection.type_condition or type_name, selection.selections)
+            continue
+        field = info.fields.get(selection.name)
+        if field is None:
+            continue
+        if field.resolvable_in(graph):
+            total += reach(sg, graph, field.named_type, selection.selections)
+        elif any(
+            all(isinstance(k, Field) and (k.name == "__typename" or (info.fields.get(k.name) is not None and info.fields[k.name].resolvable_in(graph))) for k in key.selections)
+            for target in field.graphs
+            for key in sg.keys(type_name, target, resolvable_only=True)
+        ):
+            total += 1
     return total
 
 
@@ -451,7 +479,7 @@ class _Planning:
         for start in range(len(ancestry) - 1, -1, -1):
             group, builder, type_name, _, path = ancestry[start]
             chain = ancestry[start:]
-            for target in info.graphs:
+            for target in self._reentry_targets(parent_type, field):
                 if target == group.graph or not all(
                     self.sg.types[t].fields[f.name].resolvable_in(target) for _, _, t, f, _ in chain
                 ):
@@ -472,14 +500,23 @@ class _Planning:
                         entry.selection.reserve(self.operation.selections)
                     entry_builder = entry.selection
                 else:
-                    keys = [
-                        (hops, order, key)
-                        for order, key in enumerate(self.sg.keys(type_name, target, resolvable_only=True))
-                        if (hops := self._key_hops(group.graph, type_name, key.selections, MAX_KEY_HOPS)) is not None
-                    ]
-                    if not keys:
+                    # From this fetch, or, at an entity fetch's root, from where its own
+                    # representation comes (a subgraph that only extends the entity may
+                    # not resolve the key itself).
+                    sources = [(group, builder, type_name)]
+                    if path == group.path and (origin := group.origins.get(type_name)) is not None:
+                        sources.append((group.parent, origin[1], origin[0]))
+                    for source, source_builder, source_type in sources:
+                        keys = [
+                            (hops, order, key)
+                            for order, key in enumerate(self.sg.keys(type_name, target, resolvable_only=True))
+                            if (hops := self._key_hops(source.graph, source_type, key.selections, MAX_KEY_HOPS)) is not None
+                        ]
+                        if keys:
+                            break
+                    else:
                         continue
-                    entry = self._entity_group(group, builder, type_name, target, min(keys, key=lambda k: k[:2])[2], path)
+                    entry = self._entity_group(source, source_builder, source_type, target, min(keys, key=lambda k: k[:2])[2], path)
                     entry_builder = entry.entity_selection(type_name)
                 self.ancestry = ancestry[:start]
                 try:
@@ -488,6 +525,21 @@ class _Planning:
                     self.ancestry = ancestry
                 return True
         return False
+
+    def _reentry_targets(self, parent_type: str, field: Field) -> list[str]:
+        """Subgraphs to re-enter for `field`: those resolving it, then those that can jump
+        to one of them (a subgraph that holds the key the field's subgraph needs)."""
+        direct = list(self.sg.types[parent_type].fields[field.name].graphs)
+        relays = []
+        for graph in self.sg.subgraphs:
+            if graph in direct or parent_type not in self.sg.types or not self.sg.types[parent_type].in_graph(graph):
+                continue
+            try:
+                self._choose_jump(graph, parent_type, field)
+            except PlanningError:
+                continue
+            relays.append(graph)
+        return direct + relays
 
     def _shape_of(self, info, graph: str) -> str:
         """The field's type in `graph` as GraphQL's "same response shape" rule compares it:
@@ -559,15 +611,16 @@ class _Planning:
                 if hops is None:
                     continue
                 score = coverage(self.sg, target, info.named_type, field.selections)
-                options.append((hops, -score, order, key_order, target, key))
+                relayed = reach(self.sg, target, info.named_type, field.selections)
+                options.append((hops, -score, -relayed, order, key_order, target, key))
         if not options:
             raise PlanningError(
                 f'Cannot plan "{type_name}.{field.name}": it is resolved only by '
                 + ", ".join(f'"{g}"' for g in info.graphs)
                 + f', and no @key of "{type_name}" there can be built from subgraph "{graph}".'
             )
-        best = min(options, key=lambda option: option[:4])
-        return best[4], best[5]
+        best = min(options, key=lambda option: option[:5])
+        return best[5], best[6]
 
     def _owner_group(self, group: FetchGroup, builder: SelectionSetBuilder, interface: str, path) -> FetchGroup:
         """The entity group, below `group`, of a subgraph that has `interface` as a real
@@ -659,6 +712,7 @@ class _Planning:
         for response_key, signature in builder.reserved.items():
             child.selection.reserved.setdefault(response_key, signature)
         child.dependencies |= providers
+        child.origins.setdefault(entity_type, (type_name, builder))
         if entity_type not in child.requires:
             child.requires[entity_type] = requires
             child.key_shapes[entity_type] = print_selections(requires)
