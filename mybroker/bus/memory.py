@@ -20,13 +20,16 @@ class MemoryBus:
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.dead_letters: list[tuple[str, str, Envelope, str]] = []
+        self._running = False
         self._stopping = False
 
     def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
         self._groups[channel].setdefault(group, []).append(handler)
-        self._queues.setdefault((channel, group), asyncio.Queue())
-        if self._tasks:  # already running: start this group's worker now
-            self._tasks.append(asyncio.create_task(self._consume(channel, group), name=f"bus:{channel}:{group}"))
+        if (channel, group) in self._queues:
+            return  # another handler of a group that has its worker (or will get one at start)
+        self._queues[(channel, group)] = asyncio.Queue()
+        if self._running:  # a new group on a running bus: its worker starts now
+            self._start_worker(channel, group)
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
         raw = message.to_bytes()
@@ -34,8 +37,12 @@ class MemoryBus:
             self._queues[(channel, group)].put_nowait(raw)
 
     async def start(self) -> None:
+        self._running = True
         for channel, group in self._queues:
-            self._tasks.append(asyncio.create_task(self._consume(channel, group), name=f"bus:{channel}:{group}"))
+            self._start_worker(channel, group)
+
+    def _start_worker(self, channel: str, group: str) -> None:
+        self._tasks.append(asyncio.create_task(self._consume(channel, group), name=f"bus:{channel}:{group}"))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -47,6 +54,7 @@ class MemoryBus:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=0.5)
         self._tasks.clear()
+        self._running = False
         self._stopping = False
 
     async def drain(self) -> None:

@@ -31,6 +31,21 @@ async def test_every_group_gets_every_message_in_order():
     assert seen == {"a": list(range(20)), "b": list(range(20))}
 
 
+async def test_a_group_subscribed_after_start_is_consumed_by_one_worker():
+    bus = MemoryBus()
+    await bus.start()  # no group yet
+    seen: list[int] = []
+    bus.subscribe("ch", "late", lambda m: _append(seen, m.data["n"]))
+    bus.subscribe("ch", "late", lambda m: _append(seen, -m.data["n"]))  # a second handler, same group
+    for n in range(1, 4):
+        await bus.publish("ch", Envelope("T", {"n": n}))
+    await asyncio.wait_for(bus.drain(), 5)
+    workers = len(bus._tasks)
+    await bus.stop()
+    assert seen == [1, -1, 2, -2, 3, -3]
+    assert workers == 1
+
+
 async def _append(target: list, value) -> None:
     target.append(value)
 
