@@ -228,8 +228,14 @@ class Wallet:
             if reservation.open_quantity == 0:
                 release = reservation.blocked_amount  # the last share frees the rest, rounding included
             else:
-                value = reservation.price_per_share * quantity
-                release = min(reservation.blocked_amount, value + fees.allowance(value))
+                # Keep blocked exactly what the open shares still need: releasing per fill
+                # (each with its allowance rounded up) would free cash early that another
+                # order could spend, and a later fill of this one would overdraw.
+                remaining = reservation.price_per_share * reservation.open_quantity
+                release = max(Decimal("0"), reservation.blocked_amount - (remaining + fees.allowance(remaining)))
+            # The fee comes out of what this fill frees: per-fill rounding on many small
+            # fills never takes more than the order blocked for it.
+            fee = min(fee, max(Decimal("0"), release - traded))
             self._release(reservation, release)
             self._post(TransactionType.BUY, -traded, order_id)
             position.add_bought(quantity, traded + fee)
