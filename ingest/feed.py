@@ -1,7 +1,8 @@
 """The market-data pipeline: a QuoteSource produces rounds of quotes, a QuotePublisher puts
 them on MARKET_DATA, and a FeedRunner paces the rounds and hands each published round to
-the quote history. The offline simulator is one source; the Brapi client will be another,
-with the same publisher and runner."""
+the quote history. The sources: the offline simulator (ingest/simulator.py), Brapi
+(ingest/brapi.py) and the replay of a recorded session (ingest/replay.py); settings pick
+one (ingest/sources.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,14 @@ log = logging.getLogger("mybroker.ingest")
 Quote = dict[str, Any]  # the Quote payload of docs/internals.md
 
 
+class SourceExhausted(Exception):
+    """The source has nothing more to give (a replay that ended): the feed stops asking."""
+
+
 class QuoteSource(Protocol):
     async def next_round(self, now: datetime) -> list[Quote]:
-        """One quote per ticker the source follows, as of `now`."""
+        """The quotes of one round as of `now`; a source may pace itself (a replay
+        waits for its next recorded moment), and raises SourceExhausted when done."""
 
 
 class QuotePublisher:
@@ -37,7 +43,9 @@ class QuotePublisher:
 
 class FeedRunner:
     """Publishes a round at start, so quotes exist at once, then one every `interval`
-    seconds with a little jitter (a real feed never ticks like a metronome).
+    seconds with a little jitter (a real feed never ticks like a metronome). A source
+    behind the network (Brapi) takes `first_round_at_start=False`: its first round runs
+    in the background, so a slow or unreachable API never holds up the platform's start.
 
     Publish first, then record: the live consumers are the product and must not wait on
     the archive, and recording only what the bus took makes the history exactly the
@@ -53,6 +61,7 @@ class FeedRunner:
         seed: int | None = None,
         clock: Callable[[], datetime] = utcnow,
         recorder: "HistoryRecorder | None" = None,
+        first_round_at_start: bool = True,
     ):
         self.source = source
         self.publisher = publisher
@@ -60,7 +69,9 @@ class FeedRunner:
         self.jitter = jitter
         self.clock = clock
         self.recorder = recorder
+        self.first_round_at_start = first_round_at_start
         self.rounds = 0
+        self.exhausted = False
         self._rng = random.Random(seed)
         self._task: asyncio.Task | None = None
 
@@ -79,8 +90,9 @@ class FeedRunner:
         return len(quotes)
 
     async def start(self) -> None:
-        await self._round_safely()
-        self._task = asyncio.create_task(self._run(), name="ingest:feed")
+        if self.first_round_at_start:
+            await self._round_safely()
+        self._task = asyncio.create_task(self._run(first=not self.first_round_at_start), name="ingest:feed")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -91,8 +103,10 @@ class FeedRunner:
     def next_delay(self) -> float:
         return max(0.0, self.interval * self._rng.uniform(1 - self.jitter, 1 + self.jitter))
 
-    async def _run(self) -> None:
-        while True:
+    async def _run(self, first: bool = False) -> None:
+        if first:
+            await self._round_safely()
+        while not self.exhausted:
             await asyncio.sleep(self.next_delay())
             await self._round_safely()
 
@@ -101,5 +115,8 @@ class FeedRunner:
             await self.run_round()
         except asyncio.CancelledError:
             raise
+        except SourceExhausted as end:
+            self.exhausted = True
+            log.info("market-data source finished: %s", end)
         except Exception:  # noqa: BLE001 - the feed must outlive a broker or source hiccup
             log.exception("market-data round failed; trying again next round")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, AsyncIterator, Protocol
 
-from mybroker.events import parse_iso
+from mybroker.events import iso, parse_iso
+from mybroker.money import format_money
 
 log = logging.getLogger("mybroker.ingest.history")
 
@@ -20,6 +22,7 @@ Quote = dict[str, Any]  # the Quote payload of docs/internals.md
 
 COLLECTION = "quotes"
 INDEX_NAME = "ticker_time_unique"
+TIME_INDEX_NAME = "time"
 
 
 class QuoteHistory(Protocol):
@@ -72,6 +75,19 @@ def quote_document(quote: Quote) -> dict[str, Any]:
     return document
 
 
+def quote_from_document(document: dict[str, Any]) -> Quote:
+    """The Quote payload back from its stored document (the inverse of quote_document)."""
+    from bson.decimal128 import Decimal128
+
+    quote = {name: value for name, value in document.items() if name != "_id"}
+    quote["time"] = iso(document["time"])
+    for name in ("price", "change"):
+        value = quote.get(name)
+        if isinstance(value, Decimal128):
+            quote[name] = format_money(value.to_decimal())
+    return quote
+
+
 class MongoHistory:
     """Collection `quotes` through pymongo's native asyncio client (Motor is end-of-life).
 
@@ -88,7 +104,23 @@ class MongoHistory:
 
     async def start(self) -> None:
         await self.collection.create_index([("ticker", 1), ("time", 1)], unique=True, name=INDEX_NAME)
+        # A session in time order (replay, export) reads through this one.
+        await self.collection.create_index([("time", 1)], name=TIME_INDEX_NAME)
         self._indexed = True
+
+    async def latest_day(self) -> date | None:
+        """The UTC day of the newest quote, None when the history is empty."""
+        newest = await self.collection.find_one({}, {"time": 1}, sort=[("time", -1)])
+        return None if newest is None else newest["time"].astimezone(timezone.utc).date()
+
+    async def session(self, day: date, tickers: list[str] | None = None) -> AsyncIterator[tuple[datetime, Quote]]:
+        """One UTC day's quotes in time order, as Quote payloads."""
+        start = datetime.combine(day, time.min, timezone.utc)
+        query: dict[str, Any] = {"time": {"$gte": start, "$lt": start + timedelta(days=1)}}
+        if tickers:
+            query["ticker"] = {"$in": tickers}
+        async for document in self.collection.find(query).sort([("time", 1), ("ticker", 1)]):
+            yield document["time"].astimezone(timezone.utc), quote_from_document(document)
 
     async def record(self, quotes: list[Quote]) -> None:
         from pymongo import UpdateOne

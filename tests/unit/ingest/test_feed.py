@@ -112,3 +112,23 @@ async def test_create_service_is_a_headless_worker_with_the_settings_seed(tmp_pa
     first = await first_round(11)
     assert len(first) == len(load_catalog())
     assert await first_round(11) == first
+
+
+async def test_a_network_source_does_not_hold_up_start():
+    class Gated:
+        gate = asyncio.Event()
+
+        async def next_round(self, now):
+            await self.gate.wait()
+            return [{"ticker": "PETR4", "price": "31.40"}]
+
+    runner = FeedRunner(Gated(), QuotePublisher(MemoryBus()), interval=60, first_round_at_start=False)
+    await asyncio.wait_for(runner.start(), 1.0)  # returns although the source has not answered
+    assert runner.rounds == 0
+    Gated.gate.set()
+    for _ in range(100):
+        if runner.rounds:
+            break
+        await asyncio.sleep(0.01)
+    await runner.stop()
+    assert runner.rounds == 1

@@ -128,3 +128,11 @@ async def test_a_round_that_fails_halfway_records_what_went_out():
     await recorder.flush()
     assert list(history.quotes) == [("PETR4", "2025-03-10T13:00:00.000Z")]
     await recorder.stop()
+
+
+def test_a_stored_document_reads_back_as_the_published_quote():
+    from ingest.history import quote_from_document
+
+    published = q("PETR4", price="31.4")
+    document = {"_id": "x", **quote_document(published)}
+    assert quote_from_document(document) == {**published, "price": "31.40"}
