@@ -17,6 +17,8 @@ ORDER_EVENTS = "order-events-v1"  # key: order id
 WALLET_EVENTS = "wallet-events-v1"  # key: user id
 EXCHANGE_ORDERS = "b3.orders"  # new orders and cancels, into b3-sim
 EXECUTIONS = "broker.executions"  # execution reports, out of b3-sim
+EXCHANGE_TRADES = "b3-trades-v1"  # key: ticker; every trade on b3-sim, through its outbox
+EXCHANGE_BOOKS = "b3-book-v1"  # key: ticker; top-of-book snapshots, best-effort (coalesced)
 
 # Message types (Envelope.type), all version 1.
 QUOTE = "Quote"  # MARKET_DATA
@@ -24,7 +26,10 @@ ORDER_UPDATED = "OrderUpdated"  # ORDER_EVENTS: the order snapshot after a chang
 WALLET_TRANSACTION = "WalletTransaction"  # WALLET_EVENTS
 NEW_ORDER = "NewOrder"  # EXCHANGE_ORDERS
 CANCEL_ORDER = "CancelOrder"  # EXCHANGE_ORDERS
+REPLACE_ORDER = "ReplaceOrder"  # EXCHANGE_ORDERS
 EXECUTION_REPORT = "ExecutionReport"  # EXECUTIONS
+TRADE = "Trade"  # EXCHANGE_TRADES
+BOOK_SNAPSHOT = "BookSnapshot"  # EXCHANGE_BOOKS
 
 
 def utcnow() -> datetime:

@@ -9,8 +9,10 @@ level is last (peek and pop are O(1)), each level a deque of resting orders in a
 order, and one dict indexes every resting order by id for cancels.
 
 Beyond submit and cancel: replace (a lower quantity keeps time priority; a new price or
-a larger quantity loses it) and self-trade prevention per book (SelfTrade; orders carry
-an `owner`). docs/exchange-benchmark.md has the hot path's numbers."""
+a larger quantity loses it), self-trade prevention per book (SelfTrade; orders carry
+an `owner`), and auctions: `add_to_auction` rests an order without matching and
+`uncross` trades the crossed book at one auction price (b3sim.auction).
+docs/exchange-benchmark.md has the hot path's numbers."""
 from __future__ import annotations
 
 from bisect import bisect_left, insort
@@ -19,6 +21,7 @@ from dataclasses import dataclass, replace as _replace
 from enum import Enum
 from typing import Iterator, Union
 
+from b3sim.auction import auction_price
 from mybroker.trading import OrderSide as Side, OrderType, TimeInForce
 
 
@@ -184,6 +187,10 @@ class Book:
         self._index: dict[str, _Resting] = {}
         self._trades = 0
         self.last_price: int | None = None
+        # Arrival order of what rested during an auction (the continuous hot path keeps
+        # none): a self-trade found while uncrossing cancels by who came later.
+        self._arrivals: dict[str, int] = {}
+        self._arrival_seq = 0
 
     # ------------------------------------------------------------ reading
 
@@ -276,10 +283,11 @@ class Book:
             own.drop(order.price)  # type: ignore[arg-type]
         return [Cancelled(order_id, resting.remaining, order.quantity - resting.remaining, reason)]
 
-    def replace(self, order_id: str, quantity: int | None = None, price: int | None = None) -> list[Event]:
+    def replace(self, order_id: str, quantity: int | None = None, price: int | None = None, *, match: bool = True) -> list[Event]:
         """Changes a resting order's total quantity (filled part included) and/or price.
         Lowering the quantity keeps its time priority; a new price or a larger quantity
-        sends it to the back of its level, and a new price may trade at once. A quantity
+        sends it to the back of its level, and a new price may trade at once (unless
+        `match` is False: during an auction it only rests). A quantity
         at or below what already filled cancels the rest. Nothing happens (no events) when
         the order is not resting; a quantity or price that is not positive is a
         ValueError (the caller validates requests)."""
@@ -308,11 +316,93 @@ class Book:
         own.remove(resting)
         opposite = self._asks if order.side is _BUY else self._bids
         remaining = leaves
-        if opposite.keys and opposite.keys[-1] >= opposite.sign * new_price:  # it crosses now
+        if not match:
+            self._arrive(order_id)
+        elif opposite.keys and opposite.keys[-1] >= opposite.sign * new_price:  # it crosses now
             remaining = self._match(new_order, leaves, opposite, new_price, events)
         if remaining:
             self._rest(new_order, remaining, own)
         return events
+
+    # ------------------------------------------------------------ auctions
+
+    def add_to_auction(self, order: BookOrder) -> list[Event]:
+        """Rests an order without matching (an auction phase): only LIMIT DAY/GTC orders can
+        wait for the uncross; anything else is rejected."""
+        reason = self._invalid(order)
+        if reason is None and (order.type is not _LIMIT or order.time_in_force not in RESTS):
+            reason = "only LIMIT DAY or GTC orders are accepted during an auction"
+        if reason is not None:
+            return [Rejected(order.order_id, reason)]
+        self._rest(order, order.quantity, self._bids if order.side is _BUY else self._asks)
+        self._arrive(order.order_id)
+        return [Accepted(order.order_id, order.quantity)]
+
+    def _arrive(self, order_id: str) -> None:
+        self._arrival_seq += 1
+        self._arrivals[order_id] = self._arrival_seq
+        # Cancels do not touch this map (the continuous hot path stays as it was), so a long
+        # phase without matching (the maker re-quoting all night) prunes it here.
+        if len(self._arrivals) > 2 * len(self._index) + 64:
+            self._arrivals = {k: seq for k, seq in self._arrivals.items() if k in self._index}
+
+    def crossed(self) -> bool:
+        bid, ask = self.best_bid, self.best_ask
+        return bid is not None and ask is not None and bid >= ask
+
+    def uncross(self, reference: int | None = None) -> list[Event]:
+        """Ends an auction: every bid at or above the auction price trades with every ask at
+        or below it, best price first and FIFO within a level, all at that one price, and
+        the book is left uncrossed. Neither side aggresses in an auction; the buy side's
+        fill takes the aggressor's slot so the two fills keep distinct ids. A self-trade
+        cancels the later arrival (CANCEL_AGGRESSOR), the earlier (CANCEL_RESTING) or both;
+        if that leaves the book crossed, the rest is uncrossed again at its own price."""
+        events: list[Event] = []
+        while self.crossed():
+            found = auction_price(self._levels(self._bids), self._levels(self._asks), reference)
+            assert found is not None  # a crossed book always has one
+            self._uncross_at(found.price, events)
+        self._arrivals.clear()
+        return events
+
+    def _levels(self, side: _BookSide) -> list[tuple[int, int]]:
+        return [(price, sum(r.remaining for r in level)) for price, level in side.levels.items()]
+
+    def _uncross_at(self, price: int, events: list[Event]) -> None:
+        bids, asks = self._bids, self._asks
+        prevent = self.self_trade is not _NO_PREVENTION
+        while bids.keys and asks.keys and bids.sign * bids.keys[-1] >= price >= asks.sign * asks.keys[-1]:
+            bid = bids.levels[bids.sign * bids.keys[-1]][0]
+            ask = asks.levels[asks.sign * asks.keys[-1]][0]
+            if prevent and bid.order.owner is not None and bid.order.owner == ask.order.owner:
+                for victim in self._auction_self_trade(bid, ask):
+                    self._take_out(victim)
+                    events.append(Cancelled(victim.order_id, victim.remaining, victim.order.quantity - victim.remaining, SELF_TRADE_REASON))
+                continue
+            traded = min(bid.remaining, ask.remaining)
+            bid.remaining -= traded
+            ask.remaining -= traded
+            self._trades += 1
+            trade_id = f"{self.trade_prefix}-{self._trades}"
+            for resting, aggressor in ((bid, True), (ask, False)):
+                passive = resting.order
+                events.append(
+                    Filled(resting.order_id, trade_id, passive.side, traded, price, resting.remaining, passive.quantity - resting.remaining, aggressor)
+                )
+                if not resting.remaining:
+                    self._take_out(resting)
+            self.last_price = price
+
+    def _auction_self_trade(self, bid: _Resting, ask: _Resting) -> list[_Resting]:
+        if self.self_trade is SelfTrade.CANCEL_BOTH:
+            return [bid, ask]
+        arrival = self._arrivals.get
+        later, earlier = (bid, ask) if arrival(bid.order_id, -1) > arrival(ask.order_id, -1) else (ask, bid)
+        return [later] if self.self_trade is SelfTrade.CANCEL_AGGRESSOR else [earlier]
+
+    def _take_out(self, resting: _Resting) -> None:
+        del self._index[resting.order_id]
+        (self._bids if resting.order.side is _BUY else self._asks).remove(resting)
 
     def _rest(self, order: BookOrder, remaining: int, own: _BookSide) -> None:
         """Puts an order at the back of its level (submit inlines this: the hot path)."""

@@ -1,10 +1,16 @@
 """The exchange's matching core: commands in, execution reports out.
 
 Deterministic and without I/O: the same commands with the same times give the same
-reports, which is what a journal will need to rebuild the books. One book per catalog
-ticker; a market maker quotes a ladder around each ticker's reference price and re-quotes
-on every new one. Broker orders trade with the maker and with each other; only broker
-orders get reports (the maker is the exchange's own liquidity)."""
+reports, which is what a journal needs to rebuild the books. One book per catalog
+ticker, and for each ticker traded in round lots a fractional book (`PETR4F`, 1 to lot-1
+shares); a market maker quotes a ladder around each ticker's reference price in both and
+re-quotes on every new one. Broker orders trade with the maker and with each other; only
+broker orders get reports (the maker is the exchange's own liquidity).
+
+The exchange's rules (`Rules`): a price band around the reference, self-trade prevention
+between one account's orders, and the session phase (b3sim.session). Outside OPEN nothing
+matches: auction phases collect LIMIT orders and uncross them at one price when the
+phase ends; CLOSED rejects new orders."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,17 +28,24 @@ from b3sim.book import (
     Filled,
     OrderType,
     Rejected,
+    Replaced,
+    SelfTrade,
     Side,
     TimeInForce,
 )
 from b3sim.market_maker import MakerPolicy, ladder
-from mybroker.catalog import CatalogEntry
+from b3sim.session import AUCTIONS, Phase
+from mybroker.catalog import CatalogEntry, fractional_ticker
 from mybroker.money import MoneyFormatError, cents, from_ticks, to_ticks
+from mybroker.settings import Settings
 
 # The maker's order ids; a broker order may not use the prefix (it could cancel the maker's).
 MAKER_PREFIX = "mm:"
 
 ACCEPTED, FILL, CANCELLED, REJECTED, EXPIRED = "ACCEPTED", "FILL", "CANCELLED", "REJECTED", "EXPIRED"
+# A replace took effect (`quantity`: the order's new total, `price`: its new limit), or was
+# refused (`reason`; the order is unchanged).
+REPLACED, REPLACE_REJECTED = "REPLACED", "REPLACE_REJECTED"
 
 
 @dataclass(frozen=True)
@@ -45,12 +58,31 @@ class NewOrder:
     quantity: int
     limit_price: Decimal | None = None
     protection_price: Decimal | None = None
+    # The broker's account (user id) that owns the order: self-trade prevention compares it.
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class CancelOrder:
     order_id: str
     ticker: str
+
+
+@dataclass(frozen=True)
+class ReplaceOrder:
+    """A new total quantity and/or limit price for a resting order (None: unchanged)."""
+
+    order_id: str
+    ticker: str
+    quantity: int | None = None
+    limit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SessionPhase:
+    """The session moved to `phase` (the app sends it from the calendar's clock)."""
+
+    phase: Phase
 
 
 @dataclass(frozen=True)
@@ -66,7 +98,15 @@ class EndOfSession:
     """The trading session closed: DAY orders expire."""
 
 
-Command = Union[NewOrder, CancelOrder, ReferencePrice, EndOfSession]
+Command = Union[NewOrder, CancelOrder, ReplaceOrder, ReferencePrice, SessionPhase, EndOfSession]
+
+
+@dataclass(frozen=True)
+class Rules:
+    # A LIMIT order more than this percent from the reference is rejected; 0: no band.
+    price_band_percent: Decimal = Decimal("0")
+    self_trade: SelfTrade = SelfTrade.NONE
+    phase: Phase = Phase.OPEN  # the phase the exchange starts in
 
 
 @dataclass(frozen=True)
@@ -91,22 +131,39 @@ class ExecutionReport:
 class _Market:
     book: Book
     lot_size: int
+    # The fractional book of a round-lot ticker trades 1..max_quantity shares; counterpart
+    # is the other book of the pair (refusals name it).
+    max_quantity: int | None = None
+    counterpart: str | None = None
     reference: int | None = None
     maker_orders: list[str] = field(default_factory=list)
 
 
 class Exchange:
-    def __init__(self, catalog: Iterable[CatalogEntry], maker: MakerPolicy, *, session: str = "s"):
+    def __init__(self, catalog: Iterable[CatalogEntry], maker: MakerPolicy, *, session: str = "s", rules: Rules = Rules()):
         """`session` makes trade ids unique across runs (books restart empty)."""
         self.maker = maker
         self.session = session
-        self._markets = {
-            entry.ticker: _Market(Book(entry.ticker, f"{entry.ticker}-{session}"), entry.lot_size) for entry in catalog
-        }
+        self.rules = rules
+        self.phase = rules.phase
+        self._markets: dict[str, _Market] = {}
+        # A reference price moves the ticker's books: its own and its fractional one.
+        self._books_of: dict[str, list[str]] = {}
+        for entry in catalog:
+            self._markets[entry.ticker] = _Market(self._new_book(entry.ticker), entry.lot_size)
+            self._books_of[entry.ticker] = [entry.ticker]
+            if entry.lot_size > 1:
+                odd = fractional_ticker(entry.ticker)
+                self._markets[entry.ticker].counterpart = odd
+                self._markets[odd] = _Market(self._new_book(odd), 1, entry.lot_size - 1, entry.ticker)
+                self._books_of[entry.ticker].append(odd)
         # Every broker order id ever received, with its ticker: a redelivered NewOrder must
         # not trade twice, and a cancel must find its book.
         self._orders: dict[str, str] = {}
         self._maker_seq = 0
+
+    def _new_book(self, ticker: str) -> Book:
+        return Book(ticker, f"{ticker}-{self.session}", self.rules.self_trade)
 
     def book(self, ticker: str) -> Book | None:
         market = self._markets.get(ticker)
@@ -121,8 +178,12 @@ class Exchange:
             return self.new_order(command, at)
         if isinstance(command, CancelOrder):
             return self.cancel_order(command, at)
+        if isinstance(command, ReplaceOrder):
+            return self.replace_order(command, at)
         if isinstance(command, ReferencePrice):
             return self.update_reference(command, at)
+        if isinstance(command, SessionPhase):
+            return self.change_phase(command, at)
         if isinstance(command, EndOfSession):
             return self.end_session(at)
         raise TypeError(f"not an exchange command: {command!r}")
@@ -135,16 +196,25 @@ class Exchange:
         self._orders[command.order_id] = command.ticker
         market = self._markets.get(command.ticker)
         reason = self._refusal(command, market)
+        price = protection = None
+        if reason is None:
+            assert market is not None
+            try:
+                price = to_ticks(command.limit_price) if command.type is OrderType.LIMIT and command.limit_price is not None else None
+                protection = to_ticks(command.protection_price) if command.protection_price is not None else None
+            except MoneyFormatError as exc:
+                reason = str(exc)
+            else:
+                reason = self._outside_band(price, market)
         if reason is not None:
             return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=reason, ticker=command.ticker)]
         assert market is not None
-        try:
-            price = to_ticks(command.limit_price) if command.type is OrderType.LIMIT and command.limit_price is not None else None
-            protection = to_ticks(command.protection_price) if command.protection_price is not None else None
-        except MoneyFormatError as exc:
-            return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=str(exc), ticker=command.ticker)]
-        order = BookOrder(command.order_id, command.side, command.type, command.time_in_force, command.quantity, price, protection)
-        return self._reports(market.book.submit(order), at)
+        order = BookOrder(
+            command.order_id, command.side, command.type, command.time_in_force, command.quantity, price, protection, command.account
+        )
+        if self.phase is Phase.OPEN:
+            return self._reports(market.book.submit(order), at)
+        return self._reports(market.book.add_to_auction(order), at)
 
     def cancel_order(self, command: CancelOrder, at: datetime) -> list[ExecutionReport]:
         """Cancels a resting broker order; an order that is not resting (filled, cancelled,
@@ -154,24 +224,68 @@ class Exchange:
             return []
         return self._reports(market.book.cancel(command.order_id), at)
 
+    def replace_order(self, command: ReplaceOrder, at: datetime) -> list[ExecutionReport]:
+        """Replaces a resting broker order (Book.replace: a lower quantity keeps its place,
+        a new price or a larger quantity loses it). A replace the exchange cannot apply
+        answers REPLACE_REJECTED and leaves the order as it was."""
+        ticker = self._orders.get(command.order_id)
+        market = self._markets.get(ticker or "")
+        reason = self._replace_refusal(command, market)
+        price = None
+        if reason is None and command.limit_price is not None:
+            assert market is not None
+            try:
+                price = to_ticks(command.limit_price)
+            except MoneyFormatError as exc:
+                reason = str(exc)
+            else:
+                reason = self._outside_band(price, market)
+        if reason is None:
+            assert market is not None
+            events = market.book.replace(command.order_id, command.quantity, price, match=self.phase is Phase.OPEN)
+            if events:
+                return self._reports(events, at)
+            reason = "the order is not resting at the exchange (filled, cancelled or expired)"
+        return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker or command.ticker)]
+
     def update_reference(self, command: ReferencePrice, at: datetime) -> list[ExecutionReport]:
-        """Moves the reference and re-quotes the maker: its old ladder is cancelled and the
-        new one posted, which may trade with broker orders the market has moved through."""
-        market = self._markets.get(command.ticker)
-        if market is None or command.price <= 0:
+        """Moves the reference of a ticker (and of its fractional book) and re-quotes the
+        maker there: its old ladder is cancelled and the new one posted, which may trade with
+        broker orders the market has moved through. Outside OPEN the ladder only rests, and
+        takes part in the auction's uncross like any other order."""
+        if command.price <= 0:
             return []
-        market.reference = to_ticks(cents(command.price))
+        reference = to_ticks(cents(command.price))
         events: list[Event] = []
-        for order_id in market.maker_orders:
-            market.book.cancel(order_id, "re-quote")
-        market.maker_orders.clear()
-        for level in ladder(market.reference, market.lot_size, self.maker):
-            self._maker_seq += 1
-            order_id = f"{MAKER_PREFIX}{command.ticker}:{self._maker_seq}"
-            market.maker_orders.append(order_id)
-            events.extend(
-                market.book.submit(BookOrder(order_id, level.side, OrderType.LIMIT, TimeInForce.GTC, level.quantity, level.price))
-            )
+        for ticker in self._books_of.get(command.ticker, ()):
+            market = self._markets[ticker]
+            market.reference = reference
+            for order_id in market.maker_orders:
+                market.book.cancel(order_id, "re-quote")
+            market.maker_orders.clear()
+            post = market.book.submit if self.phase is Phase.OPEN else market.book.add_to_auction
+            for level in ladder(reference, market.lot_size, self.maker):
+                self._maker_seq += 1
+                order_id = f"{MAKER_PREFIX}{ticker}:{self._maker_seq}"
+                market.maker_orders.append(order_id)
+                events.extend(post(BookOrder(order_id, level.side, OrderType.LIMIT, TimeInForce.GTC, level.quantity, level.price)))
+        return self._reports(events, at)
+
+    def change_phase(self, command: SessionPhase, at: datetime) -> list[ExecutionReport]:
+        """Moves the session to a new phase. Whenever matching resumes (OPEN) or the day
+        closes after a phase without matching, every book is uncrossed at its auction price;
+        on CLOSED, DAY orders expire."""
+        old, new = self.phase, Phase(command.phase)
+        if new is old:
+            return []
+        self.phase = new
+        events: list[Event] = []
+        if old is not Phase.OPEN and new not in AUCTIONS:
+            for market in self._markets.values():
+                events.extend(market.book.uncross(market.reference if market.reference is not None else market.book.last_price))
+        if new is Phase.CLOSED:
+            for market in self._markets.values():
+                events.extend(market.book.expire(TimeInForce.DAY))
         return self._reports(events, at)
 
     def end_session(self, at: datetime) -> list[ExecutionReport]:
@@ -187,10 +301,11 @@ class Exchange:
             return "order ids starting with 'mm:' are reserved"
         if market is None:
             return f"unknown ticker {command.ticker!r}"
-        if command.quantity <= 0:
-            return "quantity must be greater than zero"
-        if market.lot_size > 1 and command.quantity % market.lot_size:
-            return f"quantity must be a multiple of the round lot ({market.lot_size})"
+        if self.phase is Phase.CLOSED:
+            return "the market is closed (session phase CLOSED); orders are accepted from the pre-opening"
+        reason = self._quantity_refusal(command.quantity, command.ticker, market)
+        if reason is not None:
+            return reason
         if command.type is OrderType.LIMIT:
             if command.limit_price is None or command.limit_price <= 0:
                 return "a LIMIT order needs a positive limit price"
@@ -198,7 +313,54 @@ class Exchange:
             return "a MARKET order takes no limit price"
         if command.type is OrderType.MARKET and market.reference is None:
             return f"no reference price yet for {command.ticker}; MARKET orders are not accepted"
+        if self.phase in AUCTIONS and (command.type is not OrderType.LIMIT or command.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)):
+            return f"only LIMIT DAY or GTC orders are accepted during the {self.phase.value} auction"
         return None
+
+    def _replace_refusal(self, command: ReplaceOrder, market: _Market | None) -> str | None:
+        if market is None or command.order_id.startswith(MAKER_PREFIX):
+            return f"unknown order {command.order_id!r}"
+        if self.phase is Phase.CLOSED:
+            return "the market is closed (session phase CLOSED)"
+        if command.quantity is None and command.limit_price is None:
+            return "a replace needs a new quantity or a new limit price"
+        if command.quantity is not None:
+            reason = self._quantity_refusal(command.quantity, market.book.ticker, market)
+            if reason is not None:
+                return reason
+        if command.limit_price is not None and command.limit_price <= 0:
+            return "the limit price must be positive"
+        return None
+
+    @staticmethod
+    def _quantity_refusal(quantity: int, ticker: str, market: _Market) -> str | None:
+        if quantity <= 0:
+            return "quantity must be greater than zero"
+        if market.max_quantity is not None and quantity > market.max_quantity:
+            return (
+                f"the fractional market {ticker} trades 1 to {market.max_quantity} shares; "
+                f"trade round lots on {market.counterpart}"
+            )
+        if market.lot_size > 1 and quantity % market.lot_size:
+            hint = f"; trade fewer than {market.lot_size} shares on {market.counterpart}" if market.counterpart else ""
+            return f"quantity must be a multiple of the round lot ({market.lot_size}){hint}"
+        return None
+
+    def _outside_band(self, price: int | None, market: _Market) -> str | None:
+        """Why a LIMIT price is outside the price band around the reference; None when it is
+        inside, or when there is no band or no reference yet."""
+        band = self.rules.price_band_percent
+        if price is None or not band or market.reference is None:
+            return None
+        reference, band_bps = market.reference, int(band * 100)
+        low = -(-reference * (10_000 - band_bps) // 10_000)  # rounded inwards: the edges are inside
+        high = reference * (10_000 + band_bps) // 10_000
+        if low <= price <= high:
+            return None
+        return (
+            f"limit price {from_ticks(price)} is outside the {band}% price band around the reference "
+            f"{from_ticks(reference)} ({from_ticks(low)} to {from_ticks(high)})"
+        )
 
     def _reports(self, events: list[Event], at: datetime) -> list[ExecutionReport]:
         reports = []
@@ -223,6 +385,13 @@ class Exchange:
                         trade_id=event.trade_id,
                     )
                 )
+            elif isinstance(event, Replaced):
+                reports.append(
+                    ExecutionReport(
+                        event.order_id, REPLACED, at, event.leaves, event.cumulative,
+                        quantity=event.quantity, price=from_ticks(event.price), ticker=ticker,
+                    )
+                )
             elif isinstance(event, Accepted):
                 reports.append(ExecutionReport(event.order_id, ACCEPTED, at, event.quantity, 0, ticker=ticker))
             elif isinstance(event, Cancelled):
@@ -232,3 +401,9 @@ class Exchange:
             elif isinstance(event, Rejected):
                 reports.append(ExecutionReport(event.order_id, REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
         return reports
+
+
+def rules_from_settings(settings: Settings, phase: Phase = Phase.OPEN) -> Rules:
+    """The exchange's rules as configured (MYBROKER_PRICE_BAND_PERCENT,
+    MYBROKER_SELF_TRADE_PREVENTION); `phase`: where the session clock says we are."""
+    return Rules(Decimal(settings.price_band_percent), SelfTrade(settings.self_trade_prevention), phase)

@@ -1,27 +1,33 @@
 """The exchange's journal (PostgreSQL on real infrastructure, SQLite embedded).
 
-One transaction per handled command writes: the inbox row (its envelope id, so a
-redelivery is a no-op), the command as received (`journal_commands`, in handling order,
-with the time the core was given), its fills (`executions`) and its execution reports
-(outbox, published afterwards by the relay). So a report is never sent for a command the
-journal does not hold, and none is lost: the state change and its events commit together.
+One transaction per batch of handled commands (group commit, b3sim.app) writes, per
+command: the inbox row (its envelope id, so a redelivery is a no-op), the command as
+received (`journal_commands`, in handling order, with the time the core was given), its fills (`executions`) and its execution reports
+and its trades (outbox, published afterwards by the relay on `broker.executions` and
+`b3-trades-v1`). So a report is never sent for a command the journal does not hold, and
+none is lost: the state change and its events commit together.
 
 Every NewOrder and CancelOrder is journaled, even when it produced no report. A quote is
 journaled when it produced reports (a re-quote that filled resting orders) or was its
 ticker's latest before a NewOrder (b3sim.app): enough to replay every report exactly,
-without a row per market tick. A replay also needs the core's `session` (trade ids)."""
+without a row per market tick. A replay also needs the core's `session` (trade ids): it
+is kept in `exchange_state`, so a rebuilt core reproduces every execution id
+(b3sim.recovery). The schema is migrated by Alembic (`b3sim/migrations/`)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import AsyncIterator
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from b3sim.exchange import FILL, ExecutionReport
+from b3sim.tape import trade_envelope, trades_of
 from b3sim.wire import report_envelope
-from mybroker.db import Database, FixedDecimal, UtcDateTime, messaging_tables
-from mybroker.events import EXECUTIONS, Envelope
+from mybroker.db import Database, FixedDecimal, Transaction, UtcDateTime, messaging_tables
+from mybroker.events import EXCHANGE_TRADES, EXECUTIONS, Envelope
 
 CONSUMER = "b3-sim"
 
@@ -53,6 +59,14 @@ executions = Table(
     Column("trade_id", String(80), nullable=False, index=True),
 )
 
+# Named values a rebuild needs beside the commands: "session", the prefix of trade ids.
+exchange_state = Table(
+    "exchange_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 
 @dataclass
 class Entry:
@@ -63,9 +77,20 @@ class Entry:
     reports: list[ExecutionReport]
     # Built once, so a retried write sends the same envelope ids (consumers dedupe on them).
     envelopes: list[Envelope] = field(init=False)
+    trades: list[Envelope] = field(init=False)  # the tape's messages, one per trade
 
     def __post_init__(self) -> None:
         self.envelopes = [report_envelope(report) for report in self.reports]
+        self.trades = [trade_envelope(trade) for trade in trades_of(self.reports)] if self.reports else []
+
+
+@dataclass(frozen=True)
+class JournaledCommand:
+    """A command as the journal holds it: its envelope (original id) and the core's time."""
+
+    seq: int
+    message: Envelope
+    at: datetime
 
 
 class Journal:
@@ -81,25 +106,79 @@ class Journal:
 
     async def write(self, entry: Entry) -> bool:
         """Commits the entry; False if its message was journaled already (nothing written)."""
+        return (await self.write_batch([entry]))[0]
+
+    async def write_batch(self, entries: list[Entry]) -> list[bool]:
+        """Commits the entries, in order, in ONE transaction (group commit): all or none.
+        Per entry, False if its message was journaled already (that entry wrote nothing),
+        so retrying a batch whose commit outcome is unknown writes each entry once."""
+        written: list[bool] = []
         async with self.db.transaction() as tx:
-            if not await tx.first_time(CONSUMER, entry.message.id):
-                return False
-            data = entry.message.data
-            await tx.session.execute(
-                insert(journal_commands).values(
-                    message_id=entry.message.id,
-                    received_at=entry.at,
-                    ticker=data.get("ticker"),
-                    kind=entry.message.type,
-                    payload=data,
-                )
+            for entry in entries:
+                written.append(await self._write(tx, entry))
+        return written
+
+    async def _write(self, tx: Transaction, entry: Entry) -> bool:
+        if not await tx.first_time(CONSUMER, entry.message.id):
+            return False
+        data = entry.message.data
+        await tx.session.execute(
+            insert(journal_commands).values(
+                message_id=entry.message.id,
+                received_at=entry.at,
+                ticker=data.get("ticker"),
+                kind=entry.message.type,
+                payload=data,
             )
-            fills = [report for report in entry.reports if report.exec_type == FILL]
-            if fills:
-                await tx.session.execute(insert(executions), [_execution_row(report) for report in fills])
-            for report, envelope in zip(entry.reports, entry.envelopes):
-                await tx.emit(EXECUTIONS, envelope, key=report.order_id)
+        )
+        fills = [report for report in entry.reports if report.exec_type == FILL]
+        if fills:
+            await tx.session.execute(insert(executions), [_execution_row(report) for report in fills])
+        for report, envelope in zip(entry.reports, entry.envelopes):
+            await tx.emit(EXECUTIONS, envelope, key=report.order_id)
+        for trade in entry.trades:
+            await tx.emit(EXCHANGE_TRADES, trade, key=trade.data["ticker"])
         return True
+
+    async def session(self) -> str:
+        """The core's session (trade-id prefix): made on the first start, then kept, so a
+        core rebuilt from this journal gives every trade the id it had.
+
+        A journal older than rebuilds (commands but no session yet) was written by runs
+        that each started with empty books: replaying it would make books that never
+        existed, so the rebuild starts after its last command (`replay_after`)."""
+        async with self.db.transaction() as tx:
+            found = await tx.session.execute(select(exchange_state.c.value).where(exchange_state.c.name == "session"))
+            value = found.scalar()
+            if value is None:
+                value = uuid.uuid4().hex[:8]
+                last = (await tx.session.execute(select(func.max(journal_commands.c.seq)))).scalar() or 0
+                await tx.session.execute(
+                    insert(exchange_state), [{"name": "session", "value": value}, {"name": "replay_after", "value": str(last)}]
+                )
+            return value
+
+    async def replay_after(self) -> int:
+        """The journal position a rebuild starts after (0: the whole journal)."""
+        async with self.db.read() as session:
+            found = await session.execute(select(exchange_state.c.value).where(exchange_state.c.name == "replay_after"))
+            return int(found.scalar() or 0)
+
+    async def commands(self, *, after: int = 0, batch: int = 5_000) -> AsyncIterator[JournaledCommand]:
+        """The journaled commands after position `after`, in handling order, read in
+        batches (keyset on seq)."""
+        while True:
+            async with self.db.read() as session:
+                rows = (
+                    await session.execute(
+                        select(journal_commands).where(journal_commands.c.seq > after).order_by(journal_commands.c.seq).limit(batch)
+                    )
+                ).all()
+            for row in rows:
+                yield JournaledCommand(row.seq, Envelope(row.kind, row.payload, id=row.message_id), row.received_at)
+            if len(rows) < batch:
+                return
+            after = rows[-1].seq
 
 
 def _execution_row(report: ExecutionReport) -> dict:

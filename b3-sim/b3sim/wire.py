@@ -1,21 +1,40 @@
-"""b3-sim's messages on the wire (docs/internals.md): NewOrder and CancelOrder from
-`b3.orders`, Quote from market data, ExecutionReport out on `broker.executions`."""
+"""b3-sim's messages on the wire (docs/internals.md): NewOrder, CancelOrder and
+ReplaceOrder from `b3.orders`, Quote from market data, ExecutionReport out on
+`broker.executions`; and SessionPhase, which the app makes from its session clock so the
+journal holds phase changes like any other command."""
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
 from b3sim.book import OrderType, Side, TimeInForce
-from b3sim.exchange import FILL, CancelOrder, ExecutionReport, NewOrder, ReferencePrice
-from mybroker.events import CANCEL_ORDER, EXECUTION_REPORT, NEW_ORDER, QUOTE, Envelope, iso
+from b3sim.exchange import (
+    FILL,
+    REPLACED,
+    CancelOrder,
+    ExecutionReport,
+    NewOrder,
+    ReferencePrice,
+    ReplaceOrder,
+    SessionPhase,
+)
+from b3sim.session import Phase
+from mybroker.events import CANCEL_ORDER, EXECUTION_REPORT, NEW_ORDER, QUOTE, REPLACE_ORDER, Envelope, iso
 from mybroker.money import format_money
+
+# The session moved to a new phase: {"phase": "OPEN"}; made by b3-sim itself, journaled.
+SESSION_PHASE = "SessionPhase"
 
 
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def exchange_command(message: Envelope) -> NewOrder | CancelOrder | None:
+def _quantity(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def exchange_command(message: Envelope) -> NewOrder | CancelOrder | ReplaceOrder | SessionPhase | None:
     """The command in a `b3.orders` message; None for a type this exchange does not know.
     A malformed message raises, so the bus retries and then dead-letters it."""
     data = message.data
@@ -29,10 +48,24 @@ def exchange_command(message: Envelope) -> NewOrder | CancelOrder | None:
             quantity=int(data["quantity"]),
             limit_price=_decimal(data.get("limitPrice")),
             protection_price=_decimal(data.get("protectionPrice")),
+            account=None if data.get("account") is None else str(data["account"]),
         )
     if message.type == CANCEL_ORDER:
         return CancelOrder(order_id=str(data["orderId"]), ticker=str(data.get("ticker", "")))
+    if message.type == REPLACE_ORDER:
+        return ReplaceOrder(
+            order_id=str(data["orderId"]),
+            ticker=str(data.get("ticker", "")),
+            quantity=_quantity(data.get("quantity")),
+            limit_price=_decimal(data.get("limitPrice")),
+        )
+    if message.type == SESSION_PHASE:
+        return SessionPhase(Phase(data["phase"]))
     return None
+
+
+def session_phase_envelope(phase: Phase) -> Envelope:
+    return Envelope(SESSION_PHASE, {"phase": phase.value})
 
 
 def reference_price(message: Envelope) -> ReferencePrice | None:
@@ -43,14 +76,16 @@ def reference_price(message: Envelope) -> ReferencePrice | None:
 
 def report_envelope(report: ExecutionReport) -> Envelope:
     fill = report.exec_type == FILL
+    # A FILL carries what traded; a REPLACED the order's new total quantity and limit price.
+    sized = fill or report.exec_type == REPLACED
     return Envelope(
         EXECUTION_REPORT,
         {
             "orderId": report.order_id,
             "execType": report.exec_type,
             "executionId": report.execution_id if fill else None,
-            "quantity": report.quantity if fill else None,
-            "price": format_money(report.price) if fill and report.price is not None else None,
+            "quantity": report.quantity if sized else None,
+            "price": format_money(report.price) if sized and report.price is not None else None,
             "leavesQuantity": report.leaves_quantity,
             "cumulativeQuantity": report.cumulative_quantity,
             "reason": report.reason,

@@ -25,10 +25,19 @@ DLQ_SUFFIX = ".dlq"
 class MessageBus(Protocol):
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None: ...
 
-    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+    def subscribe(
+        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+    ) -> None:
         """Register a consumer. A durable group resumes where it left off (committed
         offsets, durable queues); `from_live_edge` is for live fan-out (subscriptions):
-        only messages published from now on, and nothing to resume later."""
+        only messages published from now on, and nothing to resume later.
+
+        `concurrency` > 1 (RabbitMQ queues and the memory bus; Kafka ignores it) lets up to
+        that many messages be in the handler at once: each delivery starts in arrival
+        order (its handler runs up to its first real suspension before the next one
+        starts) and is acknowledged on its own when its handler returns. Only for a
+        handler that orders its work itself (b3-sim's group commit); 1 keeps one message
+        at a time."""
 
     async def start(self) -> None: ...
 

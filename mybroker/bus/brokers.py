@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from mybroker.bus import DLQ_SUFFIX, Handler, MessageBus
-from mybroker.events import Envelope
+from mybroker.bus.sharding import shard_of, shard_queue
+from mybroker.events import EXCHANGE_ORDERS, Envelope
 
 if TYPE_CHECKING:
     from mybroker.settings import Settings
@@ -17,27 +18,50 @@ class BrokerBus:
 
     `namespace` prefixes every topic, queue and consumer group on the brokers, so that
     several platforms (test runs, staging beside production) can share one Kafka and one
-    RabbitMQ without taking each other's messages or inheriting each other's backlog."""
+    RabbitMQ without taking each other's messages or inheriting each other's backlog.
+
+    `exchange_shards` > 1 shards the exchange by ticker: a `b3.orders` message goes to the
+    queue of its key's shard (`b3.orders.shard-2-of-3`, mybroker.bus.sharding), which that
+    shard's b3-sim process consumes by subscribing to the shard queue by name."""
 
     def __init__(
-        self, kafka: MessageBus, rabbit: MessageBus, *, queues: Iterable[str] | None = None, namespace: str = ""
+        self,
+        kafka: MessageBus,
+        rabbit: MessageBus,
+        *,
+        queues: Iterable[str] | None = None,
+        namespace: str = "",
+        exchange_shards: int = 1,
     ):
         self.kafka = kafka
         self.rabbit = rabbit
         self.namespace = namespace
         self.queues = frozenset(queues if queues is not None else getattr(rabbit, "queues"))
+        self.exchange_shards = exchange_shards
 
     @classmethod
     def from_settings(cls, settings: "Settings") -> "BrokerBus":
         # Imported here so the embedded default never loads aiokafka or aio-pika.
         from mybroker.bus.kafka import KafkaBus
         from mybroker.bus.rabbitmq import RabbitBus
-        from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS
+        from mybroker.bus.sharding import shard_queue
+        from mybroker.events import (
+            EXCHANGE_BOOKS,
+            EXCHANGE_ORDERS,
+            EXCHANGE_TRADES,
+            EXECUTIONS,
+            MARKET_DATA,
+            ORDER_EVENTS,
+            WALLET_EVENTS,
+        )
 
         ns = settings.channel_namespace
-        kafka = KafkaBus(settings.kafka_bootstrap, topics=tuple(ns + t for t in (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS)))
-        rabbit = RabbitBus(settings.rabbitmq_url, queues=tuple(ns + q for q in (EXCHANGE_ORDERS, EXECUTIONS)))
-        return cls(kafka, rabbit, namespace=ns)
+        topics = (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, EXCHANGE_TRADES, EXCHANGE_BOOKS)
+        kafka = KafkaBus(settings.kafka_bootstrap, topics=tuple(ns + t for t in topics))
+        shards = settings.b3sim_shards
+        orders = [shard_queue(EXCHANGE_ORDERS, shard, shards) for shard in range(1, shards + 1)]
+        rabbit = RabbitBus(settings.rabbitmq_url, queues=tuple(ns + q for q in (*orders, EXECUTIONS)))
+        return cls(kafka, rabbit, namespace=ns, exchange_shards=shards)
 
     def route(self, channel: str) -> MessageBus:
         """`channel` as named on the brokers (namespace included)."""
@@ -45,12 +69,18 @@ class BrokerBus:
         return self.rabbit if base in self.queues else self.kafka
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
+        if self.exchange_shards > 1 and channel == EXCHANGE_ORDERS:
+            if key is None:
+                raise ValueError(f"{channel} is sharded by ticker: publish it with the ticker as key")
+            channel = shard_queue(channel, shard_of(key, self.exchange_shards), self.exchange_shards)
         named = self.namespace + channel
         await self.route(named).publish(named, message, key)
 
-    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+    def subscribe(
+        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+    ) -> None:
         named = self.namespace + channel
-        self.route(named).subscribe(named, self.namespace + group, handler, from_live_edge=from_live_edge)
+        self.route(named).subscribe(named, self.namespace + group, handler, from_live_edge=from_live_edge, concurrency=concurrency)
 
     async def start(self) -> None:
         await self.kafka.start()

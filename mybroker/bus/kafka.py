@@ -62,7 +62,10 @@ class KafkaBus:
         self._running = False
 
     # -- MessageBus -------------------------------------------------------------------
-    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+    def subscribe(
+        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+    ) -> None:
+        # `concurrency` is ignored: a partition's offsets commit in order, one message at a time.
         worker = self._workers.get((channel, group))
         if worker is None:
             since = int(time.time() * 1000) if from_live_edge else None

@@ -17,14 +17,21 @@ class MemoryBus:
         self._groups: dict[str, dict[str, list[Handler]]] = defaultdict(dict)
         self._queues: dict[tuple[str, str], asyncio.Queue[bytes]] = {}
         self._tasks: list[asyncio.Task] = []
+        self._concurrency: dict[tuple[str, str], int] = {}
+        self._in_flight: set[asyncio.Task] = set()  # deliveries of groups with concurrency > 1
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
         self.dead_letters: list[tuple[str, str, Envelope, str]] = []
         self._running = False
         self._stopping = False
 
-    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+    def subscribe(
+        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
         self._groups[channel].setdefault(group, []).append(handler)
+        self._concurrency[(channel, group)] = max(concurrency, self._concurrency.get((channel, group), 1))
         if (channel, group) in self._queues:
             return  # another handler of a group that has its worker (or will get one at start)
         self._queues[(channel, group)] = asyncio.Queue()
@@ -46,7 +53,7 @@ class MemoryBus:
 
     async def stop(self) -> None:
         self._stopping = True
-        pending = set(self._tasks)
+        pending = set(self._tasks) | self._in_flight
         while pending:
             # Cancel again until they end: a handler's library may swallow one cancellation
             # (redis-py does) and send its worker back to queue.get().
@@ -54,6 +61,7 @@ class MemoryBus:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=0.5)
         self._tasks.clear()
+        self._in_flight.clear()
         self._running = False
         self._stopping = False
 
@@ -64,18 +72,31 @@ class MemoryBus:
 
     async def _consume(self, channel: str, group: str) -> None:
         queue = self._queues[(channel, group)]
+        concurrency = self._concurrency[(channel, group)]
+        if concurrency == 1:
+            while not self._stopping:
+                await self._deliver(channel, group, queue, await queue.get())
+            return
+        slots = asyncio.Semaphore(concurrency)
         while not self._stopping:
             raw = await queue.get()
-            try:
-                message = Envelope.from_bytes(raw)
-                failure = await deliver(
-                    self._groups[channel][group],
-                    message,
-                    where=f"{channel}/{group}",
-                    max_attempts=self.max_attempts,
-                    retry_delay=self.retry_delay,
-                )
-                if failure is not None:
-                    self.dead_letters.append((channel, group, message, repr(failure)))
-            finally:
-                queue.task_done()
+            await slots.acquire()
+            # Tasks start in creation order, so deliveries start in arrival order.
+            task = asyncio.create_task(self._deliver(channel, group, queue, raw))
+            self._in_flight.add(task)
+            task.add_done_callback(lambda done: (self._in_flight.discard(done), slots.release()))
+
+    async def _deliver(self, channel: str, group: str, queue: asyncio.Queue[bytes], raw: bytes) -> None:
+        try:
+            message = Envelope.from_bytes(raw)
+            failure = await deliver(
+                self._groups[channel][group],
+                message,
+                where=f"{channel}/{group}",
+                max_attempts=self.max_attempts,
+                retry_delay=self.retry_delay,
+            )
+            if failure is not None:
+                self.dead_letters.append((channel, group, message, repr(failure)))
+        finally:
+            queue.task_done()

@@ -7,7 +7,11 @@
   is parked there, never dropped, and the queue moves on.
 - A queue is one logical consumer: the group is informational. Each process consumes a
   queue on its own channel and handles one message at a time, in queue order (per-order
-  ordering), acknowledging only after the handlers returned."""
+  ordering), acknowledging only after the handlers returned. With `concurrency=N` at
+  subscribe, up to N messages are in the handlers at once: each starts in queue order (a
+  task per delivery, created in arrival order) and is acknowledged alone when its
+  handlers return; the handler keeps the order (b3-sim applies commands under a FIFO
+  lock and acknowledges after its group commit)."""
 from __future__ import annotations
 
 import asyncio
@@ -54,15 +58,20 @@ class RabbitBus:
         self._running = False
 
     # -- MessageBus -------------------------------------------------------------------
-    def subscribe(self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False) -> None:
+    def subscribe(
+        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+    ) -> None:
         if from_live_edge:
             raise ValueError(f"{channel} is a queue: live-edge fan-out needs a Kafka topic")
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
         worker = self._workers.get(channel)
         if worker is None:
             worker = self._workers[channel] = _QueueWorker(self, channel)
             if self._running:
                 worker.task = asyncio.create_task(worker.run(), name=f"rabbitmq:{channel}")
         worker.handlers.append(handler)
+        worker.concurrency = max(worker.concurrency, concurrency)
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
         publisher = await self._ensure_publisher()
@@ -141,12 +150,14 @@ class _QueueWorker:
         self.task: asyncio.Task | None = None
         self.busy = False
         self.stopping = False
+        self.concurrency = 1
+        self._in_flight: set[asyncio.Task] = set()  # deliveries being handled (concurrency > 1)
 
     async def open(self) -> None:
         await self.bus._ensure_publisher()  # opens the connection
         assert self.bus.connection is not None
         channel = await self.bus.connection.channel()
-        await channel.set_qos(prefetch_count=self.bus.prefetch)
+        await channel.set_qos(prefetch_count=max(self.bus.prefetch, self.concurrency))
         self.queue = await self.bus.declare(channel, self.name)
 
     async def run(self) -> None:
@@ -161,6 +172,9 @@ class _QueueWorker:
         queue = self.queue
         try:
             async with queue.iterator() as messages:
+                if self.concurrency > 1:
+                    await self._run_concurrently(messages)
+                    return
                 async for incoming in messages:
                     self.busy = True
                     try:
@@ -170,7 +184,22 @@ class _QueueWorker:
                     if self.stopping:
                         break
         finally:
+            if self._in_flight:  # stopping: let started deliveries settle before the channel goes
+                await asyncio.wait(set(self._in_flight), timeout=self.bus.stop_grace)
+                for task in self._in_flight:
+                    task.cancel()
             await queue.channel.close()  # unacked prefetched messages go back to the queue
+
+    async def _run_concurrently(self, messages) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        async for incoming in messages:
+            if self.stopping:
+                return  # not started: closing the channel requeues it
+            await slots.acquire()
+            # A task per delivery, created in arrival order: they start in that order.
+            task = asyncio.create_task(self._handle(incoming), name=f"rabbitmq:{self.name}:{incoming.message_id}")
+            self._in_flight.add(task)
+            task.add_done_callback(lambda done: (self._in_flight.discard(done), slots.release()))
 
     async def _handle(self, incoming: AbstractIncomingMessage) -> None:
         where = f"{self.name} {incoming.message_id}"
@@ -198,6 +227,7 @@ class _QueueWorker:
             if self.queue is not None:
                 await self.queue.channel.close()
             return
+        # (With concurrency > 1, run() itself waits for the deliveries in hand when cancelled.)
         if self.busy:  # let the message in hand finish and be acked, within the grace period
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)

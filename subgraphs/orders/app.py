@@ -8,7 +8,6 @@ from mybroker.db import Database, OutboxRelay
 from mybroker.events import EXECUTIONS, ORDER_EVENTS
 from mybroker.graphql import graphql_router
 from mybroker.internal_http import InternalClient
-from mybroker.live import LiveFeed
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.orders.clients import AssetDirectory, AssetsClient, Reservations, WalletClient
 from subgraphs.orders.consumers import GROUP, execution_reports
@@ -34,13 +33,12 @@ def create_service(
     if wallet is None:
         wallet = WalletClient(InternalClient(settings.url("wallet"), settings.internal_secret))
         closers.append(wallet.close)
-    orders = OrderService(
-        db, assets, wallet, market_order_collar=settings.market_order_collar, live=LiveFeed(infra.bus, ORDER_EVENTS)
-    )
+    live = infra.live_feed(ORDER_EVENTS)
+    orders = OrderService(db, assets, wallet, market_order_collar=settings.market_order_collar, live=live)
 
     app = service_app("My Broker B3 - orders")
     app.include_router(graphql_router(build_schema(), orders, settings.internal_secret))
     infra.bus.subscribe(EXECUTIONS, GROUP, execution_reports(orders))
 
     relay = OutboxRelay(db, infra.bus)
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose, *closers])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[live.close, relay.stop, db.dispose, *closers])

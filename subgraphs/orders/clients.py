@@ -19,6 +19,8 @@ class AssetInfo:
     lot_size: int
     active: bool
     last_price: Decimal | None
+    # A fractional market (PETR4F) takes at most this many shares; None: no cap.
+    max_quantity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class AssetsClient:
             lot_size=int(body["lotSize"]),
             active=bool(body.get("active", True)),
             last_price=None if last is None else Decimal(str(last)),
+            max_quantity=None if body.get("maxQuantity") is None else int(body["maxQuantity"]),
         )
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ reports it (a state machine), and the prices a reservation blocks. Pure: no I/O.
     PENDING --ACCEPTED--> OPEN --FILL--> PARTIALLY_FILLED --FILL--> FILLED
     PENDING / OPEN / PARTIALLY_FILLED --> CANCELLED | EXPIRED
     PENDING --> REJECTED
+    OPEN / PARTIALLY_FILLED --REPLACED--> the same status, new quantity and/or limit price
 
 FILLED, CANCELLED, REJECTED and EXPIRED are terminal: nothing changes them again."""
 from __future__ import annotations
@@ -41,6 +42,8 @@ class ExecType(str, Enum):
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    REPLACED = "REPLACED"  # quantity: the new total; price: the new limit
+    REPLACE_REJECTED = "REPLACE_REJECTED"  # the order stays as it was
 
 
 class InvalidTransition(Exception):
@@ -94,9 +97,13 @@ class OrderRequest:
         )
 
 
-def check_lot(quantity: int, lot_size: int) -> None:
+def check_lot(quantity: int, lot_size: int, max_quantity: int | None = None) -> None:
+    """The market's quantity rule: a multiple of the lot, and on a fractional market
+    (PETR4F) at most `max_quantity` (lot - 1 of the standard ticker)."""
     if lot_size > 0 and quantity % lot_size:
         raise bad_input(f"quantity must be a multiple of the lot size ({lot_size}).")
+    if max_quantity is not None and quantity > max_quantity:
+        raise bad_input(f"The fractional market trades 1 to {max_quantity} shares; trade round lots on the standard ticker.")
 
 
 @dataclass(frozen=True)
@@ -246,6 +253,41 @@ class Order:
         self.reason = reason
         self.updated_at = at
 
+    def replace(self, quantity: int, limit_price: Decimal | None, at: datetime) -> None:
+        """B3 replaced the order: a new total quantity (above what already filled) and/or
+        limit price; its status does not change."""
+        self._require(frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED}), "REPLACED")
+        if quantity <= self.filled_quantity:
+            raise InvalidTransition(f"order {self.id}: replaced quantity {quantity} is not above the {self.filled_quantity} filled")
+        self.quantity = quantity
+        if limit_price is not None:
+            self.limit_price = limit_price
+        self.updated_at = at
+
+    def check_replace(self, quantity: int | None, limit_price: Decimal | None) -> Decimal | None:
+        """What a trader may ask of a resting order without a new reservation: a lower
+        quantity (still above what filled) and, for a BUY, a lower limit (its cash is
+        blocked at the old one); a SELL may move its limit either way. Answers the limit
+        price normalised, or raises BAD_USER_INPUT."""
+        if self.is_terminal:
+            raise bad_input(f"The order is already {self.status.value}; there is nothing to replace.")
+        if self.type is not OrderType.LIMIT:
+            raise bad_input("Only LIMIT orders rest at B3 and can be replaced.")
+        if quantity is None and limit_price is None:
+            raise bad_input("A replace needs a new quantity or a new limitPrice.")
+        if quantity is not None:
+            if quantity <= self.filled_quantity:
+                raise bad_input(f"quantity must be above the {self.filled_quantity} already filled; cancel the order instead.")
+            if quantity > self.quantity:
+                raise bad_input("A replace may only lower the quantity; place a new order for more.")
+        if limit_price is None:
+            return None
+        limit_price = OrderRequest(self.ticker, self.side, OrderType.LIMIT, 1, limit_price).validated().limit_price
+        assert limit_price is not None and self.limit_price is not None
+        if self.side is OrderSide.BUY and limit_price > self.limit_price:
+            raise bad_input(f"A BUY's limitPrice may only be lowered (its cash is blocked at {self.limit_price}).")
+        return limit_price
+
     def request_cancel(self, at: datetime) -> None:
         """The trader asked to cancel; B3's report, not this, makes the order CANCELLED."""
         if self.is_terminal:
@@ -270,4 +312,10 @@ class Order:
             self.expire(report.reason, report.time)
         elif report.exec_type is ExecType.REJECTED:
             self.reject(report.reason, report.time)
+        elif report.exec_type is ExecType.REPLACED:
+            if report.quantity is None:
+                raise InvalidTransition(f"order {self.id}: a REPLACED needs the new quantity")
+            self.replace(report.quantity, report.price, report.time)
+        elif report.exec_type is ExecType.REPLACE_REJECTED:
+            raise InvalidTransition(f"order {self.id}: B3 refused a replace ({report.reason}); the order is unchanged")
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from mybroker.events import CANCEL_ORDER, NEW_ORDER, ORDER_UPDATED, Envelope, iso, parse_iso
+from mybroker.events import CANCEL_ORDER, NEW_ORDER, ORDER_UPDATED, REPLACE_ORDER, Envelope, iso, parse_iso
 from mybroker.money import format_money
 from subgraphs.orders.domain import (
     ExecType,
@@ -39,12 +39,21 @@ def new_order(order: Order) -> Envelope:
             "quantity": order.quantity,
             "limitPrice": _money(order.limit_price),
             "protectionPrice": _money(order.protection_price),
+            # Who owns the order at the exchange: its self-trade prevention compares it.
+            "account": order.user_id,
         },
     )
 
 
 def cancel_order(order: Order) -> Envelope:
     return Envelope(CANCEL_ORDER, {"orderId": order.id, "ticker": order.ticker})
+
+
+def replace_order(order: Order, quantity: int | None, limit_price: Decimal | None) -> Envelope:
+    """New terms for a resting order (None: unchanged); B3 answers REPLACED or REPLACE_REJECTED."""
+    return Envelope(
+        REPLACE_ORDER, {"orderId": order.id, "ticker": order.ticker, "quantity": quantity, "limitPrice": _money(limit_price)}
+    )
 
 
 def order_updated(order: Order, last_fill: Fill | None = None) -> Envelope:

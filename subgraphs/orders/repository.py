@@ -64,8 +64,9 @@ async def add(session: AsyncSession, order: Order) -> None:
 
 
 async def save(session: AsyncSession, order: Order) -> None:
-    """Writes what the state machine may change; the order's terms never change."""
-    await session.execute(update(orders).where(orders.c.id == order.id).values(**_state(order)))
+    """Writes what the state machine may change (B3's REPLACED changes quantity and limit)."""
+    terms = {"quantity": order.quantity, "limit_price": order.limit_price}
+    await session.execute(update(orders).where(orders.c.id == order.id).values(**_state(order), **terms))
 
 
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:

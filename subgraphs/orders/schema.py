@@ -3,6 +3,7 @@ order enums, Query.order/orders, Mutation.placeOrder/cancelOrder, Subscription.o
 and User.orders). Resolvers are one-liners into OrderService."""
 from __future__ import annotations
 
+from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
 from typing import AsyncGenerator
@@ -175,13 +176,23 @@ class Mutation:
     async def cancel_order(self, info: Info, id: strawberry.ID) -> Order:
         return Order.of(await info.context.service.cancel_order(info.context.caller, id))
 
+    @strawberry.mutation(
+        description="new terms for a resting LIMIT order: a lower quantity (keeps its place in the queue) and/or a new "
+        "limitPrice (a BUY's only lower); the order changes when B3 confirms"
+    )
+    async def replace_order(
+        self, info: Info, id: strawberry.ID, quantity: int | None = None, limit_price: Decimal | None = None
+    ) -> Order:
+        return Order.of(await info.context.service.replace_order(info.context.caller, id, quantity, limit_price))
+
 
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="the caller's order after each change of status or fill")
     async def order_updates(self, info: Info) -> AsyncGenerator[Order, None]:
-        async for order in info.context.service.order_updates(info.context.caller):
-            yield Order.of(order)
+        async with aclosing(info.context.service.order_updates(info.context.caller)) as orders:
+            async for order in orders:
+                yield Order.of(order)
 
 
 def build_schema():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
 from typing import AsyncIterator, Callable, Sequence
@@ -68,7 +69,7 @@ class OrderService:
         asset = await self.assets.asset(request.ticker)
         if not asset.active:
             raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{request.ticker} is not traded.")
-        check_lot(request.quantity, asset.lot_size)
+        check_lot(request.quantity, asset.lot_size, asset.max_quantity)
         terms = reservation_terms(request, asset.last_price, self.collar)
         order = Order.place(self.new_id(), user_id, request, terms, self.clock())
 
@@ -107,6 +108,26 @@ class OrderService:
             order.request_cancel(self.clock())
             await repository.save(tx.session, order)
             await tx.emit(EXCHANGE_ORDERS, messages.cancel_order(order), key=order.ticker)
+        return order
+
+    async def replace_order(self, caller: Caller, order_id: str, quantity: int | None, limit_price: Decimal | None) -> Order:
+        """Asks B3 for new terms within the order's reservation (Order.check_replace); the
+        order changes when B3's REPLACED report arrives, as a cancel does."""
+        user_id = caller.require_user()
+        async with self.db.read() as session:
+            current = await repository.get(session, order_id)
+        if current is None:
+            raise bad_input(f"There is no order {order_id!r}.")
+        if not current.owned_by(user_id):
+            raise DomainError(ErrorCode.FORBIDDEN, "This order belongs to someone else.")
+        if quantity is not None:
+            asset = await self.assets.asset(current.ticker)
+            check_lot(quantity, asset.lot_size, asset.max_quantity)
+        async with self.db.transaction() as tx:
+            order = await repository.get(tx.session, order_id, for_update=True)
+            assert order is not None  # orders are never deleted
+            limit_price = order.check_replace(quantity, limit_price)
+            await tx.emit(EXCHANGE_ORDERS, messages.replace_order(order, quantity, limit_price), key=order.ticker)
         return order
 
     async def apply_execution(self, message_id: str, report: ExecutionReport) -> Order | None:
@@ -167,8 +188,10 @@ class OrderService:
         if self.live is None:
             raise RuntimeError("order updates need a live feed")
         accepts = lambda message: message.type == ORDER_UPDATED and message.data.get("userId") == user_id  # noqa: E731
-        async for message in self.live.subscribe(accepts):
-            yield messages.order_from_snapshot(message.data)
+        # aclosing: leaving `async for` does not close the live subscription by itself.
+        async with aclosing(self.live.subscribe(accepts)) as updates:
+            async for message in updates:
+                yield messages.order_from_snapshot(message.data)
 
     async def _by_client_order_id(self, user_id: str, client_order_id: str) -> Order | None:
         async with self.db.read() as session:

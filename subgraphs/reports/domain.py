@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Mapping
 
+from mybroker.catalog import standard_ticker
 from mybroker.events import parse_iso
 from mybroker.money import CENT, cents
 
@@ -51,7 +52,8 @@ class Fill:
                 execution_id=str(last["executionId"]),
                 order_id=str(data["orderId"]),
                 user_id=str(data["userId"]),
-                ticker=str(data["ticker"]).upper(),
+                # A fractional fill (PETR4F) delivers the standard ticker's shares.
+                ticker=standard_ticker(str(data["ticker"]).upper()),
                 side=Side(data["side"]),
                 quantity=int(last["quantity"]),
                 price=Decimal(str(last["price"])),

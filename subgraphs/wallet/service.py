@@ -12,6 +12,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from mybroker.auth import Caller
+from mybroker.catalog import standard_ticker
 from mybroker.db import Database, utc_now
 from mybroker.errors import bad_input, forbidden
 from subgraphs.wallet.domain import (
@@ -126,6 +127,9 @@ class WalletService:
         """Check and block in one transaction; asking again with the same order id answers
         the first reservation and blocks nothing more."""
         order_id, user_id, ticker = order_id.strip(), user_id.strip(), ticker.strip().upper()
+        # A fractional order (PETR4F) trades the standard ticker's shares: one position, in
+        # PETR4, so its reservation, its fills and a SELL's free shares are all PETR4's.
+        ticker = standard_ticker(ticker)
         if not user_id:
             raise bad_input("A reservation needs a user id.")
         if not ticker or len(ticker) > MAX_TICKER_LENGTH:

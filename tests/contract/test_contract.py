@@ -1,5 +1,6 @@
-"""The public contract: the router's API schema must hold schema.graphql with no breaking
-change (graphql-core's find_breaking_changes), as clients rely on it.
+"""The public contract: the router's API schema must hold schema.graphql, and with it
+exchange.graphql's additions (the book's depth and the tape), with no breaking change
+(graphql-core's find_breaking_changes), as clients rely on them.
 
 The project pins its copy of the contract beside this test; where the steering repo's
 shared/contract is present (development and CI), the copy must match it."""
@@ -36,6 +37,29 @@ async def test_router_api_schema_holds_the_contract(platform, http):
     served = build_client_schema(body["data"])
     breaking = find_breaking_changes(contract_schema(), served)
     assert breaking == [], "\n".join(f"{change.type.name}: {change.description}" for change in breaking)
+
+
+def exchange_contract_schema():
+    """schema.graphql with exchange.graphql's additions (the book's depth and the tape)."""
+    return build_schema("\n".join((HERE / name).read_text(encoding="utf-8") for name in ("schema.graphql", "exchange.graphql")))
+
+
+def test_pinned_exchange_contract_matches_shared_contract():
+    shared = SHARED / "exchange.graphql"
+    if not shared.exists():
+        return
+    assert (HERE / "exchange.graphql").read_text() == shared.read_text(), "tests/contract/exchange.graphql drifted from shared/contract"
+
+
+@async_test
+async def test_router_api_schema_holds_the_exchange_contract(platform, http):
+    async with http.post(platform.router_url, json={"query": get_introspection_query()}) as response:
+        body = await response.json()
+    assert "errors" not in body, body.get("errors")
+    served = build_client_schema(body["data"])
+    breaking = find_breaking_changes(exchange_contract_schema(), served)
+    assert breaking == [], "\n".join(f"{change.type.name}: {change.description}" for change in breaking)
+    assert {"book", "trades"} <= set(served.get_type("Asset").fields)
 
 
 @async_test

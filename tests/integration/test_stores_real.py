@@ -168,7 +168,11 @@ async def test_b3sim_journal_on_postgresql(settings, b3sim_database, tmp_path):
         async with reader.read() as session:
             commands = (await session.execute(select(journal_commands).order_by(journal_commands.c.seq))).all()
             fills = (await session.execute(select(executions).order_by(executions.c.execution_id))).all()
-            outbox_rows = (await session.execute(text("SELECT count(*), count(published_at) FROM outbox"))).one()
+            outbox_rows = (
+                await session.execute(
+                    text("SELECT count(*), count(published_at) FROM outbox WHERE channel = :reports"), {"reports": EXECUTIONS}
+                )
+            ).one()
             column_types = dict(
                 (
                     await session.execute(

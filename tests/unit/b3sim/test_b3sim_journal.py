@@ -15,7 +15,7 @@ from b3sim.market_maker import MakerPolicy
 from b3sim.wire import exchange_command, reference_price, report_envelope
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
-from mybroker.events import CANCEL_ORDER, NEW_ORDER, QUOTE, Envelope
+from mybroker.events import CANCEL_ORDER, EXECUTIONS, NEW_ORDER, QUOTE, Envelope
 from mybroker.settings import Settings
 
 
@@ -71,7 +71,8 @@ async def test_replaying_the_journal_gives_the_same_reports(tmp_path):
 
     async with db.read() as session:
         rows = (await session.execute(select(journal_commands).order_by(journal_commands.c.seq))).all()
-        sent = [Envelope.from_bytes(r.payload).data for r in (await session.execute(select(outbox).order_by(outbox.c.seq))).all()]
+        reports = select(outbox).where(outbox.c.channel == EXECUTIONS).order_by(outbox.c.seq)
+        sent = [Envelope.from_bytes(r.payload).data for r in (await session.execute(reports)).all()]
     await db.dispose()
 
     replica = core()

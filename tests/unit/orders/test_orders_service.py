@@ -68,6 +68,7 @@ async def test_a_limit_buy_reserves_its_value_and_sends_the_order_to_b3(harness)
         "quantity": 200,
         "limitPrice": "30.50",
         "protectionPrice": None,
+        "account": "alice",  # the exchange's self-trade prevention compares it
     }
     snapshot = messages[1][2].data
     assert (snapshot["userId"], snapshot["status"], snapshot["filledQuantity"], snapshot["lastFill"]) == ("alice", "PENDING", 0, None)

@@ -127,6 +127,8 @@ def test_fill_from_order_event():
     fill = Fill.from_order_event(data)
     assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.SELL, 100, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
     assert Fill.from_order_event({**data, "lastFill": None}) is None
+    # A fill on the fractional book is a holding of the same shares.
+    assert Fill.from_order_event({**data, "ticker": "PETR4F"}).ticker == "PETR4"
     for broken in ({**data, "side": "HOLD"}, {**data, "lastFill": {**data["lastFill"], "quantity": 0}},
                    {**data, "lastFill": {**data["lastFill"], "price": "31.405"}}, {"lastFill": {"executionId": "x"}}):
         with pytest.raises(ValueError):

@@ -1,0 +1,122 @@
+"""The exchange's market as the assets subgraph shows it: the latest book snapshot per
+ticker (from `b3-book-v1`) and a bounded list of recent trades per ticker (the tape,
+`b3-trades-v1`), both kept in the cache. Folding is pure (below); MarketView does the
+cache I/O for the consumers and the resolvers.
+
+Both consumers are idempotent without an inbox: a snapshot replaces the cached one only
+when it is not older, and a trade already in the list (by trade id) is not added again.
+Each ticker's messages arrive on one partition, so one consumer at a time folds them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+import orjson
+
+from mybroker.cache import Cache
+from mybroker.events import iso, parse_iso, utcnow
+from subgraphs.assets.domain import normalise_ticker, page_size
+
+DEFAULT_BOOK_DEPTH = 5
+MAX_BOOK_DEPTH = 10  # b3-sim's snapshots carry ten levels per side
+DEFAULT_TRADES = 50
+TRADES_KEPT = 200  # per ticker; also the most `trades(limit:)` answers
+
+
+@dataclass(frozen=True)
+class BookLevel:
+    price: Decimal
+    quantity: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class OrderBook:
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+    time: datetime
+
+
+@dataclass(frozen=True)
+class TapeTrade:
+    price: Decimal
+    quantity: int
+    time: datetime
+
+
+def _time(text: Any) -> datetime:
+    moment = parse_iso(str(text))
+    if moment.tzinfo is None:
+        raise ValueError("time has no offset")
+    return moment.astimezone(timezone.utc)
+
+
+def book_from_snapshot(data: Mapping[str, Any], depth: int) -> OrderBook:
+    def levels(side: str) -> list[BookLevel]:
+        return [BookLevel(Decimal(str(l["price"])), int(l["quantity"]), int(l["orders"])) for l in data[side][:depth]]
+
+    return OrderBook(levels("bids"), levels("asks"), _time(data["time"]))
+
+
+def keeps_snapshot(candidate: Mapping[str, Any], cached: Mapping[str, Any] | None) -> bool:
+    """Newer (or equal) wins: a redelivered or late snapshot never hides a newer book."""
+    return cached is None or _time(candidate["time"]) >= _time(cached["time"])
+
+
+def add_trade(trades: list[dict[str, Any]], trade: Mapping[str, Any], keep: int = TRADES_KEPT) -> list[dict[str, Any]] | None:
+    """The list (newest first) with `trade` in it, or None when it is there already.
+    Raises ValueError for a trade that does not fit the contract."""
+    if any(t["tradeId"] == trade["tradeId"] for t in trades):
+        return None
+    entry = {
+        "tradeId": str(trade["tradeId"]),
+        "price": str(Decimal(str(trade["price"]))),
+        "quantity": int(trade["quantity"]),
+        "time": iso(_time(trade["time"])),
+    }
+    # The tape arrives in order per ticker; a redelivered older trade still sorts into place.
+    merged = sorted([entry, *trades], key=lambda t: _time(t["time"]), reverse=True)
+    return merged[:keep]
+
+
+def book_key(ticker: str) -> str:
+    return f"book:{ticker}"
+
+
+def trades_key(ticker: str) -> str:
+    return f"trades:{ticker}"
+
+
+class MarketView:
+    def __init__(self, cache: Cache):
+        self.cache = cache
+
+    async def record_book(self, data: Mapping[str, Any]) -> None:
+        ticker = normalise_ticker(str(data["ticker"]))
+        book_from_snapshot(data, MAX_BOOK_DEPTH)  # refuse a malformed snapshot before caching it
+        raw = await self.cache.get(book_key(ticker))
+        if keeps_snapshot(data, orjson.loads(raw) if raw else None):
+            await self.cache.set(book_key(ticker), orjson.dumps(dict(data)))
+
+    async def record_trade(self, data: Mapping[str, Any]) -> None:
+        ticker = normalise_ticker(str(data["ticker"]))
+        raw = await self.cache.get(trades_key(ticker))
+        updated = add_trade(orjson.loads(raw) if raw else [], data)
+        if updated is not None:
+            await self.cache.set(trades_key(ticker), orjson.dumps(updated))
+
+    async def books(self, tickers: Sequence[str], depth: int | None) -> list[OrderBook]:
+        """The latest book per ticker, `depth` levels a side; an empty book before the first."""
+        levels = page_size(depth, DEFAULT_BOOK_DEPTH, MAX_BOOK_DEPTH, "depth")
+        raw = await self.cache.get_many([book_key(normalise_ticker(str(t))) for t in tickers])
+        return [book_from_snapshot(orjson.loads(value), levels) if value else OrderBook([], [], utcnow()) for value in raw]
+
+    async def trades(self, ticker: str, limit: int | None) -> list[TapeTrade]:
+        """The latest trades, newest first."""
+        count = page_size(limit, DEFAULT_TRADES, TRADES_KEPT, "limit")
+        raw = await self.cache.get(trades_key(normalise_ticker(ticker)))
+        return [
+            TapeTrade(Decimal(t["price"]), int(t["quantity"]), _time(t["time"])) for t in (orjson.loads(raw) if raw else [])[:count]
+        ]
