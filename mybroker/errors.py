@@ -23,6 +23,12 @@ class ErrorCode(str, Enum):
     # Added by the router for requests that are not valid GraphQL at all.
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    # The router's edge: introspection switched off, automatic persisted queries (Apollo's
+    # codes, so Apollo clients recognise them).
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
 
 
 class DomainError(Exception):

@@ -62,8 +62,12 @@ CONFIG = StrawberryConfig(scalar_map={Decimal: DecimalScalar, datetime: DateTime
 
 class SubgraphSchema(strawberry.federation.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
-        """Errors are logged once, in format_error, and only the unexpected ones: a caller's
-        mistake is not a server event."""
+        """Shapes every error to the contract in place (format_error logs the unexpected
+        ones, once): the subscription WebSocket sends `error.formatted` as it stands."""
+        for error in errors:
+            shaped = format_error(error)
+            error.message = shaped["message"]
+            error.extensions = shaped["extensions"]
 
 
 def federation_schema(**kwargs) -> SubgraphSchema:
@@ -80,7 +84,15 @@ class GraphQLContext(BaseContext):
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
-    """One GraphQL error in the contract's shape: a code, a plain message, no internals."""
+    """One GraphQL error in the contract's shape: a code, a plain message, no internals.
+    Memoised on the error, so a second call neither logs again nor mints a new request id."""
+    shaped = getattr(error, "_contract_shape", None)
+    if shaped is None:
+        shaped = error._contract_shape = _contract_shape(error)  # type: ignore[attr-defined]
+    return shaped
+
+
+def _contract_shape(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, DomainError):
         code, message = original.code, original.message

@@ -84,10 +84,29 @@ class Executor:
             state.errors.append(_router_error(f'Subgraph "{fetch.service}" could not be queried.', fetch.service, repr(error)))
         return None
 
+    async def resume(
+        self, fetch: FetchNode, response: Mapping[str, Any], rest: PlanNode | None,
+        variables: Mapping[str, Any], headers: Mapping[str, str],
+    ) -> ExecutionState:
+        """One subscription event: `response` is what the subgraph sent for the plan's root
+        `fetch`; the rest of the plan (entity fetches) runs on it as for a query."""
+        state = ExecutionState(variables, headers)
+        self._merge_root(fetch, response, state)
+        if rest is not None:
+            await self._run(rest, state)
+        return state
+
+    def body_for(self, fetch: FetchNode, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The request body for a root fetch (a subscription's, sent over WebSocket)."""
+        return self._body(fetch, ExecutionState(variables, {}))
+
     async def _root_fetch(self, fetch: FetchNode, state: ExecutionState) -> None:
         response = await self._send(fetch, self._body(fetch, state), state)
         if response is None:
             return
+        self._merge_root(fetch, response, state)
+
+    def _merge_root(self, fetch: FetchNode, response: Mapping[str, Any], state: ExecutionState) -> None:
         data = response.get("data")
         if isinstance(data, dict):
             deep_merge(state.data, data)
@@ -233,6 +252,18 @@ def _subgraph_error(error: Any, service: str, path: list | None) -> dict[str, An
     extensions.setdefault("service", service)
     out["extensions"] = extensions
     return out
+
+
+def subgraph_errors(errors: Any, service: str) -> list[dict[str, Any]]:
+    """A subgraph's errors as the client sees them (a subscription's `error` message)."""
+    if not isinstance(errors, list) or not errors:
+        return [_subgraph_error(errors, service, None)]
+    return [_subgraph_error(error, service, None) for error in errors]
+
+
+def router_error(message: str, service: str, detail: str = "") -> dict[str, Any]:
+    """An INTERNAL_SERVER_ERROR about a subgraph, logged with the request id it carries."""
+    return _router_error(message, service, detail)
 
 
 def _router_error(message: str, service: str, detail: str = "") -> dict[str, Any]:

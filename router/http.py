@@ -1,5 +1,7 @@
 """The router's HTTP edge (Starlette): /graphql for POST and GET, GraphiQL for browsers,
-/health, and JWT verification before anything else happens.
+/health, /metrics, the trading screen at / (web/), and what guards the door before an
+operation runs: body size, CORS, CSRF prevention, JWT verification, automatic persisted
+queries. docs/router.md lists every setting.
 
 A request with `Authorization: Bearer <token>` must carry a valid access token (401
 otherwise); without one the caller is anonymous. Every subgraph request carries the
@@ -8,23 +10,33 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any, Mapping
 
 import orjson
+from opentelemetry import propagate, trace
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, internal_headers
 from mybroker.errors import DomainError, ErrorCode
+from router.cors import CorsPolicy, cors_middleware
+from router.csrf import CsrfPolicy, csrf_refusal
+from router.errors import RequestError
 from router.executor import Executor
 from router.limits import OperationLimits
-from router.pipeline import GraphQLRequest, RouterPipeline
-from router.subgraph_client import HttpSubgraphClient, SubgraphClient
+from router.metrics import RouterMetrics
+from router.persisted_queries import PersistedQueries
+from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
+from router.subgraph_client import HttpSubgraphClient, ObservedSubgraphClient, SubgraphClient
+from router.subscriptions import SubscriptionServer, SubscriptionSettings, pooled_session, streaming_transport
 from router.supergraph import Supergraph
 
 log = logging.getLogger("router.http")
@@ -47,6 +59,20 @@ class RouterConfig:
     # Answer `Apollo-Query-Plan-Experimental: 1` with the plan in `extensions.queryPlan`.
     expose_query_plan: bool = True
     graphiql: bool = True
+    # Off: `__schema` and `__type` answer INTROSPECTION_DISABLED (`__typename` still works).
+    introspection: bool = True
+    csrf: CsrfPolicy = field(default_factory=CsrfPolicy)
+    cors: CorsPolicy = field(default_factory=CorsPolicy)
+    # Automatic persisted queries: how many query texts are remembered; 0 turns APQ off.
+    persisted_queries: int = 1000
+    # Prometheus metrics at GET /metrics.
+    metrics: bool = True
+    # Where spans go; None: the process-wide provider (a no-op unless router.tracing set one).
+    tracer_provider: Any = None
+    # WebSocket, SSE and multipart subscriptions: keepalives, buffers, per-connection limit.
+    subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
+    # The trading screen's build (web/dist), served at /; None: no screen.
+    web_dir: Path | None = None
 
     def urls_for(self, supergraph: Supergraph) -> dict[str, str]:
         urls = {name: subgraph.url for name, subgraph in supergraph.subgraphs.items()}
@@ -57,19 +83,38 @@ class RouterConfig:
 def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None) -> Starlette:
     config = config or RouterConfig()
     client = config.client or HttpSubgraphClient()
+    urls = config.urls_for(supergraph)
+    metrics = RouterMetrics() if config.metrics else None
+    tracer = (config.tracer_provider or trace.get_tracer_provider()).get_tracer("mybroker.router")
     pipeline = RouterPipeline(
-        supergraph, Executor(client, config.urls_for(supergraph)), limits=config.limits, cache_size=config.cache_size
+        supergraph,
+        Executor(ObservedSubgraphClient(client, urls, metrics=metrics, tracer=tracer), urls),
+        limits=config.limits,
+        cache_size=config.cache_size,
+        introspection=config.introspection,
+        tracer=tracer,
     )
+    persisted = PersistedQueries(config.persisted_queries)
+    live = SubscriptionServer(
+        pipeline, internal_secret=config.internal_secret, verifier=config.verifier,
+        settings=config.subscriptions, session=pooled_session(client),
+    )
+    max_body = config.limits.max_body_bytes
     graphiql_page = resources.files("router").joinpath("static/graphiql.html").read_text(encoding="utf-8")
 
     async def graphql_post(request: Request) -> Response:
+        body = await _read_body(request, max_body)
+        if body is None:
+            return _refuse(413, ErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
         try:
-            payload = orjson.loads(await request.body())
+            payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _errors(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
+            return _refuse(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
         if not isinstance(payload, dict):
-            return _errors(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
-        return await _run(request, payload.get("query"), payload.get("variables"), payload.get("operationName"), True)
+            return _refuse(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
+        return await _run(
+            request, payload.get("query"), payload.get("variables"), payload.get("operationName"), True, payload.get("extensions")
+        )
 
     async def graphql_get(request: Request) -> Response:
         params = request.query_params
@@ -80,26 +125,54 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             try:
                 variables = orjson.loads(params["variables"])
             except orjson.JSONDecodeError:
-                return _errors(400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
-        return await _run(request, params.get("query"), variables, params.get("operationName"), False)
+                return _refuse(400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
+        extensions: Any = None
+        if params.get("extensions"):
+            try:
+                extensions = orjson.loads(params["extensions"])
+            except orjson.JSONDecodeError:
+                return _refuse(400, ErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
+        return await _run(request, params.get("query"), variables, params.get("operationName"), False, extensions)
 
-    async def _run(request: Request, query, variables, operation_name, allow_mutations: bool) -> Response:
+    async def _run(request: Request, query, variables, operation_name, allow_mutations: bool, extensions=None) -> Response:
+        refusal = csrf_refusal(request.headers, config.csrf)
+        if refusal is not None:
+            return _refuse(400, ErrorCode.BAD_USER_INPUT, refusal)
         try:
             caller = await _caller(request, config.verifier)
         except DomainError as error:
-            return _errors(401, error.code, error.message)
-        if variables is not None and not isinstance(variables, dict):
-            return _errors(400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
-        if operation_name is not None and not isinstance(operation_name, str):
-            return _errors(400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
-        include_plan = config.expose_query_plan and request.headers.get(QUERY_PLAN_HEADER, "") not in ("", "0", "false")
+            return _refuse(401, error.code, error.message)
         try:
-            outcome = await pipeline.execute(
-                GraphQLRequest(query, variables, operation_name),
-                internal_headers(config.internal_secret, caller.user_id),
-                allow_mutations=allow_mutations,
-                include_plan=include_plan,
-            )
+            query = persisted.resolve(query, extensions)
+        except RequestError as error:
+            return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
+        if variables is not None and not isinstance(variables, dict):
+            return _refuse(400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _refuse(400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
+        transport = streaming_transport(request.headers.get("accept", ""))
+        if transport is not None:  # SSE or multipart: subscriptions (and single results) as a stream
+            try:
+                operation = live.engine.prepare(GraphQLRequest(query, variables, operation_name), allow_mutations=allow_mutations)
+            except RequestError as error:
+                return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
+            return live.stream(transport, operation, caller)
+        include_plan = config.expose_query_plan and request.headers.get(QUERY_PLAN_HEADER, "") not in ("", "0", "false")
+        started = time.perf_counter()
+        try:
+            with tracer.start_as_current_span(
+                "graphql request", context=propagate.extract(request.headers), kind=trace.SpanKind.SERVER
+            ) as span:
+                outcome = await pipeline.execute(
+                    GraphQLRequest(query, variables, operation_name),
+                    internal_headers(config.internal_secret, caller.user_id),
+                    allow_mutations=allow_mutations,
+                    include_plan=include_plan,
+                )
+                if span.is_recording():
+                    span.set_attribute("graphql.operation.type", outcome.kind or "unknown")
+                    span.set_attribute("graphql.operation.name", operation_name or "")
+                    span.set_attribute("http.response.status_code", outcome.status)
         except Exception:  # a router bug: logged with an id, never a trace to the client
             request_id = uuid.uuid4().hex[:12]
             log.exception("request failed (request id %s)", request_id)
@@ -107,32 +180,98 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                 "message": f"Internal server error (request id {request_id}).",
                 "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }
-            return _json({"errors": [error]}, 500)
+            return _observed(ExecutionOutcome({"errors": [error]}, 500), started)
+        return _observed(outcome, started)
+
+    def _observed(outcome: ExecutionOutcome, started: float | None = None) -> Response:
+        if metrics is not None:
+            metrics.observe_request(outcome.kind, outcome.body, None if started is None else time.perf_counter() - started)
         headers = {"allow": "POST"} if outcome.status == 405 else None
         return _json(outcome.body, outcome.status, headers)
+
+    def _refuse(status: int, code: ErrorCode, message: str) -> Response:
+        """A request refused at the edge, before the pipeline: counted like the others."""
+        return _observed(ExecutionOutcome({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status))
 
     async def health(_: Request) -> Response:
         return _json({"status": "ok"})
 
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(metrics.exposition(), media_type=metrics.content_type)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette):
         yield
+        await live.close()  # ends every upstream subscription before the pool closes
         # The pooled session is ours to close; a client passed in config belongs to the caller.
         close = getattr(client, "close", None)
         if close is not None and config.client is None:
             await close()
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", graphql_post, methods=["POST"]),
-            Route("/graphql", graphql_get, methods=["GET"]),
-            Route("/health", health, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/graphql", graphql_post, methods=["POST"]),
+        Route("/graphql", graphql_get, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        WebSocketRoute("/graphql", live.websocket),
+    ]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    if config.web_dir is not None:
+        routes.extend(_web_screen_routes(config.web_dir))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=cors_middleware(config.cors))
     app.state.pipeline = pipeline
     app.state.supergraph = supergraph
+    app.state.metrics = metrics
+    app.state.subscriptions = live
     return app
+
+
+def _web_screen_routes(web_dir: Path) -> list[BaseRoute]:
+    """The trading screen: index.html at / and Vite's hashed bundles under /assets. Both
+    look at the disk per request, so a build made while the router runs is served on reload;
+    without one, / says how to build it."""
+
+    async def index(_: Request) -> Response:
+        page = web_dir / "index.html"
+        if not page.is_file():
+            return HTMLResponse(_SCREEN_NOT_BUILT)
+        return FileResponse(page, headers={"cache-control": "no-cache"})
+
+    static = StaticFiles(directory=web_dir / "assets", check_dir=False)
+
+    async def bundles(scope, receive, send) -> None:
+        if not (web_dir / "assets").is_dir():  # not built: a 404, not StaticFiles' 500
+            return await Response(status_code=404)(scope, receive, send)
+        await static(scope, receive, send)
+
+    return [Route("/", index, methods=["GET", "HEAD"]), Mount("/assets", app=bundles, name="web-assets")]
+
+
+_SCREEN_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>My Broker B3</title>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 10vh auto; padding: 0 1rem; line-height: 1.5">
+<h1>My Broker B3</h1>
+<p>The trading screen is not built: building it needs Node.js (20.19 or newer) with npm.
+Install Node, then run <code>make up</code> again (it builds <code>web/</code> when npm is there),
+or build it yourself with <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code> and reload this page.</p>
+<p>The platform runs without it: the GraphQL API and GraphiQL are at <a href="/graphql">/graphql</a>.</p>
+</body></html>"""
+
+
+async def _read_body(request: Request, limit: int | None) -> bytes | None:
+    """The body, or None once it proves larger than `limit`: a declared Content-Length is
+    refused unread, a chunked body as soon as it crosses the line."""
+    if limit is None:
+        return await request.body()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _caller(request: Request, verifier: JwtVerifier | None) -> Caller:
@@ -144,7 +283,3 @@ async def _caller(request: Request, verifier: JwtVerifier | None) -> Caller:
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
-
-
-def _errors(status: int, code: ErrorCode, message: str) -> Response:
-    return _json({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status)

@@ -1,4 +1,5 @@
-"""Operation limits, checked before planning: depth, aliases and root fields.
+"""Operation limits: request body size (checked before the body is read), lexical tokens
+(checked while parsing), then depth, aliases and root fields (checked before planning).
 
 A client that exceeds one gets OPERATION_TOO_COMPLEX and nothing reaches a subgraph.
 Introspection (`__schema`, `__type`) is answered by the router itself and bounded by
@@ -17,6 +18,11 @@ class OperationLimits:
     max_depth: int | None = 32
     max_aliases: int | None = 200
     max_root_fields: int | None = 64
+    # Lexical tokens (and, separately, comments) the parser reads before giving up: bounds
+    # the CPU and memory a hostile document can cost before validation even starts.
+    max_tokens: int | None = 15_000
+    # Bytes of request body; larger bodies are refused with HTTP 413 unread.
+    max_body_bytes: int | None = 2_000_000
 
 
 def check_limits(operation: Operation, limits: OperationLimits) -> None:

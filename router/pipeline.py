@@ -22,6 +22,7 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
+from opentelemetry import trace
 
 from mybroker.errors import ErrorCode
 from router.errors import PlanningError, RequestError
@@ -76,14 +77,27 @@ class PreparedOperation:
 class ExecutionOutcome:
     body: dict[str, Any]
     status: int = 200
+    # query | mutation | subscription once the operation is known (metrics, traces).
+    kind: str | None = None
 
 
 class RouterPipeline:
-    def __init__(self, supergraph: Supergraph, executor: Executor, *, limits: OperationLimits | None = None, cache_size: int = 1000):
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        executor: Executor,
+        *,
+        limits: OperationLimits | None = None,
+        cache_size: int = 1000,
+        introspection: bool = True,
+        tracer: trace.Tracer | None = None,
+    ):
         self.supergraph = supergraph
         self.schema = supergraph.api_schema
         self.executor = executor
         self.limits = limits or OperationLimits()
+        self.introspection = introspection
+        self._tracer = tracer or trace.get_tracer("mybroker.router")
         self.planner = QueryPlanner(supergraph)
         self.shaper = ResponseShaper(self.schema)
         self._cache: LruCache[PreparedOperation | RequestError] = LruCache(cache_size)
@@ -96,19 +110,23 @@ class RouterPipeline:
         key = (query, operation_name)
         cached = self._cache.get(key)
         if cached is None:
-            try:
-                cached = self._prepare(query, operation_name)
-            except RequestError as error:
-                cached = error
+            with self._tracer.start_as_current_span("router.prepare"):  # parse, validate, limits, plan
+                try:
+                    cached = self._prepare(query, operation_name)
+                except RequestError as error:
+                    cached = error
             self._cache.put(key, cached)
         if isinstance(cached, RequestError):
             raise cached
         return cached
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        tokens = self.limits.max_tokens
         try:
-            document = parse(query)
+            document = parse(query, max_lexical_tokens=tokens, max_comments=tokens)
         except GraphQLSyntaxError as error:
+            if "Parsing aborted" in error.message:  # a parser limit, not a typo
+                raise RequestError(ErrorCode.OPERATION_TOO_COMPLEX, error.message) from None
             raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
         errors = validate(self.schema, document, _STRUCTURE_RULES)
         if errors:
@@ -122,6 +140,10 @@ class RouterPipeline:
             raise RequestError(ErrorCode.GRAPHQL_VALIDATION_FAILED, str(error)) from None
         operation = normalize(document, operation_name)
         check_limits(operation, self.limits)
+        if not self.introspection and _introspection_only(operation.selections):
+            raise RequestError(
+                ErrorCode.INTROSPECTION_DISABLED, "Introspection is disabled on this router (__typename is still allowed)."
+            )
         try:
             plan = self.planner.plan(operation)
         except PlanningError as error:
@@ -134,6 +156,7 @@ class RouterPipeline:
     async def execute(
         self, request: GraphQLRequest, headers: Mapping[str, str], *, allow_mutations: bool = True, include_plan: bool = False
     ) -> ExecutionOutcome:
+        prepared = None
         try:
             prepared = self.prepare(request.query, request.operation_name)
             if prepared.kind == "mutation" and not allow_mutations:
@@ -141,19 +164,13 @@ class RouterPipeline:
             if prepared.kind == "subscription":
                 raise RequestError(
                     ErrorCode.GRAPHQL_VALIDATION_FAILED,
-                    "Subscriptions are not served over plain HTTP requests yet: use the WebSocket "
-                    "(graphql-transport-ws) or SSE transport.",
+                    "Subscriptions are served over WebSocket (graphql-transport-ws), Server-Sent Events "
+                    '(Accept: text/event-stream) or multipart HTTP (Accept: multipart/mixed;subscriptionSpec="1.0").',
                 )
             raw_variables = request.variables or {}
-            if not isinstance(raw_variables, Mapping):
-                raise RequestError(ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
-            coerced = get_variable_values(self.schema, prepared.definition.variable_definitions or (), dict(raw_variables))
-            if isinstance(coerced, list):
-                raise _request_errors(ErrorCode.BAD_USER_INPUT, coerced)
-            # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
-            coerced = getattr(coerced, "coerced", coerced)
+            coerced = self.coerce_variables(prepared, raw_variables)
         except RequestError as error:
-            return ExecutionOutcome({"errors": error.to_errors()}, error.status)
+            return ExecutionOutcome({"errors": error.to_errors()}, error.status, prepared.kind if prepared else None)
 
         state = await self.executor.execute(prepared.plan, raw_variables, headers)
         if prepared.introspection is not None:
@@ -164,7 +181,17 @@ class RouterPipeline:
             body["errors"] = state.errors
         if include_plan:
             body["extensions"] = {"queryPlan": prepared.plan.pretty()}
-        return ExecutionOutcome(body)
+        return ExecutionOutcome(body, kind=prepared.kind)
+
+    def coerce_variables(self, prepared: PreparedOperation, raw_variables: Any) -> dict[str, Any]:
+        """The variables as the operation declares them; RequestError (BAD_USER_INPUT) if not."""
+        if not isinstance(raw_variables, Mapping):
+            raise RequestError(ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+        coerced = get_variable_values(self.schema, prepared.definition.variable_definitions or (), dict(raw_variables))
+        if isinstance(coerced, list):
+            raise _request_errors(ErrorCode.BAD_USER_INPUT, coerced)
+        # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
+        return getattr(coerced, "coerced", coerced)
 
     def _introspect(self, document: DocumentNode, variables: Mapping[str, Any], state) -> None:
         result = graphql_execute(self.schema, document, variable_values=dict(variables))

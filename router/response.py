@@ -68,9 +68,9 @@ class _Walk:
         self.errors = errors
         self._explained: set[tuple] | None = None
         self._explains_all = False
-        # CollectFields per (selection set, runtime type): every item of a list shares it.
-        # Only for this request, so ids of the operation's tuples cannot be stale.
-        self._collected: dict[tuple[int, str], dict[str, list[Field]]] = {}
+        # Collected fields, as a plan per (selection set, runtime type): every item of a list
+        # shares it. Only for this request, so ids of the operation's tuples cannot be stale.
+        self._plans: dict[tuple[int, str], list[tuple]] = {}
 
     # ------------------------------------------------------------ objects
 
@@ -97,16 +97,37 @@ class _Walk:
 
     def object(self, object_type: GraphQLObjectType, selections, value: Mapping[str, Any], path: tuple) -> dict[str, Any]:
         cache_key = (id(selections), object_type.name)
-        fields = self._collected.get(cache_key)
-        if fields is None:
-            fields = self._collected[cache_key] = {}
-            self.collect(object_type, selections, fields)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            plan = self._plans[cache_key] = self._plan(object_type, selections)
+        parent = object_type.name
         out: dict[str, Any] = {}
+        for key, name, type_, sub, alias, scalar in plan:
+            if type_ is None:
+                out[key] = parent  # __typename
+                continue
+            raw = value.get(key)
+            if raw is None:
+                # The planner may have fetched it under a type-scoped alias (operation.typed_alias).
+                raw = value.get(alias)
+            if scalar and raw is not None:
+                out[key] = raw  # the common case, a scalar that is there: nothing to check or shape
+                continue
+            out[key] = self.value(type_, sub, raw, path + (key,), parent, name)
+        return out
+
+    def _plan(self, object_type: GraphQLObjectType, selections) -> list[tuple]:
+        """Per response key: (key, field name, type or None for __typename, merged
+        sub-selections, type-scoped alias, whether the type is a scalar), computed once per
+        (selection set, runtime type); every object of a list shares it."""
+        fields: dict[str, list[Field]] = {}
+        self.collect(object_type, selections, fields)
+        plan = []
         for key, nodes in fields.items():
             first = nodes[0]
             name = first.name
             if name == "__typename":
-                out[key] = object_type.name
+                plan.append((key, name, None, (), "", False))
                 continue
             definition = object_type.fields.get(name)
             if definition is None:
@@ -116,13 +137,11 @@ class _Walk:
                     definition = TypeMetaFieldDef
                 else:
                     continue
+            # Merged once here, so the tuple lives as long as the plan (its id keys the cache).
             sub = first.selections if len(nodes) == 1 else tuple(s for n in nodes for s in n.selections)
-            raw = value.get(key)
-            if raw is None:
-                # The planner may have fetched it under a type-scoped alias (operation.typed_alias).
-                raw = value.get(typed_alias(object_type.name, key))
-            out[key] = self.value(definition.type, sub, raw, path + (key,), object_type.name, name)
-        return out
+            named = definition.type.of_type if isinstance(definition.type, GraphQLNonNull) else definition.type
+            plan.append((key, name, definition.type, sub, typed_alias(object_type.name, key), isinstance(named, GraphQLScalarType)))
+        return plan
 
     # ------------------------------------------------------------ values
 

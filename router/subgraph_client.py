@@ -2,14 +2,20 @@
 
 Tests plug in their own `SubgraphClient` (e.g. one that executes Strawberry schemas in
 process); production uses `HttpSubgraphClient`, one pooled aiohttp session with keep-alive
-and orjson on both ways."""
+and orjson on both ways. `ObservedSubgraphClient` wraps either with a span per fetch (its
+W3C traceparent sent along, so the subgraph's spans join the trace) and metrics."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+import time
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 import aiohttp
 import orjson
+from opentelemetry import propagate, trace
+
+if TYPE_CHECKING:
+    from router.metrics import RouterMetrics
 
 
 class SubgraphUnavailable(Exception):
@@ -60,3 +66,37 @@ class HttpSubgraphClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+
+class ObservedSubgraphClient:
+    """A SubgraphClient that traces and counts the fetches of the client it wraps."""
+
+    def __init__(
+        self,
+        inner: SubgraphClient,
+        subgraph_urls: Mapping[str, str],
+        *,
+        metrics: "RouterMetrics | None" = None,
+        tracer: trace.Tracer | None = None,
+    ):
+        self.inner = inner
+        self._names = {url: name for name, url in subgraph_urls.items()}
+        self._metrics = metrics
+        self._tracer = tracer or trace.get_tracer("mybroker.router")
+
+    async def fetch(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        subgraph = self._names.get(url, "unknown")
+        attributes = {"subgraph.name": subgraph, "url.full": url}
+        with self._tracer.start_as_current_span(f"fetch {subgraph}", kind=trace.SpanKind.CLIENT, attributes=attributes) as span:
+            if span.is_recording():  # no tracer installed: no header, no copy
+                headers = dict(headers)
+                propagate.inject(headers)
+            started = time.perf_counter()
+            failed = True
+            try:
+                response = await self.inner.fetch(url, body, headers)
+                failed = bool(response.get("errors"))
+                return response
+            finally:
+                if self._metrics is not None:
+                    self._metrics.observe_fetch(subgraph, time.perf_counter() - started, failed)

@@ -102,9 +102,10 @@ async def test_post_query(router_url):
 
 
 async def test_get_query_and_refused_get_mutation(router_url):
-    status, body, _ = await get(router_url, {"query": "query($n: Int) { topProducts(first: $n) { upc } }", "variables": '{"n": 2}'})
+    preflighted = {"apollo-require-preflight": "true"}  # a GET needs it (CSRF prevention)
+    status, body, _ = await get(router_url, {"query": "query($n: Int) { topProducts(first: $n) { upc } }", "variables": '{"n": 2}'}, preflighted)
     assert status == 200 and body == {"data": {"topProducts": [{"upc": "1"}, {"upc": "2"}]}}
-    status, body, response = await get(router_url, {"query": 'mutation { renameUser(id: "1", name: "X") { name } }'})
+    status, body, response = await get(router_url, {"query": 'mutation { renameUser(id: "1", name: "X") { name } }'}, preflighted)
     assert status == 405
     assert response.headers["allow"] == "POST"
     assert "POST" in body["errors"][0]["message"]

@@ -1,0 +1,79 @@
+"""The router as `mybroker router` runs it: a supergraph SDL (from a file or composed from
+running subgraphs) plus edge options in, a ready ASGI app out; start-up problems come out
+as one readable sentence (SupergraphLoadError), never a traceback."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from graphql import GraphQLError
+
+from mybroker.settings import Settings
+from router.compose import CompositionError
+from router.discovery import SubgraphSdlError, compose_from_urls
+from router.http import RouterConfig, create_router_app
+from router.options import config_fields
+from router.supergraph import Supergraph, SupergraphError
+
+
+class SupergraphLoadError(Exception):
+    """The router cannot start on this supergraph; the message says which part and why."""
+
+
+def read_supergraph_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SupergraphLoadError(f"cannot read the supergraph file {path}: {error}") from None
+
+
+async def compose_supergraph(subgraphs: list[tuple[str, str]]) -> str:
+    try:
+        return await compose_from_urls(subgraphs)
+    except SubgraphSdlError as error:
+        raise SupergraphLoadError(f"cannot compose the supergraph: {error}") from None
+    except CompositionError as error:
+        raise SupergraphLoadError(f"the subgraphs do not compose.\n{error}") from None
+
+
+def load_supergraph(sdl: str, source: str) -> Supergraph:
+    try:
+        return Supergraph.from_sdl(sdl)
+    except GraphQLError as error:  # a syntax error: its message and where
+        where = "".join(f" (line {loc.line}, column {loc.column})" for loc in error.locations or ())
+        raise SupergraphLoadError(f"{source} is not valid GraphQL SDL: {error.message}{where}") from None
+    except SupergraphError as error:
+        raise SupergraphLoadError(f"{source} is not a supergraph this router can serve: {error}") from None
+    except (TypeError, ValueError) as error:  # graphql-core's schema building: unknown types, bad directives
+        raise SupergraphLoadError(f"{source} does not build a schema: {error}") from None
+
+
+def standalone_app(supergraph: Supergraph, options: Mapping[str, Any], settings: Settings, jwks: str | None = None):
+    from mybroker.auth import JwtVerifier
+
+    verifier = None
+    if jwks or settings.jwks_url:
+        verifier = JwtVerifier(jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    config = RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, **config_fields(options))
+    return create_router_app(supergraph, config)
+
+
+async def serve(app, host: str, port: int, *, on_ready: Callable[[], None]) -> None:
+    """Serves `app` until SIGINT or SIGTERM (uvicorn's own handlers: a graceful shutdown).
+    Imports nothing of the services (FastAPI and the rest): the router starts lean."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="on", log_level="info", access_log=False,
+        ws_per_message_deflate=False,  # compressing each subscription event costs more CPU than it saves
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # uvicorn exits on a bind error, having logged it
+            raise SystemExit(f"mybroker router: could not start on {host}:{port}")
+        await asyncio.sleep(0.01)
+    on_ready()
+    await task
