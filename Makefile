@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test unit e2e venv clean services services-down services-status
+.PHONY: up test unit e2e venv clean services services-down services-status bench web
 
 venv: $(VENV)/.installed
 
@@ -14,8 +14,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-up: venv
+up: venv web
 	$(BIN)/mybroker up
+
+# The trading screen (web/), served by the router at /: built into web/dist when npm is
+# there and the build is missing or older than its sources. Without npm, or when the
+# build fails, the platform still runs and / says what the screen needs.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts
+
+web:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory web/dist/index.html || echo "make: the trading screen did not build (see above); the platform runs without it."; \
+	else \
+		echo "make: npm not found, so the trading screen (web/) is not built; install Node.js 20.19+ with npm to get it."; \
+	fi
+
+web/dist/index.html: $(WEB_SOURCES)
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 test: venv
 	$(BIN)/pytest -q
@@ -25,6 +40,12 @@ unit: venv
 
 e2e: venv
 	$(BIN)/pytest -q tests/e2e tests/contract
+
+# The router beside Hive Gateway and Apollo Gateway, then subscriptions (BENCHMARKS.md).
+# Needs wrk and npm; the gateways are installed by npm ci from bench/gateways/.
+bench: venv
+	$(BIN)/mybroker bench router
+	$(BIN)/mybroker bench subscriptions
 
 clean:
 	rm -rf .mybroker .pytest_cache .hypothesis

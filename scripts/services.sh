@@ -121,16 +121,17 @@ make_traversable() {
 # The bin dir of the newest installed PostgreSQL major version (empty if none).
 pg_bin() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n1; }
 
-# Debian packages for every command we need, installed in one apt-get run if any is
-# missing. A temporary policy-rc.d keeps the packages' post-install scripts from
-# starting their system-wide daemons, which would take the ports we want.
+# Debian packages for every command we need (chromium: the browser tests of web/, which
+# never download a browser), installed in one apt-get run if any is missing. A temporary
+# policy-rc.d keeps the packages' post-install scripts from starting their system-wide
+# daemons, which would take the ports we want.
 install_packages() {
     local missing=() cmd pkg
     for pair in rabbitmq-server:rabbitmq-server mariadbd:mariadb-server \
                 mariadb-install-db:mariadb-server redis-server:redis-server \
                 redis-cli:redis-tools java:openjdk-17-jre-headless mvn:maven \
                 docker-compose:docker-compose python3:python3 runuser:util-linux \
-                flock:util-linux ps:procps; do
+                flock:util-linux ps:procps chromium:chromium; do
         cmd=${pair%%:*} pkg=${pair#*:}
         PATH=$PATH:/usr/sbin:/usr/lib/rabbitmq/bin command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
     done

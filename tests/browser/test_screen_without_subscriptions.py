@@ -1,0 +1,47 @@
+"""The screen where the subscription transport is missing (an older router, a proxy that
+drops WebSockets): every WebSocket to /graphql is refused, and the screen still follows
+quotes and orders by polling, and says so."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import leave, open_screen, screen_url, screenshot_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def test_quotes_and_orders_still_flow_by_polling(browser, screen_platform):
+    context, page = await open_screen(browser, screen_platform)
+    try:
+        # Accepted, then closed at once: graphql-ws never gets its connection_ack.
+        await page.route_web_socket("**/graphql", lambda socket: socket.close(code=1011, reason="no subscriptions here"))
+        await page.goto(screen_url(screen_platform))
+        await page.get_by_role("button", name="Sign up").click()
+        await page.get_by_label("Name").fill("Caio")
+        await page.get_by_label("E-mail").fill(f"caio.{time.time_ns()}@example.com")
+        await page.get_by_label("Password").fill("s3cret-pass")
+        await page.get_by_role("button", name="Create account").click()
+
+        badge = page.locator(".connection")
+        await expect(badge).to_have_attribute("data-state", "polling")
+        await expect(badge).to_have_text("Live (polling)")
+        price = page.locator('.watchlist tr[data-ticker="ITUB4"] td.price')
+        await expect(price).to_have_attribute("data-price", re.compile(r"^\d+\.\d\d$"))
+        first = await price.get_attribute("data-price")
+        await expect(price).not_to_have_attribute("data-price", first)
+
+        await page.evaluate("location.hash = '#/wallet'")
+        await page.get_by_label("Amount (R$)").fill("10000")
+        await page.get_by_role("button", name="Deposit").click()
+        await expect(page.get_by_test_id("available")).to_have_text("R$\u00a010.000,00")
+        await page.evaluate("location.hash = '#/asset/ITUB4'")
+        await page.get_by_role("button", name="Buy ITUB4").click()
+        await expect(page.locator(".blotter tbody tr").first).to_have_attribute("data-status", "FILLED")
+        await page.screenshot(path=screenshot_path("asset-polling"), full_page=True)
+    finally:
+        await leave(page)
+        await context.close()

@@ -1,0 +1,177 @@
+"""A trader's story on the trading screen in headless Chromium: sign up, deposit, watch a
+quote move, buy at market and see the fill and the position, rest a limit order and
+cancel it, meet INSUFFICIENT_FUNDS, lose and regain the connection, and use a phone.
+
+The steps share one tab and run in file order: each starts where the previous one left."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import ACCESS_TOKEN_TTL, screenshot_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+EMAIL = f"bia.{time.time_ns()}@example.com"
+FIRST_TOKENS: dict = {}
+
+
+# Form controls without a label and buttons or links without a name, for screen readers.
+UNNAMED_CONTROLS = """() => [
+  ...[...document.querySelectorAll('input, select, textarea')].filter(c => !c.labels?.length && !c.getAttribute('aria-label')),
+  ...[...document.querySelectorAll('button, a[href]')].filter(c => !c.textContent.trim() && !c.getAttribute('aria-label')),
+].map(c => c.outerHTML.slice(0, 120))"""
+
+
+async def go(page: Page, hash_route: str) -> None:
+    await page.evaluate("route => { location.hash = route }", hash_route)
+
+
+async def test_sign_up_opens_the_trading_screen(screen: Page):
+    await expect(screen.get_by_role("heading", name="My Broker B3")).to_be_visible()
+    await screen.screenshot(path=screenshot_path("sign-in"))
+    await screen.get_by_role("button", name="Sign up").click()
+    await screen.get_by_label("Name").fill("Bia")
+    await screen.get_by_label("E-mail").fill(EMAIL)
+    await screen.get_by_label("Password").fill("s3cret-pass")
+    await screen.get_by_role("button", name="Create account").click()
+
+    await expect(screen.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(screen.locator(".connection")).to_have_attribute("data-state", "live")
+    tokens = await screen.evaluate("JSON.parse(sessionStorage.getItem('mybroker.session'))")
+    assert tokens["user"]["email"] == EMAIL and tokens["refreshToken"]
+    FIRST_TOKENS.update(tokens)
+
+
+async def test_deposit_shows_in_the_wallet(screen: Page):
+    await go(screen, "#/wallet")
+    await screen.get_by_label("Amount (R$)").fill("50.000,00")
+    await screen.get_by_role("button", name="Deposit").click()
+
+    await expect(screen.get_by_test_id("available")).to_have_text("R$\u00a050.000,00")
+    await expect(screen.get_by_role("cell", name="+R$\u00a050.000,00")).to_be_visible()
+
+
+async def test_a_watched_quote_changes(screen: Page):
+    await go(screen, "#/")
+    price = screen.locator('.watchlist tr[data-ticker="PETR4"] td.price')
+    await expect(price).to_have_text(re.compile(r"R\$\s[\d.]+,\d\d"))
+    first = await price.get_attribute("data-price")
+    # The simulated market ticks every 0.2 s here; the cell must follow without a reload.
+    await expect(price).not_to_have_attribute("data-price", first)
+    await screen.screenshot(path=screenshot_path("markets"))
+
+
+async def test_a_market_buy_fills_and_the_position_appears(screen: Page):
+    await screen.get_by_role("link", name="PETR4", exact=True).first.click()
+    await expect(screen.get_by_role("heading", level=1)).to_have_text(re.compile(r"^PETR4"))
+    ticket = screen.get_by_role("region", name="Order ticket · PETR4")
+    await ticket.get_by_label("Quantity in lots").fill("2")
+    await expect(ticket.get_by_test_id("ticket-value")).to_have_text(re.compile(r"≈ R\$\s[\d.]+,\d\d"))
+    await ticket.get_by_role("button", name="Buy PETR4").click()
+
+    order = screen.locator(".blotter tbody tr").first
+    await expect(order).to_have_attribute("data-status", "FILLED")
+    await expect(order.locator("td.filled")).to_have_text("200")
+    await expect(order.get_by_text("Filled", exact=True)).to_be_visible()
+    await screen.screenshot(path=screenshot_path("asset"), full_page=True)
+
+    await go(screen, "#/wallet")
+    position = screen.locator('.positions tr[data-ticker="PETR4"]')
+    await expect(position.locator("td.quantity")).to_have_text("200")
+    await expect(position.locator("td.pnl")).to_have_text(re.compile(r"[+-]?R\$\s[\d.]+,\d\d"))
+    await screen.screenshot(path=screenshot_path("wallet"), full_page=True)
+
+
+async def test_a_resting_limit_order_can_be_cancelled(screen: Page):
+    await go(screen, "#/asset/VALE3")
+    ticket = screen.get_by_role("region", name="Order ticket · VALE3")
+    await ticket.get_by_text("Limit", exact=True).click()
+    await ticket.get_by_label("Limit price (R$)").fill("2,00")
+    await ticket.get_by_label("Time in force").select_option("GTC")
+    await expect(ticket.get_by_test_id("ticket-reserve")).to_have_text("R$\u00a0200,00 of cash")
+    await ticket.get_by_role("button", name="Buy VALE3").click()
+
+    order = screen.locator(".blotter tbody tr").first
+    await expect(order).to_have_attribute("data-status", "OPEN")
+    await order.get_by_role("button", name="Cancel order to buy 100 VALE3").click()
+    await expect(order).to_have_attribute("data-status", "CANCELLED")
+    await go(screen, "#/orders")
+    await expect(screen.locator(".blotter tbody tr")).to_have_count(2)
+    await screen.screenshot(path=screenshot_path("orders"), full_page=True)
+
+
+async def test_an_order_beyond_the_cash_says_so_next_to_the_quantity(screen: Page):
+    await go(screen, "#/asset/PETR4")
+    ticket = screen.get_by_role("region", name="Order ticket · PETR4")
+    lots = ticket.get_by_label("Quantity in lots")
+    await lots.fill("10000")
+    await lots.press("Enter")  # the keyboard alone sends the ticket
+
+    message = ticket.get_by_role("alert")
+    await expect(message).to_contain_text("Not enough available cash for this order")
+    # tied to the field it concerns, for sighted and screen-reader users alike
+    await expect(lots).to_have_attribute("aria-invalid", "true")
+    assert await message.get_attribute("id") in (await lots.get_attribute("aria-describedby")).split()
+    await screen.screenshot(path=screenshot_path("ticket-insufficient-funds"))
+
+
+async def test_the_connection_state_recovers_by_itself_when_the_router_restarts(screen: Page, screen_platform):
+    badge = screen.locator(".connection")
+    await screen_platform.stop_router()
+    try:
+        await expect(badge).to_have_attribute("data-state", "reconnecting")
+        await expect(badge).to_have_text("Reconnecting…")
+    finally:
+        await screen_platform.start_router()
+    await expect(badge).to_have_attribute("data-state", "live")
+    # and the data flows again: a fresh quote reaches the watchlist
+    await go(screen, "#/")
+    price = screen.locator('.watchlist tr[data-ticker="VALE3"] td.price')
+    before = await price.get_attribute("data-price")
+    await expect(price).not_to_have_attribute("data-price", before or "")
+
+
+async def test_the_access_token_is_renewed_before_it_expires(screen: Page):
+    # Access tokens live ACCESS_TOKEN_TTL seconds here: by now the first one has been
+    # replaced (refresh tokens rotate), and the trader is still signed in and trading data.
+    await screen.wait_for_function(
+        "first => JSON.parse(sessionStorage.getItem('mybroker.session') || '{}').refreshToken !== first",
+        arg=FIRST_TOKENS["refreshToken"],
+        timeout=(ACCESS_TOKEN_TTL + 5) * 1000,
+    )
+    await go(screen, "#/wallet")
+    await expect(screen.get_by_test_id("available")).to_have_text(re.compile(r"R\$\s[\d.]+,\d\d"))
+    await expect(screen.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+async def test_a_phone_sees_the_screen_without_sideways_scrolling(screen: Page):
+    await screen.set_viewport_size({"width": 390, "height": 844})
+    for view, name in (("#/", "phone-markets"), ("#/asset/PETR4", "phone-asset"), ("#/wallet", "phone-wallet")):
+        await go(screen, view)
+        await expect(screen.get_by_role("button", name="Sign out")).to_be_visible()
+        await screen.wait_for_timeout(200)  # let the chart take its width before measuring
+        await screen.screenshot(path=screenshot_path(name), full_page=True)
+        overflow = await screen.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{view} is {overflow}px wider than a phone"
+        assert await screen.evaluate(UNNAMED_CONTROLS) == [], f"{view} has controls without a name"
+
+
+async def test_sign_out_forgets_the_tokens_and_sign_in_brings_the_account_back(screen: Page):
+    await screen.get_by_role("button", name="Sign out").click()
+    form = screen.get_by_role("form", name="Sign in")
+    await expect(form).to_be_visible()
+    assert await screen.evaluate("sessionStorage.getItem('mybroker.session')") is None
+
+    await form.get_by_label("E-mail").fill(EMAIL)
+    await form.get_by_label("Password").fill("wrong-password")
+    await form.get_by_role("button", name="Sign in").click()
+    await expect(form.get_by_role("alert")).to_have_text("The e-mail or the password is wrong.")
+
+    await form.get_by_label("Password").fill("s3cret-pass")
+    await form.get_by_role("button", name="Sign in").click()
+    await go(screen, "#/wallet")
+    await expect(screen.locator('.positions tr[data-ticker="PETR4"] td.quantity')).to_have_text("200")

@@ -1,0 +1,134 @@
+import { useEffect, useState } from "preact/hooks";
+import type { AssetSummary } from "../api/types";
+import { formatBRL, formatPercent, direction } from "../money";
+import { addToWatchlist, catalog, history, quotes, removeFromWatchlist, searchAssets, watchlist } from "../state/market";
+import { href, route } from "../state/route";
+import { Sparkline } from "./Sparkline";
+
+export function Watchlist() {
+  const focused = route.value.view === "asset" ? route.value.ticker : null;
+  return (
+    <section class="panel watchlist" aria-labelledby="watchlist-title">
+      <h2 id="watchlist-title">Watchlist</h2>
+      <AddTicker />
+      {watchlist.value.length === 0 ? (
+        <p class="muted">Your watchlist is empty. Search for a ticker to add it.</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">Watched tickers with their last price, change and trend</caption>
+          <thead>
+            <tr>
+              <th scope="col">Ticker</th>
+              <th scope="col" class="num">Price</th>
+              <th scope="col" class="num">Change</th>
+              <th scope="col" class="trend">Trend</th>
+              <th scope="col">
+                <span class="visually-hidden">Remove</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {watchlist.value.map((ticker) => (
+              <WatchRow key={ticker} ticker={ticker} current={ticker === focused} />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
+  const quote = quotes.value[ticker];
+  const name = catalog.value[ticker]?.name ?? "";
+  const trend = direction(quote?.change ?? "0");
+  return (
+    <tr data-ticker={ticker} class={current ? "current" : undefined}>
+      <th scope="row">
+        <a href={href({ view: "asset", ticker })} aria-current={current ? "page" : undefined}>
+          {ticker}
+        </a>
+        <small>{name}</small>
+      </th>
+      <td class="num price" data-price={quote?.price}>
+        {quote ? formatBRL(quote.price) : "—"}
+      </td>
+      <td class={`num change ${trend > 0 ? "up" : trend < 0 ? "down" : ""}`}>{quote ? formatPercent(quote.changePercent) : "—"}</td>
+      <td class="trend">
+        <Sparkline points={history.value[ticker] ?? []} />
+      </td>
+      <td>
+        <button type="button" class="icon" aria-label={`Remove ${ticker} from the watchlist`} onClick={() => removeFromWatchlist(ticker)}>
+          ×
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+function AddTicker() {
+  const [text, setText] = useState("");
+  const [results, setResults] = useState<AssetSummary[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+
+  useEffect(() => {
+    const wanted = text.trim();
+    if (!wanted) {
+      setResults([]);
+      setMessage(null);
+      return;
+    }
+    // wait for a pause in typing before asking the server
+    const timer = setTimeout(async () => {
+      try {
+        const found = await searchAssets(wanted);
+        setResults(found);
+        setMessage(found.length ? null : `No ticker matches “${wanted}”.`);
+      } catch {
+        setMessage("Search is unavailable right now.");
+      }
+    }, 200);
+    return () => clearTimeout(timer);
+  }, [text]);
+
+  const add = (ticker: string) => {
+    addToWatchlist(ticker);
+    setText("");
+  };
+
+  return (
+    <div class="add-ticker">
+      <label for="ticker-search">Search tickers</label>
+      <input
+        id="ticker-search"
+        type="search"
+        placeholder="PETR4, Vale, Itaú…"
+        autoComplete="off"
+        value={text}
+        onInput={(e) => setText(e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && results[0]) add(results[0].ticker);
+        }}
+      />
+      {message && <p class="muted" role="status">{message}</p>}
+      {results.length > 0 && (
+        <ul class="results" aria-label="Search results">
+          {results.map((asset) => (
+            <li key={asset.ticker}>
+              <span>
+                <strong>{asset.ticker}</strong> {asset.name}
+              </span>
+              {watchlist.value.includes(asset.ticker) ? (
+                <span class="muted">on the list</span>
+              ) : (
+                <button type="button" class="secondary" onClick={() => add(asset.ticker)} aria-label={`Add ${asset.ticker} to the watchlist`}>
+                  Add
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
