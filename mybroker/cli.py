@@ -6,7 +6,7 @@
   mybroker supergraph --subgraph N=URL ...   print the composed supergraph SDL
   mybroker plan FILE.graphql ...     print the query plan of an operation
   mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
-  mybroker bench NAME [--ops N]      run a benchmark by name (matching)
+  mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions)
 """
 from __future__ import annotations
 
@@ -56,7 +56,10 @@ def _subgraph_args(values: list[str]) -> list[tuple[str, str]]:
 
 
 async def _up(args) -> None:
-    from mybroker.platform import Platform
+    from mybroker.platform import Platform, web_dist_dir
+    from router.tracing import configure_tracing
+
+    configure_tracing("mybroker")  # MYBROKER_TRACING / OTEL_EXPORTER_OTLP_ENDPOINT: docs/router.md
 
     overrides = {"infra": args.infra} if args.infra else {}
     if args.data_dir:
@@ -70,6 +73,11 @@ async def _up(args) -> None:
     else:
         where = f"embedded: SQLite in {settings.data_dir}/, in-memory bus and cache, simulated market"
     print(f"\nMy Broker B3 is up ({where}).")
+    screen = router.removesuffix("graphql")
+    if (web_dist_dir() / "index.html").is_file():
+        print(f"  Trading screen:           {screen}")
+    else:
+        print(f"  Trading screen:           {screen} (not built: it needs Node.js and npm, then `make up`)")
     print(f"  GraphQL API and GraphiQL: {router}")
     for name in SERVICES:
         print(f"  {name:<9} subgraph: {platform.settings.graphql_url(name)}")
@@ -86,7 +94,9 @@ async def _serve(args) -> None:
     from mybroker.cache import create_cache
     from mybroker.platform import WORKERS, build_router_app, build_service, serve_app
     from mybroker.service import Infrastructure
+    from router.tracing import configure_tracing
 
+    configure_tracing(f"mybroker-{args.service}")
     settings = Settings.from_env()
     if not settings.internal_secret:
         raise SystemExit("MYBROKER_INTERNAL_SECRET must be set when services run apart (it proves calls come from the router).")
@@ -127,23 +137,54 @@ async def _load_supergraph_sdl(args) -> str:
     raise SystemExit("give --supergraph FILE or one --subgraph NAME=URL per subgraph")
 
 
-async def _router(args) -> None:
-    from mybroker.auth import JwtVerifier
-    from mybroker.platform import serve_app
-    from router.http import RouterConfig, create_router_app
-    from router.supergraph import Supergraph
+def _router_options(args) -> dict:
+    from router.options import OPTION_NAMES, options_from_env, with_overrides
 
-    settings = Settings.from_env()
-    supergraph = Supergraph.from_sdl(await _load_supergraph_sdl(args))
-    verifier = None
-    if args.jwks or settings.jwks_url:
-        verifier = JwtVerifier(args.jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-    app = create_router_app(supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret))
-    server, task = await serve_app(app, args.host, args.port, "info", lifespan="on")
-    print(f"router on http://{args.host}:{args.port}/graphql", flush=True)
-    await _wait_for_stop_signal()
-    server.should_exit = True
-    await task
+    try:
+        return with_overrides(options_from_env(os.environ), {name: getattr(args, name, None) for name in OPTION_NAMES})
+    except ValueError as error:
+        raise SystemExit(f"mybroker router: {error}") from None
+
+
+async def _router_supergraph(args):
+    """(SDL, Supergraph), or exit with one readable sentence: which file or subgraph, what is wrong."""
+    from router.standalone import SupergraphLoadError, compose_supergraph, load_supergraph, read_supergraph_file
+
+    if not args.supergraph and not args.subgraph:
+        raise SystemExit("give --supergraph FILE or one --subgraph NAME=URL per subgraph")
+    try:
+        if args.supergraph:
+            sdl, source = read_supergraph_file(args.supergraph), args.supergraph
+        else:
+            sdl, source = await compose_supergraph(_subgraph_args(args.subgraph)), "the composed supergraph"
+        return sdl, load_supergraph(sdl, source)
+    except SupergraphLoadError as error:
+        raise SystemExit(f"mybroker router: {error}") from None
+
+
+def _router_command(args) -> None:
+    """`mybroker router`: one process on the event loop, or --workers N processes."""
+    options = _router_options(args)
+    if args.workers < 1:
+        raise SystemExit("mybroker router: --workers must be 1 or more")
+    if args.workers == 1:
+        _run(_router(args, options))
+        return
+    from router.workers import serve_workers
+
+    sdl, _supergraph = asyncio.run(_router_supergraph(args))  # checked once, before any worker starts
+    print(f"router on http://{args.host}:{args.port}/graphql ({args.workers} workers)", flush=True)
+    serve_workers(sdl, options, host=args.host, port=args.port, workers=args.workers, jwks=args.jwks)
+
+
+async def _router(args, options: dict) -> None:
+    from router.standalone import serve, standalone_app
+    from router.tracing import configure_tracing
+
+    configure_tracing("mybroker-router")
+    _sdl, supergraph = await _router_supergraph(args)
+    app = standalone_app(supergraph, options, Settings.from_env(), args.jwks)
+    await serve(app, args.host, args.port, on_ready=lambda: print(f"router on http://{args.host}:{args.port}/graphql", flush=True))
 
 
 async def _supergraph(args) -> None:
@@ -163,25 +204,44 @@ async def _plan(args) -> None:
 async def _migrate(args) -> None:
     from mybroker.migrations import migrate, migrations_dir
 
-    unknown = [name for name in args.services if name not in SERVICES]
+    migratable = (*SERVICES, "b3-sim")
+    unknown = [name for name in args.services if name not in migratable]
     if unknown:  # validated here: argparse rejects an empty list against `choices` (Python < 3.12)
-        raise SystemExit(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+        raise SystemExit(f"unknown service {', '.join(unknown)}; choose from {', '.join(migratable)}")
     settings = Settings.from_env()
-    for service in args.services or SERVICES:
-        done = await migrate(settings.database_url(service), migrations_dir(service))
+    for service in args.services or migratable:
+        url = settings.database_url(service)
+        if service == "b3-sim":  # a sharded exchange keeps one journal database per shard
+            from b3sim.sharding import Shard
+
+            url = Shard.from_settings(settings).journal_url(url)
+        done = await migrate(url, migrations_dir(service))
         print(f"{service:<9} {done.describe()}", flush=True)
 
 
 # Benchmarks by name: "module:function", imported only when run. The function takes
 # ops (None: its default) and seed, and returns its report, whose last line is JSON.
-BENCHMARKS = {"matching": "b3sim.bench:matching"}
+BENCHMARKS = {
+    "matching": "b3sim.bench:matching",
+    "b3-rabbitmq": "b3sim.rabbit_bench:b3_rabbitmq",
+    "router": "router.bench.router_bench:router",
+    "subscriptions": "router.bench.subscriptions_bench:subscriptions",
+}
+# Flags only some benchmarks take, passed as keyword arguments when given.
+BENCH_OPTIONS = ("seconds", "runs", "clients", "rate", "workers", "gateways")
 
 
 def _bench(args) -> None:
+    import inspect
     from importlib import import_module
 
     module, _, function = BENCHMARKS[args.name].partition(":")
-    print(getattr(import_module(module), function)(ops=args.ops, seed=args.seed), flush=True)
+    run = getattr(import_module(module), function)
+    options = {name: getattr(args, name) for name in BENCH_OPTIONS if getattr(args, name) is not None}
+    refused = [f"--{name}" for name in options if name not in inspect.signature(run).parameters]
+    if refused:
+        raise SystemExit(f"bench {args.name} does not take {', '.join(refused)}")
+    print(run(ops=args.ops, seed=args.seed, **options), flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -212,6 +272,8 @@ def _parser() -> argparse.ArgumentParser:
     router.add_argument("--host", default="127.0.0.1")
     router.add_argument("--port", type=int, default=DEFAULT_PORTS["router"])
     router.add_argument("--jwks", help="JWKS URL to verify access tokens (default MYBROKER_JWKS_URL; none: no auth)")
+    router.add_argument("--workers", type=int, default=1, help="router processes sharing the port (default 1)")
+    _router_edge_flags(router)
 
     supergraph = commands.add_parser("supergraph", help="print the supergraph composed from subgraphs")
     supergraph.add_argument("--subgraph", action="append", required=True, metavar="NAME=URL")
@@ -224,13 +286,41 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser(
         "migrate", help="apply the subgraphs' schema migrations to the configured databases (services also do at start)"
     )
-    migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"default: all ({', '.join(SERVICES)})")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"default: all ({', '.join(SERVICES)}, b3-sim)")
 
     bench = commands.add_parser("bench", help="run a benchmark by name; the last line printed is JSON")
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--ops", type=int, default=None, help="operations to run (default: the benchmark's own)")
     bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument("--seconds", type=float, default=None, help="router, subscriptions: seconds per measurement")
+    bench.add_argument("--runs", type=int, default=None, help="router: repetitions per measurement (the median is kept)")
+    bench.add_argument("--clients", type=int, default=None, help="router: concurrent connections; subscriptions: subscribers")
+    bench.add_argument("--rate", type=int, default=None, help="subscriptions: quote ticks published per second; b3-rabbitmq: orders published per second")
+    bench.add_argument("--workers", type=int, default=None, help="router: our router's worker processes; b3-rabbitmq: b3-sim shard processes")
+    bench.add_argument("--gateways", default=None, help="router: which to run, e.g. ours,hive,apollo (the default); subscriptions: ours (default), hive or ours,hive")
     return parser
+
+
+def _router_edge_flags(router: argparse.ArgumentParser) -> None:
+    """Flags over the MYBROKER_* settings of router.options (docs/router.md); unset flags
+    leave the environment's value."""
+    switch = argparse.BooleanOptionalAction
+    router.add_argument("--introspection", action=switch, default=None, help="answer __schema/__type (default on)")
+    router.add_argument("--graphiql", action=switch, default=None, help="serve GraphiQL to browsers at GET /graphql (default on)")
+    router.add_argument("--csrf", action=switch, default=None, help="refuse simple (non-preflighted) requests (default on)")
+    router.add_argument("--csrf-header", dest="csrf_headers", action="append", metavar="NAME",
+                        help="a header that lets a simple request through (repeat; default x-apollo-operation-name, apollo-require-preflight)")
+    router.add_argument("--cors-origin", dest="cors_origins", action="append", metavar="ORIGIN",
+                        help='a browser origin allowed to call the router (repeat; "*" for any; default: same-origin only)')
+    router.add_argument("--cors-credentials", action=switch, default=None, help="allow cookies/Authorization cross-origin")
+    router.add_argument("--cors-max-age", type=int, metavar="SECONDS", help="how long browsers cache a preflight (default 600)")
+    router.add_argument("--max-depth", type=int, metavar="N", help="deepest selection (0: no limit; default 32)")
+    router.add_argument("--max-aliases", type=int, metavar="N", help="aliases per operation (0: no limit; default 200)")
+    router.add_argument("--max-root-fields", type=int, metavar="N", help="root fields per operation (0: no limit; default 64)")
+    router.add_argument("--max-tokens", type=int, metavar="N", help="lexical tokens per document (0: no limit; default 15000)")
+    router.add_argument("--max-body-bytes", type=int, metavar="N", help="request body size (0: no limit; default 2000000)")
+    router.add_argument("--apq-cache", type=int, metavar="N", help="automatic persisted queries remembered (0: APQ off; default 1000)")
+    router.add_argument("--metrics", action=switch, default=None, help="Prometheus metrics at GET /metrics (default on)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -240,7 +330,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "bench":
         _bench(args)  # synchronous: no event loop around the measurement
         return
-    handlers = {"up": _up, "serve": _serve, "router": _router, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate}
+    if args.command == "router":
+        try:
+            _router_command(args)  # owns its event loop(s): one, or one per worker process
+        except KeyboardInterrupt:
+            pass
+        return
+    handlers = {"up": _up, "serve": _serve, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate}
     try:
         _run(handlers[args.command](args))
     except KeyboardInterrupt:

@@ -48,10 +48,11 @@ class Migration:
 
 
 def migrations_dir(service: str) -> Path:
-    """Where a subgraph keeps its migrations (inside the installed package)."""
+    """Where a service keeps its migrations (inside the installed package): a subgraph's
+    beside its tables, b3-sim's in `b3sim/migrations/`."""
     import importlib
 
-    package = importlib.import_module(f"subgraphs.{service}")
+    package = importlib.import_module("b3sim" if service == "b3-sim" else f"subgraphs.{service}")
     return Path(package.__file__).parent / "migrations"
 
 
@@ -79,6 +80,8 @@ async def migrate(database_url: str, migrations_dir: Path, *, engine: AsyncEngin
     is_mysql = database_url.startswith(("mysql", "mariadb"))
     if is_mysql:
         await create_mysql_database(database_url)
+    elif database_url.startswith("postgresql"):
+        await create_postgresql_database(database_url)
     own_engine = engine is None
     if engine is None:
         _ensure_sqlite_directory(database_url)
@@ -137,6 +140,37 @@ async def create_mysql_database(database_url: str) -> None:
             await connection.execute(
                 text(f"CREATE DATABASE IF NOT EXISTS `{name.replace('`', '``')}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
             )
+    finally:
+        await server.dispose()
+
+
+async def create_postgresql_database(database_url: str) -> None:
+    """Creates a missing PostgreSQL database (b3-sim's journal shards each have their own),
+    connecting to the server's `postgres` maintenance database to do it."""
+    url = make_url(database_url)
+    name = url.database
+    if not name:
+        raise ValueError(f"no database name in {url.render_as_string(hide_password=True)}")
+    target = create_async_engine(url)
+    try:  # the usual case: it exists, and the maintenance database need not be reachable
+        async with target.connect():
+            return
+    except Exception as exc:  # noqa: BLE001
+        if "does not exist" not in str(exc):
+            raise
+    finally:
+        await target.dispose()
+    server = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with server.connect() as connection:
+            exists = await connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if exists.first() is not None:
+                return
+            try:
+                await connection.execute(text(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"'))
+            except Exception as exc:  # noqa: BLE001 - a replica starting together created it first
+                if "already exists" not in str(exc):
+                    raise
     finally:
         await server.dispose()
 

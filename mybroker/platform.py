@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 
@@ -57,7 +59,11 @@ async def serve_app(
 ) -> tuple[_Server, asyncio.Task]:
     """Serves an ASGI app on the running loop. Services are started by Service.start, so
     their lifespan is off; the router owns its subgraph connection pool (lifespan on)."""
-    config = uvicorn.Config(app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False)
+    # No per-message deflate: compressing every subscription event costs more CPU than
+    # loopback and LAN bandwidth save.
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False, ws_per_message_deflate=False
+    )
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name=f"http:{port}")
     while not server.started:
@@ -92,8 +98,21 @@ class Platform:
         for service in self.services:
             if service.app is not None:
                 self._servers.append(await serve_app(service.app, settings.host, settings.port(service.name)))
-        router_app = await build_router_app(settings)
-        self._servers.append(await serve_app(router_app, settings.host, settings.port("router"), lifespan="on"))
+        await self.start_router()
+
+    async def stop_router(self) -> None:
+        """Stops the router alone (start() serves it last), as a restart does: clients'
+        reconnection is tested against this. start_router() brings it back on its port."""
+        server, task = self._servers[-1]
+        if server.config.port != self.settings.port("router"):
+            raise RuntimeError("the router is not running")
+        self._servers.pop()
+        server.should_exit = True
+        await task
+
+    async def start_router(self) -> None:
+        router_app = await build_router_app(self.settings)
+        self._servers.append(await serve_app(router_app, self.settings.host, self.settings.port("router"), lifespan="on"))
 
     async def stop(self) -> None:
         for server, _task in reversed(self._servers):
@@ -114,9 +133,20 @@ async def build_router_app(settings: Settings):
     from mybroker.auth import JwtVerifier
     from router.discovery import compose_from_urls
     from router.http import RouterConfig, create_router_app
+    from router.options import config_fields, options_from_env
     from router.supergraph import Supergraph
 
     supergraph = Supergraph.from_sdl(await compose_from_urls([(name, settings.graphql_url(name)) for name in SERVICES]))
     verifier = JwtVerifier(settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     await verifier.refresh()
-    return create_router_app(supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret))
+    # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
+    edge = config_fields(options_from_env(os.environ))
+    return create_router_app(
+        supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, web_dir=web_dist_dir(), **edge)
+    )
+
+
+def web_dist_dir() -> Path:
+    """The trading screen's build: MYBROKER_WEB_DIR, or web/dist at the repo root (`make up` builds it)."""
+    configured = os.environ.get("MYBROKER_WEB_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "web" / "dist"

@@ -4,7 +4,7 @@ starts one, as a container does (both in mybroker.cli / mybroker.platform)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from fastapi import FastAPI
 # Module level, not inside internal_api: with postponed annotations FastAPI resolves a
@@ -15,6 +15,9 @@ from mybroker.bus import MessageBus
 from mybroker.cache import Cache
 from mybroker.settings import Settings
 
+if TYPE_CHECKING:
+    from mybroker.live import LiveFeed, LiveHub
+
 
 @dataclass
 class Infrastructure:
@@ -23,6 +26,16 @@ class Infrastructure:
     settings: Settings
     bus: MessageBus
     cache: Cache
+    live: LiveHub | None = None  # the process's live fan-out, made by the first live_feed
+
+    def live_feed(self, channel: str) -> LiveFeed:
+        """A LiveFeed of `channel` on the process's one live hub (close it on stop: the
+        hub disconnects after its last feed)."""
+        if self.live is None:
+            from mybroker.live import LiveHub
+
+            self.live = LiveHub.from_settings(self.settings, self.bus)
+        return self.live.feed(channel)
 
 
 @dataclass
@@ -42,9 +55,12 @@ class Service:
             await step()
 
 
-def service_app(title: str) -> FastAPI:
-    """A FastAPI app with /health; lifecycle is driven by Service.start/stop."""
+def service_app(title: str, *, tracer_provider: Any = None) -> FastAPI:
+    """A FastAPI app with /health; lifecycle is driven by Service.start/stop. Its requests
+    join the caller's trace (the router sends a W3C traceparent); tracer_provider None
+    means the process-wide one, a no-op unless tracing is configured (router.tracing)."""
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(TraceContextMiddleware, service=title, tracer_provider=tracer_provider)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -52,6 +68,30 @@ def service_app(title: str) -> FastAPI:
 
     add_domain_error_handler(app)
     return app
+
+
+class TraceContextMiddleware:
+    """A server span per HTTP request, child of the span named in the request's traceparent."""
+
+    _CARRIER_HEADERS = (b"traceparent", b"tracestate")
+
+    def __init__(self, app, *, service: str, tracer_provider: Any = None):
+        from opentelemetry import trace
+
+        self.app = app
+        self.service = service
+        self.tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("mybroker.service")
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from opentelemetry import propagate, trace
+
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in self._CARRIER_HEADERS}
+        name = f"{self.service} {scope['method']} {scope['path']}"
+        with self.tracer.start_as_current_span(name, context=propagate.extract(carrier), kind=trace.SpanKind.SERVER):
+            await self.app(scope, receive, send)
 
 
 def internal_api(secret: str):

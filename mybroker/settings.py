@@ -52,9 +52,25 @@ class Settings:
     # start. Several PEM blocks publish several keys (rotation); the first one signs.
     # Kept out of repr so a logged Settings never shows it.
     jwt_private_key: str = field(default="", repr=False)
+    # Market data: where quotes come from (simulator | brapi | replay).
+    market_source: str = "simulator"
     # Offline market feed.
     tick_interval: float = 1.0
     market_seed: int | None = None
+    # Brapi (brapi.dev): token, API base, tickers per request (the free plan allows 1),
+    # seconds between polls, per-request timeout, attempts per request (429, 5xx, timeouts),
+    # the tickers to follow (empty: the whole catalog).
+    brapi_url: str = "https://brapi.dev/api"
+    brapi_token: str = field(default="", repr=False)
+    brapi_batch_size: int = 1
+    brapi_poll_interval: float = 60.0
+    brapi_timeout: float = 10.0
+    brapi_max_attempts: int = 4
+    brapi_tickers: tuple[str, ...] = ()
+    # Replay: a JSON-lines file of Quote payloads, or "mongodb[:YYYY-MM-DD]" (the quote
+    # history; the latest recorded day by default), played at `replay_speed` x real time.
+    replay_from: str = ""
+    replay_speed: float = 1.0
     # A MARKET BUY blocks last price x (1 + collar) per share; B3 calls the cap "protection".
     market_order_collar: Decimal = Decimal("0.05")
     # Market maker in b3-sim: levels per side, half-spread and step in basis points, lots per level.
@@ -62,6 +78,18 @@ class Settings:
     mm_half_spread_bps: int = 5
     mm_step_bps: int = 5
     mm_lots_per_level: int = 50
+    # b3-sim's rules. Price band: a LIMIT order priced more than this percent away from the
+    # ticker's reference price is rejected (0: no band). Self-trade prevention between the
+    # same account's orders: NONE | CANCEL_AGGRESSOR | CANCEL_RESTING | CANCEL_BOTH.
+    # Session calendar: "always" (always open) or "b3" (B3's hours, America/Sao_Paulo).
+    price_band_percent: Decimal = Decimal("0")
+    self_trade_prevention: str = "CANCEL_AGGRESSOR"
+    session_calendar: str = "always"
+    # b3-sim sharded by ticker (mybroker.bus.sharding): this process's shard and the count.
+    # MYBROKER_B3SIM_SHARD=2/3 sets both (b3-sim processes); MYBROKER_B3SIM_SHARDS=3 the
+    # count alone (publishers of b3.orders route by it). 1/1: one exchange, one queue.
+    b3sim_shard: int = 1
+    b3sim_shards: int = 1
     # Broker + B3 fees as a fraction of each fill's traded value (configurable; B3's
     # trading + settlement fees are about 0.0003 for individuals). Zero: no FEE entries.
     trading_fee_rate: Decimal = Decimal("0")
@@ -99,6 +127,9 @@ class Settings:
         ports = {name: int(get(f"{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()}
         urls = {name: get(f"{name.upper()}_URL") for name in DEFAULT_PORTS if get(f"{name.upper()}_URL")}
         dbs = {name: get(f"{name.upper()}_DATABASE_URL") for name in SERVICES if get(f"{name.upper()}_DATABASE_URL")}
+        if get("B3SIM_DATABASE_URL"):
+            dbs["b3-sim"] = get("B3SIM_DATABASE_URL")
+        b3sim_shard, b3sim_shards = _shards(get("B3SIM_SHARD"), get("B3SIM_SHARDS"))
         infra = overrides.get("infra") or get("INFRA", "embedded")
         if infra not in ("embedded", "real"):
             raise ValueError(f"MYBROKER_INFRA must be 'embedded' or 'real', not {infra!r}")
@@ -131,7 +162,22 @@ class Settings:
             jwt_private_key=get("JWT_PRIVATE_KEY", ""),
             tick_interval=float(get("TICK_INTERVAL", 1.0)),
             market_seed=int(seed) if seed else None,
+            market_source=get("MARKET_SOURCE", "simulator"),
+            brapi_url=get("BRAPI_URL", "https://brapi.dev/api"),
+            brapi_token=get("BRAPI_TOKEN", ""),
+            brapi_batch_size=int(get("BRAPI_BATCH_SIZE", 1)),
+            brapi_poll_interval=float(get("BRAPI_POLL_INTERVAL", 60.0)),
+            brapi_timeout=float(get("BRAPI_TIMEOUT", 10.0)),
+            brapi_max_attempts=int(get("BRAPI_MAX_ATTEMPTS", 4)),
+            brapi_tickers=tuple(t.strip().upper() for t in get("BRAPI_TICKERS", "").split(",") if t.strip()),
+            replay_from=get("REPLAY_FROM", ""),
+            replay_speed=float(get("REPLAY_SPEED", 1.0)),
             market_order_collar=Decimal(get("MARKET_ORDER_COLLAR", "0.05")),
+            price_band_percent=Decimal(get("PRICE_BAND_PERCENT", "0")),
+            self_trade_prevention=get("SELF_TRADE_PREVENTION", "CANCEL_AGGRESSOR").upper(),
+            session_calendar=get("SESSION_CALENDAR", "always").lower(),
+            b3sim_shard=b3sim_shard,
+            b3sim_shards=b3sim_shards,
             trading_fee_rate=Decimal(get("TRADING_FEE_RATE", "0")),
             log_level=get("LOG_LEVEL", "INFO"),
         )
@@ -144,3 +190,16 @@ class Settings:
         if self.internal_secret:
             return self
         return replace(self, internal_secret=secrets.token_urlsafe(32))
+
+
+def _shards(shard: str | None, shards: str | None) -> tuple[int, int]:
+    """(this shard, shard count) from MYBROKER_B3SIM_SHARD ('i/n') and MYBROKER_B3SIM_SHARDS ('n')."""
+    from mybroker.bus.sharding import parse_shard
+
+    count = int(shards) if shards else None
+    if not shard:
+        return 1, count or 1
+    index, of = parse_shard(shard if "/" in shard or count is None else f"{shard}/{count}")
+    if count is not None and count != of:
+        raise ValueError(f"MYBROKER_B3SIM_SHARD={shard} disagrees with MYBROKER_B3SIM_SHARDS={shards}")
+    return index, of

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 
 from mybroker.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
@@ -83,6 +84,8 @@ def platform_settings(data_dir: Path) -> Settings:
     # rows or messages, nor inherits a backlog.
     run = uuid.uuid4().hex[:8]
     databases = {name: f"{real.mysql_url}/mybroker_e2e_{run}_{name}" for name in SERVICES}
+    # b3-sim rebuilds its books from its journal at start: a run must not inherit another's.
+    databases["b3-sim"] = make_url(real.postgres_url).set(database=f"mybroker_e2e_{run}_b3sim").render_as_string(hide_password=False)
     return real.with_overrides(database_urls=databases, channel_namespace=f"e2e-{run}.")
 
 
@@ -93,10 +96,19 @@ async def drop_databases(settings: Settings) -> None:
     engine = create_async_engine(settings.mysql_url)
     try:
         async with engine.begin() as connection:
-            for url in settings.database_urls.values():
-                await connection.execute(text(f"DROP DATABASE IF EXISTS `{url.rsplit('/', 1)[1]}`"))
+            for name, url in settings.database_urls.items():
+                if name != "b3-sim":
+                    await connection.execute(text(f"DROP DATABASE IF EXISTS `{url.rsplit('/', 1)[1]}`"))
     finally:
         await engine.dispose()
+    if "b3-sim" in settings.database_urls:  # the journal, on PostgreSQL
+        journal = make_url(settings.database_urls["b3-sim"])
+        server = create_async_engine(journal.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            async with server.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{journal.database}" WITH (FORCE)'))
+        finally:
+            await server.dispose()
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from mybroker.bus import MessageBus
-from mybroker.events import MARKET_DATA, QUOTE, Envelope
+from mybroker.events import BOOK_SNAPSHOT, EXCHANGE_BOOKS, EXCHANGE_TRADES, MARKET_DATA, QUOTE, TRADE, Envelope
 from subgraphs.assets.service import AssetsService
 
 log = logging.getLogger("mybroker.assets")
@@ -21,3 +21,15 @@ def subscribe(bus: MessageBus, service: AssetsService) -> None:
         await service.record_quote(message)
 
     bus.subscribe(MARKET_DATA, GROUP, on_market_data)
+
+    # The exchange's book snapshots and tape, into the cache (subgraphs.assets.market).
+    async def on_book(message: Envelope) -> None:
+        if message.type == BOOK_SNAPSHOT:
+            await service.market.record_book(message.data)
+
+    async def on_trade(message: Envelope) -> None:
+        if message.type == TRADE:
+            await service.market.record_trade(message.data)
+
+    bus.subscribe(EXCHANGE_BOOKS, GROUP, on_book)
+    bus.subscribe(EXCHANGE_TRADES, GROUP, on_trade)

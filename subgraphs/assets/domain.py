@@ -60,6 +60,12 @@ class AssetRecord:
     active: bool = True
 
 
+def fractional_record(standard: AssetRecord, ticker: str) -> AssetRecord:
+    """The fractional market of a round-lot asset (PETR4F for PETR4): the same shares,
+    traded one at a time, priced by the standard ticker's quotes."""
+    return AssetRecord(ticker, f"{standard.name} (fracionário)", standard.type, 1, standard.active)
+
+
 def normalise_ticker(ticker: str) -> str:
     return ticker.strip().upper()
 

@@ -14,7 +14,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from mybroker.graphql import federation_schema
-from subgraphs.assets import domain
+from subgraphs.assets import domain, market
 from subgraphs.assets.service import AssetsService
 
 AssetType = strawberry.enum(domain.AssetType, name="AssetType")
@@ -70,6 +70,34 @@ class Candle:
         )
 
 
+@strawberry.type
+class BookLevel:
+    price: Decimal
+    quantity: int
+    orders: int = strawberry.field(description="number of orders resting at this price")
+
+
+@strawberry.type
+class OrderBook:
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+    time: datetime
+
+    @classmethod
+    def from_domain(cls, book: market.OrderBook) -> "OrderBook":
+        def levels(side: list[market.BookLevel]) -> list[BookLevel]:
+            return [BookLevel(price=level.price, quantity=level.quantity, orders=level.orders) for level in side]
+
+        return cls(bids=levels(book.bids), asks=levels(book.asks), time=book.time)
+
+
+@strawberry.type
+class Trade:
+    price: Decimal
+    quantity: int
+    time: datetime
+
+
 @strawberry.federation.type(keys=["ticker"])
 class Asset:
     ticker: strawberry.ID
@@ -90,6 +118,17 @@ class Asset:
     async def quote(self, info: strawberry.Info) -> Optional[Quote]:
         tick = await _loader(info, "quotes", _service(info).latest_quotes).load(self.ticker)
         return Quote.from_tick(tick) if tick else None
+
+    @strawberry.field(description="best levels of the B3 book for this ticker, best first")
+    async def book(self, info: strawberry.Info, depth: Optional[int] = market.DEFAULT_BOOK_DEPTH) -> OrderBook:
+        view = _service(info).market
+        loader = _loader(info, f"books:{depth}", lambda tickers: view.books(tickers, depth))
+        return OrderBook.from_domain(await loader.load(self.ticker))
+
+    @strawberry.field(description="latest trades on B3 for this ticker, newest first")
+    async def trades(self, info: strawberry.Info, limit: Optional[int] = market.DEFAULT_TRADES) -> list[Trade]:
+        found = await _service(info).market.trades(self.ticker, limit)
+        return [Trade(price=trade.price, quantity=trade.quantity, time=trade.time) for trade in found]
 
     @strawberry.field(description="oldest first")
     async def candles(

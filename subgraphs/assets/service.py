@@ -2,6 +2,7 @@
 quote stream. Resolvers, consumers and the internal API call only this."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from contextlib import aclosing
 from typing import Any, AsyncIterator, Iterable, Sequence
@@ -9,13 +10,15 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 import orjson
 
 from mybroker.cache import Cache
-from mybroker.catalog import CatalogEntry, load_catalog
+from mybroker.catalog import CatalogEntry, load_catalog, standard_ticker
 from mybroker.db import Database
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import QUOTE, Envelope
 from mybroker.live import LiveFeed
 from mybroker.money import format_money
 from subgraphs.assets import repository
+from subgraphs.assets.history import HistoryCandles
+from subgraphs.assets.market import MarketView
 from subgraphs.assets.domain import (
     DEFAULT_ASSETS_PAGE,
     DEFAULT_CANDLES,
@@ -27,6 +30,7 @@ from subgraphs.assets.domain import (
     CandleInterval,
     QuoteTick,
     fold_tick,
+    fractional_record,
     is_newer,
     normalise_ticker,
     page_size,
@@ -41,10 +45,14 @@ def quote_key(ticker: str) -> str:
 
 
 class AssetsService:
-    def __init__(self, db: Database, cache: Cache, live: LiveFeed | None = None):
+    def __init__(self, db: Database, cache: Cache, live: LiveFeed | None = None, history: HistoryCandles | None = None):
+        """`history`: candles come from the quote history (MongoDB) instead of the candle
+        table, which the market-data consumer then no longer folds."""
         self.db = db
         self.cache = cache
         self.live = live
+        self.history = history
+        self.market = MarketView(cache)  # the exchange's book and tape (b3-book-v1, b3-trades-v1)
 
     # ------------------------------------------------------------------ catalog
 
@@ -68,11 +76,20 @@ class AssetsService:
         return (await self.find_many([ticker]))[0]
 
     async def find_many(self, tickers: Sequence[str]) -> list[AssetRecord | None]:
-        """One query for many tickers (the router's `_entities` batches), in the asked order."""
+        """One query for many tickers (the router's `_entities` batches), in the asked order.
+        A fractional ticker (PETR4F) is its standard asset's record with a lot of 1."""
         wanted = [normalise_ticker(str(t)) for t in tickers]
         async with self.db.read() as session:
-            found = await repository.assets_by_ticker(session, set(wanted))
-        return [found.get(ticker) for ticker in wanted]
+            found = await repository.assets_by_ticker(session, {standard_ticker(t) for t in wanted})
+        return [self._record(found, ticker) for ticker in wanted]
+
+    @staticmethod
+    def _record(found: dict[str, AssetRecord], ticker: str) -> AssetRecord | None:
+        standard = standard_ticker(ticker)
+        record = found.get(standard)
+        if standard == ticker or record is None or record.lot_size <= 1:
+            return record
+        return fractional_record(record, ticker)
 
     async def asset_summary(self, ticker: str) -> dict[str, Any]:
         """The internal API's view (docs/internals.md); orders checks `active` itself."""
@@ -80,7 +97,7 @@ class AssetsService:
         if asset is None:
             raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{normalise_ticker(ticker)} is not in the catalog.")
         quote = await self.latest_quote(asset.ticker)
-        return {
+        summary = {
             "ticker": asset.ticker,
             "name": asset.name,
             "type": asset.type.value,
@@ -88,6 +105,17 @@ class AssetsService:
             "active": asset.active,
             "lastPrice": format_money(quote.price) if quote else None,
         }
+        cap = await self._fractional_cap(asset.ticker)
+        if cap is not None:  # a fractional market takes fewer shares than its round lot
+            summary["maxQuantity"] = cap
+        return summary
+
+    async def _fractional_cap(self, ticker: str) -> int | None:
+        standard = standard_ticker(ticker)
+        if standard == ticker:
+            return None
+        record = await self.find(standard)
+        return record.lot_size - 1 if record is not None else None
 
     # ------------------------------------------------------------------ quotes
 
@@ -95,8 +123,13 @@ class AssetsService:
         return (await self.latest_quotes([ticker]))[0]
 
     async def latest_quotes(self, tickers: Sequence[str]) -> list[QuoteTick | None]:
-        raw = await self.cache.get_many([quote_key(normalise_ticker(str(t))) for t in tickers])
-        return [None if value is None else QuoteTick.from_payload(orjson.loads(value)) for value in raw]
+        """A fractional ticker is priced by its standard ticker's quote (under its own name)."""
+        wanted = [normalise_ticker(str(t)) for t in tickers]
+        raw = await self.cache.get_many([quote_key(standard_ticker(t)) for t in wanted])
+        return [
+            None if value is None else dataclasses.replace(QuoteTick.from_payload(orjson.loads(value)), ticker=ticker)
+            for ticker, value in zip(wanted, raw)
+        ]
 
     async def record_quote(self, message: Envelope) -> None:
         """Market-data consumer: folds the tick into its candles, then keeps it as the
@@ -104,9 +137,10 @@ class AssetsService:
         idempotent (a repeated tick changes nothing), and an inbox row per tick would grow
         by millions a day."""
         tick = QuoteTick.from_payload(message.data)
-        async with self.db.transaction() as tx:
-            current = await repository.candles_of_tick(tx.session, tick)
-            await repository.save_candles(tx.session, current, fold_tick(current, tick))
+        if self.history is None:
+            async with self.db.transaction() as tx:
+                current = await repository.candles_of_tick(tx.session, tick)
+                await repository.save_candles(tx.session, current, fold_tick(current, tick))
         # After the commit, and even for a redelivery: a crash between the two must not
         # leave the cache behind for good, and the newer-wins rule makes this idempotent.
         cached = await self.latest_quote(tick.ticker)
@@ -124,24 +158,34 @@ class AssetsService:
         if self.live is None:
             raise RuntimeError("this assets service has no live feed")
 
+        # A fractional ticker (PETR4F) ticks with its standard ticker's quotes, under its own name.
+        names: dict[str, list[str]] = {}
+        for ticker in sorted(wanted):
+            names.setdefault(standard_ticker(ticker), []).append(ticker)
+
         def accepts(message: Envelope) -> bool:
-            return message.type == QUOTE and normalise_ticker(str(message.data.get("ticker", ""))) in wanted
+            return message.type == QUOTE and normalise_ticker(str(message.data.get("ticker", ""))) in names
 
         # aclosing: leaving `async for` does not close an async generator, and an unclosed
         # live subscription would keep buffering ticks until garbage collection.
         async with aclosing(self.live.subscribe(accepts)) as messages:
             async for message in messages:
                 try:
-                    yield QuoteTick.from_payload(message.data)
+                    tick = QuoteTick.from_payload(message.data)
                 except ValueError:
                     log.warning("skipped a malformed quote %s on the live feed", message.id)
+                    continue
+                for name in names.get(tick.ticker, ()):
+                    yield tick if name == tick.ticker else dataclasses.replace(tick, ticker=name)
 
     # ------------------------------------------------------------------ candles
 
     async def candles(self, ticker: str, interval: CandleInterval | None, limit: int | None) -> list[Candle]:
         """The latest `limit` candles, oldest first (null arguments mean the contract's defaults)."""
         count = page_size(limit, DEFAULT_CANDLES, MAX_CANDLES, "limit")
+        if self.history is not None:
+            return await self.history.candles(standard_ticker(normalise_ticker(ticker)), interval or CandleInterval.ONE_DAY, count)
         async with self.db.read() as session:
             return await repository.recent_candles(
-                session, normalise_ticker(ticker), interval or CandleInterval.ONE_DAY, count
+                session, standard_ticker(normalise_ticker(ticker)), interval or CandleInterval.ONE_DAY, count
             )
