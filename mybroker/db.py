@@ -112,14 +112,25 @@ class Database:
         self.outbox: Table | None = metadata.tables.get("outbox")
         self.inbox: Table | None = metadata.tables.get("inbox")
         self.is_sqlite = url.startswith("sqlite")
+        in_memory = False
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
+            in_memory = not path or path == ":memory:"
+            if not in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
-        if self.is_sqlite:
-            _serialise_sqlite_writers(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads on their own sessions: on SQLite they begin deferred on an engine of their
+        # own, so a query never queues for the write lock (in WAL mode readers see the
+        # last commit and never wait for writers); elsewhere they share the one engine.
+        self._read_engine: AsyncEngine | None = None
+        self.read_sessions = self.sessions
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, writer=True)
+        if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
+            self._read_engine = create_async_engine(url, echo=echo)
+            _configure_sqlite(self._read_engine, writer=False)
+            self.read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.committed_messages = asyncio.Event()  # wakes the outbox relay
 
     async def create_schema(self) -> None:
@@ -145,7 +156,7 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             yield session
 
     @asynccontextmanager
@@ -154,13 +165,15 @@ class Database:
         its positions: on MySQL a REPEATABLE READ transaction (writers use READ
         COMMITTED, where two statements may straddle a commit); on SQLite every session
         is one transaction already."""
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             if self.engine.dialect.name == "mysql":
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()
 
 
 def _engine_options(url: str) -> dict:
@@ -178,10 +191,11 @@ def _engine_options(url: str) -> dict:
     return options
 
 
-def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
-    """SQLite's default deferred transactions fail with 'database is locked' when two
-    readers both upgrade to writers; BEGIN IMMEDIATE takes the write lock up front so a
-    check-and-block (read balance, then write) is atomic, like SELECT ... FOR UPDATE."""
+def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
+    """WAL, and for writers BEGIN IMMEDIATE: SQLite's default deferred transactions fail
+    with 'database is locked' when two readers both upgrade to writers; taking the write
+    lock up front makes a check-and-block (read balance, then write) atomic, like SELECT
+    ... FOR UPDATE. Read-only sessions begin deferred and never take it."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -195,7 +209,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 def is_unique_violation(error: Exception) -> bool:
