@@ -59,6 +59,7 @@ class KafkaLiveBackend(BroadcastBackend):
         # Bounded: a full queue stops the fetching (Broadcast's listener empties it at once).
         self._events: asyncio.Queue[LiveEvent] = asyncio.Queue(queue_size)
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self._producer: AIOKafkaProducer | None = None
         self.consumer: AIOKafkaConsumer | None = None  # the current one, while connected
         self.sessions = 0  # consumers opened: 1, plus one per reconnection
@@ -68,13 +69,22 @@ class KafkaLiveBackend(BroadcastBackend):
     async def connect(self) -> None:
         """Starts the consumer loop; it connects (and reconnects) in the background."""
         if self._task is None or self._task.done():
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="live:kafka")
 
     async def disconnect(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Ask the loop to leave between polls so the consumer stops cleanly: cancelling
+            # it inside aiokafka's fetch can leave consumer.stop() waiting forever.
+            self._stopping = True
+            self._changed.set()
+            done, _ = await asyncio.wait({task}, timeout=self.poll_timeout + 5.0)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task}, timeout=5.0)
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("live consumer ended with %r", task.exception())
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
@@ -115,7 +125,7 @@ class KafkaLiveBackend(BroadcastBackend):
     # -- the consumer loop --------------------------------------------------------------
     async def _run(self) -> None:
         delay = self.backoff_initial
-        while True:
+        while not self._stopping:
             opened = self.sessions
             try:
                 await self._session()
@@ -147,11 +157,13 @@ class KafkaLiveBackend(BroadcastBackend):
             self._changed.set()  # a fresh consumer has no assignment yet
             loop = asyncio.get_running_loop()
             retry_at: float | None = None  # when to look again for wanted topics that do not exist yet
-            while True:
+            while not self._stopping:
                 if self._changed.is_set() or (retry_at is not None and loop.time() >= retry_at):
                     self._changed.clear()
                     missing = await self._assign(consumer, admin)
                     retry_at = loop.time() + self.metadata_retry if missing else None
+                if self._stopping:
+                    break
                 if not consumer.assignment():
                     await self._wait_for_change(None if retry_at is None else max(0.0, retry_at - loop.time()))
                     continue
