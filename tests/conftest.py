@@ -111,11 +111,29 @@ async def drop_databases(settings: Settings) -> None:
             await server.dispose()
 
 
+EXCHANGE_READY = '{ a: asset(ticker: "PETR4") { book { asks { price } } } b: asset(ticker: "WEGE3") { book { asks { price } } } }'
+
+
+async def until_the_exchange_quotes(router_url: str, timeout: float = 90.0) -> None:
+    """Waits until b3-sim has reference prices, so market orders can trade: on freshly
+    started engines its market-data consumer can join Kafka well after the feed began."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.post(router_url, json={"query": EXCHANGE_READY}) as response:
+                data = (await response.json(content_type=None)).get("data") or {}
+            if all((data.get(key) or {}).get("book", {}).get("asks") for key in ("a", "b")):
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"the exchange quoted nothing in {timeout}s: {data}"
+            await asyncio.sleep(0.2)
+
+
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def platform(tmp_path_factory) -> Platform:
     settings = platform_settings(tmp_path_factory.mktemp("platform"))
     running = Platform(settings)
     await running.start()
+    await until_the_exchange_quotes(running.settings.graphql_url("router"))
     yield running
     await running.stop()
     if settings.infra == "real":
