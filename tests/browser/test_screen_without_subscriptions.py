@@ -32,7 +32,8 @@ async def test_quotes_and_orders_still_flow_by_polling(browser, screen_platform)
         price = page.locator('.watchlist tr[data-ticker="ITUB4"] td.price')
         await expect(price).to_have_attribute("data-price", re.compile(r"^\d+\.\d\d$"))
         first = await price.get_attribute("data-price")
-        await expect(price).not_to_have_attribute("data-price", first)
+        # A random walk can rest on a price for a while: give it longer than one step.
+        await expect(price).not_to_have_attribute("data-price", first, timeout=60_000)
 
         await page.evaluate("location.hash = '#/wallet'")
         await page.get_by_label("Amount (R$)").fill("10000")

@@ -98,11 +98,21 @@ class Exchange:
         return [Shard(index, shards).journal_url(self.journal) for index in range(1, shards + 1)]
 
     async def _drop_databases(self, shards: int) -> None:
+        """Best effort too: FORCE may be refused a backend it may not signal (another
+        role's), and a leftover journal of a finished run harms no later test."""
         server = create_async_engine(make_url(self.journal).set(database="postgres"), isolation_level="AUTOCOMMIT")
         try:
-            async with server.connect() as connection:
-                for url in self.journal_urls(shards):
-                    await connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+            for url in self.journal_urls(shards):
+                name = make_url(url).database
+                for attempt in range(5):
+                    try:
+                        async with server.connect() as connection:
+                            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                        break
+                    except Exception as exc:  # noqa: BLE001 - cleanup only
+                        if attempt == 4:
+                            print(f"could not drop {name}: {exc!r}")
+                        await asyncio.sleep(1.0)
         finally:
             await server.dispose()
 
