@@ -225,18 +225,15 @@ class Wallet:
         reservation.open_quantity -= quantity
         order_id = reservation.order_id
         if reservation.side is Side.BUY:
-            if reservation.open_quantity == 0:
-                release = reservation.blocked_amount  # the last share frees the rest, rounding included
-            else:
-                # Keep blocked exactly what the open shares still need: releasing per fill
-                # (each with its allowance rounded up) would free cash early that another
-                # order could spend, and a later fill of this one would overdraw.
-                remaining = reservation.price_per_share * reservation.open_quantity
-                release = max(Decimal("0"), reservation.blocked_amount - (remaining + fees.allowance(remaining)))
-            # The fee comes out of what this fill frees: per-fill rounding on many small
-            # fills never takes more than the order blocked for it.
-            fee = min(fee, max(Decimal("0"), release - traded))
-            self._release(reservation, release)
+            # This fill is paid from the block, which keeps what the open shares still need
+            # (their value, plus their fee allowance while it lasts): releasing each fill's
+            # own rounded-up share would free cash early that another order could spend,
+            # and a later fill of this one would overdraw. The fee takes what the block
+            # holds beyond the open shares' value, so per-fill rounding never overdraws.
+            remaining = reservation.price_per_share * reservation.open_quantity
+            fee = min(fee, max(Decimal("0"), reservation.blocked_amount - traded - remaining))
+            keep = min(remaining + fees.allowance(remaining), reservation.blocked_amount - traded - fee)
+            self._release(reservation, reservation.blocked_amount - keep)
             self._post(TransactionType.BUY, -traded, order_id)
             position.add_bought(quantity, traded + fee)
         else:

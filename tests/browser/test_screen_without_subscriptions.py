@@ -38,10 +38,11 @@ async def test_quotes_and_orders_still_flow_by_polling(browser, screen_platform)
         await page.evaluate("location.hash = '#/wallet'")
         await page.get_by_label("Amount (R$)").fill("10000")
         await page.get_by_role("button", name="Deposit").click()
-        await expect(page.get_by_test_id("available")).to_have_text("R$\u00a010.000,00")
+        # Polling only, on a loaded machine: the wallet is re-read every few seconds.
+        await expect(page.get_by_test_id("available")).to_have_text("R$\u00a010.000,00", timeout=45_000)
         await page.evaluate("location.hash = '#/asset/ITUB4'")
         await page.get_by_role("button", name="Buy ITUB4").click()
-        await expect(page.locator(".blotter tbody tr").first).to_have_attribute("data-status", "FILLED")
+        await expect(page.locator(".blotter tbody tr").first).to_have_attribute("data-status", "FILLED", timeout=45_000)
         await page.screenshot(path=screenshot_path("asset-polling"), full_page=True)
     finally:
         await leave(page)
