@@ -52,7 +52,12 @@ async def test_orders_in_flight_are_journaled_in_queue_order_and_accepted_once(s
 
         await until(lambda: len(accepted()) >= ORDERS, timeout=120, what="every order accepted")
         assert accepted() == {f"o{i}": 1 for i in range(ORDERS)}
-        fills = Counter(m.data["orderId"] for m in reports.values() if m.data["execType"] == "FILL")
+        def filled() -> Counter:
+            return Counter(m.data["orderId"] for m in reports.values() if m.data["execType"] == "FILL")
+
+        # A BUY's FILL is its own message, after its ACCEPTED: wait for it as well.
+        await until(lambda: len(filled()) >= ORDERS, timeout=60, what="every order filled")
+        fills = filled()
         assert fills == {f"o{i}": 1 for i in range(ORDERS)}, "every SELL is taken by the BUY after it, once"
 
         db = Database(exchange.journal, metadata)
