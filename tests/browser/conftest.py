@@ -17,7 +17,8 @@ import pytest_asyncio
 
 from mybroker.platform import Platform
 from tests.browser import web_build
-from tests.conftest import drop_databases, platform_settings
+from mybroker.settings import DEFAULT_PORTS, Settings
+from tests.conftest import drop_databases, free_ports
 
 CHROMIUM = Path(os.environ.get("MYBROKER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -69,8 +70,14 @@ async def browser():
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def screen_platform(tmp_path_factory, web_dist) -> Platform:
+    # The screen is tested on the embedded platform in both CI passes: what it shows
+    # depends only on the API, and tests/e2e tells the story on the real engines.
     # Access tokens live ACCESS_TOKEN_TTL seconds, so the screen must renew them during the story.
-    settings = platform_settings(tmp_path_factory.mktemp("screen-platform")).with_overrides(access_token_ttl=ACCESS_TOKEN_TTL)
+    ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
+    settings = Settings.from_env(
+        env={}, data_dir=tmp_path_factory.mktemp("screen-platform"), ports=ports, tick_interval=0.2, market_seed=7,
+        access_token_ttl=ACCESS_TOKEN_TTL,
+    )
     running = Platform(settings)
     await running.start()
     yield running

@@ -3,7 +3,6 @@ drops WebSockets): every WebSocket to /graphql is refused, and the screen still 
 quotes and orders by polling, and says so."""
 from __future__ import annotations
 
-import os
 import re
 import time
 
@@ -15,10 +14,6 @@ from tests.browser.conftest import leave, open_screen, screen_url, screenshot_pa
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest.mark.skipif(
-    os.environ.get("MYBROKER_INFRA") == "real",
-    reason="the polling fallback is the screen's own behaviour: CI's embedded pass runs it",
-)
 async def test_quotes_and_orders_still_flow_by_polling(browser, screen_platform):
     context, page = await open_screen(browser, screen_platform)
     try:
