@@ -9,7 +9,7 @@ from mybroker.events import EXECUTIONS, ORDER_EVENTS
 from mybroker.graphql import graphql_router
 from mybroker.internal_http import InternalClient
 from mybroker.service import Infrastructure, Service, service_app
-from subgraphs.orders.clients import AssetDirectory, AssetsClient, Reservations, WalletClient
+from subgraphs.orders.clients import AssetDirectory, AssetsClient, FillProjection, ReportsClient, Reservations, WalletClient
 from subgraphs.orders.consumers import GROUP, execution_reports
 from subgraphs.orders.schema import build_schema
 from subgraphs.orders.service import OrderService
@@ -21,9 +21,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(
-    infra: Infrastructure, *, assets: AssetDirectory | None = None, wallet: Reservations | None = None
+    infra: Infrastructure,
+    *,
+    assets: AssetDirectory | None = None,
+    wallet: Reservations | None = None,
+    projection: FillProjection | None = None,
 ) -> Service:
-    """`assets` and `wallet` default to the HTTP clients of the sibling services."""
+    """`assets`, `wallet` and `projection` (reports) default to the HTTP clients of the
+    sibling services."""
     settings = infra.settings
     db = Database(settings.database_url(NAME), metadata)
     closers = []
@@ -33,8 +38,15 @@ def create_service(
     if wallet is None:
         wallet = WalletClient(InternalClient(settings.url("wallet"), settings.internal_secret))
         closers.append(wallet.close)
+    if projection is None:
+        # Short: a fill must not wait long on the projection, which also reads order events.
+        reports = ReportsClient(InternalClient(settings.url("reports"), settings.internal_secret, timeout=2.0))
+        projection = reports
+        closers.append(reports.close)
     live = infra.live_feed(ORDER_EVENTS)
-    orders = OrderService(db, assets, wallet, market_order_collar=settings.market_order_collar, live=live)
+    orders = OrderService(
+        db, assets, wallet, market_order_collar=settings.market_order_collar, live=live, projection=projection
+    )
 
     app = service_app("My Broker B3 - orders")
     app.include_router(graphql_router(build_schema(), orders, settings.internal_secret))

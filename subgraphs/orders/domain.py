@@ -6,11 +6,16 @@ reports it (a state machine), and the prices a reservation blocks. Pure: no I/O.
     PENDING --> REJECTED
     OPEN / PARTIALLY_FILLED --REPLACED--> the same status, new quantity and/or limit price
 
-FILLED, CANCELLED, REJECTED and EXPIRED are terminal: nothing changes them again."""
+FILLED, CANCELLED, REJECTED and EXPIRED are terminal: nothing changes them again.
+
+A cancel or replace the trader asked for is a request under way (`pending`) beside the
+state above, not a state of its own: fills may still arrive while B3 decides, and B3's
+answer (CANCELLED, REPLACED, or a refusal) ends it. Clients read it as PENDING_CANCEL or
+PENDING_REPLACE (`display_status`)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -28,6 +33,16 @@ class OrderStatus(str, Enum):
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    # What clients read while a cancel or replace is under way at B3 (never stored).
+    PENDING_CANCEL = "PENDING_CANCEL"
+    PENDING_REPLACE = "PENDING_REPLACE"
+
+
+class PendingRequest(str, Enum):
+    """A request of the trader's that B3 has not answered yet."""
+
+    CANCEL = "CANCEL"
+    REPLACE = "REPLACE"
 
 
 TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
@@ -44,6 +59,20 @@ class ExecType(str, Enum):
     EXPIRED = "EXPIRED"
     REPLACED = "REPLACED"  # quantity: the new total; price: the new limit
     REPLACE_REJECTED = "REPLACE_REJECTED"  # the order stays as it was
+    CANCEL_REJECTED = "CANCEL_REJECTED"  # B3 does not hold the order (reject_code says why)
+    ORDER_STATUS = "ORDER_STATUS"  # B3's answer to a status request (order_status)
+
+
+class RejectCode(str, Enum):
+    """Why B3 refused a cancel or replace (FIX CxlRejReason)."""
+
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"  # B3 never saw the order, or lost it
+    TOO_LATE = "TOO_LATE"  # B3 knew it, and it is done already: a cancel can cross a fill
+
+
+# B3's word on an order it was asked about (ExecutionReport.order_status with ORDER_STATUS).
+EXCHANGE_UNKNOWN = "UNKNOWN"
+UNKNOWN_AT_EXCHANGE = "The exchange does not hold this order, so the broker ended it and released its reservation."
 
 
 class InvalidTransition(Exception):
@@ -151,6 +180,19 @@ class ExecutionReport:
     quantity: int | None = None
     price: Decimal | None = None
     reason: str | None = None
+    reject_code: RejectCode | None = None
+    order_status: str | None = None  # with ORDER_STATUS: RESTING, DONE or UNKNOWN
+
+
+@dataclass(frozen=True)
+class MoneyEffect:
+    """What a report does to the order's reservation, applied in the wallet before the
+    order's new state is stored: settle `fill`, set the reservation to `terms` (quantity,
+    price per share) after a replace, release what is left when the order `closed`."""
+
+    fill: Fill | None = None
+    terms: tuple[int, Decimal | None] | None = None
+    closed: bool = False
 
 
 @dataclass
@@ -172,9 +214,11 @@ class Order:
     # The exact sum of price x quantity over the fills; the average is derived from it, so
     # it never drifts with rounding however many fills there are.
     filled_value: Decimal = Decimal("0.00")
-    # Why the order ended CANCELLED, REJECTED or EXPIRED.
+    # Why the order is as it is: why it ended CANCELLED, REJECTED or EXPIRED, or why B3
+    # refused the trader's last cancel or replace.
     reason: str | None = None
     cancel_requested_at: datetime | None = None
+    pending: PendingRequest | None = None
 
     @classmethod
     def place(cls, order_id: str, user_id: str, request: OrderRequest, terms: ReservationTerms, at: datetime) -> "Order":
@@ -211,6 +255,13 @@ class Order:
     def reject_reason(self) -> str | None:
         return self.reason if self.status is OrderStatus.REJECTED else None
 
+    @property
+    def display_status(self) -> OrderStatus:
+        """The status clients read: a live order with a request under way says so."""
+        if self.is_terminal or self.pending is None:
+            return self.status
+        return OrderStatus.PENDING_CANCEL if self.pending is PendingRequest.CANCEL else OrderStatus.PENDING_REPLACE
+
     def owned_by(self, user_id: str | None) -> bool:
         return user_id is not None and self.user_id == user_id
 
@@ -234,6 +285,8 @@ class Order:
         self.filled_quantity += fill.quantity
         self.filled_value += fill.price * fill.quantity
         self.status = OrderStatus.FILLED if self.filled_quantity == self.quantity else OrderStatus.PARTIALLY_FILLED
+        if self.status is OrderStatus.FILLED:
+            self.pending = None
         self.updated_at = fill.executed_at
 
     def cancel(self, reason: str | None, at: datetime) -> None:
@@ -251,6 +304,7 @@ class Order:
     def _end(self, status: OrderStatus, reason: str | None, at: datetime) -> None:
         self.status = status
         self.reason = reason
+        self.pending = None
         self.updated_at = at
 
     def replace(self, quantity: int, limit_price: Decimal | None, at: datetime) -> None:
@@ -262,37 +316,73 @@ class Order:
         self.quantity = quantity
         if limit_price is not None:
             self.limit_price = limit_price
+        if self.pending is PendingRequest.REPLACE:
+            self.pending = None
+            self.reason = None
         self.updated_at = at
 
-    def check_replace(self, quantity: int | None, limit_price: Decimal | None) -> Decimal | None:
-        """What a trader may ask of a resting order without a new reservation: a lower
-        quantity (still above what filled) and, for a BUY, a lower limit (its cash is
-        blocked at the old one); a SELL may move its limit either way. Answers the limit
-        price normalised, or raises BAD_USER_INPUT."""
+    def refused(self, report: "ExecutionReport") -> None:
+        """B3 refused a cancel or replace. UNKNOWN_ORDER: B3 does not hold the order, so
+        nothing of it can trade any more: the broker ends it. TOO_LATE: it is done at B3
+        (its last reports are ahead of this one); the request is simply over."""
+        if self.is_terminal:
+            return
+        if report.reject_code is RejectCode.UNKNOWN_ORDER:
+            self._end(OrderStatus.CANCELLED, UNKNOWN_AT_EXCHANGE, report.time)
+            return
+        what = "cancel" if report.exec_type is ExecType.CANCEL_REJECTED else "replace"
+        if (self.pending is PendingRequest.CANCEL) == (what == "cancel"):
+            self.pending = None
+        self.reason = f"The exchange refused the {what}: {report.reason}" if report.reason else f"The exchange refused the {what}."
+        self.updated_at = report.time
+
+    def status_answered(self, report: "ExecutionReport") -> bool:
+        """B3's answer to a status request (reconciliation); True when it ended the order
+        because B3 does not hold it."""
+        if self.is_terminal or report.order_status != EXCHANGE_UNKNOWN:
+            return False
+        self._end(OrderStatus.CANCELLED, f"Reconciliation: {UNKNOWN_AT_EXCHANGE}", report.time)
+        return True
+
+    def check_replace(self, quantity: int | None, limit_price: Decimal | None) -> tuple[int, Decimal | None]:
+        """Validates new terms for a resting order: a quantity above what filled (more or
+        fewer shares: the wallet grows or shrinks the reservation), a limit price moved
+        either way. Answers the new (quantity, limit price), or raises BAD_USER_INPUT."""
         if self.is_terminal:
             raise bad_input(f"The order is already {self.status.value}; there is nothing to replace.")
         if self.type is not OrderType.LIMIT:
             raise bad_input("Only LIMIT orders rest at B3 and can be replaced.")
+        if self.pending is not None:
+            raise bad_input(f"A {self.pending.value.lower()} of this order is under way at the exchange; wait for its answer.")
         if quantity is None and limit_price is None:
             raise bad_input("A replace needs a new quantity or a new limitPrice.")
-        if quantity is not None:
-            if quantity <= self.filled_quantity:
-                raise bad_input(f"quantity must be above the {self.filled_quantity} already filled; cancel the order instead.")
-            if quantity > self.quantity:
-                raise bad_input("A replace may only lower the quantity; place a new order for more.")
-        if limit_price is None:
-            return None
-        limit_price = OrderRequest(self.ticker, self.side, OrderType.LIMIT, 1, limit_price).validated().limit_price
-        assert limit_price is not None and self.limit_price is not None
-        if self.side is OrderSide.BUY and limit_price > self.limit_price:
-            raise bad_input(f"A BUY's limitPrice may only be lowered (its cash is blocked at {self.limit_price}).")
-        return limit_price
+        if quantity is not None and quantity <= self.filled_quantity:
+            raise bad_input(f"quantity must be above the {self.filled_quantity} already filled; cancel the order instead.")
+        if limit_price is not None:
+            limit_price = OrderRequest(self.ticker, self.side, OrderType.LIMIT, 1, limit_price).validated().limit_price
+        return (self.quantity if quantity is None else quantity), (self.limit_price if limit_price is None else limit_price)
 
-    def request_cancel(self, at: datetime) -> None:
-        """The trader asked to cancel; B3's report, not this, makes the order CANCELLED."""
+    def cover_terms(self, quantity: int, limit_price: Decimal | None) -> tuple[int, Decimal | None]:
+        """What the reservation must hold while a replace is under way: B3 may still fill
+        the order on its old terms, or on the new ones, so the larger of each."""
+        assert self.limit_price is not None and limit_price is not None
+        return max(quantity, self.quantity), max(limit_price, self.limit_price)
+
+    def request_replace(self, at: datetime) -> None:
+        self.pending = PendingRequest.REPLACE
+        self.updated_at = at
+
+    def request_cancel(self, at: datetime) -> bool:
+        """The trader asked to cancel; B3's report, not this, makes the order CANCELLED.
+        False when a cancel is under way already: nothing more goes to B3."""
         if self.is_terminal:
             raise DomainError(ErrorCode.ORDER_NOT_CANCELLABLE, f"The order is already {self.status.value}.")
+        if self.pending is PendingRequest.CANCEL:
+            return False
+        self.pending = PendingRequest.CANCEL
         self.cancel_requested_at = at
+        self.updated_at = at
+        return True
 
     def apply(self, report: ExecutionReport) -> Fill | None:
         """Applies one of B3's reports; returns the fill when it was one."""
@@ -316,6 +406,27 @@ class Order:
             if report.quantity is None:
                 raise InvalidTransition(f"order {self.id}: a REPLACED needs the new quantity")
             self.replace(report.quantity, report.price, report.time)
-        elif report.exec_type is ExecType.REPLACE_REJECTED:
-            raise InvalidTransition(f"order {self.id}: B3 refused a replace ({report.reason}); the order is unchanged")
+        elif report.exec_type in (ExecType.REPLACE_REJECTED, ExecType.CANCEL_REJECTED):
+            self.refused(report)
+        elif report.exec_type is ExecType.ORDER_STATUS:
+            self.status_answered(report)
         return None
+
+    def money_effect(self, report: ExecutionReport) -> MoneyEffect:
+        """What `report` will do to the reservation, worked out on a copy (the order is
+        unchanged); raises InvalidTransition for a report that does not fit."""
+        after = replace(self)
+        fill = after.apply(report)
+        closed = after.is_terminal and not self.is_terminal
+        terms = None
+        if not after.is_terminal and report.exec_type is ExecType.REPLACED:
+            terms = (after.quantity, after.reserved_price)
+        elif not after.is_terminal and self.pending is PendingRequest.REPLACE and after.pending is None:
+            # The replace was refused: the reservation goes back from its cover to the terms.
+            terms = (after.quantity, after.reserved_price)
+        return MoneyEffect(fill, terms, closed)
+
+    @property
+    def reserved_price(self) -> Decimal | None:
+        """What the wallet reserves per open share: a LIMIT BUY its limit (a SELL blocks shares)."""
+        return self.limit_price if self.side is OrderSide.BUY else None

@@ -15,8 +15,12 @@ from subgraphs.orders.domain import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PendingRequest,
+    RejectCode,
     TimeInForce,
 )
+
+_PENDING = {OrderStatus.PENDING_CANCEL: PendingRequest.CANCEL, OrderStatus.PENDING_REPLACE: PendingRequest.REPLACE}
 
 
 def _money(amount: Decimal | None) -> str | None:
@@ -70,8 +74,9 @@ def order_updated(order: Order, last_fill: Fill | None = None) -> Envelope:
             "limitPrice": _money(order.limit_price),
             "filledQuantity": order.filled_quantity,
             "averagePrice": _money(order.average_price),
-            "status": order.status.value,
+            "status": order.display_status.value,
             "rejectReason": order.reject_reason,
+            "statusReason": order.reason,
             "lastFill": None
             if last_fill is None
             else {
@@ -92,6 +97,9 @@ def order_from_snapshot(data: dict[str, Any]) -> Order:
     filled = int(data["filledQuantity"])
     average = _decimal(data.get("averagePrice"))
     status = OrderStatus(data["status"])
+    pending = _PENDING.get(status)
+    if pending is not None:  # a request under way, beside the order's own state
+        status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.OPEN
     return Order(
         id=data["orderId"],
         user_id=data["userId"],
@@ -104,7 +112,8 @@ def order_from_snapshot(data: dict[str, Any]) -> Order:
         status=status,
         filled_quantity=filled,
         filled_value=(average or Decimal("0")) * filled,
-        reason=data.get("rejectReason"),
+        reason=data.get("statusReason", data.get("rejectReason")),
+        pending=pending,
         created_at=parse_iso(data["createdAt"]),
         updated_at=parse_iso(data["updatedAt"]),
     )
@@ -121,4 +130,6 @@ def execution_report(data: dict[str, Any]) -> ExecutionReport:
         quantity=None if quantity is None else int(quantity),
         price=_decimal(data.get("price")),
         reason=data.get("reason"),
+        reject_code=None if data.get("rejectCode") is None else RejectCode(data["rejectCode"]),
+        order_status=data.get("orderStatus"),
     )

@@ -8,8 +8,12 @@ from typing import Any, Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.orders.domain import Fill, Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from subgraphs.orders.domain import LIVE, Fill, Order, OrderSide, OrderStatus, OrderType, PendingRequest, TimeInForce
 from subgraphs.orders.tables import executions, orders
+
+# The statuses clients read while a request is under way, and the request behind each.
+_PENDING_STATUS = {OrderStatus.PENDING_CANCEL: PendingRequest.CANCEL, OrderStatus.PENDING_REPLACE: PendingRequest.REPLACE}
+
 
 def _row_to_order(row: Any) -> Order:
     return Order(
@@ -28,6 +32,7 @@ def _row_to_order(row: Any) -> Order:
         filled_value=row.filled_value,
         reason=row.reason,
         cancel_requested_at=row.cancel_requested_at,
+        pending=None if row.pending is None else PendingRequest(row.pending),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -40,6 +45,7 @@ def _state(order: Order) -> dict[str, Any]:
         "filled_value": order.filled_value,
         "reason": order.reason,
         "cancel_requested_at": order.cancel_requested_at,
+        "pending": None if order.pending is None else order.pending.value,
         "updated_at": order.updated_at,
     }
 
@@ -87,8 +93,13 @@ async def by_client_order_id(session: AsyncSession, user_id: str, client_order_i
 async def of_user(session: AsyncSession, user_id: str, status: OrderStatus | None, first: int) -> list[Order]:
     """Newest first."""
     query = select(orders).where(orders.c.user_id == user_id)
-    if status is not None:
+    if status in _PENDING_STATUS:
+        live = [s.value for s in LIVE]
+        query = query.where(orders.c.pending == _PENDING_STATUS[status].value, orders.c.status.in_(live))
+    elif status is not None:
         query = query.where(orders.c.status == status.value)
+        if status in LIVE:  # a live order with a request under way reads PENDING_CANCEL/REPLACE
+            query = query.where(orders.c.pending.is_(None))
     rows = (await session.execute(query.order_by(orders.c.seq.desc()).limit(first))).all()
     return [_row_to_order(row) for row in rows]
 

@@ -58,8 +58,14 @@ class Order:
     limit_price: Decimal | None
     filled_quantity: int
     average_price: Decimal | None = strawberry.field(description="volume-weighted price of the fills so far")
-    status: OrderStatus
+    status: OrderStatus = strawberry.field(
+        description="PENDING_CANCEL / PENDING_REPLACE while the trader's request is under way at B3"
+    )
     reject_reason: str | None
+    status_reason: str | None = strawberry.field(
+        description="why the order is CANCELLED, REJECTED or EXPIRED (self-trade prevention, IOC remainder, "
+        "end of day, reconciliation, ...), or why B3 refused the last cancel or replace"
+    )
     created_at: datetime
     updated_at: datetime
     user_id: strawberry.Private[str]
@@ -76,8 +82,9 @@ class Order:
             limit_price=order.limit_price,
             filled_quantity=order.filled_quantity,
             average_price=order.average_price,
-            status=order.status,
+            status=order.display_status,
             reject_reason=order.reject_reason,
+            status_reason=order.reason,
             created_at=order.created_at,
             updated_at=order.updated_at,
             user_id=order.user_id,

@@ -5,6 +5,7 @@ for consumed reports, the inbox record, so the order, the messages to B3 and the
 events can never disagree."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from contextlib import aclosing
@@ -12,18 +13,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import AsyncIterator, Callable, Sequence
 
+import aiohttp
+
 from mybroker.auth import Caller
 from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import EXCHANGE_ORDERS, ORDER_EVENTS, ORDER_UPDATED
 from mybroker.live import LiveFeed
 from subgraphs.orders import messages, repository
-from subgraphs.orders.clients import AssetDirectory, Reservation, Reservations
+from subgraphs.orders.clients import AssetDirectory, FillToSettle, FillProjection, Reservation, Reservations
 from subgraphs.orders.domain import (
     ExecType,
     ExecutionReport,
     Fill,
     InvalidTransition,
+    MoneyEffect,
     Order,
     OrderRequest,
     OrderStatus,
@@ -46,6 +50,7 @@ class OrderService:
         *,
         market_order_collar: Decimal,
         live: LiveFeed | None = None,
+        projection: FillProjection | None = None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ):
@@ -54,6 +59,9 @@ class OrderService:
         self.wallet = wallet
         self.collar = market_order_collar
         self.live = live
+        self.projection = projection
+        # Told of every ORDER_STATUS answer: (order id, B3's word, whether the order was ended).
+        self.status_listener: Callable[[str, str, bool], None] | None = None
         self.clock = clock
         self.new_id = new_id
 
@@ -98,6 +106,8 @@ class OrderService:
         return order
 
     async def cancel_order(self, caller: Caller, order_id: str) -> Order:
+        """Asks B3 to cancel; the order reads PENDING_CANCEL until B3 answers. A second
+        cancel while one is under way sends nothing more."""
         user_id = caller.require_user()
         async with self.db.transaction() as tx:
             order = await repository.get(tx.session, order_id, for_update=True)
@@ -105,14 +115,17 @@ class OrderService:
                 raise bad_input(f"There is no order {order_id!r}.")
             if not order.owned_by(user_id):
                 raise DomainError(ErrorCode.FORBIDDEN, "This order belongs to someone else.")
-            order.request_cancel(self.clock())
-            await repository.save(tx.session, order)
-            await tx.emit(EXCHANGE_ORDERS, messages.cancel_order(order), key=order.ticker)
+            if order.request_cancel(self.clock()):
+                await repository.save(tx.session, order)
+                await tx.emit(EXCHANGE_ORDERS, messages.cancel_order(order), key=order.ticker)
+                await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
         return order
 
     async def replace_order(self, caller: Caller, order_id: str, quantity: int | None, limit_price: Decimal | None) -> Order:
-        """Asks B3 for new terms within the order's reservation (Order.check_replace); the
-        order changes when B3's REPLACED report arrives, as a cancel does."""
+        """Asks B3 for new terms. The wallet first grows the reservation to cover both the
+        old and the new terms (B3 may fill either until it answers), or refuses with
+        INSUFFICIENT_FUNDS / INSUFFICIENT_POSITION and nothing changes; B3's REPLACED sets
+        it to the new terms (a smaller order frees the rest), a refusal back to the old."""
         user_id = caller.require_user()
         async with self.db.read() as session:
             current = await repository.get(session, order_id)
@@ -123,27 +136,59 @@ class OrderService:
         if quantity is not None:
             asset = await self.assets.asset(current.ticker)
             check_lot(quantity, asset.lot_size, asset.max_quantity)
-        async with self.db.transaction() as tx:
-            order = await repository.get(tx.session, order_id, for_update=True)
-            assert order is not None  # orders are never deleted
-            limit_price = order.check_replace(quantity, limit_price)
-            await tx.emit(EXCHANGE_ORDERS, messages.replace_order(order, quantity, limit_price), key=order.ticker)
+        new_quantity, new_limit = current.check_replace(quantity, limit_price)
+        cover_quantity, cover_limit = current.cover_terms(new_quantity, new_limit)
+        await self.wallet.set_terms(order_id, cover_quantity, cover_limit if current.reserved_price is not None else None)
+        try:
+            async with self.db.transaction() as tx:
+                order = await repository.get(tx.session, order_id, for_update=True)
+                assert order is not None  # orders are never deleted
+                order.check_replace(quantity, limit_price)  # still live, nothing else under way
+                order.request_replace(self.clock())
+                await repository.save(tx.session, order)
+                sent_limit = None if limit_price is None else new_limit
+                await tx.emit(EXCHANGE_ORDERS, messages.replace_order(order, quantity, sent_limit), key=order.ticker)
+                await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
+        except BaseException:
+            await self._restore_terms(current)
+            raise
         return order
 
     async def apply_execution(self, message_id: str, report: ExecutionReport) -> Order | None:
         """Applies one report once (by envelope id, and by execution id for fills); a report
-        that does not fit the order is logged and dropped, never retried forever."""
+        that does not fit the order is logged and dropped, never retried forever.
+
+        The money moves first: the wallet settles the fill or releases what an ended order
+        held, and the portfolio projection records the fill, and only then does the order
+        take its new state. So an order that reads FILLED (or CANCELLED) is already in the
+        wallet and the portfolio, and a SELL of the shares it bought is accepted at once.
+        The wallet's steps are idempotent, so a crash in between only repeats them."""
+        async with self.db.read() as session:
+            order = await repository.get(session, report.order_id)
+            seen_fill = bool(
+                report.exec_type is ExecType.FILL
+                and report.execution_id
+                and await repository.fill_exists(session, report.execution_id)
+            )
+        if order is None:
+            log.warning("execution report %s for unknown order %s ignored", message_id, report.order_id)
+            return None
+        if seen_fill:
+            log.info("fill %s of order %s already applied", report.execution_id, order.id)
+            return None
+        try:
+            effect = order.money_effect(report)
+        except InvalidTransition:
+            effect = MoneyEffect()  # no money moves; the transaction below logs and remembers it
+        await self._move_money(order, effect)
         async with self.db.transaction() as tx:
             if not await tx.first_time(CONSUMER, message_id):
                 return None
             order = await repository.get(tx.session, report.order_id, for_update=True)
-            if order is None:
-                log.warning("execution report %s for unknown order %s ignored", message_id, report.order_id)
-                return None
+            assert order is not None
             if report.exec_type is ExecType.FILL and report.execution_id and await repository.fill_exists(
                 tx.session, report.execution_id
             ):
-                log.info("fill %s of order %s already applied", report.execution_id, order.id)
                 return None
             try:
                 fill = order.apply(report)
@@ -154,7 +199,47 @@ class OrderService:
             if fill is not None:
                 await repository.add_fill(tx.session, order.id, fill)
             await tx.emit(ORDER_EVENTS, messages.order_updated(order, fill), key=order.id)
+        if report.exec_type is ExecType.ORDER_STATUS and self.status_listener is not None:
+            corrected = order.is_terminal and order.reason is not None and order.reason.startswith("Reconciliation")
+            self.status_listener(order.id, report.order_status or "", corrected)
         return order
+
+    async def _move_money(self, order: Order, effect: MoneyEffect) -> None:
+        """The wallet's part of a report, repeated while the wallet cannot be reached: a
+        report is never applied without it, and B3's reports stay in order behind it. A
+        refusal (a fill the reservation cannot account for) raises: the bus retries the
+        report, then dead-letters it."""
+        fill = effect.fill
+        attempt = 0
+        while True:
+            try:
+                if effect.terms is not None:
+                    await self._set_terms_from_exchange(order, *effect.terms)
+                if fill is not None or effect.closed:
+                    to_settle = None if fill is None else FillToSettle(fill.execution_id, fill.quantity, fill.price)
+                    await self.wallet.settle(order.id, to_settle, effect.closed)
+                break
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:  # unreachable, timed out, restarting
+                attempt += 1
+                if attempt == 1 or attempt % 100 == 0:
+                    log.warning("wallet unavailable settling order %s (attempt %d): %r; retrying", order.id, attempt, exc)
+                await asyncio.sleep(min(0.05 * 2 ** min(attempt, 6), 2.0))
+        if fill is not None and self.projection is not None:
+            await self.projection.record_fill(order, fill)
+
+    async def _set_terms_from_exchange(self, order: Order, quantity: int, price: Decimal | None) -> None:
+        try:
+            await self.wallet.set_terms(order.id, quantity, price)
+        except DomainError as exc:
+            # B3 has decided; the order must say what B3 did even if the wallet cannot
+            # follow (it always can: the cover held both terms). Loud, not blocking.
+            log.error("order %s: the wallet could not take B3's terms %s @ %s: %s", order.id, quantity, price, exc)
+
+    async def _restore_terms(self, order: Order) -> None:
+        try:
+            await self.wallet.set_terms(order.id, order.quantity, order.reserved_price)
+        except Exception:  # noqa: BLE001 - the original failure is what the caller must see
+            log.exception("could not restore the reservation of order %s after a failed replace", order.id)
 
     # ---------------------------------------------------------------- queries
 

@@ -8,6 +8,7 @@ from mybroker.db import Database
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.reports import consumers, tables
+from subgraphs.reports.internal_api import fills_router
 from subgraphs.reports.schema import schema
 from subgraphs.reports.service import ReportsService
 
@@ -22,5 +23,6 @@ def create_service(infra: Infrastructure) -> Service:
 
     app = service_app("My Broker B3 - reports")
     app.include_router(graphql_router(schema, reports, infra.settings.internal_secret))
+    app.include_router(fills_router(reports, infra.settings.internal_secret))
     consumers.subscribe(infra.bus, reports)
     return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS)], on_stop=[db.dispose])

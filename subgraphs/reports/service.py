@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import orjson
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mybroker.auth import Caller
 from mybroker.cache import Cache
@@ -39,44 +40,51 @@ class ReportsService:
         async with self.db.transaction() as tx:
             if not await tx.first_time(CONSUMER, message.id):
                 return False
-            seen = await tx.session.execute(
-                select(tables.fills.c.execution_id).where(tables.fills.c.execution_id == fill.execution_id)
+            return await self._fold(tx, fill)
+
+    async def record_fill(self, fill: Fill) -> bool:
+        """The same fold, handed over by orders before the order shows the fill (read your
+        writes); the order event that follows finds it done."""
+        try:
+            async with self.db.transaction() as tx:
+                return await self._fold(tx, fill)
+        except IntegrityError:
+            return False  # the order event's consumer folded it at the same moment
+
+    async def _fold(self, tx, fill: Fill) -> bool:
+        seen = await tx.session.execute(
+            select(tables.fills.c.execution_id).where(tables.fills.c.execution_id == fill.execution_id)
+        )
+        if seen.first() is not None:
+            return False
+        await tx.session.execute(
+            insert(tables.fills).values(
+                execution_id=fill.execution_id,
+                order_id=fill.order_id,
+                user_id=fill.user_id,
+                ticker=fill.ticker,
+                side=fill.side.value,
+                quantity=fill.quantity,
+                price=fill.price,
+                executed_at=fill.executed_at,
             )
-            if seen.first() is not None:
-                return False
+        )
+        h = tables.holdings.c
+        # Locked: fills of two orders (two partitions) may fold into one holding at once on
+        # MySQL/PostgreSQL; SQLite serialises writers already.
+        row = (
             await tx.session.execute(
-                insert(tables.fills).values(
-                    execution_id=fill.execution_id,
-                    order_id=fill.order_id,
-                    user_id=fill.user_id,
-                    ticker=fill.ticker,
-                    side=fill.side.value,
-                    quantity=fill.quantity,
-                    price=fill.price,
-                    executed_at=fill.executed_at,
-                )
+                select(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).with_for_update()
             )
-            h = tables.holdings.c
-            # Locked: fills of two orders (two partitions) may fold into one holding at once on
-            # MySQL/PostgreSQL; SQLite serialises writers already.
-            row = (
-                await tx.session.execute(
-                    select(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).with_for_update()
-                )
-            ).first()
-            after = apply_fill(_holding(row) if row else Holding(), fill.side, fill.quantity, fill.price)
-            values = dict(
-                quantity=after.quantity,
-                cost=after.cost,
-                realized=after.realized,
-                updated_at=utc_now(),
+        ).first()
+        after = apply_fill(_holding(row) if row else Holding(), fill.side, fill.quantity, fill.price)
+        values = dict(quantity=after.quantity, cost=after.cost, realized=after.realized, updated_at=utc_now())
+        if row is None:
+            await tx.session.execute(insert(tables.holdings).values(user_id=fill.user_id, ticker=fill.ticker, **values))
+        else:
+            await tx.session.execute(
+                update(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).values(**values)
             )
-            if row is None:
-                await tx.session.execute(insert(tables.holdings).values(user_id=fill.user_id, ticker=fill.ticker, **values))
-            else:
-                await tx.session.execute(
-                    update(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).values(**values)
-                )
         return True
 
     async def record_price(self, message: Envelope) -> None:

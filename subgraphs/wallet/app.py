@@ -1,4 +1,5 @@
-"""Wiring: the wallet's database, GraphQL endpoint, reservation API and settlement consumer."""
+"""Wiring: the wallet's database, GraphQL endpoint, and the reservation and settlement API
+orders calls."""
 from __future__ import annotations
 
 from functools import partial
@@ -7,7 +8,6 @@ from pathlib import Path
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, service_app
-from subgraphs.wallet import consumers
 from subgraphs.wallet.domain import FeeSchedule
 from subgraphs.wallet.internal_api import reservations_router
 from subgraphs.wallet.schema import schema
@@ -28,7 +28,6 @@ def create_service(infra: Infrastructure) -> Service:
     app = service_app("My Broker B3 — wallet")
     app.include_router(graphql_router(schema, wallet, settings.internal_secret))
     app.include_router(reservations_router(wallet, settings.internal_secret))
-    consumers.subscribe(infra.bus, wallet)
 
     # Service.stop runs these in reverse: the relay stops before its database closes.
     return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose])

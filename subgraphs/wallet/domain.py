@@ -37,10 +37,6 @@ class ReservationStatus(str, Enum):
     CLOSED = "CLOSED"
 
 
-# Order statuses after which an order can neither fill nor hold anything (orders' state machine).
-TERMINAL_ORDER_STATUSES = frozenset({"FILLED", "CANCELLED", "REJECTED", "EXPIRED"})
-
-
 class SettlementError(ValueError):
     """An execution the reservation cannot account for (over-fill, fill after close): a bug
     upstream, so the message is retried and dead-lettered rather than silently absorbed."""
@@ -241,6 +237,55 @@ class Wallet:
             self._post(TransactionType.SELL, traded, order_id)
         if fee > 0:
             self._post(TransactionType.FEE, -fee, order_id)
+
+    def set_terms(
+        self,
+        reservation: Reservation,
+        quantity: int,
+        price_per_share: Decimal | None,
+        position: Position | None,
+        fees: FeeSchedule = NO_FEES,
+    ) -> None:
+        """New terms for an open order (a replace): `quantity` is the order's new total and
+        `price_per_share` what a BUY's open shares may cost. What the reservation blocks
+        becomes exactly what those terms need: the excess is released at once, and more is
+        blocked or refused (INSUFFICIENT_FUNDS / INSUFFICIENT_POSITION, nothing changed).
+        Setting the same terms twice changes nothing, so a redelivered request is harmless."""
+        if not reservation.is_open:
+            raise bad_input(f"Order {reservation.order_id} holds nothing any more; its terms cannot change.")
+        filled = reservation.quantity - reservation.open_quantity
+        open_quantity = quantity - filled
+        if open_quantity <= 0:
+            raise bad_input(f"The new quantity must be above the {filled} shares already filled.")
+        if reservation.side is Side.SELL:
+            if position is None:
+                raise ValueError(f"order {reservation.order_id}: a SELL's terms need its position")
+            extra = open_quantity - reservation.open_quantity
+            if extra > 0:
+                position.block(extra)
+            else:
+                position.unblock(-extra)
+        else:
+            if price_per_share is None or not price_per_share.is_finite() or price_per_share <= 0:
+                raise bad_input("A BUY needs a positive price per share.")
+            price_per_share = cents_up(price_per_share)
+            value = price_per_share * open_quantity
+            need = value + fees.allowance(value)
+            extra = need - reservation.blocked_amount
+            if extra > self.available:
+                raise DomainError(
+                    ErrorCode.INSUFFICIENT_FUNDS,
+                    f"These terms need R$ {extra} more; you have R$ {self.available} available.",
+                )
+            if extra > 0:
+                self._post(TransactionType.RESERVE, -extra, reservation.order_id)
+                self.blocked += extra
+                reservation.blocked_amount += extra
+            else:
+                self._release(reservation, -extra)
+            reservation.price_per_share = price_per_share
+        reservation.quantity = quantity
+        reservation.open_quantity = open_quantity
 
     def release(self, reservation: Reservation, position: Position | None) -> None:
         """Closes the reservation and frees whatever it still holds (terminal status or

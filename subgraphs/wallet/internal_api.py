@@ -1,4 +1,6 @@
-"""The reservation API orders calls before it stores an order (docs/internals.md).
+"""The reservation and settlement API orders calls (docs/internals.md): block before an
+order is stored, change the terms for a replace, and settle each of B3's reports before
+the order's new status is stored.
 
 Bodies are parsed by hand so that every refusal is the contract's {"code", "message"}
 (mybroker.service answers DomainError as 422), not FastAPI's validation format."""
@@ -9,10 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from mybroker.errors import bad_input
+from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.money import format_money
 from mybroker.service import internal_api
-from subgraphs.wallet.service import WalletService
+from subgraphs.wallet.domain import SettlementError
+from subgraphs.wallet.service import Fill, WalletService
 
 
 def reservations_router(service: WalletService, secret: str) -> APIRouter:
@@ -31,12 +34,48 @@ def reservations_router(service: WalletService, secret: str) -> APIRouter:
         )
         return {"orderId": reservation.order_id, "amount": format_money(reservation.amount)}
 
+    @router.put("/reservations/{order_id}")
+    async def set_terms(order_id: str, request: Request) -> dict[str, Any]:
+        body = await _json_object(request)
+        reservation = await service.set_terms(order_id, _quantity(body.get("quantity")), _price(body.get("pricePerShare")))
+        return _reservation_state(reservation)
+
+    @router.post("/settlements")
+    async def settle(request: Request) -> dict[str, Any]:
+        body = await _json_object(request)
+        fill = None
+        if body.get("executionId") is not None:
+            price = _price(body.get("price"))
+            if price is None:
+                raise bad_input("'price' is required with 'executionId'.")
+            fill = Fill(_text(body, "executionId"), _quantity(body.get("quantity")), price)
+        closed = body.get("closed", False)
+        if not isinstance(closed, bool):
+            raise bad_input("'closed' must be true or false.")
+        try:
+            reservation = await service.settle(_text(body, "orderId"), fill, closed)
+        except SettlementError as exc:
+            # A fill the reservation cannot account for is a bug upstream: orders must not
+            # retry it forever, so it is a refusal (its bus dead-letters the report).
+            raise DomainError(ErrorCode.INTERNAL_SERVER_ERROR, str(exc)) from None
+        return {"orderId": body["orderId"], "reservation": None if reservation is None else _reservation_state(reservation)}
+
     @router.delete("/reservations/{order_id}")
     async def release(order_id: str) -> dict[str, Any]:
         reservation = await service.cancel_reservation(order_id)
         return {"orderId": order_id, "released": reservation is not None}
 
     return router
+
+
+def _reservation_state(reservation) -> dict[str, Any]:
+    return {
+        "orderId": reservation.order_id,
+        "quantity": reservation.quantity,
+        "openQuantity": reservation.open_quantity,
+        "blockedAmount": format_money(reservation.blocked_amount),
+        "status": reservation.status.value,
+    }
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

@@ -180,6 +180,8 @@ class WalletStore:
             update(reservations)
             .where(reservations.c.order_id == reservation.order_id)
             .values(
+                quantity=reservation.quantity,
+                price_per_share=reservation.price_per_share,
                 open_quantity=reservation.open_quantity,
                 blocked_amount=reservation.blocked_amount,
                 status=reservation.status.value,

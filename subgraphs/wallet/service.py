@@ -17,7 +17,6 @@ from mybroker.db import Database, utc_now
 from mybroker.errors import bad_input, forbidden
 from subgraphs.wallet.domain import (
     NO_FEES,
-    TERMINAL_ORDER_STATUSES,
     FeeSchedule,
     Position,
     Reservation,
@@ -29,7 +28,6 @@ from subgraphs.wallet.tables import positions, wallet_transactions, wallets
 
 log = logging.getLogger("mybroker.wallet")
 
-ORDER_EVENTS_CONSUMER = "wallet.order-events"
 MAX_TRANSACTIONS_PAGE = 500
 MAX_TICKER_LENGTH = 20
 
@@ -39,16 +37,6 @@ class Fill:
     execution_id: str
     quantity: int
     price: Decimal
-
-
-@dataclass(frozen=True)
-class OrderUpdate:
-    """What settlement needs from an `OrderUpdated` snapshot."""
-
-    order_id: str
-    user_id: str
-    status: str
-    fill: Fill | None
 
 
 class WalletService:
@@ -168,33 +156,54 @@ class WalletService:
             await self._close(store, wallet, reservation)
         return reservation
 
-    # ------------------------------------------------------------ settlement (order events)
+    # ------------------------------------------------------------ settlement (orders calls these)
 
-    async def apply_order_update(self, message_id: str, update: OrderUpdate) -> None:
-        """Settles the fill this update carries (once per execution id) and, on a terminal
-        status, releases what the reservation still holds. Once per message id."""
+    async def settle(self, order_id: str, fill: Fill | None, closed: bool) -> Reservation | None:
+        """What one of B3's execution reports does to the money, called by orders before the
+        order's new status is stored (read-your-writes: an order that reads FILLED is in
+        the wallet already). Settles `fill` once per execution id and, when the order has
+        ended (`closed`), releases what the reservation still holds. Idempotent, so orders
+        may repeat it after a crash. None when the order has no reservation."""
         async with self.db.transaction() as tx:
-            if not await tx.first_time(ORDER_EVENTS_CONSUMER, message_id):
-                return
             store = WalletStore(tx, self.clock())
-            owner = await store.reservation_owner(update.order_id)
+            owner = await store.reservation_owner(order_id)
             if owner is None:
-                log.info("order %s has no reservation; update %s ignored", update.order_id, message_id)
-                return
-            if owner != update.user_id:
-                log.warning("order %s: event names user %s, reservation belongs to %s", update.order_id, update.user_id, owner)
+                log.info("order %s has no reservation; nothing to settle", order_id)
+                return None
             wallet = await store.wallet_for_update(owner)
-            reservation = await store.reservation_for_update(update.order_id)
+            reservation = await store.reservation_for_update(order_id)
             assert reservation is not None
-            fill = update.fill
-            if fill is not None and await store.first_settlement(fill.execution_id, update.order_id):
+            if fill is not None and await store.first_settlement(fill.execution_id, order_id):
                 position = await store.position_for_update(wallet.id, reservation.ticker)
                 wallet.settle_fill(reservation, position, fill.quantity, fill.price, self.fees)
                 await store.save_position(wallet.id, position)
                 await store.save_reservation(reservation)
                 await store.save_wallet(wallet)
-            if update.status in TERMINAL_ORDER_STATUSES and reservation.is_open:
+            if closed and reservation.is_open:
                 await self._close(store, wallet, reservation)
+        return reservation
+
+    async def set_terms(self, order_id: str, quantity: int, price_per_share: Decimal | None) -> Reservation:
+        """A replace: the reservation blocks exactly what the new terms need (more, or
+        INSUFFICIENT_FUNDS / INSUFFICIENT_POSITION and nothing changes; less, and the rest
+        is free at once)."""
+        async with self.db.transaction() as tx:
+            store = WalletStore(tx, self.clock())
+            owner = await store.reservation_owner(order_id)
+            if owner is None:
+                raise bad_input(f"Order {order_id} has no reservation.")
+            wallet = await store.wallet_for_update(owner)
+            reservation = await store.reservation_for_update(order_id)
+            assert reservation is not None
+            position = None
+            if reservation.side is Side.SELL:
+                position = await store.position_for_update(wallet.id, reservation.ticker)
+            wallet.set_terms(reservation, quantity, price_per_share, position, self.fees)
+            if position is not None:
+                await store.save_position(wallet.id, position)
+            await store.save_reservation(reservation)
+            await store.save_wallet(wallet)
+        return reservation
 
     async def _close(self, store: WalletStore, wallet: Wallet, reservation: Reservation) -> None:
         if reservation.side is Side.SELL:

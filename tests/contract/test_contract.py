@@ -69,3 +69,18 @@ async def test_federation_machinery_is_hidden(platform, http):
     names = {t["name"] for t in schema["types"]}
     assert not {"_Any", "_Entity", "_Service", "join__Graph", "link__Purpose"} & names
     assert not {d["name"] for d in schema["directives"]} & {"join__type", "join__field", "link", "key"}
+
+
+def additions_schema():
+    """The whole contract with this project's additions (tests/contract/additions.graphql)."""
+    names = ("schema.graphql", "exchange.graphql", "additions.graphql")
+    return build_schema("\n".join((HERE / name).read_text(encoding="utf-8") for name in names))
+
+
+@async_test
+async def test_router_api_schema_holds_the_projects_additions(platform, http):
+    async with http.post(platform.router_url, json={"query": get_introspection_query()}) as response:
+        body = await response.json()
+    served = build_client_schema(body["data"])
+    breaking = find_breaking_changes(additions_schema(), served)
+    assert breaking == [], "\n".join(f"{change.type.name}: {change.description}" for change in breaking)

@@ -1,7 +1,7 @@
 """The orders service on a temporary SQLite database, with fake assets and wallet services."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
@@ -46,6 +46,8 @@ class FakeWallet:
         self.reservations: dict[str, Reservation] = {}
         self.released: list[str] = []
         self.reserve_calls = 0
+        self.terms: list[tuple[str, int, Decimal | None]] = []
+        self.settlements: list[tuple[str, str | None, bool]] = []
 
     def blocked_cash(self) -> Decimal:
         return sum((r.price_per_share * r.quantity for r in self.reservations.values() if r.side == "BUY"), Decimal("0"))
@@ -67,6 +69,24 @@ class FakeWallet:
     async def release(self, order_id: str) -> None:
         self.released.append(order_id)
         self.reservations.pop(order_id, None)
+
+    async def set_terms(self, order_id: str, quantity: int, price_per_share: Decimal | None) -> None:
+        """Grows or shrinks a reservation to new terms (fills are not tracked here)."""
+        current = self.reservations[order_id]
+        proposed = replace(current, quantity=quantity, price_per_share=price_per_share or current.price_per_share)
+        others = {k: v for k, v in self.reservations.items() if k != order_id}
+        self.reservations = others
+        try:
+            await self.reserve(proposed)
+        except DomainError:
+            self.reservations[order_id] = current
+            raise
+        self.terms.append((order_id, quantity, price_per_share))
+
+    async def settle(self, order_id: str, fill, closed: bool) -> None:
+        self.settlements.append((order_id, None if fill is None else fill.execution_id, closed))
+        if closed:
+            self.reservations.pop(order_id, None)
 
 
 @dataclass

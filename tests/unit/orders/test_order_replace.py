@@ -3,6 +3,7 @@ market's quantity rule."""
 from __future__ import annotations
 
 from datetime import timedelta
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -35,11 +36,26 @@ def test_a_replace_keeps_the_price_when_none_is_reported_and_never_goes_below_th
         order_in(OrderStatus.FILLED).apply(report(ExecType.REPLACED, qty=500))
 
 
-def test_a_refused_replace_leaves_the_order_as_it_was():
+def test_a_refused_replace_leaves_the_terms_and_says_why():
     order = order_in(OrderStatus.OPEN)
-    with pytest.raises(InvalidTransition, match="unchanged"):
-        order.apply(report(ExecType.REPLACE_REJECTED, reason="outside the price band"))
-    assert (order.status, order.quantity) == (OrderStatus.OPEN, 300)
+    order.request_replace(T0)
+    assert order.display_status is OrderStatus.PENDING_REPLACE
+    effect = order.money_effect(report(ExecType.REPLACE_REJECTED, reason="outside the price band"))
+    assert effect.terms == (300, order.limit_price) and not effect.closed  # back from the cover
+    order.apply(report(ExecType.REPLACE_REJECTED, reason="outside the price band"))
+    assert (order.status, order.display_status, order.quantity) == (OrderStatus.OPEN, OrderStatus.OPEN, 300)
+    assert order.reason == "The exchange refused the replace: outside the price band"
+
+
+def test_a_replace_the_exchange_does_not_know_ends_the_order():
+    from subgraphs.orders.domain import RejectCode
+
+    order = order_in(OrderStatus.OPEN)
+    order.request_replace(T0)
+    refusal = replace(report(ExecType.REPLACE_REJECTED, reason="not resting"), reject_code=RejectCode.UNKNOWN_ORDER)
+    assert order.money_effect(refusal).closed
+    order.apply(refusal)
+    assert order.status is OrderStatus.CANCELLED and "does not hold this order" in order.reason
 
 
 def test_replace_reports_decode_from_the_wire():
@@ -83,13 +99,34 @@ async def test_a_replace_within_the_reservation_goes_to_b3_and_the_order_changes
     assert (replaced.quantity, replaced.limit_price, replaced.status) == (200, Decimal("29.50"), OrderStatus.OPEN)
     stored = await harness.service.order(alice, placed.id)
     assert (stored.quantity, stored.limit_price, stored.leaves_quantity) == (200, Decimal("29.50"), 200)
+    # The reservation covered both terms while B3 decided, then took the new ones.
+    assert harness.wallet.terms == [(placed.id, 300, Decimal("30.00")), (placed.id, 200, Decimal("29.50"))]
+
+
+async def test_a_larger_replace_reserves_more_first_and_reads_pending_replace(harness):
+    from mybroker.auth import Caller
+    from subgraphs.orders.domain import ExecutionReport, OrderRequest, OrderSide, OrderType
+
+    alice = Caller("alice")
+    placed = await harness.service.place_order(alice, OrderRequest("PETR4", OrderSide.BUY, OrderType.LIMIT, 300, Decimal("30.00")))
+    await harness.service.apply_execution("m1", ExecutionReport(placed.id, ExecType.ACCEPTED, T0))
+    asked = await harness.service.replace_order(alice, placed.id, 500, Decimal("31.00"))
+    assert asked.display_status is OrderStatus.PENDING_REPLACE
+    assert harness.wallet.terms == [(placed.id, 500, Decimal("31.00"))]
+    with pytest.raises(DomainError) as busy:  # one request at a time
+        await harness.service.replace_order(alice, placed.id, 400, None)
+    assert busy.value.code is ErrorCode.BAD_USER_INPUT
+    await harness.service.apply_execution("m2", ExecutionReport(placed.id, ExecType.REPLACE_REJECTED, T0, reason="band"))
+    stored = await harness.service.order(alice, placed.id)
+    assert (stored.display_status, stored.quantity) == (OrderStatus.OPEN, 300)
+    assert harness.wallet.terms[-1] == (placed.id, 300, Decimal("30.00"))  # back to the order's terms
 
 
 @pytest.mark.parametrize(
     "quantity, price, code",
     [
-        (400, None, ErrorCode.BAD_USER_INPUT),  # more than reserved
-        (None, "30.01", ErrorCode.BAD_USER_INPUT),  # a BUY above its blocked limit
+        (4000, None, ErrorCode.INSUFFICIENT_FUNDS),  # more than the wallet can block
+        (None, "500.00", ErrorCode.INSUFFICIENT_FUNDS),
         (150, None, ErrorCode.BAD_USER_INPUT),  # off the round lot
         (None, "29.999", ErrorCode.BAD_USER_INPUT),
         (None, None, ErrorCode.BAD_USER_INPUT),
@@ -104,6 +141,8 @@ async def test_a_replace_beyond_the_reservation_or_the_lot_is_refused(harness, q
     with pytest.raises(DomainError) as refused:
         await harness.service.replace_order(alice, placed.id, quantity, Decimal(price) if price else None)
     assert refused.value.code is code
+    assert harness.wallet.reservations[placed.id].quantity == 300  # the reservation as it was
+    assert (await harness.service.order(alice, placed.id)).display_status is OrderStatus.PENDING
     with pytest.raises(DomainError) as forbidden:
         await harness.service.replace_order(Caller("bob"), placed.id, 100, None)
     assert forbidden.value.code is ErrorCode.FORBIDDEN

@@ -106,8 +106,22 @@ def test_a_pending_order_can_be_rejected_with_its_reason():
     assert order.status is OrderStatus.REJECTED and order.reject_reason == "unknown ticker"
 
 
+# B3's answers to a request (a refused cancel or replace, a status) change no state:
+# after an end they are simply late, as a cancel that crossed a fill is.
+ANSWERS = {ExecType.REPLACE_REJECTED, ExecType.CANCEL_REJECTED, ExecType.ORDER_STATUS}
+
+
 @pytest.mark.parametrize("status", sorted(TERMINAL, key=lambda s: s.value))
-@pytest.mark.parametrize("kind", list(ExecType))
+@pytest.mark.parametrize("kind", sorted(ANSWERS, key=lambda k: k.value))
+def test_terminal_orders_take_late_answers_without_change(status, kind):
+    order = order_in(status)
+    before = (order.status, order.filled_quantity, order.filled_value, order.reason, order.updated_at)
+    order.apply(report(kind, reason="late", at=T0 + timedelta(hours=1)))
+    assert (order.status, order.filled_quantity, order.filled_value, order.reason, order.updated_at) == before
+
+
+@pytest.mark.parametrize("status", sorted(TERMINAL, key=lambda s: s.value))
+@pytest.mark.parametrize("kind", [kind for kind in ExecType if kind not in ANSWERS])
 def test_terminal_orders_refuse_every_report(status, kind):
     order = order_in(status)
     before = (order.status, order.filled_quantity, order.filled_value, order.reason, order.updated_at)

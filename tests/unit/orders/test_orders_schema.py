@@ -59,7 +59,8 @@ ALICE, BOB = Caller("alice"), Caller("bob")
 
 
 def test_the_orders_part_of_the_contract_is_served_exactly():
-    contract = build_schema(CONTRACT.read_text(encoding="utf-8"))
+    additions = CONTRACT.with_name("additions.graphql")
+    contract = build_schema(CONTRACT.read_text(encoding="utf-8") + additions.read_text(encoding="utf-8"))
     served = schema._schema
 
     def default(value):
@@ -87,7 +88,7 @@ def test_the_orders_part_of_the_contract_is_served_exactly():
         assert shape(served.get_type(name)) == shape(contract.get_type(name)), name
     for type_name, fields in {
         "Query": {"order", "orders"},
-        "Mutation": {"placeOrder", "cancelOrder"},
+        "Mutation": {"placeOrder", "cancelOrder", "replaceOrder"},
         "Subscription": {"orderUpdates"},
         "User": {"id", "orders"},
         "Asset": {"ticker"},
@@ -151,7 +152,7 @@ async def test_cancel_errors(service):
     assert await codes(service, BOB, CANCEL, {"id": order_id}) == ["FORBIDDEN"]
     assert await codes(service, ALICE, CANCEL, {"id": "nope"}) == ["BAD_USER_INPUT"]
     assert await codes(service, ANONYMOUS, CANCEL, {"id": order_id}) == ["UNAUTHENTICATED"]
-    assert (await data(service, ALICE, CANCEL, {"id": order_id}))["cancelOrder"] == {"id": order_id, "status": "PENDING"}
+    assert (await data(service, ALICE, CANCEL, {"id": order_id}))["cancelOrder"] == {"id": order_id, "status": "PENDING_CANCEL"}
     await service.apply_execution("m1", ExecutionReport(order_id, ExecType.CANCELLED, _now()))
     assert await codes(service, ALICE, CANCEL, {"id": order_id}) == ["ORDER_NOT_CANCELLABLE"]
 

@@ -1,8 +1,11 @@
 """The orders use cases on SQLite, with fake assets and wallet services."""
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from datetime import datetime, timezone
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -176,8 +179,44 @@ async def test_cancel_asks_b3_and_leaves_the_status_to_its_report(harness):
     order = await harness.service.place_order(ALICE, buy_limit())
     cancelled = await harness.service.cancel_order(ALICE, order.id)
     assert cancelled.id == order.id and cancelled.status is OrderStatus.PENDING and cancelled.cancel_requested_at
-    channel, key, envelope = (await harness.outbox())[-1]
+    assert cancelled.display_status is OrderStatus.PENDING_CANCEL
+    channel, key, envelope = (await harness.outbox())[-2]
     assert (channel, key, envelope.type, envelope.data) == (EXCHANGE_ORDERS, "PETR4", CANCEL_ORDER, {"orderId": order.id, "ticker": "PETR4"})
+    assert (await harness.outbox())[-1][2].data["status"] == "PENDING_CANCEL"  # live subscribers see it
+
+
+async def test_a_second_cancel_while_one_is_under_way_sends_nothing(harness):
+    order = await harness.service.place_order(ALICE, buy_limit())
+    await harness.service.cancel_order(ALICE, order.id)
+    before = len(await harness.outbox())
+    again = await asyncio.gather(*(harness.service.cancel_order(ALICE, order.id) for _ in range(20)))
+    assert {o.display_status for o in again} == {OrderStatus.PENDING_CANCEL}
+    assert len(await harness.outbox()) == before
+
+
+async def test_a_cancel_the_exchange_does_not_know_ends_the_order_and_frees_its_money(harness):
+    from subgraphs.orders.domain import RejectCode
+
+    order = await harness.service.place_order(ALICE, buy_limit())
+    await harness.service.apply_execution("m1", report(order.id, ExecType.ACCEPTED))
+    await harness.service.cancel_order(ALICE, order.id)
+    refusal = replace(report(order.id, ExecType.CANCEL_REJECTED, reason="not resting"), reject_code=RejectCode.UNKNOWN_ORDER)
+    ended = await harness.service.apply_execution("m2", refusal)
+    assert ended.status is OrderStatus.CANCELLED and "does not hold this order" in ended.reason
+    assert harness.wallet.settlements[-1] == (order.id, None, True)  # released before the order ended
+
+
+async def test_a_cancel_that_crossed_a_fill_ends_the_request_only(harness):
+    from subgraphs.orders.domain import RejectCode
+
+    order = await harness.service.place_order(ALICE, buy_limit(qty=200))
+    await harness.service.apply_execution("m1", report(order.id, ExecType.ACCEPTED))
+    await harness.service.apply_execution("m2", report(order.id, ExecType.FILL, qty=100, price="30.00", exec_id="x1"))
+    await harness.service.cancel_order(ALICE, order.id)
+    refusal = replace(report(order.id, ExecType.CANCEL_REJECTED, reason="filled"), reject_code=RejectCode.TOO_LATE)
+    after = await harness.service.apply_execution("m3", refusal)
+    assert (after.display_status, after.reason) == (OrderStatus.PARTIALLY_FILLED, "The exchange refused the cancel: filled")
+    assert harness.wallet.settlements[-1] == (order.id, "x1", False)  # nothing released
 
 
 async def test_cancel_is_refused_for_others_unknown_terminal_and_anonymous(harness):

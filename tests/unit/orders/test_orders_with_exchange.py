@@ -72,6 +72,7 @@ async def test_orders_live_their_lives_through_the_exchange(harness):
             (bought.id, "FILLED"),
             (resting.id, "PENDING"),
             (resting.id, "OPEN"),
+            (resting.id, "PENDING_CANCEL"),
             (resting.id, "CANCELLED"),
         ]
         assert bus.dead_letters == []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import orjson
@@ -8,12 +8,22 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from mybroker.auth import Caller
-from mybroker.bus.memory import MemoryBus
 from mybroker.db import Database
-from mybroker.events import ORDER_EVENTS, ORDER_UPDATED, Envelope
-from subgraphs.wallet import consumers
-from subgraphs.wallet.service import WalletService
+from subgraphs.wallet.domain import SettlementError
+from subgraphs.wallet.service import Fill, WalletService
 from subgraphs.wallet.tables import metadata, outbox
+
+
+@dataclass(frozen=True)
+class OrderReport:
+    """What orders hands the wallet for one of B3's reports (POST /internal/settlements)."""
+
+    order_id: str
+    status: str
+    fill: Fill | None
+
+
+TERMINAL = {"FILLED", "CANCELLED", "REJECTED", "EXPIRED"}
 
 
 def order_event(
@@ -25,47 +35,28 @@ def order_event(
     quantity: int = 100,
     filled: int = 0,
     fill: tuple[str, int, str] | None = None,
-) -> Envelope:
-    """An `OrderUpdated` snapshot as orders publishes it; `fill` is (executionId, quantity, price)."""
-    last_fill = None
-    if fill is not None:
-        execution_id, fill_quantity, price = fill
-        last_fill = {"executionId": execution_id, "quantity": fill_quantity, "price": price, "executedAt": "2026-01-05T13:00:00.000Z"}
-    return Envelope(
-        ORDER_UPDATED,
-        {
-            "orderId": order_id,
-            "userId": user_id,
-            "ticker": "PETR4",
-            "side": side,
-            "type": "LIMIT",
-            "timeInForce": "DAY",
-            "quantity": quantity,
-            "limitPrice": "32.00",
-            "filledQuantity": filled,
-            "averagePrice": None,
-            "status": status,
-            "rejectReason": None,
-            "lastFill": last_fill,
-            "createdAt": "2026-01-05T13:00:00.000Z",
-            "updatedAt": "2026-01-05T13:00:00.000Z",
-        },
-    )
+) -> OrderReport:
+    """The order's state after one of B3's reports; `fill` is (executionId, quantity, price)."""
+    settled = None if fill is None else Fill(fill[0], fill[1], Decimal(fill[2]))
+    return OrderReport(order_id, status, settled)
 
 
 @dataclass
 class WalletEnv:
     db: Database
     service: WalletService
-    bus: MemoryBus
+    refused: list = field(default_factory=list)
 
     async def deposit(self, user_id: str, amount: str):
         return await self.service.deposit(Caller(user_id), Decimal(amount))
 
-    async def publish(self, *messages: Envelope) -> None:
-        for message in messages:
-            await self.bus.publish(ORDER_EVENTS, message, key=message.data["orderId"])
-        await self.bus.drain()
+    async def publish(self, *reports: OrderReport) -> None:
+        """Settles as orders does before it stores each report's new status."""
+        for report in reports:
+            try:
+                await self.service.settle(report.order_id, report.fill, report.status in TERMINAL)
+            except SettlementError as exc:
+                self.refused.append(exc)
 
     async def own_shares(self, user_id: str, quantity: int, price: str) -> None:
         """Buys shares the way the platform does: deposit, reserve, then a FILLED order event."""
@@ -84,10 +75,5 @@ class WalletEnv:
 async def wallet(tmp_path) -> WalletEnv:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wallet.db'}", metadata)
     await db.create_schema()
-    service = WalletService(db)
-    bus = MemoryBus(retry_delay=0.001)
-    consumers.subscribe(bus, service)
-    await bus.start()
-    yield WalletEnv(db, service, bus)
-    await bus.stop()
+    yield WalletEnv(db, WalletService(db))
     await db.dispose()

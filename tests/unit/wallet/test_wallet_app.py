@@ -11,14 +11,13 @@ from mybroker.auth import internal_headers
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
 from mybroker.errors import DomainError, ErrorCode
-from mybroker.events import ORDER_EVENTS, WALLET_EVENTS, Envelope
+from mybroker.events import WALLET_EVENTS, Envelope
 from mybroker.internal_http import InternalClient
 from mybroker.platform import serve_app
 from mybroker.service import Infrastructure
 from mybroker.settings import Settings
 from subgraphs.wallet.app import create_service
 
-from .conftest import order_event
 
 SECRET = "internal-secret-for-tests-0123456789"
 ANA = "user-ana"
@@ -95,14 +94,14 @@ async def test_internal_endpoints_refuse_outsiders(running):
     assert answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_ledger_entries_reach_the_bus_and_order_events_settle(running):
+async def test_ledger_entries_reach_the_bus_and_settlements_settle(running):
     http, client, bus, published = running
     await graphql(http, DEPOSIT)
     await client.call(
         "POST", "/internal/reservations",
         {"orderId": "o1", "userId": ANA, "side": "BUY", "ticker": "PETR4", "quantity": 100, "pricePerShare": "6.50"},
     )
-    await bus.publish(ORDER_EVENTS, order_event("o1", ANA, "FILLED", filled=100, fill=("x1", 100, "6.40")), key="o1")
+    await client.call("POST", "/internal/settlements", {"orderId": "o1", "executionId": "x1", "quantity": 100, "price": "6.40", "closed": True})
     for _ in range(200):  # the relay publishes asynchronously
         if len(published) >= 4:
             break

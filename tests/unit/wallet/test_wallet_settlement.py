@@ -1,16 +1,15 @@
-"""Settlement from `order-events-v1`, through the in-memory bus: each fill once, releases on
-terminal statuses, redeliveries change nothing."""
+"""Settlement as orders asks for it before storing each of B3's reports: each fill once,
+releases on terminal statuses, repeats change nothing; replaces grow and shrink the block."""
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from mybroker.auth import Caller
-from mybroker.events import ORDER_EVENTS, Envelope
-from subgraphs.wallet.tables import inbox, settled_fills, wallet_transactions
+from mybroker.errors import DomainError
+from subgraphs.wallet.tables import settled_fills, wallet_transactions
 
 from .conftest import order_event
 
@@ -92,28 +91,28 @@ async def test_selling_everything_closes_the_position(wallet):
     assert (available, blocked, positions) == (D("2900.00"), D("0.00"), [])
 
 
-async def test_the_same_envelope_twice_changes_nothing(wallet):
+async def test_the_same_report_twice_changes_nothing(wallet):
     await wallet.deposit(ANA, "10000.00")
     await wallet.service.reserve("o1", ANA, "BUY", "PETR4", 300, D("32.00"))
     fill = order_event("o1", ANA, "PARTIALLY_FILLED", quantity=300, filled=100, fill=("x1", 100, "31.00"))
     await wallet.publish(fill)
     before = await snapshot(wallet)
-    await wallet.publish(fill)  # redelivered: same envelope id
+    await wallet.publish(fill)  # repeated: orders crashed after the wallet settled
     assert await snapshot(wallet) == before
     cancelled = order_event("o1", ANA, "CANCELLED", quantity=300, filled=100)
     await wallet.publish(cancelled)
     after_cancel = await snapshot(wallet)
     await wallet.publish(cancelled)
     assert await snapshot(wallet) == after_cancel
-    assert not wallet.bus.dead_letters
+    assert not wallet.refused
 
 
-async def test_the_same_execution_in_two_envelopes_settles_once(wallet):
+async def test_the_same_execution_twice_settles_once(wallet):
     await wallet.deposit(ANA, "10000.00")
     await wallet.service.reserve("o1", ANA, "BUY", "PETR4", 300, D("32.00"))
     await wallet.publish(order_event("o1", ANA, "PARTIALLY_FILLED", quantity=300, filled=100, fill=("x1", 100, "31.00")))
     before = await snapshot(wallet)
-    # A new envelope (new id) that repeats execution x1.
+    # Another report that repeats execution x1.
     await wallet.publish(order_event("o1", ANA, "PARTIALLY_FILLED", quantity=300, filled=100, fill=("x1", 100, "31.00")))
     assert await snapshot(wallet) == before
     assert await count(wallet.db, settled_fills) == 1
@@ -129,24 +128,16 @@ async def test_events_for_orders_without_a_reservation_are_ignored(wallet):
     await wallet.publish(order_event("unknown", ANA, "FILLED", fill=("z1", 100, "10.00")))
     assert await snapshot(wallet) == before
     assert await count(wallet.db, settled_fills) == 0
-    assert await count(wallet.db, inbox) == 1  # recorded, so a redelivery is cheap
 
 
-async def test_other_message_types_on_the_channel_are_skipped(wallet):
-    await wallet.deposit(ANA, "100.00")
-    await wallet.bus.publish(ORDER_EVENTS, Envelope("SomethingElse", {"orderId": "o1"}), key="o1")
-    await wallet.bus.drain()
-    assert await count(wallet.db, inbox) == 0 and not wallet.bus.dead_letters
-
-
-async def test_an_impossible_fill_changes_nothing_and_is_dead_lettered(wallet):
+async def test_an_impossible_fill_changes_nothing_and_is_refused(wallet):
     await wallet.deposit(ANA, "1000.00")
     await wallet.service.reserve("o1", ANA, "BUY", "PETR4", 10, D("50.00"))
     before = await snapshot(wallet)
     await wallet.publish(order_event("o1", ANA, "FILLED", quantity=10, filled=11, fill=("x1", 11, "50.00")))
     assert await snapshot(wallet) == before
-    assert await count(wallet.db, inbox) == 0 and await count(wallet.db, settled_fills) == 0
-    assert len(wallet.bus.dead_letters) == 1
+    assert await count(wallet.db, settled_fills) == 0
+    assert len(wallet.refused) == 1
 
 
 async def test_settlement_ledger_balances_against_deposits(wallet):
@@ -179,10 +170,43 @@ async def test_fees_from_settings_become_fee_entries(wallet):
     assert positions == [("PETR4", 100, 0, D("30.009"))]
 
 
-def test_decoding_keeps_prices_exact():
-    from subgraphs.wallet.consumers import order_update_from
+async def test_a_smaller_buy_replace_frees_the_excess_at_once(wallet):
+    await wallet.deposit(ANA, "20000.00")
+    await wallet.service.reserve("b1", ANA, "BUY", "PETR4", 500, D("25.00"))
+    await wallet.service.set_terms("b1", 300, D("24.00"))
+    available, blocked, _, _ = await snapshot(wallet)
+    assert (available, blocked) == (D("12800.00"), D("7200.00"))
 
-    update = order_update_from(order_event("o1", ANA, "FILLED", fill=("x9", 100, "31.47")))
-    assert update.fill is not None and update.fill.price == D("31.47") and update.fill.quantity == 100
-    assert replace(update, fill=None) == order_update_from(order_event("o1", ANA, "FILLED"))
 
+async def test_a_larger_buy_replace_blocks_more_or_is_refused_unchanged(wallet):
+    await wallet.deposit(ANA, "10000.00")
+    await wallet.service.reserve("b1", ANA, "BUY", "PETR4", 100, D("30.00"))
+    await wallet.service.set_terms("b1", 200, D("31.00"))
+    assert (await snapshot(wallet))[:2] == (D("3800.00"), D("6200.00"))
+    before = await snapshot(wallet)
+    with pytest.raises(DomainError) as refused:
+        await wallet.service.set_terms("b1", 400, D("31.00"))
+    assert refused.value.code.value == "INSUFFICIENT_FUNDS"
+    assert await snapshot(wallet) == before
+
+
+async def test_a_partly_filled_buy_replace_counts_only_the_open_shares(wallet):
+    await wallet.deposit(ANA, "10000.00")
+    await wallet.service.reserve("b1", ANA, "BUY", "PETR4", 300, D("30.00"))
+    await wallet.publish(order_event("b1", ANA, "PARTIALLY_FILLED", fill=("x1", 100, "30.00")))
+    await wallet.service.set_terms("b1", 200, D("29.00"))  # 100 filled, 100 still open
+    available, blocked, positions, _ = await snapshot(wallet)
+    assert (available, blocked) == (D("10000.00") - D("3000.00") - D("2900.00"), D("2900.00"))
+    assert positions == [("PETR4", 100, 0, D("30.00"))]
+
+
+async def test_a_smaller_sell_replace_frees_shares_that_can_be_sold(wallet):
+    await wallet.own_shares(ANA, 200, "30.00")
+    await wallet.service.reserve("s1", ANA, "SELL", "PETR4", 200, None)
+    await wallet.service.set_terms("s1", 100, None)
+    assert (await snapshot(wallet))[2] == [("PETR4", 200, 100, D("30.00"))]
+    await wallet.service.reserve("s2", ANA, "SELL", "PETR4", 100, None)  # the freed 100
+    with pytest.raises(DomainError) as refused:
+        await wallet.service.set_terms("s1", 150, None)
+    assert refused.value.code.value == "INSUFFICIENT_POSITION"
+    assert (await snapshot(wallet))[2] == [("PETR4", 200, 200, D("30.00"))]
