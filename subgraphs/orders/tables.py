@@ -27,10 +27,10 @@ orders = Table(
     Column("filled_value", FixedDecimal(2), nullable=False),
     Column("reason", String(500)),
     Column("cancel_requested_at", UtcDateTime),
-    # A cancel or replace asked of B3 and not answered yet (domain.PendingRequest).
-    Column("pending", String(10)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A cancel or replace asked of B3 and not answered yet (domain.PendingRequest).
+    Column("pending", String(10)),
     # The idempotency key: one order per (user, clientOrderId); NULLs never collide.
     UniqueConstraint("user_id", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_user_seq", "user_id", "seq"),

@@ -22,7 +22,7 @@ from mybroker.db import Database, messaging_tables
 from mybroker.errors import DomainError, ErrorCode
 from mybroker.migrations import assert_schema_current, create_mysql_database, head_revision, migrate, migrations_dir
 from mybroker.settings import SERVICES
-from subgraphs.wallet.service import Fill, OrderUpdate, WalletService
+from subgraphs.wallet.service import Fill, WalletService
 from subgraphs.wallet.tables import reservations
 
 D = Decimal
@@ -145,7 +145,7 @@ async def test_concurrent_buy_reservations_never_overspend(wallet):
 async def test_concurrent_sell_reservations_never_oversell(wallet):
     await wallet.deposit(Caller(ANA), D("30000.00"))
     await wallet.reserve("buy", ANA, "BUY", "PETR4", 1000, D("30.00"))
-    await wallet.apply_order_update("m-buy", OrderUpdate("buy", ANA, "FILLED", Fill("x-buy", 1000, D("30.00"))))
+    await wallet.settle("buy", Fill("x-buy", 1000, D("30.00")), closed=True)
     results = await asyncio.gather(
         *(wallet.reserve(f"s{i}", ANA, "SELL", "PETR4", 300, None) for i in range(20)), return_exceptions=True
     )
@@ -167,12 +167,9 @@ async def test_concurrent_first_deposits_create_one_wallet(wallet):
 async def test_a_redelivered_fill_settles_once_under_concurrency(wallet):
     await wallet.deposit(Caller(ANA), D("1000.00"))
     await wallet.reserve("o1", ANA, "BUY", "PETR4", 10, D("14.00"))
-    update_ = OrderUpdate("o1", ANA, "FILLED", Fill("x1", 10, D("13.00")))
-    # The same envelope five times, and the same execution under five other envelope ids.
-    await asyncio.gather(
-        *(wallet.apply_order_update("m1", update_) for _ in range(5)),
-        *(wallet.apply_order_update(f"m-other-{i}", update_) for i in range(5)),
-    )
+    fill = Fill("x1", 10, D("13.00"))
+    # The same settlement ten times at once (orders repeating it after crashes).
+    await asyncio.gather(*(wallet.settle("o1", fill, closed=True) for _ in range(10)))
     mine = await wallet.wallet(Caller(ANA), ANA)
     assert (mine.available, mine.blocked) == (D("870.00"), D("0.00"))
     (position,) = await wallet.positions(Caller(ANA), ANA)
@@ -251,3 +248,18 @@ async def test_concurrent_fills_of_one_holding_all_count(fresh_database):
         assert holding.quantity == 1100
     finally:
         await db.dispose()
+
+
+async def test_concurrent_replaces_and_fills_keep_the_block_exact(wallet):
+    """Terms set while fills settle (MySQL row locks): the block always equals what the
+    open shares need, and the ledger explains every centavo."""
+    await wallet.deposit(Caller(ANA), D("100000.00"))
+    await wallet.reserve("b1", ANA, "BUY", "PETR4", 1000, D("30.00"))
+    await asyncio.gather(
+        wallet.set_terms("b1", 1200, D("31.00")),
+        *(wallet.settle("b1", Fill(f"x{i}", 100, D("29.00")), closed=False) for i in range(5)),
+    )
+    await wallet.set_terms("b1", 800, D("30.00"))
+    mine = await wallet.wallet(Caller(ANA), ANA)
+    assert mine.blocked == D("30.00") * 300
+    assert mine.available == D("100000.00") - D("29.00") * 500 - mine.blocked

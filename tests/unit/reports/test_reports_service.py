@@ -5,6 +5,7 @@ from __future__ import annotations
 from mybroker.auth import ANONYMOUS, Caller
 from mybroker.events import ORDER_UPDATED, Envelope
 from mybroker.graphql import GraphQLContext, format_error
+from tests.unit.reports.conftest import order_event
 from subgraphs.reports.schema import schema
 
 PORTFOLIO = """query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id portfolio {
@@ -126,3 +127,18 @@ async def test_subgraph_sdl_extends_user_and_references_asset(env):
     sdl = result.data["_service"]["sdl"]
     assert 'type User @key(fields: "id")' in sdl and "portfolio: Portfolio!" in sdl
     assert 'type Asset @key(fields: "ticker", resolvable: false)' in sdl
+
+
+async def test_a_fill_handed_over_by_orders_counts_once_with_its_order_event(env):
+    """orders hands each fill over before the order shows it (read your writes); the order
+    event that follows, or a repeat of the hand-over, finds it done."""
+    from subgraphs.reports.domain import Fill
+
+    data = order_event("u-1", "PETR4", "BUY", 100, "31.40", execution_id="x-7")
+    fill = Fill.from_order_event(data)
+    assert await env.service.record_fill(fill)
+    assert not await env.service.record_fill(fill)
+    await env.publish(Envelope(ORDER_UPDATED, data))
+    portfolio, _ = await portfolio_of(env, "u-1")
+    assert portfolio["positions"][0]["quantity"] == 100 and portfolio["costBasis"] == "3140.00"
+    assert env.bus.dead_letters == []
