@@ -78,11 +78,13 @@ class OrdersForWallet:
 
 
 class Env:
-    def __init__(self, tmp_path):
+    """Wallet and orders on their own databases (SQLite here; MySQL in tests/integration)."""
+
+    def __init__(self, wallet_url: str, orders_url: str):
         self.clock = Clock()
         self.bus = MemoryBus()
-        self.wallet_db = Database(f"sqlite+aiosqlite:///{tmp_path / 'wallet.db'}", wallet_metadata)
-        self.orders_db = Database(f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}", orders_metadata)
+        self.wallet_db = Database(wallet_url, wallet_metadata)
+        self.orders_db = Database(orders_url, orders_metadata)
         self.wallet = WalletService(self.wallet_db, clock=self.clock)
         self.reservations = WalletForOrders(self.wallet)
         self.orders = OrderService(
@@ -103,17 +105,32 @@ class Env:
         return order_id
 
 
-@pytest_asyncio.fixture
-async def env(tmp_path):
-    env = Env(tmp_path)
-    await env.wallet_db.create_schema()
-    await env.orders_db.create_schema()
+async def open_env(wallet_url: str, orders_url: str, *, migrate: bool = False) -> Env:
+    env = Env(wallet_url, orders_url)
+    if migrate:
+        from mybroker.migrations import migrations_dir
+
+        await env.wallet_db.migrate(migrations_dir("wallet"))
+        await env.orders_db.migrate(migrations_dir("orders"))
+    else:
+        await env.wallet_db.create_schema()
+        await env.orders_db.create_schema()
     await env.wallet.deposit(ALICE, Decimal("10000.00"))
-    yield env
+    return env
+
+
+async def close_env(env: Env) -> None:
     await env.sweeper.stop()
     await env.bus.stop()
     await env.wallet_db.dispose()
     await env.orders_db.dispose()
+
+
+@pytest_asyncio.fixture
+async def env(tmp_path):
+    env = await open_env(f"sqlite+aiosqlite:///{tmp_path / 'wallet.db'}", f"sqlite+aiosqlite:///{tmp_path / 'orders.db'}")
+    yield env
+    await close_env(env)
 
 
 def buy(key: str | None = None, qty: int = 100, price: str = "30.00") -> OrderRequest:
