@@ -66,6 +66,17 @@ def duplicate_client_order_id(client_order_id: str) -> DomainError:
     )
 
 
+def placement_unresolved(client_order_id: str) -> DomainError:
+    """Another attempt with this key blocked money on other terms and its order is not
+    stored (yet): it is still saving, or it died and the wallet's sweeper will end it."""
+    return DomainError(
+        ErrorCode.DUPLICATE_CLIENT_ORDER_ID,
+        f"An earlier placement with clientOrderId {client_order_id!r} reserved other terms (a MARKET order "
+        "reserves at the price of its moment) and is not settled yet; ask again in a minute to see how it ended, "
+        "or use a new clientOrderId for a new order.",
+    )
+
+
 def lost_while_placing() -> DomainError:
     """What a placement answers when its own save came too late: the order id was closed
     for good while it was stuck (the reservation is released)."""

@@ -37,6 +37,7 @@ from subgraphs.orders.idempotency import (
     is_lost,
     lost_while_placing,
     order_id_for,
+    placement_unresolved,
     same_terms,
 )
 from subgraphs.orders.metrics import OrdersMetrics
@@ -102,15 +103,15 @@ class OrderService:
         try:
             await self.wallet.reserve(reservation)
         except DomainError as exc:
-            if keyed and exc.code is ErrorCode.BAD_USER_INPUT:
-                # Orders validated everything the wallet checks but one thing: this order id
-                # already holds a reservation on other terms, i.e. another attempt with this
-                # clientOrderId (other terms, or a MARKET order priced off another quote).
+            if keyed and exc.code is ErrorCode.BAD_USER_INPUT and "different reservation" in exc.message:
+                # This order id already holds a reservation on other terms: another attempt
+                # with this clientOrderId (other terms, or a MARKET order priced off another
+                # quote). The wallet says so in words only (internals.md: BAD_USER_INPUT).
                 existing = await self._stored(user_id, order_id, request.client_order_id)
                 if existing is not None:
                     return await self._placed_before(existing, request)
                 assert request.client_order_id is not None
-                raise duplicate_client_order_id(request.client_order_id) from None
+                raise placement_unresolved(request.client_order_id) from None
             raise  # refused: nothing was blocked
         except BaseException:
             # Timed out or cut off: the wallet may have blocked it anyway. An order id of our

@@ -294,3 +294,33 @@ async def test_concurrent_checks_and_saves_always_agree(harness):
             assert stored.status is OrderStatus.REJECTED and stored.reject_reason == LOST_REASON
     sent = set(await new_orders(harness))
     assert sent == {order_id for order_id, answer in answers.items() if answer is Presence.EXISTS}
+
+
+async def test_a_market_retry_after_the_price_moved_waits_for_the_first_attempt_to_settle(harness, monkeypatch):
+    """A MARKET order reserves at the price of its moment: a retry after the first attempt
+    died, once the price moved, cannot share its reservation. It is told to ask again; once
+    the sweeper ended the first attempt, the retry finds it."""
+    original = repository.add
+
+    async def dies_first(session, order):
+        monkeypatch.setattr(repository, "add", original)
+        raise OperationalError("INSERT", {}, Exception("server has gone away"))
+
+    monkeypatch.setattr(repository, "add", dies_first)
+    market = OrderRequest("PETR4", OrderSide.BUY, OrderType.MARKET, 100, client_order_id="k-mkt")
+    with pytest.raises(OperationalError):
+        await harness.service.place_order(ALICE, market)
+    order_id = order_id_for("alice", "k-mkt")
+    assert order_id in harness.wallet.reservations
+
+    harness.assets.assets["PETR4"] = replace(harness.assets.assets["PETR4"], last_price=Decimal("32.10"))
+    with pytest.raises(DomainError) as caught:
+        await harness.service.place_order(ALICE, market)
+    assert caught.value.code is ErrorCode.DUPLICATE_CLIENT_ORDER_ID and "ask again in a minute" in caught.value.message
+    assert list(harness.wallet.reservations) == [order_id] and harness.wallet.released == []
+
+    reserved = harness.wallet.reservations[order_id]
+    assert await harness.service.orphans.check(held(order_id, price=f"{reserved.price_per_share}")) is Presence.ABSENT
+    again = await harness.service.place_order(ALICE, market)
+    assert (again.id, again.status, again.type) == (order_id, OrderStatus.REJECTED, OrderType.MARKET)
+    assert again.protection_price == reserved.price_per_share
