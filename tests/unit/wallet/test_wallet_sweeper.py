@@ -338,3 +338,19 @@ async def test_the_wallet_service_runs_the_sweeper_and_counts_releases_at_metric
         await task
         await service.stop()
         await bus.stop()
+
+
+def test_the_settings_and_their_defaults_bound_the_release_to_a_minute():
+    from mybroker.settings import Settings
+
+    defaults = Settings.from_env(env={})
+    assert (defaults.reservation_grace_seconds, defaults.reservation_sweep_interval) == (30.0, 10.0)
+    assert defaults.reservation_grace_seconds + 2 * defaults.reservation_sweep_interval <= 60
+    assert (defaults.reconcile_interval, defaults.reconcile_pending_grace, defaults.reconcile_timeout) == (300.0, 30.0, 30.0)
+    tuned = Settings.from_env(
+        env={"MYBROKER_RESERVATION_GRACE_SECONDS": "5", "MYBROKER_RESERVATION_SWEEP_INTERVAL": "1", "MYBROKER_RECONCILE_INTERVAL": "0"}
+    )
+    assert (tuned.reservation_grace_seconds, tuned.reservation_sweep_interval, tuned.reconcile_interval) == (5.0, 1.0, 0.0)
+    for name, value in (("RESERVATION_SWEEP_INTERVAL", "0"), ("RESERVATION_GRACE_SECONDS", "-1"), ("RECONCILE_TIMEOUT", "nan")):
+        with pytest.raises(ValueError, match=f"MYBROKER_{name}"):
+            Settings.from_env(env={f"MYBROKER_{name}": value})
