@@ -263,7 +263,7 @@ def create_service(infra: Infrastructure) -> Service:
     journal = Journal(db)
     worker = ExchangeWorker(None, journal)
     market = MarketSync(
-        infra.bus, infra.cache, lambda: worker.exchange, [entry.ticker for entry in catalog], key_prefix=settings.channel_namespace
+        infra.bus, infra.cache, lambda: worker.exchange, [entry.ticker for entry in catalog]
     )
     worker.market = market
 

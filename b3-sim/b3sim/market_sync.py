@@ -3,7 +3,7 @@
 - Trades go out on `b3-trades-v1` through the journal's outbox (b3sim.journal), in the
   same transaction as the command: none is lost or sent twice under a new id.
 - Top of book: per ticker, the best `levels` bids and asks, the best bid/ask and the last
-  trade go to the cache (`b3:market:<TICKER>`, after the channel namespace if one is set;
+  trade go to the cache (`b3:market:<TICKER>`, which the cache prefixes with the channel namespace;
   Redis on real infrastructure) and out on
   `b3-book-v1`, keyed by ticker. These are snapshots, each superseding the one before, so
   they are best-effort: a lost one is repaired by the next, and a failure is only logged.
@@ -68,13 +68,11 @@ class MarketSync:
         *,
         levels: int = BOOK_LEVELS,
         interval: float = 0.05,
-        key_prefix: str = "",
     ):
         self.bus = bus
         self.cache = cache
         self.exchange = exchange
         self.levels = levels
-        self.key_prefix = key_prefix  # the channel namespace: platforms sharing one Redis stay apart
         self._known: dict[str, None] = dict.fromkeys(tickers)  # books to refresh on a global change
         self.interval = interval
         self._dirty: dict[str, datetime] = {}  # ticker -> time of the latest change
@@ -125,7 +123,7 @@ class MarketSync:
 
     async def _publish(self, snapshot: dict[str, Any]) -> None:
         ticker = snapshot["ticker"]
-        await self.cache.set(self.key_prefix + market_key(ticker), orjson.dumps(snapshot))
+        await self.cache.set(market_key(ticker), orjson.dumps(snapshot))
         await self.bus.publish(EXCHANGE_BOOKS, Envelope(BOOK_SNAPSHOT, snapshot), key=ticker)
 
     async def start(self) -> None:

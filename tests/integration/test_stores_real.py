@@ -44,6 +44,23 @@ async def test_redis_cache_round_trip_and_mget(settings):
         await cache.close()
 
 
+async def test_redis_cache_keys_carry_the_channel_namespace(settings):
+    """Two platforms on one Redis, told apart by MYBROKER_CHANNEL_NAMESPACE, never read
+    each other's quotes, books or prices, whichever service wrote them."""
+    first, second = (f"it{uuid.uuid4().hex[:8]}." for _ in range(2))
+    ours, theirs, raw = RedisCache(settings.redis_url, namespace=first), RedisCache(settings.redis_url, namespace=second), RedisCache(settings.redis_url)
+    try:
+        await ours.set("quote:PETR4", b"31.40")
+        assert await theirs.get("quote:PETR4") is None
+        assert await theirs.get_many(["quote:PETR4"]) == [None]
+        assert await ours.get_many(["quote:PETR4"]) == [b"31.40"]
+        assert await raw.get(first + "quote:PETR4") == b"31.40"  # the prefix is on the server's key
+    finally:
+        await raw._redis.delete(first + "quote:PETR4")
+        for cache in (ours, theirs, raw):
+            await cache.close()
+
+
 # ------------------------------------------------------------------ MongoDB
 
 
