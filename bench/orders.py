@@ -329,7 +329,8 @@ class Trader:
             else:
                 self.m.error(f"placeOrder {step.value}: {error_codes(body)}: {body['errors'][0].get('message', '')}")
             return
-        self.m.place_latencies.append(time.monotonic() - started)
+        answered = time.monotonic()
+        self.m.place_latencies.append(answered - started)
         self.m.placed += 1
         placed = body["data"]["placeOrder"]
         state = self.orders.setdefault(placed["id"], OrderState())
@@ -346,6 +347,8 @@ class Trader:
         done_at = min(state.first_seen[s] for s in state.first_seen if s in TERMINAL)
         if SEEN & set(state.first_seen):
             self.m.seen += 1
+        if not step.rests:  # a resting order's end waits for the trader's cancel
+            self.m.place_to_done.append(done_at - answered)
         self.m.statuses[state.status] = self.m.statuses.get(state.status, 0) + 1
         executions = state.executions
         if executions is None:  # first read done by the poll, which does not ask for executions

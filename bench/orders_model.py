@@ -206,6 +206,7 @@ class Measurements:
 
     place_latencies: list[float] = field(default_factory=list)
     fill_to_wallet: list[float] = field(default_factory=list)
+    place_to_done: list[float] = field(default_factory=list)  # placeOrder answered -> first read done
     placed: int = 0
     seen: int = 0  # placed and then seen FILLED, CANCELLED, REJECTED or OPEN
     statuses: dict[str, int] = field(default_factory=dict)
@@ -234,6 +235,8 @@ class Measurements:
             "orders": self.placed,
             "seconds": round(seconds, 2),
             "fill_to_wallet_p50_ms": _ms(percentile(self.fill_to_wallet, 50)),
+            "place_to_done_p50_ms": _ms(percentile(self.place_to_done, 50)),
+            "place_to_done_p99_ms": _ms(percentile(self.place_to_done, 99)),
             "fills_never_in_wallet": self.unreflected,
             "stale_reads": self.stale_reads,
             "skipped_sells": self.skipped_sells,
