@@ -6,7 +6,7 @@
   mybroker supergraph --subgraph N=URL ...   print the composed supergraph SDL
   mybroker plan FILE.graphql ...     print the query plan of an operation
   mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
-  mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions)
+  mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions, orders)
   mybroker reconcile [--wait S]      one reconciliation pass in the running orders service (JSON summary)
 """
 from __future__ import annotations
@@ -254,9 +254,10 @@ BENCHMARKS = {
     "b3-rabbitmq": "b3sim.rabbit_bench:b3_rabbitmq",
     "router": "router.bench.router_bench:router",
     "subscriptions": "router.bench.subscriptions_bench:subscriptions",
+    "orders": "bench.orders:orders",
 }
 # Flags only some benchmarks take, passed as keyword arguments when given.
-BENCH_OPTIONS = ("seconds", "runs", "clients", "rate", "workers", "gateways")
+BENCH_OPTIONS = ("seconds", "runs", "clients", "rate", "workers", "gateways", "traders", "orders_per_trader", "watch_interval", "infra", "url")
 
 
 def _bench(args) -> None:
@@ -332,6 +333,15 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--rate", type=int, default=None, help="subscriptions: quote ticks published per second; b3-rabbitmq: orders published per second")
     bench.add_argument("--workers", type=int, default=None, help="router: our router's worker processes; b3-rabbitmq: b3-sim shard processes")
     bench.add_argument("--gateways", default=None, help="router: which to run, e.g. ours,hive,apollo (the default); subscriptions: ours (default), hive or ours,hive")
+    bench.add_argument("--traders", type=int, default=None, help="orders: concurrent traders (default 20)")
+    bench.add_argument("--orders-per-trader", type=int, default=None, help="orders: orders each trader places (default 10)")
+    bench.add_argument("--watch-interval", type=float, default=None, help="orders: seconds between each trader's polls of its orders and wallet (default 1)")
+    bench.add_argument(
+        "--infra", choices=("embedded", "real"), default=None,
+        help="orders: the platform the bench starts, `mybroker up` in a child process: embedded (default) or "
+        "--infra real (`mybroker up --infra real`, every service in that one process, on the real engines)",
+    )
+    bench.add_argument("--url", default=None, help="orders: a running router's /graphql; the bench then starts no platform")
     return parser
 
 
