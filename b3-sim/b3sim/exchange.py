@@ -188,10 +188,15 @@ class Exchange:
         self.maker = maker
         self.session = session
         self.rules = rules
+        # Whether a RulesChanged has set the rules (b3sim.app journals one at the first start,
+        # so a replay runs under the rules of the time, not the ones configured now).
+        self.rules_journaled = False
         self.phase = rules.phase
         self._markets: dict[str, _Market] = {}
-        # A reference price moves the ticker's books: its own and its fractional one.
+        # A reference price moves the ticker's books: its own and its fractional one; and a
+        # book takes its reference from its ticker's quote (`quoted_by`).
         self._books_of: dict[str, list[str]] = {}
+        self._quoted_by: dict[str, str] = {}
         for entry in catalog:
             self._markets[entry.ticker] = _Market(self._new_book(entry.ticker), entry.lot_size)
             self._books_of[entry.ticker] = [entry.ticker]
@@ -200,6 +205,7 @@ class Exchange:
                 self._markets[entry.ticker].counterpart = odd
                 self._markets[odd] = _Market(self._new_book(odd), 1, entry.lot_size - 1, entry.ticker)
                 self._books_of[entry.ticker].append(odd)
+        self._quoted_by = {book: quoted for quoted, books in self._books_of.items() for book in books}
         # The live broker orders (resting, or in an auction), with their book's ticker: a
         # cancel must find its book. An order leaves it on the report that finishes it
         # (`_reports`) for `_done`, insertion-ordered and bounded; a redelivered NewOrder
@@ -215,6 +221,14 @@ class Exchange:
     def book(self, ticker: str) -> Book | None:
         market = self._markets.get(ticker)
         return market.book if market else None
+
+    def quoted_by(self, ticker: str) -> str:
+        """The ticker whose quotes set this book's reference (`PETR4` for `PETR4F`)."""
+        return self._quoted_by.get(ticker, ticker)
+
+    def order_ticker(self, order_id: str) -> str | None:
+        """The book of a live broker order; None when it is not live."""
+        return self._orders.get(order_id)
 
     def reference(self, ticker: str) -> int | None:
         market = self._markets.get(ticker)
@@ -386,6 +400,7 @@ class Exchange:
         ticker's reference is cancelled (the band refuses it from now on, and a replace
         could not bring it back); self-trade prevention applies to the next matches."""
         self.rules = Rules(Decimal(command.price_band_percent), SelfTrade(command.self_trade), self.rules.phase)
+        self.rules_journaled = True
         events: list[Event] = []
         for market in self._markets.values():
             market.book.self_trade = self.rules.self_trade
