@@ -20,7 +20,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from b3sim.exchange import Command, Exchange, NewOrder, rules_from_settings
+from b3sim.exchange import (
+    Command,
+    Exchange,
+    NewOrder,
+    OrderStatusRequest,
+    ReplaceOrder,
+    RulesChanged,
+    SessionPhase,
+    rules_from_settings,
+)
 from b3sim.journal import Entry, Journal, metadata
 from b3sim.market_maker import MakerPolicy
 from b3sim.market_sync import MarketSync
@@ -30,7 +39,7 @@ from b3sim.sharding import Shard
 from b3sim.tape import Trade
 from b3sim.session import calendar
 from b3sim.session_clock import SessionClock
-from b3sim.wire import exchange_command, reference_price
+from b3sim.wire import exchange_command, reference_price, rules_changed_envelope
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import EXCHANGE_ORDERS, MARKET_DATA, Envelope, utcnow
@@ -80,7 +89,21 @@ class ExchangeWorker:
     sees, so they skip the database. Replaying the journal still gives the same reports:
     a quote resets the maker's whole ladder, so what a later order meets depends only on
     the ticker's latest quote and the fills since, and both are journaled: a quote that
-    filled orders at once, and a ticker's latest quote just before a NewOrder for it.
+    filled orders at once, and a ticker's latest quote just before a command that reads
+    it: a NewOrder or ReplaceOrder for the ticker or its fractional book (price band,
+    MARKET reference, the maker's ladder), and a SessionPhase or RulesChanged, which read
+    every book's reference (auction uncross, band sweep), after every latest quote.
+
+    An OrderStatusRequest is answered like any command (its report in the outbox, in core
+    order, its id in the inbox) but not journaled: it changes nothing, so a replay without
+    it gives the same books.
+
+    The rules (price band, self-trade prevention) are journaled too: at start, if the
+    journal has none yet or the configured ones differ, a RulesChanged is handled and
+    journaled before the bus starts. So a replay runs each stretch of the journal under the
+    rules of its time, and what the new rules cancel (resting orders outside a narrower
+    band) is reported once, through the outbox; the next restart replays that same
+    RulesChanged, whose reports are dropped like every replayed one.
     Order commands are deduplicated by the journal's inbox (and, while their batch is not
     committed yet, by `_uncommitted`: a redelivery waits for the first delivery's commit);
     a journaled quote by the recent-ids set (a redelivered quote that was not journaled
@@ -114,11 +137,28 @@ class ExchangeWorker:
         """Builds the core for the journal's session and replays the journal into it;
         answers the number of commands replayed. Before the bus starts: nothing else runs."""
         exchange = new_exchange(await self.journal.session())
+        configured = exchange.rules
+        # The replay starts under the journal's first rules; its RulesChanged move them on.
+        first = rules_changed_envelope(configured)
+        first = Envelope(first.type, await self.journal.initial_rules(first.data), id=first.id)
+        exchange.handle(exchange_command(first), self.clock())  # empty books: nothing to report
         replayed = await rebuild(exchange, self.journal, recent_quotes=self.RECENT_QUOTES)
         self._journaled_quotes = dict.fromkeys(replayed.quote_ids)
         self.exchange = exchange
         if self.market is not None:
             self.market.traded(replayed.last_trades.values())
+        journaled = exchange.rules
+        if (journaled.price_band_percent, journaled.self_trade) != (configured.price_band_percent, configured.self_trade):
+            message = rules_changed_envelope(configured)
+            async with self._lock:
+                entry = self._handle(message, exchange_command(message))
+                committed = self._append(entry)
+            await committed
+            log.warning(
+                "b3-sim rules changed since the last run (price band %s%% -> %s%%, self-trade %s -> %s): %d resting orders cancelled",
+                journaled.price_band_percent, configured.price_band_percent,
+                journaled.self_trade.value, configured.self_trade.value, len(entry.reports),
+            )
         return replayed.commands
 
     async def on_exchange_order(self, message: Envelope) -> None:
@@ -136,8 +176,8 @@ class ExchangeWorker:
                 if committed is None:
                     if await lookup or await self._committed_since(commits, message.id):
                         return  # a redelivery: the first delivery is journaled, its reports in the outbox
-                    if isinstance(command, NewOrder) and (latest := self._latest_quotes.pop(command.ticker, None)):
-                        self._journal_quote(latest)
+                    if self._latest_quotes:
+                        self._journal_quotes_read_by(command)
                     committed = self._append(self._handle(message, command))
         finally:
             lookup.cancel()  # unneeded (a batch holds the message) or the handler was cancelled
@@ -191,8 +231,23 @@ class ExchangeWorker:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.MAX_RETRY_DELAY)
 
+    def _journal_quotes_read_by(self, command: Command) -> None:
+        """Journals, ahead of `command`, the latest unjournaled quotes it reads, so a replay
+        hands it the same references and maker ladders (the class docstring)."""
+        if isinstance(command, (NewOrder, ReplaceOrder)):
+            ticker = command.ticker if isinstance(command, NewOrder) else self.exchange.order_ticker(command.order_id)
+            latest = self._latest_quotes.pop(self.exchange.quoted_by(ticker), None) if ticker else None
+            if latest is not None:
+                self._journal_quote(latest)
+        elif isinstance(command, (SessionPhase, RulesChanged)):
+            for latest in self._latest_quotes.values():
+                self._journal_quote(latest)
+            self._latest_quotes.clear()
+
     def _handle(self, message: Envelope, command: Command) -> Entry:
         at = self.clock()  # journaled with the command: a replay gives the core the same time
+        if isinstance(command, OrderStatusRequest):  # answered, not journaled: it changes nothing
+            return Entry(message, at, self.exchange.handle(command, at), journaled=False)
         entry = Entry(message, at, self.exchange.handle(command, at))
         if self.market is not None:
             self.market.touch(getattr(command, "ticker", None), at)

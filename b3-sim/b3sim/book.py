@@ -212,6 +212,15 @@ class Book:
         resting = self._index.get(order_id)
         return resting.remaining if resting else None
 
+    def quantity(self, order_id: str) -> int | None:
+        """A resting order's total quantity (filled part included, as last replaced)."""
+        resting = self._index.get(order_id)
+        return resting.order.quantity if resting else None
+
+    def resting(self) -> list[tuple[str, int]]:
+        """Every resting order as (order id, price), in a deterministic order (arrival)."""
+        return [(order_id, resting.order.price) for order_id, resting in self._index.items()]  # type: ignore[misc]
+
     def depth(self, side: Side, levels: int | None = None) -> list[tuple[int, int, int]]:
         """(price, quantity, orders) per level, best first."""
         book_side = self._bids if side is Side.BUY else self._asks

@@ -13,6 +13,7 @@ matches: auction phases collect LIMIT orders and uncross them at one price when 
 phase ends; CLOSED rejects new orders."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +47,18 @@ ACCEPTED, FILL, CANCELLED, REJECTED, EXPIRED = "ACCEPTED", "FILL", "CANCELLED", 
 # A replace took effect (`quantity`: the order's new total, `price`: its new limit), or was
 # refused (`reason`; the order is unchanged).
 REPLACED, REPLACE_REJECTED = "REPLACED", "REPLACE_REJECTED"
+# A cancel of an order the exchange does not hold resting (`reject_code` says why), and the
+# answer to an OrderStatusRequest (`order_status`). Neither changes the order.
+CANCEL_REJECTED, ORDER_STATUS = "CANCEL_REJECTED", "ORDER_STATUS"
+# Why a cancel or replace was refused (FIX CxlRejReason): never seen (or forgotten), or
+# known and done already (filled, cancelled, expired, rejected). A rule refusing a resting
+# order's replace (price band, lot) has no code.
+UNKNOWN_ORDER, TOO_LATE = "UNKNOWN_ORDER", "TOO_LATE"
+# What an ORDER_STATUS says of the order.
+RESTING, DONE, UNKNOWN = "RESTING", "DONE", "UNKNOWN"
+# Finished order ids the exchange remembers (oldest forgotten first): enough to tell a
+# cancel that crossed a fill (TOO_LATE) from an order it never saw (UNKNOWN_ORDER).
+KNOWN_DONE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,25 @@ class EndOfSession:
     """The trading session closed: DAY orders expire."""
 
 
-Command = Union[NewOrder, CancelOrder, ReplaceOrder, ReferencePrice, SessionPhase, EndOfSession]
+@dataclass(frozen=True)
+class OrderStatusRequest:
+    """Does the exchange hold this order? Answered by one ORDER_STATUS report; changes nothing."""
+
+    order_id: str
+    ticker: str
+
+
+@dataclass(frozen=True)
+class RulesChanged:
+    """The exchange's rules as configured now (b3sim.app journals it at start when they
+    differ from the journal's): from here on they apply, and resting orders that no longer
+    fit them (a LIMIT outside a narrower price band) are cancelled, with a reason."""
+
+    price_band_percent: Decimal
+    self_trade: SelfTrade
+
+
+Command = Union[NewOrder, CancelOrder, ReplaceOrder, ReferencePrice, SessionPhase, EndOfSession, OrderStatusRequest, RulesChanged]
 
 
 @dataclass(frozen=True)
@@ -125,6 +156,9 @@ class ExecutionReport:
     ticker: str | None = None
     side: Side | None = None
     trade_id: str | None = None
+    # CANCEL_REJECTED / REPLACE_REJECTED: UNKNOWN_ORDER or TOO_LATE (None: a rule refused it).
+    reject_code: str | None = None
+    order_status: str | None = None  # ORDER_STATUS: RESTING, DONE or UNKNOWN
 
 
 @dataclass
@@ -140,15 +174,29 @@ class _Market:
 
 
 class Exchange:
-    def __init__(self, catalog: Iterable[CatalogEntry], maker: MakerPolicy, *, session: str = "s", rules: Rules = Rules()):
-        """`session` makes trade ids unique across runs (books restart empty)."""
+    def __init__(
+        self,
+        catalog: Iterable[CatalogEntry],
+        maker: MakerPolicy,
+        *,
+        session: str = "s",
+        rules: Rules = Rules(),
+        known_done: int = KNOWN_DONE,
+    ):
+        """`session` makes trade ids unique across runs (books restart empty);
+        `known_done`: how many finished order ids are remembered."""
         self.maker = maker
         self.session = session
         self.rules = rules
+        # Whether a RulesChanged has set the rules (b3sim.app journals one at the first start,
+        # so a replay runs under the rules of the time, not the ones configured now).
+        self.rules_journaled = False
         self.phase = rules.phase
         self._markets: dict[str, _Market] = {}
-        # A reference price moves the ticker's books: its own and its fractional one.
+        # A reference price moves the ticker's books: its own and its fractional one; and a
+        # book takes its reference from its ticker's quote (`quoted_by`).
         self._books_of: dict[str, list[str]] = {}
+        self._quoted_by: dict[str, str] = {}
         for entry in catalog:
             self._markets[entry.ticker] = _Market(self._new_book(entry.ticker), entry.lot_size)
             self._books_of[entry.ticker] = [entry.ticker]
@@ -157,9 +205,14 @@ class Exchange:
                 self._markets[entry.ticker].counterpart = odd
                 self._markets[odd] = _Market(self._new_book(odd), 1, entry.lot_size - 1, entry.ticker)
                 self._books_of[entry.ticker].append(odd)
-        # Every broker order id ever received, with its ticker: a redelivered NewOrder must
-        # not trade twice, and a cancel must find its book.
+        self._quoted_by = {book: quoted for quoted, books in self._books_of.items() for book in books}
+        # The live broker orders (resting, or in an auction), with their book's ticker: a
+        # cancel must find its book. An order leaves it on the report that finishes it
+        # (`_reports`) for `_done`, insertion-ordered and bounded; a redelivered NewOrder
+        # found in either must not trade twice.
         self._orders: dict[str, str] = {}
+        self._done: OrderedDict[str, str] = OrderedDict()
+        self._known_done = known_done
         self._maker_seq = 0
 
     def _new_book(self, ticker: str) -> Book:
@@ -168,6 +221,14 @@ class Exchange:
     def book(self, ticker: str) -> Book | None:
         market = self._markets.get(ticker)
         return market.book if market else None
+
+    def quoted_by(self, ticker: str) -> str:
+        """The ticker whose quotes set this book's reference (`PETR4` for `PETR4F`)."""
+        return self._quoted_by.get(ticker, ticker)
+
+    def order_ticker(self, order_id: str) -> str | None:
+        """The book of a live broker order; None when it is not live."""
+        return self._orders.get(order_id)
 
     def reference(self, ticker: str) -> int | None:
         market = self._markets.get(ticker)
@@ -186,15 +247,20 @@ class Exchange:
             return self.change_phase(command, at)
         if isinstance(command, EndOfSession):
             return self.end_session(at)
+        if isinstance(command, OrderStatusRequest):
+            return self.order_status(command, at)
+        if isinstance(command, RulesChanged):
+            return self.change_rules(command, at)
         raise TypeError(f"not an exchange command: {command!r}")
 
     # ------------------------------------------------------------ commands
 
     def new_order(self, command: NewOrder, at: datetime) -> list[ExecutionReport]:
-        if command.order_id in self._orders:
+        if command.order_id in self._orders or command.order_id in self._done:
             return []  # a redelivery: the first one was handled
-        self._orders[command.order_id] = command.ticker
         market = self._markets.get(command.ticker)
+        # The book's own ticker string: a million remembered ids share a few tickers.
+        self._orders[command.order_id] = market.book.ticker if market is not None else command.ticker
         reason = self._refusal(command, market)
         price = protection = None
         if reason is None:
@@ -207,6 +273,7 @@ class Exchange:
             else:
                 reason = self._outside_band(price, market)
         if reason is not None:
+            self._finished(command.order_id)
             return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=reason, ticker=command.ticker)]
         assert market is not None
         order = BookOrder(
@@ -217,12 +284,48 @@ class Exchange:
         return self._reports(market.book.add_to_auction(order), at)
 
     def cancel_order(self, command: CancelOrder, at: datetime) -> list[ExecutionReport]:
-        """Cancels a resting broker order; an order that is not resting (filled, cancelled,
-        never seen) is left alone, since a cancel can always cross a fill."""
+        """Cancels a resting broker order. A cancel of an order that is not resting is
+        answered CANCEL_REJECTED: TOO_LATE when the exchange knew it (a cancel can always
+        cross a fill; its last reports went before this one), UNKNOWN_ORDER when it never
+        saw it or has forgotten it, so the broker can end an order the exchange will
+        never trade."""
         market = self._markets.get(self._orders.get(command.order_id, ""))
-        if market is None:
-            return []
-        return self._reports(market.book.cancel(command.order_id), at)
+        if market is not None:
+            reports = self._reports(market.book.cancel(command.order_id), at)
+            if reports:
+                return reports
+        code, reason = self._not_resting(command.order_id)
+        return [ExecutionReport(command.order_id, CANCEL_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
+
+    def order_status(self, command: OrderStatusRequest, at: datetime) -> list[ExecutionReport]:
+        """Whether the exchange holds the order (RESTING, with what is left and what
+        filled), knew it and it is done (DONE), or does not know it (UNKNOWN)."""
+        order_id = command.order_id
+        ticker = self._orders.get(order_id)
+        market = self._markets.get(ticker or "")
+        leaves = market.book.remaining(order_id) if market is not None else None
+        if leaves is not None:
+            assert market is not None
+            cumulative = market.book.quantity(order_id) - leaves
+            return [ExecutionReport(order_id, ORDER_STATUS, at, leaves, cumulative, ticker=ticker, order_status=RESTING)]
+        status = DONE if order_id in self._done or ticker is not None else UNKNOWN
+        return [ExecutionReport(order_id, ORDER_STATUS, at, 0, 0, ticker=ticker or command.ticker, order_status=status)]
+
+    def _not_resting(self, order_id: str) -> tuple[str, str]:
+        """Why a cancel or replace finds no resting order: its reject code and reason."""
+        if order_id in self._done or order_id in self._orders:
+            return TOO_LATE, "the order is not resting at the exchange (filled, cancelled, expired or rejected)"
+        return UNKNOWN_ORDER, f"unknown order {order_id!r}: the exchange never received it, or has forgotten it"
+
+    def _finished(self, order_id: str) -> None:
+        """Moves a broker order from the live ones to the remembered finished ones."""
+        ticker = self._orders.pop(order_id, None)
+        if ticker is None:
+            return
+        done = self._done
+        done[order_id] = ticker
+        if len(done) > self._known_done:
+            done.popitem(last=False)  # O(1), unlike deleting a plain dict's first key
 
     def replace_order(self, command: ReplaceOrder, at: datetime) -> list[ExecutionReport]:
         """Replaces a resting broker order (Book.replace: a lower quantity keeps its place,
@@ -230,6 +333,9 @@ class Exchange:
         answers REPLACE_REJECTED and leaves the order as it was."""
         ticker = self._orders.get(command.order_id)
         market = self._markets.get(ticker or "")
+        if market is None:
+            code, reason = self._not_resting(command.order_id)
+            return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
         reason = self._replace_refusal(command, market)
         price = None
         if reason is None and command.limit_price is not None:
@@ -245,8 +351,9 @@ class Exchange:
             events = market.book.replace(command.order_id, command.quantity, price, match=self.phase is Phase.OPEN)
             if events:
                 return self._reports(events, at)
-            reason = "the order is not resting at the exchange (filled, cancelled or expired)"
-        return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker or command.ticker)]
+            code, reason = self._not_resting(command.order_id)
+            return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker, reject_code=code)]
+        return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker)]
 
     def update_reference(self, command: ReferencePrice, at: datetime) -> list[ExecutionReport]:
         """Moves the reference of a ticker (and of its fractional book) and re-quotes the
@@ -288,6 +395,23 @@ class Exchange:
                 events.extend(market.book.expire(TimeInForce.DAY))
         return self._reports(events, at)
 
+    def change_rules(self, command: RulesChanged, at: datetime) -> list[ExecutionReport]:
+        """Applies new rules. A resting LIMIT order outside the new price band around its
+        ticker's reference is cancelled (the band refuses it from now on, and a replace
+        could not bring it back); self-trade prevention applies to the next matches."""
+        self.rules = Rules(Decimal(command.price_band_percent), SelfTrade(command.self_trade), self.rules.phase)
+        self.rules_journaled = True
+        events: list[Event] = []
+        for market in self._markets.values():
+            market.book.self_trade = self.rules.self_trade
+            for order_id, price in market.book.resting():
+                if order_id.startswith(MAKER_PREFIX):
+                    continue
+                reason = self._outside_band(price, market)
+                if reason is not None:
+                    events.extend(market.book.cancel(order_id, f"the exchange's price band changed: {reason}"))
+        return self._reports(events, at)
+
     def end_session(self, at: datetime) -> list[ExecutionReport]:
         events: list[Event] = []
         for market in self._markets.values():
@@ -317,9 +441,7 @@ class Exchange:
             return f"only LIMIT DAY or GTC orders are accepted during the {self.phase.value} auction"
         return None
 
-    def _replace_refusal(self, command: ReplaceOrder, market: _Market | None) -> str | None:
-        if market is None or command.order_id.startswith(MAKER_PREFIX):
-            return f"unknown order {command.order_id!r}"
+    def _replace_refusal(self, command: ReplaceOrder, market: _Market) -> str | None:
         if self.phase is Phase.CLOSED:
             return "the market is closed (session phase CLOSED)"
         if command.quantity is None and command.limit_price is None:
@@ -369,6 +491,8 @@ class Exchange:
                 continue
             ticker = self._orders.get(event.order_id)
             if isinstance(event, Filled):
+                if not event.leaves:
+                    self._finished(event.order_id)
                 reports.append(
                     ExecutionReport(
                         event.order_id,
@@ -395,10 +519,13 @@ class Exchange:
             elif isinstance(event, Accepted):
                 reports.append(ExecutionReport(event.order_id, ACCEPTED, at, event.quantity, 0, ticker=ticker))
             elif isinstance(event, Cancelled):
+                self._finished(event.order_id)
                 reports.append(ExecutionReport(event.order_id, CANCELLED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
             elif isinstance(event, Expired):
+                self._finished(event.order_id)
                 reports.append(ExecutionReport(event.order_id, EXPIRED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
             elif isinstance(event, Rejected):
+                self._finished(event.order_id)
                 reports.append(ExecutionReport(event.order_id, REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
         return reports
 

@@ -7,14 +7,17 @@ and its trades (outbox, published afterwards by the relay on `broker.executions`
 `b3-trades-v1`). So a report is never sent for a command the journal does not hold, and
 none is lost: the state change and its events commit together.
 
-Every NewOrder and CancelOrder is journaled, even when it produced no report. A quote is
-journaled when it produced reports (a re-quote that filled resting orders) or was its
-ticker's latest before a NewOrder (b3sim.app): enough to replay every report exactly,
+Every NewOrder, CancelOrder, ReplaceOrder, SessionPhase and RulesChanged is journaled,
+even when it produced no report; an OrderStatusRequest writes its inbox row and its answer
+but no command (it changes nothing). A quote is journaled when it produced reports (a
+re-quote that filled resting orders) or was its ticker's latest before a command that
+reads it (b3sim.app): enough to replay every report exactly,
 without a row per market tick. A replay also needs the core's `session` (trade ids): it
 is kept in `exchange_state`, so a rebuilt core reproduces every execution id
 (b3sim.recovery). The schema is migrated by Alembic (`b3sim/migrations/`)."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +78,8 @@ class Entry:
     message: Envelope
     at: datetime
     reports: list[ExecutionReport]
+    # False for a command that changes nothing (OrderStatusRequest): a replay needs no row.
+    journaled: bool = True
     # Built once, so a retried write sends the same envelope ids (consumers dedupe on them).
     envelopes: list[Envelope] = field(init=False)
     trades: list[Envelope] = field(init=False)  # the tape's messages, one per trade
@@ -122,15 +127,16 @@ class Journal:
         if not await tx.first_time(CONSUMER, entry.message.id):
             return False
         data = entry.message.data
-        await tx.session.execute(
-            insert(journal_commands).values(
-                message_id=entry.message.id,
-                received_at=entry.at,
-                ticker=data.get("ticker"),
-                kind=entry.message.type,
-                payload=data,
+        if entry.journaled:
+            await tx.session.execute(
+                insert(journal_commands).values(
+                    message_id=entry.message.id,
+                    received_at=entry.at,
+                    ticker=data.get("ticker"),
+                    kind=entry.message.type,
+                    payload=data,
+                )
             )
-        )
         fills = [report for report in entry.reports if report.exec_type == FILL]
         if fills:
             await tx.session.execute(insert(executions), [_execution_row(report) for report in fills])
@@ -157,6 +163,19 @@ class Journal:
                     insert(exchange_state), [{"name": "session", "value": value}, {"name": "replay_after", "value": str(last)}]
                 )
             return value
+
+    async def initial_rules(self, configured: dict) -> dict:
+        """The rules the journal began under (a RulesChanged payload), kept in
+        `exchange_state` at the first start that asks: a replay starts under them, and the
+        journaled RulesChanged commands change them as they did. A journal older than this
+        keeps `configured` (the rules of the first start that knows about them)."""
+        async with self.db.transaction() as tx:
+            found = await tx.session.execute(select(exchange_state.c.value).where(exchange_state.c.name == "rules"))
+            value = found.scalar()
+            if value is None:
+                await tx.session.execute(insert(exchange_state), [{"name": "rules", "value": json.dumps(configured, sort_keys=True)}])
+                return configured
+            return json.loads(value)
 
     async def replay_after(self) -> int:
         """The journal position a rebuild starts after (0: the whole journal)."""

@@ -1,29 +1,46 @@
 """b3-sim's messages on the wire (docs/internals.md): NewOrder, CancelOrder and
 ReplaceOrder from `b3.orders`, Quote from market data, ExecutionReport out on
-`broker.executions`; and SessionPhase, which the app makes from its session clock so the
-journal holds phase changes like any other command."""
+`broker.executions`; OrderStatusRequest from `b3.orders` (answered, never journaled);
+and SessionPhase and RulesChanged, which the app makes itself (from its session clock, and
+at start when the configured rules differ from the journal's) so the journal holds them
+like any other command."""
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from b3sim.book import OrderType, Side, TimeInForce
+from b3sim.book import OrderType, SelfTrade, Side, TimeInForce
 from b3sim.exchange import (
     FILL,
     REPLACED,
     CancelOrder,
     ExecutionReport,
     NewOrder,
+    OrderStatusRequest,
     ReferencePrice,
     ReplaceOrder,
+    Rules,
+    RulesChanged,
     SessionPhase,
 )
 from b3sim.session import Phase
-from mybroker.events import CANCEL_ORDER, EXECUTION_REPORT, NEW_ORDER, QUOTE, REPLACE_ORDER, Envelope, iso
+from mybroker.events import (
+    CANCEL_ORDER,
+    EXECUTION_REPORT,
+    NEW_ORDER,
+    ORDER_STATUS_REQUEST,
+    QUOTE,
+    REPLACE_ORDER,
+    Envelope,
+    iso,
+)
 from mybroker.money import format_money
 
 # The session moved to a new phase: {"phase": "OPEN"}; made by b3-sim itself, journaled.
 SESSION_PHASE = "SessionPhase"
+# The rules in force from here on: {"priceBandPercent": "5", "selfTrade": "NONE"}; made by
+# b3-sim at start when the configured rules differ from the journal's, journaled.
+RULES_CHANGED = "RulesChanged"
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -34,7 +51,9 @@ def _quantity(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def exchange_command(message: Envelope) -> NewOrder | CancelOrder | ReplaceOrder | SessionPhase | None:
+def exchange_command(
+    message: Envelope,
+) -> NewOrder | CancelOrder | ReplaceOrder | SessionPhase | OrderStatusRequest | RulesChanged | None:
     """The command in a `b3.orders` message; None for a type this exchange does not know.
     A malformed message raises, so the bus retries and then dead-letters it."""
     data = message.data
@@ -61,7 +80,15 @@ def exchange_command(message: Envelope) -> NewOrder | CancelOrder | ReplaceOrder
         )
     if message.type == SESSION_PHASE:
         return SessionPhase(Phase(data["phase"]))
+    if message.type == ORDER_STATUS_REQUEST:
+        return OrderStatusRequest(order_id=str(data["orderId"]), ticker=str(data.get("ticker", "")))
+    if message.type == RULES_CHANGED:
+        return RulesChanged(Decimal(str(data["priceBandPercent"])), SelfTrade(data["selfTrade"]))
     return None
+
+
+def rules_changed_envelope(rules: Rules) -> Envelope:
+    return Envelope(RULES_CHANGED, {"priceBandPercent": str(rules.price_band_percent), "selfTrade": rules.self_trade.value})
 
 
 def session_phase_envelope(phase: Phase) -> Envelope:
@@ -90,5 +117,8 @@ def report_envelope(report: ExecutionReport) -> Envelope:
             "cumulativeQuantity": report.cumulative_quantity,
             "reason": report.reason,
             "time": iso(report.time),
+            # CANCEL_REJECTED / REPLACE_REJECTED: UNKNOWN_ORDER, TOO_LATE or null (a rule refused it).
+            "rejectCode": report.reject_code,
+            "orderStatus": report.order_status,  # ORDER_STATUS: RESTING, DONE or UNKNOWN
         },
     )

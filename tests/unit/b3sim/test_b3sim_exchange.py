@@ -72,8 +72,10 @@ def test_a_far_limit_rests_and_a_cancel_cancels_it(exchange):
     [cancelled] = exchange.handle(CancelOrder("b1", "PETR4"), AT)
     assert (cancelled.exec_type, cancelled.leaves_quantity, cancelled.cumulative_quantity) == ("CANCELLED", 0, 0)
     assert cancelled.reason and "b1" not in exchange.book("PETR4")
-    assert exchange.handle(CancelOrder("b1", "PETR4"), AT) == []  # nothing left to cancel
-    assert exchange.handle(CancelOrder("never-seen", "PETR4"), AT) == []
+    [refused] = exchange.handle(CancelOrder("b1", "PETR4"), AT)  # nothing left to cancel: too late
+    assert (refused.exec_type, refused.reject_code) == ("CANCEL_REJECTED", "TOO_LATE")
+    [unknown] = exchange.handle(CancelOrder("never-seen", "PETR4"), AT)
+    assert (unknown.exec_type, unknown.reject_code, unknown.leaves_quantity) == ("CANCEL_REJECTED", "UNKNOWN_ORDER", 0)
 
 
 def test_an_ioc_remainder_is_cancelled(exchange):

@@ -89,6 +89,8 @@ def test_a_replace_that_cannot_apply_is_rejected_and_changes_nothing(replace, re
     exchange.handle(CancelOrder("gone", "PETR4"), AT)
     [report] = exchange.handle(replace, AT)
     assert report.exec_type == "REPLACE_REJECTED" and reason in report.reason
+    # Not resting: the code says why; a rule refusing a resting order has none.
+    assert report.reject_code == {"ghost": "UNKNOWN_ORDER", "gone": "TOO_LATE"}.get(replace.order_id)
     assert exchange.book("PETR4").remaining("a") == 300 and exchange.book("PETR4").queue(Side.BUY, 3100) == ["a"]
 
 
