@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 from typing import Mapping
 
@@ -50,11 +51,16 @@ def router_environment(settings: Settings, base: Mapping[str, str]) -> dict[str,
 
 
 class RouterProcess:
-    """Starts, supervises and stops the router child."""
+    """Starts, supervises and stops the router child.
+
+    A plain `subprocess.Popen` with its output read through the event loop, not asyncio's
+    subprocess API, which on Python 3.11 depends on a child watcher that not every event
+    loop policy provides. The child's output reaching its end is how its exit is noticed."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: subprocess.Popen | None = None
+        self._output: asyncio.Task | None = None
         self._supervisor: asyncio.Task | None = None
         self._stopping = False
 
@@ -74,52 +80,59 @@ class RouterProcess:
             await asyncio.gather(self._supervisor, return_exceptions=True)
             self._supervisor = None
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGTERM)  # uvicorn's graceful shutdown
-        try:
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
-        except asyncio.TimeoutError:
-            process.kill()
-            await process.wait()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)  # uvicorn's graceful shutdown
+            try:
+                await asyncio.to_thread(process.wait, STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                await asyncio.to_thread(process.wait)
+        if self._output is not None:
+            await asyncio.gather(self._output, return_exceptions=True)
+            self._output = None
 
     async def _spawn(self) -> None:
         settings = self.settings
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "mybroker.cli", "serve", "router",
-            "--host", settings.host, "--port", str(settings.port("router")),
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mybroker.cli", "serve", "router", "--host", settings.host, "--port", str(settings.port("router"))],
             env=router_environment(settings, os.environ),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_exit_with_parent if sys.platform == "linux" else None,
         )
         self._process = process
-        assert process.stdout is not None
+        loop = asyncio.get_running_loop()
+        lines = asyncio.StreamReader()
+        transport, _protocol = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), process.stdout)
         output: list[str] = []
         try:
             async with asyncio.timeout(START_TIMEOUT):
                 while True:
-                    raw = await process.stdout.readline()
-                    if not raw:  # the child exited before it was ready
-                        await process.wait()
+                    raw = await lines.readline()
+                    if not raw:  # its output ended: the child exited before it was ready
+                        code = await asyncio.to_thread(process.wait)
                         tail = "".join(output[-20:])
-                        raise RuntimeError(f"the router exited with code {process.returncode} while starting:\n{tail}")
+                        raise RuntimeError(f"the router exited with code {code} while starting:\n{tail}")
                     line = raw.decode(errors="replace")
                     output.append(line)
                     if line.startswith(READY_LINE):
                         break
         except BaseException:
-            if process.returncode is None:
+            transport.close()
+            if process.poll() is None:
                 process.kill()
-                await process.wait()
+                await asyncio.to_thread(process.wait)
             raise
-        # From now on its output goes where the platform's goes.
-        asyncio.create_task(_relay(process.stdout), name="router-process-output")
+        # From now on its output goes where the platform's goes, until it ends.
+        self._output = asyncio.create_task(_relay(lines, transport), name="router-process-output")
 
     async def _supervise(self) -> None:
         while True:
-            process = self._process
-            assert process is not None
-            code = await process.wait()
+            assert self._output is not None and self._process is not None
+            await asyncio.shield(self._output)  # its output ends when the child exits
+            code = await asyncio.to_thread(self._process.wait)
             if self._stopping:
                 return
             log.error("the router process exited with code %s; starting it again", code)
@@ -132,8 +145,20 @@ class RouterProcess:
                     await asyncio.sleep(1.0)  # a pause between attempts, not a wait for readiness
 
 
-async def _relay(stream: asyncio.StreamReader) -> None:
-    with contextlib.suppress(Exception):
-        while raw := await stream.readline():
-            sys.stdout.write(raw.decode(errors="replace"))
-            sys.stdout.flush()
+def _exit_with_parent() -> None:
+    """In the child, before it runs: the kernel sends it SIGTERM when the platform dies,
+    even by kill -9, so no orphaned router keeps the port."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def _relay(lines: asyncio.StreamReader, transport: asyncio.BaseTransport) -> None:
+    try:
+        with contextlib.suppress(Exception):
+            while raw := await lines.readline():
+                sys.stdout.write(raw.decode(errors="replace"))
+                sys.stdout.flush()
+    finally:
+        transport.close()
