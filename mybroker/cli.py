@@ -31,11 +31,12 @@ def _configure_logging(level: str) -> None:
 def _run(main) -> None:
     try:
         import uvloop
-
-        uvloop.install()
     except ImportError:  # uvloop is optional (not on Windows)
-        pass
-    asyncio.run(main)
+        asyncio.run(main)
+        return
+    # uvloop.run, not uvloop.install: a command run inside another program (the tests call
+    # `mybroker reconcile` in process) must not change that program's event loop policy.
+    uvloop.run(main)
 
 
 async def _wait_for_stop_signal() -> None:

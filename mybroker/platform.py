@@ -1,4 +1,5 @@
-"""The embedded platform: every service in one process, each on its own port.
+"""The embedded platform: every service in one process, each on its own port, and the
+router in a second process (mybroker/router_process.py) so it has a core of its own.
 
 Start order matters: services first (schemas created, consumers subscribed), then the
 bus, then the HTTP servers, and the router last, since it composes the supergraph from
@@ -16,6 +17,7 @@ import uvicorn
 
 from mybroker.bus import create_bus
 from mybroker.cache import create_cache
+from mybroker.router_process import RouterProcess
 from mybroker.service import Infrastructure, Service
 from mybroker.settings import SERVICES, Settings
 
@@ -76,10 +78,15 @@ async def serve_app(
 
 @dataclass
 class Platform:
+    """`router_process`: the router runs as a child process (mybroker/router_process.py),
+    as `mybroker up` runs it; False serves it on this process's loop."""
+
     settings: Settings
+    router_process: bool = True
     services: list[Service] = field(default_factory=list)
     infra: Infrastructure | None = None
     _servers: list[tuple[_Server, asyncio.Task]] = field(default_factory=list)
+    _router: RouterProcess | None = None
 
     @property
     def router_url(self) -> str:
@@ -106,6 +113,10 @@ class Platform:
     async def stop_router(self) -> None:
         """Stops the router alone (start() serves it last), as a restart does: clients'
         reconnection is tested against this. start_router() brings it back on its port."""
+        if self._router is not None:
+            router, self._router = self._router, None
+            await router.stop()
+            return
         server, task = self._servers[-1]
         if server.config.port != self.settings.port("router"):
             raise RuntimeError("the router is not running")
@@ -114,10 +125,16 @@ class Platform:
         await task
 
     async def start_router(self) -> None:
+        if self.router_process:
+            self._router = RouterProcess(self.settings)
+            await self._router.start()
+            return
         router_app = await build_router_app(self.settings)
         self._servers.append(await serve_app(router_app, self.settings.host, self.settings.port("router"), lifespan="on"))
 
     async def stop(self) -> None:
+        if self._router is not None:
+            await self.stop_router()
         for server, _task in reversed(self._servers):
             server.should_exit = True
         await asyncio.gather(*(task for _s, task in self._servers), return_exceptions=True)

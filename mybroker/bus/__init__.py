@@ -26,7 +26,14 @@ class MessageBus(Protocol):
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None: ...
 
     def subscribe(
-        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+        self,
+        channel: str,
+        group: str,
+        handler: Handler,
+        *,
+        from_live_edge: bool = False,
+        concurrency: int = 1,
+        per_key: bool = False,
     ) -> None:
         """Register a consumer. A durable group resumes where it left off (committed
         offsets, durable queues); `from_live_edge` is for live fan-out (subscriptions):
@@ -36,8 +43,12 @@ class MessageBus(Protocol):
         that many messages be in the handler at once: each delivery starts in arrival
         order (its handler runs up to its first real suspension before the next one
         starts) and is acknowledged on its own when its handler returns. Only for a
-        handler that orders its work itself (b3-sim's group commit); 1 keeps one message
-        at a time."""
+        handler that orders its work itself (b3-sim's group commit), or with `per_key`:
+        then a delivery starts only once the previous message of the same key (the key it
+        was published with) has been handled, retries included, so one key's messages are
+        applied in publish order while different keys' run side by side (orders applies
+        many orders' execution reports at once, each order's in sequence). 1 keeps one
+        message at a time."""
 
     async def start(self) -> None: ...
 

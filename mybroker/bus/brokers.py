@@ -77,10 +77,19 @@ class BrokerBus:
         await self.route(named).publish(named, message, key)
 
     def subscribe(
-        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+        self,
+        channel: str,
+        group: str,
+        handler: Handler,
+        *,
+        from_live_edge: bool = False,
+        concurrency: int = 1,
+        per_key: bool = False,
     ) -> None:
         named = self.namespace + channel
-        self.route(named).subscribe(named, self.namespace + group, handler, from_live_edge=from_live_edge, concurrency=concurrency)
+        self.route(named).subscribe(
+            named, self.namespace + group, handler, from_live_edge=from_live_edge, concurrency=concurrency, per_key=per_key
+        )
 
     async def start(self) -> None:
         await self.kafka.start()

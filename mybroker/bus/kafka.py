@@ -63,9 +63,17 @@ class KafkaBus:
 
     # -- MessageBus -------------------------------------------------------------------
     def subscribe(
-        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+        self,
+        channel: str,
+        group: str,
+        handler: Handler,
+        *,
+        from_live_edge: bool = False,
+        concurrency: int = 1,
+        per_key: bool = False,
     ) -> None:
-        # `concurrency` is ignored: a partition's offsets commit in order, one message at a time.
+        # `concurrency` and `per_key` are ignored: a partition's offsets commit in order, one
+        # message at a time, and a key always maps to one partition.
         worker = self._workers.get((channel, group))
         if worker is None:
             since = int(time.time() * 1000) if from_live_edge else None

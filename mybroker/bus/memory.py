@@ -9,15 +9,18 @@ from collections import defaultdict
 
 from mybroker.bus import Handler
 from mybroker.bus.retry import deliver
+from mybroker.bus.sequencer import KeySequencer
 from mybroker.events import Envelope
 
 
 class MemoryBus:
     def __init__(self, max_attempts: int = 5, retry_delay: float = 0.05):
         self._groups: dict[str, dict[str, list[Handler]]] = defaultdict(dict)
-        self._queues: dict[tuple[str, str], asyncio.Queue[bytes]] = {}
+        # (key, message) per consumer group: the key orders deliveries of per_key groups.
+        self._queues: dict[tuple[str, str], asyncio.Queue[tuple[str | None, bytes]]] = {}
         self._tasks: list[asyncio.Task] = []
         self._concurrency: dict[tuple[str, str], int] = {}
+        self._sequencers: dict[tuple[str, str], KeySequencer] = {}  # the per_key groups
         self._in_flight: set[asyncio.Task] = set()  # deliveries of groups with concurrency > 1
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
@@ -26,12 +29,21 @@ class MemoryBus:
         self._stopping = False
 
     def subscribe(
-        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+        self,
+        channel: str,
+        group: str,
+        handler: Handler,
+        *,
+        from_live_edge: bool = False,
+        concurrency: int = 1,
+        per_key: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
         self._groups[channel].setdefault(group, []).append(handler)
         self._concurrency[(channel, group)] = max(concurrency, self._concurrency.get((channel, group), 1))
+        if per_key:
+            self._sequencers.setdefault((channel, group), KeySequencer())
         if (channel, group) in self._queues:
             return  # another handler of a group that has its worker (or will get one at start)
         self._queues[(channel, group)] = asyncio.Queue()
@@ -41,7 +53,7 @@ class MemoryBus:
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
         raw = message.to_bytes()
         for group in self._groups.get(channel, {}):
-            self._queues[(channel, group)].put_nowait(raw)
+            self._queues[(channel, group)].put_nowait((key, raw))
 
     async def start(self) -> None:
         self._running = True
@@ -75,18 +87,21 @@ class MemoryBus:
         concurrency = self._concurrency[(channel, group)]
         if concurrency == 1:
             while not self._stopping:
-                await self._deliver(channel, group, queue, await queue.get())
+                _key, raw = await queue.get()
+                await self._deliver(channel, group, queue, raw)
             return
+        sequencer = self._sequencers.get((channel, group))
         slots = asyncio.Semaphore(concurrency)
         while not self._stopping:
-            raw = await queue.get()
+            key, raw = await queue.get()
             await slots.acquire()
             # Tasks start in creation order, so deliveries start in arrival order.
-            task = asyncio.create_task(self._deliver(channel, group, queue, raw))
+            delivery = self._deliver(channel, group, queue, raw)
+            task = asyncio.create_task(sequencer.run(key, delivery) if sequencer is not None else delivery)
             self._in_flight.add(task)
             task.add_done_callback(lambda done: (self._in_flight.discard(done), slots.release()))
 
-    async def _deliver(self, channel: str, group: str, queue: asyncio.Queue[bytes], raw: bytes) -> None:
+    async def _deliver(self, channel: str, group: str, queue: asyncio.Queue, raw: bytes) -> None:
         try:
             message = Envelope.from_bytes(raw)
             failure = await deliver(

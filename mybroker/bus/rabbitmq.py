@@ -24,6 +24,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from mybroker.bus import DLQ_SUFFIX, Handler
 from mybroker.bus.retry import deliver
+from mybroker.bus.sequencer import KeySequencer
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, Envelope
 
 log = logging.getLogger("mybroker.bus.rabbitmq")
@@ -59,7 +60,14 @@ class RabbitBus:
 
     # -- MessageBus -------------------------------------------------------------------
     def subscribe(
-        self, channel: str, group: str, handler: Handler, *, from_live_edge: bool = False, concurrency: int = 1
+        self,
+        channel: str,
+        group: str,
+        handler: Handler,
+        *,
+        from_live_edge: bool = False,
+        concurrency: int = 1,
+        per_key: bool = False,
     ) -> None:
         if from_live_edge:
             raise ValueError(f"{channel} is a queue: live-edge fan-out needs a Kafka topic")
@@ -72,6 +80,8 @@ class RabbitBus:
                 worker.task = asyncio.create_task(worker.run(), name=f"rabbitmq:{channel}")
         worker.handlers.append(handler)
         worker.concurrency = max(worker.concurrency, concurrency)
+        if per_key and worker.sequencer is None:
+            worker.sequencer = KeySequencer()
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
         publisher = await self._ensure_publisher()
@@ -151,6 +161,7 @@ class _QueueWorker:
         self.busy = False
         self.stopping = False
         self.concurrency = 1
+        self.sequencer: KeySequencer | None = None  # per_key: one key's messages one at a time
         self._in_flight: set[asyncio.Task] = set()  # deliveries being handled (concurrency > 1)
 
     async def open(self) -> None:
@@ -197,7 +208,10 @@ class _QueueWorker:
                 return  # not started: closing the channel requeues it
             await slots.acquire()
             # A task per delivery, created in arrival order: they start in that order.
-            task = asyncio.create_task(self._handle(incoming), name=f"rabbitmq:{self.name}:{incoming.message_id}")
+            delivery = self._handle(incoming)
+            if self.sequencer is not None:  # x-key: the key the message was published with
+                delivery = self.sequencer.run((incoming.headers or {}).get("x-key"), delivery)
+            task = asyncio.create_task(delivery, name=f"rabbitmq:{self.name}:{incoming.message_id}")
             self._in_flight.add(task)
             task.add_done_callback(lambda done: (self._in_flight.discard(done), slots.release()))
 

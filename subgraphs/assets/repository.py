@@ -33,8 +33,9 @@ async def search_assets(session: AsyncSession, text: str | None, type: AssetType
     return [_asset(row) for row in await session.execute(query.order_by(A.ticker).limit(limit))]
 
 
-async def assets_by_ticker(session: AsyncSession, tickers: set[str]) -> dict[str, AssetRecord]:
-    return {row.ticker: _asset(row) for row in await session.execute(select(tables.assets).where(A.ticker.in_(tickers)))}
+async def all_assets(session: AsyncSession) -> dict[str, AssetRecord]:
+    """Every catalog row, active or not, by ticker (the subgraph's in-memory catalog)."""
+    return {row.ticker: _asset(row) for row in await session.execute(select(tables.assets))}
 
 
 async def recent_candles(session: AsyncSession, ticker: str, interval: CandleInterval, limit: int) -> list[Candle]:

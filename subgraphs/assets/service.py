@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any, AsyncIterator, Iterable, Mapping, Sequence
 
 import orjson
 
@@ -17,6 +17,7 @@ from mybroker.events import QUOTE, Envelope
 from mybroker.live import LiveFeed
 from mybroker.money import format_money
 from subgraphs.assets import repository
+from subgraphs.assets.catalog_view import CatalogView
 from subgraphs.assets.history import HistoryCandles
 from subgraphs.assets.market import MarketView
 from subgraphs.assets.domain import (
@@ -53,6 +54,11 @@ class AssetsService:
         self.live = live
         self.history = history
         self.market = MarketView(cache)  # the exchange's book and tape (b3-book-v1, b3-trades-v1)
+        self.catalog = CatalogView(self._load_catalog)
+
+    async def _load_catalog(self) -> dict[str, AssetRecord]:
+        async with self.db.read() as session:
+            return await repository.all_assets(session)
 
     # ------------------------------------------------------------------ catalog
 
@@ -65,6 +71,7 @@ class AssetsService:
         ]
         async with self.db.transaction() as tx:
             await repository.upsert_catalog(tx.session, rows)
+        self.catalog.invalidate()
 
     async def search(self, search: str | None, type: AssetType | None, first: int | None) -> list[AssetRecord]:
         """Active assets whose ticker or name contains `search` (case and accents ignored)."""
@@ -79,12 +86,11 @@ class AssetsService:
         """One query for many tickers (the router's `_entities` batches), in the asked order.
         A fractional ticker (PETR4F) is its standard asset's record with a lot of 1."""
         wanted = [normalise_ticker(str(t)) for t in tickers]
-        async with self.db.read() as session:
-            found = await repository.assets_by_ticker(session, {standard_ticker(t) for t in wanted})
+        found = await self.catalog.records()
         return [self._record(found, ticker) for ticker in wanted]
 
     @staticmethod
-    def _record(found: dict[str, AssetRecord], ticker: str) -> AssetRecord | None:
+    def _record(found: Mapping[str, AssetRecord], ticker: str) -> AssetRecord | None:
         standard = standard_ticker(ticker)
         record = found.get(standard)
         if standard == ticker or record is None or record.lot_size <= 1:

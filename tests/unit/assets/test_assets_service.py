@@ -266,3 +266,13 @@ async def test_quotes_subscription_refuses_empty_or_unknown_tickers(env, tickers
 async def test_search_service_filters_by_type(env):
     etfs = await env.service.search(None, AssetType.ETF, None)
     assert etfs and all(a.type is AssetType.ETF for a in etfs)
+
+
+async def test_a_deactivation_made_in_the_database_is_seen_within_the_catalog_max_age(env):
+    """The catalog is read from memory; a change made by another process or an operator is
+    seen once the in-memory copy is older than its max age."""
+    assert (await env.service.find("VALE3")).active is True
+    async with env.db.transaction() as tx:
+        await tx.session.execute(update(tables.assets).where(tables.assets.c.ticker == "VALE3").values(active=False))
+    env.service.catalog._loaded_at -= 60  # the copy is now older than any max age
+    assert (await env.service.find("VALE3")).active is False
