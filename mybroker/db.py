@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -105,8 +106,20 @@ class Transaction:
         return True
 
 
+# The SQLite databases whose write lock the running task holds: a transaction opened inside
+# another on the same file would wait for itself, so it is refused with a clear error.
+_writing: ContextVar[frozenset[int]] = ContextVar("mybroker_db_writing", default=frozenset())
+
+# How long a SQLite writer waits for another process's write lock (SQLite's busy handler).
+# Writers in this process never get there: they queue on `Database._write_turn` first.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 class Database:
-    def __init__(self, url: str, metadata: MetaData, *, echo: bool = False):
+    """`sqlite_busy_timeout_ms`: how long a SQLite writer waits for a lock held by another
+    process (tests lower it to show that this process's writers never need to)."""
+
+    def __init__(self, url: str, metadata: MetaData, *, echo: bool = False, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS):
         self.url = url
         self.metadata = metadata
         self.outbox: Table | None = metadata.tables.get("outbox")
@@ -118,18 +131,24 @@ class Database:
             in_memory = not path or path == ":memory:"
             if not in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url, in_memory=in_memory))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on their own sessions: on SQLite they begin deferred on an engine of their
         # own, so a query never queues for the write lock (in WAL mode readers see the
         # last commit and never wait for writers); elsewhere they share the one engine.
         self._read_engine: AsyncEngine | None = None
         self.read_sessions = self.sessions
+        # SQLite has one writer per file. Left to SQLite, writers beyond the first spin in its
+        # busy handler (sleeps of up to 100 ms, in no order) and fail with "database is
+        # locked" after busy_timeout under load. This process's writers queue here instead,
+        # first come first served (asyncio.Lock is FIFO), each holding one pooled connection
+        # only while it writes. Other processes on the file still meet busy_timeout.
+        self._write_turn: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
-            _configure_sqlite(self.engine, writer=True)
+            _configure_sqlite(self.engine, writer=True, busy_timeout_ms=sqlite_busy_timeout_ms)
         if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
-            self._read_engine = create_async_engine(url, echo=echo)
-            _configure_sqlite(self._read_engine, writer=False)
+            self._read_engine = create_async_engine(url, echo=echo, **_sqlite_read_pool())
+            _configure_sqlite(self._read_engine, writer=False, busy_timeout_ms=sqlite_busy_timeout_ms)
             self.read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.committed_messages = asyncio.Event()  # wakes the outbox relay
 
@@ -147,6 +166,23 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
+        if self._write_turn is None:
+            async with self._transaction() as tx:
+                yield tx
+            return
+        held = _writing.get()
+        if id(self) in held:
+            raise RuntimeError(f"a transaction on {self.url} was opened inside another on the same database")
+        async with self._write_turn:
+            token = _writing.set(held | {id(self)})
+            try:
+                async with self._transaction() as tx:
+                    yield tx
+            finally:
+                _writing.reset(token)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Transaction]:
         async with self.sessions() as session:
             async with session.begin():
                 tx = Transaction(session, self)
@@ -176,9 +212,12 @@ class Database:
             await self._read_engine.dispose()
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, *, in_memory: bool = False) -> dict:
     if url.startswith("sqlite"):
-        return {}
+        # Writers take turns (Database._write_turn), so one connection serves them all; a
+        # second covers schema work and the odd read on the writer engine. No overflow: an
+        # overflow connection is a new aiosqlite thread, started and ended per checkout.
+        return {} if in_memory else {"pool_size": 2, "max_overflow": 0}
     # Servers close idle connections (MySQL's wait_timeout): test before use, renew early.
     options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
     if url.startswith(("mysql", "mariadb")):
@@ -191,7 +230,13 @@ def _engine_options(url: str) -> dict:
     return options
 
 
-def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
+def _sqlite_read_pool() -> dict:
+    """Readers run in parallel (WAL): enough connections for a busy screen's polls, kept
+    open (each is an aiosqlite thread), no overflow churn; a reader beyond them waits."""
+    return {"pool_size": 12, "max_overflow": 0, "pool_timeout": 30}
+
+
+def _configure_sqlite(engine: AsyncEngine, *, writer: bool, busy_timeout_ms: int) -> None:
     """WAL, and for writers BEGIN IMMEDIATE: SQLite's default deferred transactions fail
     with 'database is locked' when two readers both upgrade to writers; taking the write
     lock up front makes a check-and-block (read balance, then write) atomic, like SELECT
@@ -203,7 +248,7 @@ def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -10,9 +10,20 @@ from mybroker.auth import internal_headers
 from mybroker.errors import DomainError, ErrorCode
 
 
+# Idle pooled connections are closed after this long, sooner than our servers close them
+# (mybroker.platform.SERVER_IDLE_SECONDS, 60 s), so a call is not written on a connection
+# the server is closing at that moment.
+INTERNAL_IDLE_SECONDS = 30.0
+
+
 class InternalClient:
     """JSON over pooled HTTP to a sibling service. A 4xx answer carrying
-    {"code", "message"} is raised as that DomainError, so callers see the contract's codes."""
+    {"code", "message"} is raised as that DomainError, so callers see the contract's codes.
+
+    Every internal API is idempotent by its key (a reservation by order id, a settlement or
+    a fill by execution id, a release, a status read): a call whose connection died before
+    an answer (the server restarted, or closed the pooled connection as it was reused) is
+    sent once more on a fresh connection."""
 
     def __init__(self, base_url: str, secret: str, timeout: float = 10.0):
         self.base_url = base_url.rstrip("/")
@@ -22,10 +33,22 @@ class InternalClient:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout, json_serialize=lambda o: orjson.dumps(o).decode())
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout,
+                connector=aiohttp.TCPConnector(keepalive_timeout=INTERNAL_IDLE_SECONDS),
+                json_serialize=lambda o: orjson.dumps(o).decode(),
+            )
         return self._session
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            return await self._call(method, path, body)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            if isinstance(error, aiohttp.ClientConnectorError):  # refused: nothing was sent
+                raise
+            return await self._call(method, path, body)
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         async with self._http().request(
             method, self.base_url + path, json=body, headers=internal_headers(self.secret)
         ) as response:

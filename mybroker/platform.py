@@ -55,6 +55,12 @@ def build_service(name: str, infra: Infrastructure) -> Service:
 
 WORKERS = ("b3-sim", "ingest")
 
+# How long a server keeps an idle keep-alive connection (uvicorn's default is 5 s). Every
+# client of ours drops its idle connections sooner (INTERNAL_IDLE_SECONDS, the router's
+# SUBGRAPH_IDLE_SECONDS: 30 s), so a pooled connection is never reused just as the server
+# closes it, the race that made orders' wallet calls fail with ConnectionResetError.
+SERVER_IDLE_SECONDS = 60
+
 
 async def serve_app(
     app, host: str, port: int, log_level: str = "warning", *, lifespan: str = "off"
@@ -64,7 +70,8 @@ async def serve_app(
     # No per-message deflate: compressing every subscription event costs more CPU than
     # loopback and LAN bandwidth save.
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False, ws_per_message_deflate=False
+        app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False, ws_per_message_deflate=False,
+        timeout_keep_alive=SERVER_IDLE_SECONDS,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name=f"http:{port}")

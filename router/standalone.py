@@ -16,6 +16,10 @@ from router.http import RouterConfig, create_router_app
 from router.options import config_fields
 from router.supergraph import Supergraph, SupergraphError
 
+# Idle keep-alive connections from clients (browsers, load balancers) are kept this long;
+# a proxy in front should drop its idle connections sooner.
+EDGE_IDLE_SECONDS = 60
+
 
 class SupergraphLoadError(Exception):
     """The router cannot start on this supergraph; the message says which part and why."""
@@ -67,6 +71,7 @@ async def serve(app, host: str, port: int, *, on_ready: Callable[[], None]) -> N
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="on", log_level="info", access_log=False,
         ws_per_message_deflate=False,  # compressing each subscription event costs more CPU than it saves
+        timeout_keep_alive=EDGE_IDLE_SECONDS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

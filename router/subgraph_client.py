@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from router.metrics import RouterMetrics
 
 
+# Idle pooled connections are closed after this long, sooner than the subgraphs close them
+# (mybroker's servers keep idle connections 60 s): a request is then never written on a
+# connection the subgraph is closing at that moment.
+SUBGRAPH_IDLE_SECONDS = 30.0
+
+
 class SubgraphUnavailable(Exception):
     """The subgraph did not answer with a GraphQL response (refused, timed out, not JSON)."""
 
@@ -37,7 +43,10 @@ class HttpSubgraphClient:
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._connections, limit_per_host=self._connections, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(
+                limit=self._connections, limit_per_host=self._connections, ttl_dns_cache=300,
+                keepalive_timeout=SUBGRAPH_IDLE_SECONDS,
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
@@ -48,12 +57,24 @@ class HttpSubgraphClient:
     async def fetch(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         session = self._session_for_loop()
         request_headers = {"content-type": "application/json", "accept": "application/json", **headers}
-        try:
-            async with session.post(url, data=orjson.dumps(body), headers=request_headers) as response:
-                raw = await response.read()
-                status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            raise SubgraphUnavailable(type(error).__name__) from None
+        data = orjson.dumps(body)
+        # A read may be sent again when its connection died under it without an answer (a
+        # pooled connection the subgraph had just closed, a subgraph restarted): RFC 9112
+        # 9.3.1 lets a client retry an idempotent request once. A mutation is never sent
+        # twice: it may have been applied before the connection died.
+        attempts = 1 if _is_mutation(body) else 2
+        for attempt in range(1, attempts + 1):
+            try:
+                async with session.post(url, data=data, headers=request_headers) as response:
+                    raw = await response.read()
+                    status = response.status
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+                refused = isinstance(error, aiohttp.ClientConnectorError)  # nothing to retry on
+                if refused or attempt == attempts:
+                    raise SubgraphUnavailable(type(error).__name__) from None
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+                raise SubgraphUnavailable(type(error).__name__) from None
         try:
             decoded = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -66,6 +87,13 @@ class HttpSubgraphClient:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+
+def _is_mutation(body: Mapping[str, Any]) -> bool:
+    """The planner writes every subgraph mutation as `mutation ...` (router/planner.py:
+    _fetch_node); queries and entity fetches are reads."""
+    query = body.get("query")
+    return not isinstance(query, str) or query.lstrip().startswith("mutation")
 
 
 class ObservedSubgraphClient:

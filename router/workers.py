@@ -22,6 +22,8 @@ def serve_workers(
     """Blocks until the supervisor stops (a signal)."""
     import uvicorn
 
+    from router.standalone import EDGE_IDLE_SECONDS
+
     with tempfile.TemporaryDirectory(prefix="mybroker-router-") as folder:
         spec = Path(folder) / "spec.json"
         spec.write_text(json.dumps({"sdl": sdl, "options": dict(options), "jwks": jwks}), encoding="utf-8")
@@ -36,6 +38,7 @@ def serve_workers(
             log_level=log_level,
             access_log=False,
             ws_per_message_deflate=False,
+            timeout_keep_alive=EDGE_IDLE_SECONDS,
         )
 
 
