@@ -8,9 +8,7 @@ import pytest
 from mybroker.internal_http import InternalClient
 from tests.support.closing_server import ClosingServer
 
-pytestmark = pytest.mark.asyncio
-
-
+@pytest.mark.asyncio
 async def test_a_post_on_a_connection_the_server_closed_is_sent_again():
     async with ClosingServer({"reserved": True}) as server:
         client = InternalClient(server.url.removesuffix("/graphql"), "secret")
@@ -24,6 +22,7 @@ async def test_a_post_on_a_connection_the_server_closed_is_sent_again():
     assert len(server.bodies) == 2
 
 
+@pytest.mark.asyncio
 async def test_a_refused_connection_is_raised():
     async with ClosingServer({}) as server:
         base = server.url.removesuffix("/graphql")
