@@ -22,7 +22,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
-from mybroker.auth import Caller, caller_from_headers
+from mybroker.auth import Caller, caller_from_headers, client_address_from_headers
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import iso, parse_iso
 from mybroker.money import MoneyFormatError, format_money, parse_money
@@ -151,9 +151,11 @@ def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
 
 
 class GraphQLContext(BaseContext):
-    def __init__(self, caller: Caller, service: Any):
+    def __init__(self, caller: Caller, service: Any, client_address: str | None = None):
         super().__init__()
         self.caller = caller
+        # The client's address the router vouched for (None when called directly).
+        self.client_address = client_address
         self.service = service
         self.loaders: dict[str, Any] = {}
 
@@ -213,7 +215,11 @@ def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_
 
     # HTTPConnection, not Request: FastAPI injects it for WebSocket subscriptions too.
     async def context(connection: HTTPConnection) -> GraphQLContext:
-        return GraphQLContext(caller_from_headers(connection.headers, internal_secret), service)
+        return GraphQLContext(
+            caller_from_headers(connection.headers, internal_secret),
+            service,
+            client_address_from_headers(connection.headers, internal_secret),
+        )
 
     return SubgraphRouter(schema, path="/graphql", context_getter=context)
 

@@ -36,6 +36,7 @@ def serve_workers(
             log_level=log_level,
             access_log=False,
             ws_per_message_deflate=False,
+            proxy_headers=False,  # trusted_proxies decides whose X-Forwarded-For counts
         )
 
 
