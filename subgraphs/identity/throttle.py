@@ -124,13 +124,19 @@ class LoginThrottle:
     async def check(self, email: str, address: str | None) -> None:
         """Raises RATE_LIMITED while the account or the address is locked or in its delay."""
         now = self.clock()
-        wait = 0.0
+        wait, locked = 0.0, False
         for kind, key in self._keys(email, address):
             entry = await self.store.get(key)
             if entry.failures == 0 or now - entry.last_failure > self.policy.lock_seconds:
                 continue
+            locked = locked or entry.locked_until > now
             wait = max(wait, entry.locked_until - now, entry.last_failure + self.policy.delay_after(entry.failures) - now)
         if wait > 0:
+            if not locked:
+                # An attempt that did not wait out its delay counts as a failure: a script
+                # hammering the endpoint reaches the lock at once instead of trickling on.
+                # (A lock is not extended by attempts made while it holds.)
+                await self.failed(email, address)
             raise rate_limited(wait)
 
     async def failed(self, email: str, address: str | None) -> None:

@@ -2,6 +2,8 @@
 errors beside an input error, and login brute force. Each attack stays refused."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.test_trader_story import DEPOSIT, LOGIN, PLACE, WITHDRAW, sign_up
@@ -98,3 +100,58 @@ async def test_no_spurious_error_through_an_entity_fetch(new_client):
     await trader.execute(PLACE, {"input": order})
     _status, body = await trader.post("{ orders { id asset { ticker type candles(limit: -1) { close } } } }")
     assert set(codes(body)) == {"BAD_USER_INPUT"}, body
+
+
+# ------------------------------------------------------------------ login brute force
+
+async def attempt(client, email: str, password: str, address: str) -> dict:
+    """One login from `address` (the tests' own address is a trusted proxy, see
+    tests/conftest.py, so each attack has its own and locks only itself out)."""
+    payload = {"query": LOGIN, "variables": {"input": {"email": email, "password": password}}}
+    async with client.http.post(client.url, json=payload, headers={"X-Forwarded-For": address}) as response:
+        return await response.json(content_type=None)
+
+
+def answer(body: dict) -> tuple[str, str]:
+    error = body["errors"][0]
+    return error["extensions"]["code"], error["message"]
+
+
+async def test_200_wrong_passwords_get_locked_and_the_right_one_too(new_client):
+    client = new_client()
+    email = (await sign_up(client, "victim"))["user"]["email"]
+    seen = [answer(await attempt(client, email, f"guess number {n}", "198.51.100.10")) for n in range(200)]
+    assert seen[0][0] == "INVALID_CREDENTIALS"
+    # Fewer passwords than the lock's threshold were ever checked (how many depends on how
+    # fast the attempts come, not asserted); the rest were refused unchecked, the last ones
+    # by the 15-minute lock.
+    assert [code for code, _ in seen].count("INVALID_CREDENTIALS") <= 10, seen
+    assert seen[-1][0] == "RATE_LIMITED" and ("900 s" in seen[-1][1] or "899 s" in seen[-1][1]), seen[-1]
+    # From another address the right password is refused too: the account itself is locked.
+    code, message = answer(await attempt(client, email, "correct horse battery", "198.51.100.11"))
+    assert code == "RATE_LIMITED" and message.startswith("Muitas tentativas")
+
+
+async def test_unknown_and_known_emails_are_indistinguishable(new_client):
+    client = new_client()
+    registered = await sign_up(client, "known")
+    known = registered["user"]["email"]
+    unknown = "nobody-" + known
+    for email, address in ((known, "198.51.100.20"), (unknown, "198.51.100.21")):
+        # Enough to go through the free failures, the delay and into the lock.
+        # What each answer says, seconds aside (how many pass before the delay bites depends
+        # on the machine's speed, so the sequences are compared as sets of answers).
+        answers = [answer(await attempt(client, email, "not the password", address)) for _ in range(15)]
+        shapes = {(code, re.sub(r"[0-9]+", "N", message)) for code, message in answers}
+        if email == known:
+            known_answers, known_shapes = answers, shapes
+        else:
+            assert shapes == known_shapes
+            assert answers[-1][0] == known_answers[-1][0] == "RATE_LIMITED"  # both locked
+    assert known_answers[0][0] == "INVALID_CREDENTIALS" and known_answers[-1][0] == "RATE_LIMITED"
+    # The messages too: the same sentence for an unknown e-mail and a wrong password.
+    wrong = answer(await attempt(client, known, "x", "198.51.100.22"))
+    missing = answer(await attempt(client, "nobody-else@example.com", "x", "198.51.100.23"))
+    assert wrong == ("RATE_LIMITED", wrong[1])  # the known account is locked by now
+    fresh = (await sign_up(new_client(), "fresh"))["user"]["email"]
+    assert answer(await attempt(client, fresh, "x", "198.51.100.24")) == missing

@@ -42,19 +42,29 @@ async def test_free_failures_then_growing_delay_then_lock():
         await t.failed("ana@example.com", None)
     await t.check("ana@example.com", None)
     await t.failed("ana@example.com", None)  # third: one second
+    clock.now += 0.5
     message = await refused(t, "ana@example.com")
     assert message.startswith("Muitas tentativas") and "1 s" in message
-    clock.now += 1.01
+    clock.now += 3  # past the 2 s the refused (fourth) attempt cost
     await t.check("ana@example.com", None)
-    await t.failed("ana@example.com", None)
-    clock.now += 1.01
-    await refused(t, "ana@example.com")  # the fourth failure costs two seconds
-    clock.now += 1.0
     await t.failed("ana@example.com", None)  # fifth: locked for the whole minute
     clock.now += 30
     await refused(t, "ana@example.com")
     clock.now += 31
     await t.check("ana@example.com", None)  # the lock expired, and with it the count
+
+
+async def test_hammering_through_the_delay_reaches_the_lock_at_once():
+    t, clock = throttle()
+    for _ in range(3):
+        await t.failed("ana@example.com", None)
+    for _ in range(2):  # not waiting out the delay: each counts as a failure
+        await refused(t, "ana@example.com")
+    clock.now += 10  # far past any delay, but now within the lock
+    message = await refused(t, "ana@example.com")
+    assert "50 s" in message  # 60 s lock, 10 s gone; not extended by the refused attempt
+    clock.now += 51
+    await t.check("ana@example.com", None)
 
 
 async def test_success_resets_the_account_but_not_the_address():
