@@ -20,6 +20,10 @@ from mybroker.errors import unauthenticated
 
 USER_HEADER = "x-mybroker-user"
 INTERNAL_TOKEN_HEADER = "x-mybroker-internal-token"
+# The client's address as the router saw it (X-Forwarded-For believed only from the proxies
+# the router is configured to trust); believed by subgraphs, like USER_HEADER, only beside
+# the internal token. Identity keys its login throttle on it.
+CLIENT_ADDRESS_HEADER = "x-mybroker-client-address"
 ALGORITHM = "RS256"
 
 
@@ -51,11 +55,31 @@ def caller_from_headers(headers: Mapping[str, str], secret: str) -> Caller:
     return Caller(headers.get(USER_HEADER) or None)
 
 
-def internal_headers(secret: str, user_id: str | None = None) -> dict[str, str]:
+def client_address_from_headers(headers: Mapping[str, str], secret: str) -> str | None:
+    if not is_internal(headers, secret):
+        return None
+    return headers.get(CLIENT_ADDRESS_HEADER) or None
+
+
+def internal_headers(secret: str, user_id: str | None = None, client_address: str | None = None) -> dict[str, str]:
     headers = {INTERNAL_TOKEN_HEADER: secret}
     if user_id:
         headers[USER_HEADER] = user_id
+    if client_address:
+        headers[CLIENT_ADDRESS_HEADER] = client_address
     return headers
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: frozenset[str] | set[str]) -> str | None:
+    """The client's address: the TCP peer, unless the peer is a trusted proxy, in which case
+    the right-most X-Forwarded-For entry that is not itself a trusted proxy (entries further
+    left were written by the client and prove nothing)."""
+    if peer is None or peer not in trusted_proxies or not forwarded_for:
+        return peer
+    for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
+        if hop not in trusted_proxies:
+            return hop
+    return peer
 
 
 class JwtVerifier:

@@ -14,15 +14,16 @@ from typing import Any
 import strawberry
 from fastapi import Request
 from starlette.requests import HTTPConnection
-from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql import GraphQLError, StringValueNode, visit
+from graphql.language import Visitor
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
-from mybroker.auth import Caller, caller_from_headers
-from mybroker.errors import DomainError, ErrorCode
+from mybroker.auth import Caller, caller_from_headers, client_address_from_headers
+from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import iso, parse_iso
 from mybroker.money import MoneyFormatError, format_money, parse_money
 
@@ -47,7 +48,11 @@ def _parse_datetime(value: object) -> datetime:
 
 DecimalScalar = strawberry.scalar(
     name="Decimal",
-    description='A decimal number as a string with exactly two decimal places, e.g. "1234.50". Never a float.',
+    description=(
+        'A decimal number as a string with exactly two decimal places, e.g. "1234.50". Never a float. '
+        'On input: a string of ASCII digits with at most two decimal places ("100", "100.5", "100.50"); '
+        "no sign, exponent, digit separators, spaces, other scripts' digits or JSON numbers (BAD_USER_INPUT)."
+    ),
     serialize=format_money,
     parse_value=_parse_decimal,
 )
@@ -78,16 +83,79 @@ class SubgraphSchema(strawberry.federation.Schema):
 DOCUMENT_CACHE_SIZE = 1024
 
 
+# The longest string any argument may carry, literal or variable, in every subgraph: above the
+# longest legitimate value (a password may have 1,024 characters, a refresh token a few
+# hundred) and far below what makes a database or a LIKE scan work hard (issue 13: a
+# 50,010-character `assets(search:)` was an INTERNAL_SERVER_ERROR). Fields with a tighter
+# meaning cap themselves further (e-mail 254, name 100, search 100, clientOrderId 64).
+MAX_STRING_ARGUMENT = 2048
+
+
+def too_long_message(limit: int) -> str:
+    return f"Texto longo demais: no máximo {limit} caracteres (text too long: at most {limit} characters)."
+
+
+class _LongLiteral(Visitor):
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+        self.found = False
+
+    def enter_string_value(self, node: StringValueNode, *_args) -> None:
+        if len(node.value) > self.limit:
+            self.found = True
+
+
+def _longest_string(value: object, limit: int) -> bool:
+    """True when some string inside a variables' JSON value is longer than `limit`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > limit:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+class StringArgumentLimit(SchemaExtension):
+    """Refuses, before execution and with BAD_USER_INPUT, any operation whose literals or
+    variables hold a string longer than MAX_STRING_ARGUMENT. Runs after ValidationCache (it
+    must see the variables, which a cached verdict on the document cannot)."""
+
+    limit = MAX_STRING_ARGUMENT
+
+    def on_validate(self):
+        context = self.execution_context
+        if not context.pre_execution_errors and context.graphql_document is not None:
+            finder = _LongLiteral(self.limit)
+            visit(context.graphql_document, finder)
+            if finder.found or _longest_string(context.variables or {}, self.limit):
+                context.pre_execution_errors = [
+                    GraphQLError(too_long_message(self.limit), original_error=bad_input(too_long_message(self.limit)))
+                ]
+        yield
+
+
 def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
     """A Federation 2 subgraph schema with the contract's scalars."""
-    cached = [ParserCache(maxsize=DOCUMENT_CACHE_SIZE), ValidationCache(maxsize=DOCUMENT_CACHE_SIZE)]
+    cached = [
+        ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        StringArgumentLimit,
+    ]
     return SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
 
 
 class GraphQLContext(BaseContext):
-    def __init__(self, caller: Caller, service: Any):
+    def __init__(self, caller: Caller, service: Any, client_address: str | None = None):
         super().__init__()
         self.caller = caller
+        # The client's address the router vouched for (None when called directly).
+        self.client_address = client_address
         self.service = service
         self.loaders: dict[str, Any] = {}
 
@@ -147,7 +215,11 @@ def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_
 
     # HTTPConnection, not Request: FastAPI injects it for WebSocket subscriptions too.
     async def context(connection: HTTPConnection) -> GraphQLContext:
-        return GraphQLContext(caller_from_headers(connection.headers, internal_secret), service)
+        return GraphQLContext(
+            caller_from_headers(connection.headers, internal_secret),
+            service,
+            client_address_from_headers(connection.headers, internal_secret),
+        )
 
     return SubgraphRouter(schema, path="/graphql", context_getter=context)
 

@@ -69,9 +69,12 @@ async def serve_app(
     their lifespan is off; the router owns its subgraph connection pool (lifespan on)."""
     # No per-message deflate: compressing every subscription event costs more CPU than
     # loopback and LAN bandwidth save.
+    # proxy_headers off: uvicorn would rewrite the peer from X-Forwarded-For for any local
+    # peer; whose X-Forwarded-For is believed is the router's trusted_proxies' decision alone.
     config = uvicorn.Config(
         app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False, ws_per_message_deflate=False,
         timeout_keep_alive=SERVER_IDLE_SECONDS,
+        proxy_headers=False,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name=f"http:{port}")
@@ -169,7 +172,7 @@ async def build_router_app(settings: Settings):
     # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
     edge = config_fields(options_from_env(os.environ))
     return create_router_app(
-        supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, web_dir=web_dist_dir(), **edge)
+        supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), web_dir=web_dist_dir(), **edge)
     )
 
 

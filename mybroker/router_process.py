@@ -44,6 +44,7 @@ def router_environment(settings: Settings, base: Mapping[str, str]) -> dict[str,
         MYBROKER_JWT_ISSUER=settings.jwt_issuer,
         MYBROKER_JWT_AUDIENCE=settings.jwt_audience,
         MYBROKER_DATA_DIR=str(settings.data_dir),
+        MYBROKER_TRUSTED_PROXIES=",".join(settings.trusted_proxies),
     )
     for name in SERVICES:
         env[f"MYBROKER_{name.upper()}_URL"] = settings.url(name)

@@ -105,6 +105,19 @@ class Settings:
     reconcile_pending_grace: float = 30.0
     reconcile_timeout: float = 30.0
     log_level: str = "INFO"
+    # Login brute-force protection (subgraphs/identity/throttle.py): after
+    # `login_max_failures` failures for one e-mail (known or not), or
+    # `login_address_max_failures` from one client address, logins are refused with
+    # RATE_LIMITED for `login_lock_seconds`; before that, after the first three failures, each
+    # failure makes the next attempt wait `login_base_delay` x 2^(n-1) s, at most `login_max_delay`.
+    login_max_failures: int = 10
+    login_address_max_failures: int = 100
+    login_lock_seconds: float = 900.0
+    login_base_delay: float = 1.0
+    login_max_delay: float = 30.0
+    # Addresses of proxies in front of the router whose X-Forwarded-For is believed
+    # (MYBROKER_TRUSTED_PROXIES, comma-separated); from anyone else it is ignored.
+    trusted_proxies: tuple[str, ...] = ()
 
     def port(self, service: str) -> int:
         return self.ports[service]
@@ -172,6 +185,12 @@ class Settings:
             jwks_url=get("JWKS_URL", ""),
             jwt_private_key=get("JWT_PRIVATE_KEY", ""),
             tick_interval=float(get("TICK_INTERVAL", 1.0)),
+            login_max_failures=int(get("LOGIN_MAX_FAILURES", 10)),
+            login_address_max_failures=int(get("LOGIN_ADDRESS_MAX_FAILURES", 100)),
+            login_lock_seconds=float(get("LOGIN_LOCK_SECONDS", 900.0)),
+            login_base_delay=float(get("LOGIN_BASE_DELAY", 1.0)),
+            login_max_delay=float(get("LOGIN_MAX_DELAY", 30.0)),
+            trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES", "").split(",") if p.strip()),
             market_seed=int(seed) if seed else None,
             market_source=get("MARKET_SOURCE", "simulator"),
             brapi_url=get("BRAPI_URL", "https://brapi.dev/api"),

@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, internal_headers
+from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, client_address, internal_headers
 from mybroker.errors import DomainError, ErrorCode
 from router.cors import CorsPolicy, cors_middleware
 from router.csrf import CsrfPolicy, csrf_refusal
@@ -48,6 +48,9 @@ QUERY_PLAN_HEADER = "apollo-query-plan-experimental"
 class RouterConfig:
     # Shared secret proving to subgraphs that a request comes from the router.
     internal_secret: str = ""
+    # Proxies whose X-Forwarded-For is believed for the client address forwarded to
+    # subgraphs (identity's login throttle keys on it); anyone else's is ignored.
+    trusted_proxies: frozenset[str] = frozenset()
     # Verifies access tokens; None accepts every request as anonymous (tests, tools).
     verifier: JwtVerifier | None = None
     # Subgraph name -> URL, overriding the supergraph's join__Graph urls.
@@ -165,7 +168,15 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             ) as span:
                 outcome = await pipeline.execute(
                     GraphQLRequest(query, variables, operation_name),
-                    internal_headers(config.internal_secret, caller.user_id),
+                    internal_headers(
+                        config.internal_secret,
+                        caller.user_id,
+                        client_address(
+                            request.client.host if request.client else None,
+                            request.headers.get("x-forwarded-for"),
+                            config.trusted_proxies,
+                        ),
+                    ),
                     allow_mutations=allow_mutations,
                     include_plan=include_plan,
                 )

@@ -59,7 +59,7 @@ def standalone_app(supergraph: Supergraph, options: Mapping[str, Any], settings:
     verifier = None
     if jwks or settings.jwks_url:
         verifier = JwtVerifier(jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-    config = RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, **config_fields(options))
+    config = RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), **config_fields(options))
     return create_router_app(supergraph, config)
 
 
@@ -72,6 +72,9 @@ async def serve(app, host: str, port: int, *, on_ready: Callable[[], None]) -> N
         app, host=host, port=port, lifespan="on", log_level="info", access_log=False,
         ws_per_message_deflate=False,  # compressing each subscription event costs more CPU than it saves
         timeout_keep_alive=EDGE_IDLE_SECONDS,
+        # Off: uvicorn would rewrite the peer from X-Forwarded-For for any local peer; whose
+        # X-Forwarded-For is believed is the router's trusted_proxies' decision alone.
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -76,7 +76,9 @@ def platform_settings(data_dir: Path) -> Settings:
     """The embedded default, or the real engines when MYBROKER_INFRA=real (CI runs both):
     the same story must hold on either."""
     ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
-    common = dict(data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7)
+    # The tests' own address is a trusted proxy, so tests/security can give each attack its
+    # own X-Forwarded-For address and a locked attacker does not lock the other tests out.
+    common = dict(data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7, trusted_proxies=("127.0.0.1",))
     if os.environ.get("MYBROKER_INFRA") != "real":
         return Settings.from_env(env={}, **common)
     real = Settings.from_env(**common)

@@ -18,6 +18,7 @@ DEFAULT_ASSETS_PAGE = 50
 MAX_ASSETS_PAGE = 200
 DEFAULT_CANDLES = 30
 MAX_CANDLES = 500
+MAX_SEARCH_LENGTH = 100  # characters of assets(search:); asset names are far shorter
 
 
 class AssetType(str, Enum):

@@ -25,6 +25,7 @@ from subgraphs.assets.domain import (
     DEFAULT_CANDLES,
     MAX_ASSETS_PAGE,
     MAX_CANDLES,
+    MAX_SEARCH_LENGTH,
     AssetRecord,
     AssetType,
     Candle,
@@ -76,6 +77,12 @@ class AssetsService:
     async def search(self, search: str | None, type: AssetType | None, first: int | None) -> list[AssetRecord]:
         """Active assets whose ticker or name contains `search` (case and accents ignored)."""
         limit = page_size(first, DEFAULT_ASSETS_PAGE, MAX_ASSETS_PAGE, "first")
+        if search is not None and len(search) > MAX_SEARCH_LENGTH:
+            # Longer than any ticker or name could match; a long LIKE pattern only costs.
+            raise bad_input(
+                f"A busca pode ter no máximo {MAX_SEARCH_LENGTH} caracteres "
+                f"(search may have at most {MAX_SEARCH_LENGTH} characters)."
+            )
         async with self.db.read() as session:
             return await repository.search_assets(session, (search or "").strip() or None, type, limit)
 

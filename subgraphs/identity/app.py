@@ -13,6 +13,7 @@ from subgraphs.identity.keys import load_key_ring
 from subgraphs.identity.schema import schema
 from subgraphs.identity.service import IdentityService
 from subgraphs.identity.tables import metadata
+from subgraphs.identity.throttle import LoginThrottle, ThrottlePolicy
 from subgraphs.identity.tokens import AccessTokenIssuer
 
 NAME = "identity"
@@ -30,6 +31,15 @@ def create_service(infra: Infrastructure) -> Service:
         keys,
         AccessTokenIssuer(keys, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl),
         refresh_token_ttl=settings.refresh_token_ttl,
+        throttle=LoginThrottle(
+            ThrottlePolicy(
+                account_max_failures=settings.login_max_failures,
+                address_max_failures=settings.login_address_max_failures,
+                lock_seconds=settings.login_lock_seconds,
+                base_delay=settings.login_base_delay,
+                max_delay=settings.login_max_delay,
+            )
+        ),
     )
     relay = OutboxRelay(db, infra.bus)
 

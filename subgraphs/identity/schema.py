@@ -72,7 +72,8 @@ class Mutation:
 
     @strawberry.mutation
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
-        return AuthPayload.from_session(await info.context.service.login(input.email, input.password))
+        session = await info.context.service.login(input.email, input.password, info.context.client_address)
+        return AuthPayload.from_session(session)
 
     @strawberry.mutation
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:

@@ -20,6 +20,7 @@ from mybroker.errors import DomainError, ErrorCode, forbidden, unauthenticated
 from subgraphs.identity import domain
 from subgraphs.identity.domain import PasswordHasher, RefreshToken, User
 from subgraphs.identity.keys import KeyRing
+from subgraphs.identity.throttle import LoginThrottle
 from subgraphs.identity.tables import refresh_tokens, users
 from subgraphs.identity.tokens import AccessTokenIssuer
 
@@ -44,7 +45,9 @@ class IdentityService:
         refresh_token_ttl: int,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] = utc_now,
+        throttle: LoginThrottle | None = None,
     ):
+        self.throttle = throttle or LoginThrottle()
         self.db = db
         self.keys = keys
         self.access_tokens = access_tokens
@@ -79,17 +82,21 @@ class IdentityService:
             raise _email_taken() from None
         return self._session(user, refresh)
 
-    async def login(self, email: str, password: str) -> AuthSession:
+    async def login(self, email: str, password: str, client_address: str | None = None) -> AuthSession:
         try:
             email = domain.normalise_email(email)
         except DomainError:
             email = ""  # cannot exist; still pay for a hash below
+        # Before the password is checked: a locked account refuses the right one too.
+        await self.throttle.check(email, client_address)
         async with self.db.read() as session:
             row = (await session.execute(select(users).where(users.c.email == email))).first()
         stored = row.password_hash if row is not None else self._decoy_hash
         matches = await asyncio.to_thread(self.hasher.verify, password, stored)
         if row is None or not matches:
+            await self.throttle.failed(email, client_address)
             raise domain.invalid_credentials()
+        await self.throttle.succeeded(email)
         user = _user(row)
         async with self.db.transaction() as tx:
             refresh = await self._issue_refresh_token(tx, user.id, family_id=str(uuid.uuid4()))

@@ -30,7 +30,7 @@ async def serve(app):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
@@ -208,11 +208,22 @@ async def test_every_subgraph_request_carries_the_internal_token(supergraph, sto
         await post(url, {"query": "{ me { reviews { body } } }"}, {"Authorization": f"Bearer {token(signing_key, sub='9')}"})
         await post(url, {"query": "{ warehouseCount }"})
     headers = [h for _, _, h in client.calls]
+    # The client's address too (the peer: no trusted proxies here), for identity's login throttle.
+    peer = {"x-mybroker-client-address": "127.0.0.1"}
     assert headers == [
-        {"x-mybroker-internal-token": SECRET, "x-mybroker-user": "9"},
-        {"x-mybroker-internal-token": SECRET, "x-mybroker-user": "9"},
-        {"x-mybroker-internal-token": SECRET},
+        {"x-mybroker-internal-token": SECRET, "x-mybroker-user": "9", **peer},
+        {"x-mybroker-internal-token": SECRET, "x-mybroker-user": "9", **peer},
+        {"x-mybroker-internal-token": SECRET, **peer},
     ]
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(supergraph, store):
+    for trusted, expected in ((frozenset(), "127.0.0.1"), (frozenset({"127.0.0.1"}), "198.51.100.7")):
+        client = InProcessClient(store)
+        config = RouterConfig(internal_secret=SECRET, client=client, trusted_proxies=trusted)
+        async with serve(create_router_app(supergraph, config)) as url:
+            await post(url, {"query": "{ warehouseCount }"}, {"X-Forwarded-For": "198.51.100.7"})
+        assert [h["x-mybroker-client-address"] for _, _, h in client.calls] == [expected]
 
 
 async def test_real_http_subgraph_client_against_a_served_subgraph(supergraph, store):
