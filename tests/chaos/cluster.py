@@ -264,22 +264,22 @@ class Cluster:
                 orders = [
                     inv.BrokerOrder(
                         row.id, row.user_id, row.ticker, row.side, row.type, int(row.quantity),
-                        None if row.limit_price is None else Decimal(str(row.limit_price)).quantize(inv.CENT),
-                        row.status, row.pending, int(row.filled_quantity), tuple(executions.get(row.id, ())),
+                        None if row.limit_price is None else _centavos(row.limit_price),
+                        row.status, row.pending, int(row.filled_quantity), tuple(executions.get(row.id, ())), row.reason,
                     )
                     for row in await c.execute(
-                        text("SELECT id, user_id, ticker, side, type, quantity, limit_price, status, pending, filled_quantity FROM orders")
+                        text("SELECT id, user_id, ticker, side, type, quantity, limit_price, status, pending, filled_quantity, reason FROM orders")
                     )
                 ]
             async with wallet_db.connect() as c:
                 reservations = [
-                    inv.Reservation(r.order_id, r.user_id, r.side, r.ticker, int(r.open_quantity), _money(r.blocked_amount), r.status == "OPEN")
+                    inv.Reservation(r.order_id, r.user_id, r.side, r.ticker, int(r.open_quantity), _centavos(r.blocked_amount), r.status == "OPEN")
                     for r in await c.execute(
                         text("SELECT order_id, user_id, side, ticker, open_quantity, blocked_amount, status FROM reservations")
                     )
                 ]
                 ledger = [
-                    inv.LedgerEntry(r.user_id, r.type, _money(r.amount), r.order_id)
+                    inv.LedgerEntry(r.user_id, r.type, _centavos(r.amount), r.order_id)
                     for r in await c.execute(
                         text(
                             "SELECT w.user_id, t.type, t.amount, t.order_id FROM wallet_transactions t "
@@ -366,6 +366,11 @@ class Cluster:
                         await channel.queue_delete(name)
         except Exception:  # noqa: BLE001
             pass
+
+
+def _centavos(units) -> Decimal:
+    """A money column read by plain SQL: FixedDecimal keeps an integer count of centavos."""
+    return (Decimal(int(units)) * inv.CENT).quantize(inv.CENT)
 
 
 def _money(value) -> Decimal:

@@ -72,6 +72,7 @@ class BrokerOrder:
     pending: str | None  # a cancel or replace asked of B3 and not answered
     filled_quantity: int
     execution_ids: tuple[str, ...] = ()
+    reason: str | None = None  # why it was cancelled, rejected or expired
 
 
 @dataclass(frozen=True)

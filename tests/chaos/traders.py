@@ -26,7 +26,7 @@ CANCEL = "mutation($id: ID!) { cancelOrder(id: $id) { id status } }"
 QUOTE = "query($t: ID!) { asset(ticker: $t) { quote { price } } }"
 WALLET = "{ me { wallet { available blocked positions { asset { ticker } quantity blockedQuantity } } } }"
 TICKERS = ("PETR4", "VALE3", "ITUB4", "BBDC4")
-DEPOSIT_AMOUNT = Decimal("200000.00")
+DEPOSIT_AMOUNT = Decimal("2000000.00")  # enough that cash rarely runs out: refusals are not load
 WITHDRAWAL = Decimal("1234.56")
 RETRY_PAUSE = 0.2  # a client's back-off between attempts; not synchronisation
 
@@ -109,9 +109,9 @@ class ChaosTrader:
     async def trade(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             roll = self.random.random()
-            if roll < 0.15 and self.resting:
+            if roll < 0.10 and self.resting:
                 await self.cancel(self.resting.pop(self.random.randrange(len(self.resting))))
-            elif roll < 0.40:
+            elif roll < 0.50:
                 await self.sell_delivered()
             else:
                 await self.buy()
