@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -138,9 +139,10 @@ class Cluster:
         process.wait(timeout=10)
 
     async def crash_and_restart(self, name: str) -> None:
+        began = time.monotonic()
         self.kill(name)
-        self.faults.append(f"kill -9 {name}")
         await self.start(name)
+        self.faults.append(f"kill -9 {name} (ready again in {time.monotonic() - began:.1f}s)")
 
     def stop(self, name: str) -> None:
         process = self.processes.get(name)
@@ -167,12 +169,13 @@ class Cluster:
     async def restart_rabbitmq(self) -> None:
         """Stops and starts RabbitMQ alone through scripts/services.sh (which waits until it
         answers), then waits until b3-sim and orders consume their queues again."""
-        self.faults.append("restart rabbitmq")
+        began = time.monotonic()
         try:
             await _services("down", "rabbitmq")
         finally:
             await _services("up", "rabbitmq")  # whatever happened, the engine is left running
         await self.until_consumed(timeout=90.0)
+        self.faults.append(f"restart rabbitmq (consumed again in {time.monotonic() - began:.1f}s)")
 
     def queues(self) -> list[str]:
         from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS
