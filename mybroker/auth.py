@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import aiohttp
 import jwt
@@ -25,6 +26,8 @@ INTERNAL_TOKEN_HEADER = "x-mybroker-internal-token"
 # the internal token. Identity keys its login throttle on it.
 CLIENT_ADDRESS_HEADER = "x-mybroker-client-address"
 ALGORITHM = "RS256"
+
+log = logging.getLogger("mybroker.auth")
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,87 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
     return peer
 
 
+class SessionRevocations:
+    """The sessions identity has signed out (their `sid`s), as the router sees them.
+
+    Asked only when a signed-in request arrives, and refetched from identity's internal
+    endpoint when the copy is older than `max_age` (1 s): a revocation takes effect within
+    a second, and a busy router costs identity one small GET a second, not one per request.
+    One fetch at a time (single flight); requests that find the copy stale wait for it.
+    If identity cannot be reached, the last copy is kept and used (logged): an identity
+    outage must not sign every trader out, and tokens still expire (docs/design.md)."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        max_age: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        fetch: Callable[[], "asyncio.Future[list[str]]"] | None = None,
+    ):
+        self.url = url
+        self.secret = secret
+        self.max_age = max_age
+        self.clock = clock
+        self._fetch = fetch or self._fetch_http
+        self._revoked: frozenset[str] = frozenset()
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+        self._failing = False
+
+    async def _fetch_http(self) -> list[str]:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(
+                self.url, headers=internal_headers(self.secret), timeout=aiohttp.ClientTimeout(total=2)
+            ) as response:
+                response.raise_for_status()
+                return list((await response.json())["revoked"])
+
+    def _fresh(self) -> bool:
+        return self._fetched_at is not None and self.clock() - self._fetched_at < self.max_age
+
+    async def is_revoked(self, session_id: str) -> bool:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():  # another request may have refetched meanwhile
+                    await self._refetch()
+        return session_id in self._revoked
+
+    async def _refetch(self) -> None:
+        try:
+            self._revoked = frozenset(await self._fetch())
+            if self._failing:
+                log.info("session revocations reachable again at %s", self.url)
+            self._failing = False
+        except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as error:
+            if not self._failing:  # one line per outage, not one per second
+                log.warning("cannot fetch session revocations from %s (%r); using the last list", self.url, error)
+            self._failing = True
+        # Also after a failure: the next attempt comes a max_age later, not on every request.
+        self._fetched_at = self.clock()
+
+
+def session_revocations(settings) -> SessionRevocations:
+    """The revocation list of the identity service the settings name (its internal API)."""
+    return SessionRevocations(settings.url("identity") + "/internal/sessions/revoked", settings.internal_secret)
+
+
 class JwtVerifier:
     """Verifies access tokens with keys from a JWKS URL, refetching on an unknown `kid`
-    (key rotation) at most every `min_refresh` seconds."""
+    (key rotation) at most every `min_refresh` seconds; with `revocations`, a token of a
+    signed-out session (its `sid` claim) is refused too."""
 
-    def __init__(self, jwks_url: str, *, issuer: str, audience: str, min_refresh: float = 30.0):
+    def __init__(
+        self,
+        jwks_url: str,
+        *,
+        issuer: str,
+        audience: str,
+        min_refresh: float = 30.0,
+        revocations: SessionRevocations | None = None,
+    ):
+        self.revocations = revocations
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
@@ -146,6 +225,9 @@ class JwtVerifier:
             raise unauthenticated("The access token is invalid.") from None
         if claims.get("typ") != "access":
             raise unauthenticated("This is not an access token.")
+        session_id = claims.get("sid")
+        if session_id and self.revocations is not None and await self.revocations.is_revoked(str(session_id)):
+            raise unauthenticated("This session has been signed out; sign in again.")
         return Caller(str(claims["sub"]))
 
 

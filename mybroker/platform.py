@@ -160,14 +160,16 @@ class Platform:
 
 async def build_router_app(settings: Settings):
     """The router composed from the running subgraphs, verifying tokens with identity's JWKS."""
-    from mybroker.auth import JwtVerifier
+    from mybroker.auth import JwtVerifier, session_revocations
     from router.discovery import compose_from_urls
     from router.http import RouterConfig, create_router_app
     from router.options import config_fields, options_from_env
     from router.supergraph import Supergraph
 
     supergraph = Supergraph.from_sdl(await compose_from_urls([(name, settings.graphql_url(name)) for name in SERVICES]))
-    verifier = JwtVerifier(settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    verifier = JwtVerifier(
+        settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocations=session_revocations(settings)
+    )
     await verifier.refresh()
     # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
     edge = config_fields(options_from_env(os.environ))

@@ -54,11 +54,14 @@ def load_supergraph(sdl: str, source: str) -> Supergraph:
 
 
 def standalone_app(supergraph: Supergraph, options: Mapping[str, Any], settings: Settings, jwks: str | None = None):
-    from mybroker.auth import JwtVerifier
+    from mybroker.auth import JwtVerifier, session_revocations
 
     verifier = None
     if jwks or settings.jwks_url:
-        verifier = JwtVerifier(jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        verifier = JwtVerifier(
+            jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+            revocations=session_revocations(settings),
+        )
     config = RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), **config_fields(options))
     return create_router_app(supergraph, config)
 

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
-from mybroker.service import Infrastructure, Service, service_app
+from mybroker.service import Infrastructure, Service, internal_api, service_app
 from subgraphs.identity.keys import load_key_ring
 from subgraphs.identity.schema import schema
 from subgraphs.identity.service import IdentityService
@@ -20,6 +20,9 @@ NAME = "identity"
 # Alembic environment of this service's database, applied at start (`mybroker migrate` too).
 MIGRATIONS = Path(__file__).parent / "migrations"
 JWKS_PATH = "/.well-known/jwks.json"
+# Sessions signed out whose access tokens may still be unexpired (internal token required);
+# polled by the router's mybroker.auth.SessionRevocations.
+REVOKED_SESSIONS_PATH = "/internal/sessions/revoked"
 
 
 def create_service(infra: Infrastructure) -> Service:
@@ -50,6 +53,14 @@ def create_service(infra: Infrastructure) -> Service:
     async def jwks() -> JSONResponse:
         # Short caching: verifiers refetch on an unknown kid anyway, so rotation stays quick.
         return JSONResponse(identity.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    internal = internal_api(settings.internal_secret)
+
+    @internal.get(REVOKED_SESSIONS_PATH.removeprefix("/internal"))
+    async def revoked_sessions() -> JSONResponse:
+        return JSONResponse({"revoked": await identity.revoked_sessions()}, headers={"Cache-Control": "no-store"})
+
+    app.include_router(internal)
 
     # Service.stop runs these in reverse: the relay stops before its database closes.
     return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose])

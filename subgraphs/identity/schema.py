@@ -79,6 +79,17 @@ class Mutation:
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
         return AuthPayload.from_session(await info.context.service.refresh(refresh_token))
 
+    @strawberry.mutation(
+        description="signs out the session of this refresh token: it and its access tokens stop working "
+        "(the access tokens within a second); true also for an unknown token"
+    )
+    async def logout(self, info: Info, refresh_token: str) -> bool:
+        return await info.context.service.logout(refresh_token)
+
+    @strawberry.mutation(description="signs out every session of the caller, this one included")
+    async def logout_everywhere(self, info: Info) -> bool:
+        return await info.context.service.logout_everywhere(info.context.caller)
+
 
 def _maybe(user: domain.User | None) -> User | None:
     return User.from_domain(user) if user is not None else None

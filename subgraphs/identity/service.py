@@ -8,10 +8,10 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.auth import Caller
@@ -21,7 +21,7 @@ from subgraphs.identity import domain
 from subgraphs.identity.domain import PasswordHasher, RefreshToken, User
 from subgraphs.identity.keys import KeyRing
 from subgraphs.identity.throttle import LoginThrottle
-from subgraphs.identity.tables import refresh_tokens, users
+from subgraphs.identity.tables import refresh_tokens, session_revocations, users
 from subgraphs.identity.tokens import AccessTokenIssuer
 
 log = logging.getLogger("mybroker.identity")
@@ -76,11 +76,12 @@ class IdentityService:
                         id=user.id, email=user.email, name=user.name, password_hash=password_hash, created_at=user.created_at
                     )
                 )
-                refresh = await self._issue_refresh_token(tx, user.id, family_id=str(uuid.uuid4()))
+                family = str(uuid.uuid4())
+                refresh = await self._issue_refresh_token(tx, user.id, family_id=family)
         except IntegrityError:
             # Two sign-ups with one e-mail at once: the unique index decided.
             raise _email_taken() from None
-        return self._session(user, refresh)
+        return self._session(user, refresh, family)
 
     async def login(self, email: str, password: str, client_address: str | None = None) -> AuthSession:
         try:
@@ -98,9 +99,10 @@ class IdentityService:
             raise domain.invalid_credentials()
         await self.throttle.succeeded(email)
         user = _user(row)
+        family = str(uuid.uuid4())
         async with self.db.transaction() as tx:
-            refresh = await self._issue_refresh_token(tx, user.id, family_id=str(uuid.uuid4()))
-        return self._session(user, refresh)
+            refresh = await self._issue_refresh_token(tx, user.id, family_id=family)
+        return self._session(user, refresh, family)
 
     async def refresh(self, presented: str) -> AuthSession:
         """Rotation: the presented token dies and a new pair is issued. Presenting a token
@@ -132,7 +134,48 @@ class IdentityService:
                 refresh = await self._issue_refresh_token(tx, stored.user_id, family_id=stored.family_id)
         if reused is not None:
             raise reused
-        return self._session(_user(user_row), refresh)
+        return self._session(_user(user_row), refresh, stored.family_id)
+
+    async def logout(self, presented: str) -> bool:
+        """Signs out the session (refresh family) of `presented`: its refresh tokens die and
+        its access tokens are refused by the router within a second. Answers True for an
+        unknown or already revoked token too: signing out is idempotent and says nothing."""
+        now = self.clock()
+        digest = domain.refresh_token_digest(presented)
+        async with self.db.transaction() as tx:
+            row = (await tx.session.execute(select(refresh_tokens.c.family_id).where(refresh_tokens.c.digest == digest))).first()
+            if row is not None:
+                await self._revoke_family(tx, row.family_id, now)
+        return True
+
+    async def logout_everywhere(self, caller: Caller) -> bool:
+        """Signs out every session of the caller (every family with a live refresh token:
+        a session with a live access token always has one, see docs/design.md)."""
+        user_id = caller.require_user()
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            families = (
+                await tx.session.execute(
+                    select(refresh_tokens.c.family_id)
+                    .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+                    .distinct()
+                )
+            ).scalars().all()
+            for family in families:
+                await self._revoke_family(tx, family, now)
+        return True
+
+    async def revoked_sessions(self) -> list[str]:
+        """What the router polls: every session revoked recently enough that one of its
+        access tokens may still be unexpired. The whole list each time, not a delta by
+        `seq`: on MariaDB two transactions may commit out of `seq` order, and a delta
+        would skip the later-committed smaller one. The list is short (15 minutes' worth)."""
+        now = self.clock()
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(session_revocations.c.session_id).where(session_revocations.c.expires_at > now).distinct()
+            )
+            return list(rows.scalars().all())
 
     async def me(self, caller: Caller) -> User | None:
         if not caller.authenticated:
@@ -170,14 +213,23 @@ class IdentityService:
         return token
 
     async def _revoke_family(self, tx: Transaction, family_id: str, now: datetime) -> None:
+        """The family's refresh tokens die, and its session joins the revocation list, so
+        access tokens already handed out stop working too (not only at their expiry)."""
         await tx.session.execute(
             update(refresh_tokens)
             .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        await tx.session.execute(
+            insert(session_revocations).values(
+                session_id=family_id, revoked_at=now, expires_at=now + timedelta(seconds=self.access_tokens.ttl_seconds)
+            )
+        )
+        # Entries past every access token's expiry are dead weight: pruned as we go.
+        await tx.session.execute(delete(session_revocations).where(session_revocations.c.expires_at <= now))
 
-    def _session(self, user: User, refresh_token: str) -> AuthSession:
-        access = self.access_tokens.issue(user.id, self.clock())
+    def _session(self, user: User, refresh_token: str, session_id: str) -> AuthSession:
+        access = self.access_tokens.issue(user.id, self.clock(), session_id)
         return AuthSession(access, refresh_token, self.access_tokens.ttl_seconds, user)
 
 

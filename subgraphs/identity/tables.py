@@ -1,7 +1,7 @@
 """Identity's store: users and refresh tokens (digests only, never the tokens)."""
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table
 
 from mybroker.db import UtcDateTime, messaging_tables
 
@@ -27,6 +27,20 @@ refresh_tokens = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime()),
     Index("ix_refresh_tokens_family", "family_id"),
+)
+
+# Sessions (refresh families) signed out before their access tokens expire: the router polls
+# these (GET /internal/sessions/revoked) and refuses those tokens. `seq` orders them so a
+# poller asks only for what is new; a row matters until `expires_at` (revoked_at + the
+# access-token lifetime), when every access token of that session has expired anyway.
+session_revocations = Table(
+    "session_revocations",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("session_id", String(36), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("ix_session_revocations_expires_at", "expires_at"),
 )
 
 # Identity emits no events today; the tables keep the unit of work uniform across services.

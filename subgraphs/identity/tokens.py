@@ -21,7 +21,9 @@ class AccessTokenIssuer:
     audience: str
     ttl_seconds: int
 
-    def issue(self, user_id: str, now: datetime) -> str:
+    def issue(self, user_id: str, now: datetime, session_id: str | None = None) -> str:
+        """`sid` names the session (the refresh family): signing it out makes the router
+        refuse this token at once (mybroker.auth.SessionRevocations)."""
         key = self.keys.signing_key
         claims = {
             "sub": user_id,
@@ -32,4 +34,6 @@ class AccessTokenIssuer:
             "typ": ACCESS,
             "jti": uuid.uuid4().hex,
         }
+        if session_id:
+            claims["sid"] = session_id
         return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})

@@ -1,0 +1,38 @@
+"""identity: session_revocations (signed-out sessions whose access tokens the router refuses)
+
+Revision ID: 0002
+Revises: 0001
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import mybroker.db
+
+revision: str = '0002'
+down_revision: str | None = '0001'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+MYSQL_TABLE = dict(mysql_engine="InnoDB", mysql_charset="utf8mb4", mysql_collate="utf8mb4_bin")
+
+
+def upgrade() -> None:
+    op.create_table(
+        'session_revocations',
+        sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+        sa.Column('session_id', sa.String(length=36), nullable=False),
+        sa.Column('revoked_at', mybroker.db.UtcDateTime(), nullable=False),
+        sa.Column('expires_at', mybroker.db.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('seq'),
+        **MYSQL_TABLE,
+    )
+    op.create_index('ix_session_revocations_expires_at', 'session_revocations', ['expires_at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_session_revocations_expires_at', table_name='session_revocations')
+    op.drop_table('session_revocations')

@@ -1,0 +1,67 @@
+"""Signing out through the router (issue 13: an access token stayed valid up to 15 minutes
+after its session was revoked). The router runs in its own process, as `mybroker up` runs
+it, so this also proves it learns of revocations across processes. The one-second bound
+itself is proved with a stepped clock in tests/unit/identity/test_sessions.py; here the
+test waits for the refusal (the signal), with a generous deadline, asserting no timing."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.e2e.test_trader_story import LOGIN, sign_up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+ME = "{ me { id } }"
+LOGOUT = "mutation($t: String!) { logout(refreshToken: $t) }"
+REFRESH = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+
+
+def codes(body: dict) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors") or []]
+
+
+async def until_refused(client, token: str, deadline: float = 10.0) -> dict:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        _status, body = await client.post(ME, token=token)
+        if codes(body):
+            return body
+        assert body["data"]["me"] is not None, body
+        assert loop.time() < end, "the access token still works after its session was signed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_logout_makes_the_access_token_stop_working(new_client):
+    client = new_client()
+    session = await sign_up(client, "leaver")
+    assert (await client.execute(ME))["me"]["id"] == session["user"]["id"]
+    assert (await client.execute(LOGOUT, {"t": session["refreshToken"]})) == {"logout": True}
+    body = await until_refused(client, session["accessToken"])
+    assert codes(body) == ["UNAUTHENTICATED"] and "signed out" in body["errors"][0]["message"]
+    _status, body = await client.post(REFRESH, {"t": session["refreshToken"]})
+    assert codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_logout_everywhere_signs_out_every_session_and_no_one_else(new_client):
+    laptop, phone, bystander = new_client(), new_client(), new_client()
+    first = await sign_up(laptop, "traveller")
+    other = await sign_up(bystander, "bystander")
+    second = (await phone.execute(LOGIN, {"input": {"email": first["user"]["email"], "password": "correct horse battery"}}))["login"]
+    phone.token = second["accessToken"]
+    assert (await phone.execute("mutation { logoutEverywhere }")) == {"logoutEverywhere": True}
+    for client, token in ((laptop, first["accessToken"]), (phone, second["accessToken"])):
+        assert codes(await until_refused(client, token)) == ["UNAUTHENTICATED"]
+    assert (await bystander.execute(ME))["me"]["id"] == other["user"]["id"]
+
+
+async def test_logout_everywhere_needs_a_token(new_client):
+    _status, body = await new_client().post("mutation { logoutEverywhere }")
+    assert codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_revocation_list_is_internal(platform, http):
+    async with http.get(platform.settings.url("identity") + "/internal/sessions/revoked") as response:
+        assert response.status == 403

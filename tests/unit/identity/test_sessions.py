@@ -1,0 +1,155 @@
+"""Signing out (issue 13): logout and logoutEverywhere revoke refresh families, and the
+verifier refuses the access tokens of revoked sessions once its copy of the revocation
+list is at most `max_age` old (an injected clock steps time, nothing sleeps)."""
+from __future__ import annotations
+
+import pytest
+
+from mybroker.auth import Caller, SessionRevocations
+from mybroker.errors import DomainError
+
+from .test_identity_graphql import LOGIN, register, run
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verifier_with_revocations(identity, clock):
+    calls = []
+
+    async def fetch():
+        calls.append(clock.now)
+        return await identity.service.revoked_sessions()
+
+    verifier = identity.verifier()
+    verifier.revocations = SessionRevocations("http://unused.invalid", "s", max_age=1.0, clock=clock, fetch=fetch)
+    return verifier, calls
+
+
+async def login(identity, email="ana@example.com", password="s3cret-pass"):
+    data, errors = await run(identity, LOGIN, {"input": {"email": email, "password": password}})
+    assert not errors, errors
+    return data["login"]
+
+
+async def refused(verifier, token) -> str:
+    with pytest.raises(DomainError) as caught:
+        await verifier.verify(token)
+    assert caught.value.code.value == "UNAUTHENTICATED"
+    return caught.value.message
+
+
+async def test_logout_refuses_the_access_token_within_max_age(identity):
+    clock = StepClock()
+    verifier, calls = verifier_with_revocations(identity, clock)
+    session = await register(identity)
+    assert (await verifier.verify(session["accessToken"])).user_id == session["user"]["id"]
+
+    data, errors = await run(identity, "mutation($t: String!) { logout(refreshToken: $t) }", {"t": session["refreshToken"]})
+    assert not errors and data == {"logout": True}
+    # Within max_age the verifier's copy is the one it had: no request per token.
+    clock.now += 0.5
+    assert (await verifier.verify(session["accessToken"])).user_id == session["user"]["id"]
+    assert len(calls) == 1
+    clock.now += 0.5  # now the copy is max_age old: refetched, the token refused
+    assert "signed out" in await refused(verifier, session["accessToken"])
+    assert len(calls) == 2
+    # The refresh token died with its session.
+    _data, errors = await run(identity, "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }", {"t": session["refreshToken"]})
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+
+
+async def test_logout_signs_out_only_that_session(identity):
+    clock = StepClock()
+    verifier, _calls = verifier_with_revocations(identity, clock)
+    first = await register(identity)
+    second = await login(identity)
+    await identity.service.logout(first["refreshToken"])
+    clock.now += 1.0
+    await refused(verifier, first["accessToken"])
+    assert (await verifier.verify(second["accessToken"])).user_id == second["user"]["id"]
+
+
+async def test_a_refreshed_token_of_a_signed_out_session_is_refused_too(identity):
+    """The session is the refresh family: tokens from rotation share its sid."""
+    clock = StepClock()
+    verifier, _calls = verifier_with_revocations(identity, clock)
+    first = await register(identity)
+    rotated = await identity.service.refresh(first["refreshToken"])
+    await identity.service.logout(rotated.refresh_token)
+    clock.now += 1.0
+    await refused(verifier, first["accessToken"])
+    await refused(verifier, rotated.access_token)
+
+
+async def test_logout_everywhere_signs_out_every_session_of_that_user_only(identity):
+    clock = StepClock()
+    verifier, _calls = verifier_with_revocations(identity, clock)
+    a1 = await register(identity)
+    a2 = await login(identity)
+    bob = await register(identity, email="bob@example.com", name="Bob")
+    data, errors = await run(identity, "mutation { logoutEverywhere }", caller=Caller(a1["user"]["id"]))
+    assert not errors and data == {"logoutEverywhere": True}
+    clock.now += 1.0
+    await refused(verifier, a1["accessToken"])
+    await refused(verifier, a2["accessToken"])
+    assert (await verifier.verify(bob["accessToken"])).user_id == bob["user"]["id"]
+    with pytest.raises(DomainError):
+        await identity.service.refresh(a2["refreshToken"])
+
+
+async def test_logout_everywhere_needs_a_signed_in_caller(identity):
+    _data, errors = await run(identity, "mutation { logoutEverywhere }")
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+
+
+async def test_logout_of_an_unknown_token_says_nothing(identity):
+    assert await identity.service.logout("not-a-token") is True
+
+
+async def test_reusing_a_rotated_token_revokes_the_sessions_access_tokens(identity):
+    clock = StepClock()
+    verifier, _calls = verifier_with_revocations(identity, clock)
+    first = await register(identity)
+    rotated = await identity.service.refresh(first["refreshToken"])
+    with pytest.raises(DomainError):
+        await identity.service.refresh(first["refreshToken"])  # reuse: someone copied it
+    clock.now += 1.0
+    await refused(verifier, rotated.access_token)
+
+
+async def test_revocations_are_forgotten_once_every_access_token_has_expired(identity):
+    session = await register(identity)
+    await identity.service.logout(session["refreshToken"])
+    assert len(await identity.service.revoked_sessions()) == 1
+    identity.clock.advance(identity.service.access_tokens.ttl_seconds + 1)
+    assert await identity.service.revoked_sessions() == []
+
+
+async def test_an_unreachable_identity_keeps_the_last_list_and_retries_after_max_age():
+    clock = StepClock()
+    answers = [["s1"], ConnectionError, ["s1", "s2"]]
+    calls = []
+
+    async def fetch():
+        calls.append(clock.now)
+        answer = answers.pop(0)
+        if answer is ConnectionError:
+            import aiohttp
+
+            raise aiohttp.ClientConnectionError("down")
+        return answer
+
+    revocations = SessionRevocations("http://unused.invalid", "s", clock=clock, fetch=fetch)
+    assert await revocations.is_revoked("s1") and not await revocations.is_revoked("s2")
+    clock.now += 1.0
+    assert await revocations.is_revoked("s1") and not await revocations.is_revoked("s2")  # failed: last list
+    clock.now += 0.5
+    assert not await revocations.is_revoked("s2") and len(calls) == 2  # no retry storm
+    clock.now += 0.5
+    assert await revocations.is_revoked("s2") and len(calls) == 3
