@@ -25,6 +25,9 @@ INTERNAL_TOKEN_HEADER = "x-mybroker-internal-token"
 # the router is configured to trust); believed by subgraphs, like USER_HEADER, only beside
 # the internal token. Identity keys its login throttle on it.
 CLIENT_ADDRESS_HEADER = "x-mybroker-client-address"
+# The caller's session (the access token's `sid`), beside USER_HEADER and believed likewise:
+# identity's changePassword keeps this one session and signs out the others.
+SESSION_HEADER = "x-mybroker-session"
 ALGORITHM = "RS256"
 
 log = logging.getLogger("mybroker.auth")
@@ -33,6 +36,7 @@ log = logging.getLogger("mybroker.auth")
 @dataclass(frozen=True)
 class Caller:
     user_id: str | None = None
+    session_id: str | None = None
 
     @property
     def authenticated(self) -> bool:
@@ -55,7 +59,8 @@ def is_internal(headers: Mapping[str, str], secret: str) -> bool:
 def caller_from_headers(headers: Mapping[str, str], secret: str) -> Caller:
     if not is_internal(headers, secret):
         return ANONYMOUS
-    return Caller(headers.get(USER_HEADER) or None)
+    user_id = headers.get(USER_HEADER) or None
+    return Caller(user_id, (headers.get(SESSION_HEADER) or None) if user_id else None)
 
 
 def client_address_from_headers(headers: Mapping[str, str], secret: str) -> str | None:
@@ -64,10 +69,14 @@ def client_address_from_headers(headers: Mapping[str, str], secret: str) -> str 
     return headers.get(CLIENT_ADDRESS_HEADER) or None
 
 
-def internal_headers(secret: str, user_id: str | None = None, client_address: str | None = None) -> dict[str, str]:
+def internal_headers(
+    secret: str, user_id: str | None = None, client_address: str | None = None, session_id: str | None = None
+) -> dict[str, str]:
     headers = {INTERNAL_TOKEN_HEADER: secret}
     if user_id:
         headers[USER_HEADER] = user_id
+        if session_id:
+            headers[SESSION_HEADER] = session_id
     if client_address:
         headers[CLIENT_ADDRESS_HEADER] = client_address
     return headers
@@ -228,7 +237,7 @@ class JwtVerifier:
         session_id = claims.get("sid")
         if session_id and self.revocations is not None and await self.revocations.is_revoked(str(session_id)):
             raise unauthenticated("This session has been signed out; sign in again.")
-        return Caller(str(claims["sub"]))
+        return Caller(str(claims["sub"]), str(session_id) if session_id else None)
 
 
 def bearer_token(authorization: str | None) -> str | None:

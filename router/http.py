@@ -176,6 +176,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                             request.headers.get("x-forwarded-for"),
                             config.trusted_proxies,
                         ),
+                        session_id=caller.session_id,
                     ),
                     allow_mutations=allow_mutations,
                     include_plan=include_plan,

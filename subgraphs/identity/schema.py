@@ -86,6 +86,13 @@ class Mutation:
     async def logout(self, info: Info, refresh_token: str) -> bool:
         return await info.context.service.logout(refresh_token)
 
+    @strawberry.mutation(
+        description="signed in: a new password (at least 8 characters); every other session is signed out, this one kept"
+    )
+    async def change_password(self, info: Info, current_password: str, new_password: str) -> bool:
+        ctx = info.context
+        return await ctx.service.change_password(ctx.caller, current_password, new_password, ctx.client_address)
+
     @strawberry.mutation(description="signs out every session of the caller, this one included")
     async def logout_everywhere(self, info: Info) -> bool:
         return await info.context.service.logout_everywhere(info.context.caller)

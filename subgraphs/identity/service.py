@@ -154,15 +154,29 @@ class IdentityService:
         user_id = caller.require_user()
         now = self.clock()
         async with self.db.transaction() as tx:
-            families = (
-                await tx.session.execute(
-                    select(refresh_tokens.c.family_id)
-                    .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-                    .distinct()
-                )
-            ).scalars().all()
-            for family in families:
-                await self._revoke_family(tx, family, now)
+            await self._revoke_sessions(tx, user_id, now)
+        return True
+
+    async def change_password(self, caller: Caller, current: str, new: str, client_address: str | None = None) -> bool:
+        """Signed in, and proving the current password (a stolen access token alone must not
+        be enough); the new one follows register's rules. Every other session is signed
+        out, the caller's own (its `sid`) is kept. A wrong current password counts against
+        the login throttle like a wrong login."""
+        user_id = caller.require_user()
+        domain.check_new_password(new)
+        row = await self._find_row(user_id)
+        if row is None:
+            raise unauthenticated()
+        await self.throttle.check(row.email, client_address)
+        if not await asyncio.to_thread(self.hasher.verify, current, row.password_hash):
+            await self.throttle.failed(row.email, client_address)
+            raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.")
+        await self.throttle.succeeded(row.email)
+        password_hash = await asyncio.to_thread(self.hasher.hash, new)
+        now = self.clock()
+        async with self.db.transaction() as tx:
+            await tx.session.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+            await self._revoke_sessions(tx, user_id, now, keep=caller.session_id)
         return True
 
     async def revoked_sessions(self) -> list[str]:
@@ -211,6 +225,23 @@ class IdentityService:
             )
         )
         return token
+
+    async def _find_row(self, user_id: str):
+        async with self.db.read() as session:
+            return (await session.execute(select(users).where(users.c.id == user_id))).first()
+
+    async def _revoke_sessions(self, tx: Transaction, user_id: str, now: datetime, keep: str | None = None) -> None:
+        """Every session of the user with a live refresh token, but `keep`."""
+        families = (
+            await tx.session.execute(
+                select(refresh_tokens.c.family_id)
+                .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+                .distinct()
+            )
+        ).scalars().all()
+        for family in families:
+            if family != keep:
+                await self._revoke_family(tx, family, now)
 
     async def _revoke_family(self, tx: Transaction, family_id: str, now: datetime) -> None:
         """The family's refresh tokens die, and its session joins the revocation list, so

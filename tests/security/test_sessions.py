@@ -65,3 +65,17 @@ async def test_logout_everywhere_needs_a_token(new_client):
 async def test_revocation_list_is_internal(platform, http):
     async with http.get(platform.settings.url("identity") + "/internal/sessions/revoked") as response:
         assert response.status == 403
+
+
+async def test_change_password_signs_out_the_other_sessions_and_keeps_this_one(new_client):
+    here, elsewhere = new_client(), new_client()
+    first = await sign_up(here, "changer")
+    login = {"input": {"email": first["user"]["email"], "password": "correct horse battery"}}
+    elsewhere.token = (await elsewhere.execute(LOGIN, login))["login"]["accessToken"]
+    change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
+    assert (await here.execute(change, {"c": "correct horse battery", "n": "a brand new passphrase"})) == {"changePassword": True}
+    assert codes(await until_refused(elsewhere, elsewhere.token)) == ["UNAUTHENTICATED"]
+    assert (await here.execute(ME))["me"]["id"] == first["user"]["id"]  # this session kept
+    elsewhere.token = None  # a signed-out token is refused whatever it asks, login too
+    _status, body = await elsewhere.post(LOGIN, login)
+    assert codes(body) == ["INVALID_CREDENTIALS"]

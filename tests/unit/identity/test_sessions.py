@@ -153,3 +153,55 @@ async def test_an_unreachable_identity_keeps_the_last_list_and_retries_after_max
     assert not await revocations.is_revoked("s2") and len(calls) == 2  # no retry storm
     clock.now += 0.5
     assert await revocations.is_revoked("s2") and len(calls) == 3
+
+
+CHANGE = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
+
+
+def caller_of(verified) -> Caller:
+    return Caller(verified.user_id, verified.session_id)
+
+
+async def test_change_password_signs_out_the_other_sessions_and_keeps_this_one(identity):
+    clock = StepClock()
+    verifier, _calls = verifier_with_revocations(identity, clock)
+    here = await register(identity)
+    elsewhere = await login(identity)
+    me = caller_of(await verifier.verify(here["accessToken"]))
+    assert me.session_id
+    data, errors = await run(identity, CHANGE, {"c": "s3cret-pass", "n": "n3w-secret-pass"}, caller=me)
+    assert not errors and data == {"changePassword": True}
+    clock.now += 1.0
+    assert (await verifier.verify(here["accessToken"])).user_id == me.user_id
+    await refused(verifier, elsewhere["accessToken"])
+    await identity.service.refresh(here["refreshToken"])  # this session's refresh token lives on
+    with pytest.raises(DomainError):
+        await identity.service.refresh(elsewhere["refreshToken"])
+    # The new password signs in, the old one no longer.
+    await login(identity, password="n3w-secret-pass")
+    _data, errors = await run(identity, LOGIN, {"input": {"email": "ana@example.com", "password": "s3cret-pass"}})
+    assert [e["extensions"]["code"] for e in errors] == ["INVALID_CREDENTIALS"]
+
+
+@pytest.mark.parametrize(
+    "current, new, code",
+    [("wrong-pass", "n3w-secret-pass", "INVALID_CREDENTIALS"), ("s3cret-pass", "short", "BAD_USER_INPUT")],
+)
+async def test_change_password_refusals(identity, current, new, code):
+    here = await register(identity)
+    me = caller_of(await identity.verifier().verify(here["accessToken"]))
+    _data, errors = await run(identity, CHANGE, {"c": current, "n": new}, caller=me)
+    assert [e["extensions"]["code"] for e in errors] == [code]
+    await login(identity)  # the password did not change
+    _data, errors = await run(identity, CHANGE, {"c": "s3cret-pass", "n": "n3w-secret-pass"})
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+
+
+async def test_wrong_current_passwords_run_into_the_login_throttle(identity):
+    here = await register(identity)
+    me = caller_of(await identity.verifier().verify(here["accessToken"]))
+    seen = [
+        (await run(identity, CHANGE, {"c": f"guess {n}", "n": "n3w-secret-pass"}, caller=me))[1][0]["extensions"]["code"]
+        for n in range(12)
+    ]
+    assert seen[0] == "INVALID_CREDENTIALS" and seen[-1] == "RATE_LIMITED", seen
