@@ -19,6 +19,7 @@ EXCHANGE_ORDERS = "b3.orders"  # new orders and cancels, into b3-sim
 EXECUTIONS = "broker.executions"  # execution reports, out of b3-sim
 EXCHANGE_TRADES = "b3-trades-v1"  # key: ticker; every trade on b3-sim, through its outbox
 EXCHANGE_BOOKS = "b3-book-v1"  # key: ticker; top-of-book snapshots, best-effort (coalesced)
+IDENTITY_MAIL = "identity-mail-v1"  # key: recipient; e-mails identity sends (password resets), through its outbox
 
 # Message types (Envelope.type), all version 1.
 QUOTE = "Quote"  # MARKET_DATA
@@ -31,6 +32,7 @@ ORDER_STATUS_REQUEST = "OrderStatusRequest"  # EXCHANGE_ORDERS: FIX 35=H, answer
 EXECUTION_REPORT = "ExecutionReport"  # EXECUTIONS
 TRADE = "Trade"  # EXCHANGE_TRADES
 BOOK_SNAPSHOT = "BookSnapshot"  # EXCHANGE_BOOKS
+MAIL = "Mail"  # IDENTITY_MAIL: {"to", "subject", "body", "kind", "token"?}
 
 
 def utcnow() -> datetime:

@@ -115,6 +115,12 @@ class Settings:
     login_lock_seconds: float = 900.0
     login_base_delay: float = 1.0
     login_max_delay: float = 30.0
+    # A password-reset code works once, for this many seconds (30 minutes: long enough to
+    # reach the mailbox, short enough that an old mail found later is useless; OWASP's
+    # forgot-password advice). Identity's mails go to a JSON-lines file (subgraphs/identity/mail.py):
+    # `mail_file`, or data_dir/mailbox.jsonl when empty.
+    password_reset_ttl: int = 1800
+    mail_file: str = ""
     # Addresses of proxies in front of the router whose X-Forwarded-For is believed
     # (MYBROKER_TRUSTED_PROXIES, comma-separated); from anyone else it is ignored.
     trusted_proxies: tuple[str, ...] = ()
@@ -136,6 +142,10 @@ class Settings:
                 return self.postgres_url
             return f"{self.mysql_url}/mybroker_{service.replace('-', '_')}"
         return f"sqlite+aiosqlite:///{self.data_dir / (service.replace('-', '_') + '.db')}"
+
+    @property
+    def mailbox_path(self) -> Path:
+        return Path(self.mail_file) if self.mail_file else self.data_dir / "mailbox.jsonl"
 
     def jwks(self) -> str:
         return self.jwks_url or self.url("identity") + "/.well-known/jwks.json"
@@ -190,6 +200,8 @@ class Settings:
             login_lock_seconds=float(get("LOGIN_LOCK_SECONDS", 900.0)),
             login_base_delay=float(get("LOGIN_BASE_DELAY", 1.0)),
             login_max_delay=float(get("LOGIN_MAX_DELAY", 30.0)),
+            password_reset_ttl=int(get("PASSWORD_RESET_TTL", 1800)),
+            mail_file=get("MAIL_FILE", ""),
             trusted_proxies=tuple(p.strip() for p in get("TRUSTED_PROXIES", "").split(",") if p.strip()),
             market_seed=int(seed) if seed else None,
             market_source=get("MARKET_SOURCE", "simulator"),

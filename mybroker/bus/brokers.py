@@ -50,13 +50,14 @@ class BrokerBus:
             EXCHANGE_ORDERS,
             EXCHANGE_TRADES,
             EXECUTIONS,
+            IDENTITY_MAIL,
             MARKET_DATA,
             ORDER_EVENTS,
             WALLET_EVENTS,
         )
 
         ns = settings.channel_namespace
-        topics = (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, EXCHANGE_TRADES, EXCHANGE_BOOKS)
+        topics = (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, EXCHANGE_TRADES, EXCHANGE_BOOKS, IDENTITY_MAIL)
         kafka = KafkaBus(settings.kafka_bootstrap, topics=tuple(ns + t for t in topics))
         shards = settings.b3sim_shards
         orders = [shard_queue(EXCHANGE_ORDERS, shard, shards) for shard in range(1, shards + 1)]

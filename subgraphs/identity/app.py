@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, internal_api, service_app
+from mybroker.events import IDENTITY_MAIL
 from subgraphs.identity.keys import load_key_ring
+from subgraphs.identity.mail import GROUP as MAIL_GROUP, FileMailbox
 from subgraphs.identity.schema import schema
 from subgraphs.identity.service import IdentityService
 from subgraphs.identity.tables import metadata
@@ -34,6 +36,7 @@ def create_service(infra: Infrastructure) -> Service:
         keys,
         AccessTokenIssuer(keys, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl),
         refresh_token_ttl=settings.refresh_token_ttl,
+        password_reset_ttl=settings.password_reset_ttl,
         throttle=LoginThrottle(
             ThrottlePolicy(
                 account_max_failures=settings.login_max_failures,
@@ -45,6 +48,7 @@ def create_service(infra: Infrastructure) -> Service:
         ),
     )
     relay = OutboxRelay(db, infra.bus)
+    infra.bus.subscribe(IDENTITY_MAIL, MAIL_GROUP, FileMailbox(settings.mailbox_path).deliver)
 
     app = service_app("My Broker B3 — identity")
     app.include_router(graphql_router(schema, identity, settings.internal_secret))

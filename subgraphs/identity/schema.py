@@ -93,6 +93,16 @@ class Mutation:
         ctx = info.context
         return await ctx.service.change_password(ctx.caller, current_password, new_password, ctx.client_address)
 
+    @strawberry.mutation(
+        description="mails a single-use reset code (valid 30 minutes) if the e-mail has an account; always true"
+    )
+    async def request_password_reset(self, info: Info, email: str) -> bool:
+        return await info.context.service.request_password_reset(email)
+
+    @strawberry.mutation(description="a new password with the mailed reset code; every session is signed out")
+    async def reset_password(self, info: Info, token: str, new_password: str) -> bool:
+        return await info.context.service.reset_password(token, new_password)
+
     @strawberry.mutation(description="signs out every session of the caller, this one included")
     async def logout_everywhere(self, info: Info) -> bool:
         return await info.context.service.logout_everywhere(info.context.caller)

@@ -21,7 +21,8 @@ from subgraphs.identity import domain
 from subgraphs.identity.domain import PasswordHasher, RefreshToken, User
 from subgraphs.identity.keys import KeyRing
 from subgraphs.identity.throttle import LoginThrottle
-from subgraphs.identity.tables import refresh_tokens, session_revocations, users
+from mybroker.events import IDENTITY_MAIL, MAIL, Envelope
+from subgraphs.identity.tables import password_resets, refresh_tokens, session_revocations, users
 from subgraphs.identity.tokens import AccessTokenIssuer
 
 log = logging.getLogger("mybroker.identity")
@@ -46,7 +47,9 @@ class IdentityService:
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] = utc_now,
         throttle: LoginThrottle | None = None,
+        password_reset_ttl: int = 1800,
     ):
+        self.password_reset_ttl = password_reset_ttl
         self.throttle = throttle or LoginThrottle()
         self.db = db
         self.keys = keys
@@ -177,6 +180,52 @@ class IdentityService:
         async with self.db.transaction() as tx:
             await tx.session.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
             await self._revoke_sessions(tx, user_id, now, keep=caller.session_id)
+        return True
+
+    async def request_password_reset(self, email: str) -> bool:
+        """Always True, whether or not the e-mail has an account: the answer tells nothing.
+        Both cases write one mail to the outbox (for an unknown address, a note that no
+        account exists), so the work, and the time it takes, is the same too. The mail goes
+        to the address typed, which tells its owner only what they already may know."""
+        try:
+            email = domain.normalise_email(email)
+        except DomainError:
+            return True  # no such address can have an account; nothing to send
+        now = self.clock()
+        token = domain.new_refresh_token()
+        async with self.db.transaction() as tx:
+            row = (await tx.session.execute(select(users.c.id).where(users.c.email == email))).first()
+            if row is None:
+                mail = {"to": email, "kind": "no-account", "subject": "Redefinição de senha",
+                        "body": "Alguém pediu para redefinir a senha deste e-mail, mas não há conta com ele."}
+            else:
+                await tx.session.execute(
+                    insert(password_resets).values(
+                        digest=domain.refresh_token_digest(token), user_id=row.id,
+                        expires_at=now + timedelta(seconds=self.password_reset_ttl),
+                    )
+                )
+                minutes = self.password_reset_ttl // 60
+                mail = {"to": email, "kind": "password-reset", "token": token, "subject": "Redefinição de senha",
+                        "body": f"Use este código em até {minutes} minutos para criar uma senha nova: {token}"}
+            await tx.emit(IDENTITY_MAIL, Envelope(MAIL, mail), key=email)
+        return True
+
+    async def reset_password(self, token: str, new: str) -> bool:
+        """A reset token works once and until it expires; every session is signed out."""
+        domain.check_new_password(new)
+        now = self.clock()
+        digest = domain.refresh_token_digest(token)
+        password_hash = await asyncio.to_thread(self.hasher.hash, new)
+        async with self.db.transaction() as tx:
+            row = (
+                await tx.session.execute(select(password_resets).where(password_resets.c.digest == digest).with_for_update())
+            ).first()
+            if row is None or row.used_at is not None or now >= row.expires_at:
+                raise unauthenticated("The reset code is not valid or has expired; ask for a new one.")
+            await tx.session.execute(update(password_resets).where(password_resets.c.digest == digest).values(used_at=now))
+            await tx.session.execute(update(users).where(users.c.id == row.user_id).values(password_hash=password_hash))
+            await self._revoke_sessions(tx, row.user_id, now)
         return True
 
     async def revoked_sessions(self) -> list[str]:

@@ -43,5 +43,15 @@ session_revocations = Table(
     Index("ix_session_revocations_expires_at", "expires_at"),
 )
 
+# Password-reset tokens (digests only): single use (`used_at`), valid until `expires_at`.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime()),
+)
+
 # Identity emits no events today; the tables keep the unit of work uniform across services.
 outbox, inbox = messaging_tables(metadata)

@@ -79,3 +79,36 @@ async def test_change_password_signs_out_the_other_sessions_and_keeps_this_one(n
     elsewhere.token = None  # a signed-out token is refused whatever it asks, login too
     _status, body = await elsewhere.post(LOGIN, login)
     assert codes(body) == ["INVALID_CREDENTIALS"]
+
+
+async def until_mail(path, to: str, kind: str, deadline: float = 10.0) -> dict:
+    """Waits for the mail (outbox -> bus -> mailbox file) to arrive."""
+    from subgraphs.identity.mail import read_mailbox
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        found = [m for m in read_mailbox(path) if m["to"] == to and m["kind"] == kind]
+        if found:
+            return found[-1]
+        assert loop.time() < end, f"no {kind} mail to {to}"
+        await asyncio.sleep(0.05)
+
+
+async def test_password_reset_through_the_mail_channel(platform, new_client):
+    client = new_client()
+    session = await sign_up(client, "forgetful")
+    email = session["user"]["email"]
+    request = "mutation($e: String!) { requestPasswordReset(email: $e) }"
+    anonymous = new_client()
+    known = await anonymous.post(request, {"e": email})
+    unknown = await anonymous.post(request, {"e": "nobody-" + email})
+    assert known == unknown == (200, {"data": {"requestPasswordReset": True}})
+    mail = await until_mail(platform.settings.mailbox_path, email, "password-reset")
+    await until_mail(platform.settings.mailbox_path, "nobody-" + email, "no-account")
+    reset = "mutation($t: String!, $n: String!) { resetPassword(token: $t, newPassword: $n) }"
+    assert (await anonymous.execute(reset, {"t": mail["token"], "n": "a fresh passphrase"})) == {"resetPassword": True}
+    assert codes(await until_refused(client, session["accessToken"])) == ["UNAUTHENTICATED"]
+    _status, body = await anonymous.post(reset, {"t": mail["token"], "n": "yet another passphrase"})
+    assert codes(body) == ["UNAUTHENTICATED"]  # single use
+    assert (await anonymous.execute(LOGIN, {"input": {"email": email, "password": "a fresh passphrase"}}))["login"]["accessToken"]

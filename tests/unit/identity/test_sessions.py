@@ -205,3 +205,68 @@ async def test_wrong_current_passwords_run_into_the_login_throttle(identity):
         for n in range(12)
     ]
     assert seen[0] == "INVALID_CREDENTIALS" and seen[-1] == "RATE_LIMITED", seen
+
+
+# ------------------------------------------------------------------ password reset
+
+
+async def outbox_mails(identity) -> list[dict]:
+    """The mails identity queued (its outbox on IDENTITY_MAIL), oldest first."""
+    from sqlalchemy import select
+
+    from mybroker.events import IDENTITY_MAIL, Envelope
+    from subgraphs.identity.tables import outbox
+
+    async with identity.db.read() as session:
+        rows = (await session.execute(select(outbox).where(outbox.c.channel == IDENTITY_MAIL).order_by(outbox.c.seq))).all()
+    return [Envelope.from_bytes(row.payload).data for row in rows]
+
+
+RESET = "mutation($t: String!, $n: String!) { resetPassword(token: $t, newPassword: $n) }"
+REQUEST = "mutation($e: String!) { requestPasswordReset(email: $e) }"
+
+
+async def test_reset_answers_the_same_for_known_and_unknown_emails(identity):
+    await register(identity)
+    known = await run(identity, REQUEST, {"e": "ana@example.com"})
+    unknown = await run(identity, REQUEST, {"e": "nobody@example.com"})
+    assert known == unknown == ({"requestPasswordReset": True}, [])
+    mails = await outbox_mails(identity)
+    assert [(m["to"], m["kind"]) for m in mails] == [("ana@example.com", "password-reset"), ("nobody@example.com", "no-account")]
+    assert "token" not in mails[1]
+
+
+async def test_reset_token_is_single_use_and_signs_out_every_session(identity):
+    clock = StepClock()
+    verifier, _calls = verifier_with_revocations(identity, clock)
+    session = await register(identity)
+    await run(identity, REQUEST, {"e": "ana@example.com"})
+    token = (await outbox_mails(identity))[0]["token"]
+    data, errors = await run(identity, RESET, {"t": token, "n": "brand-new-pass"})
+    assert not errors and data == {"resetPassword": True}
+    clock.now += 1.0
+    await refused(verifier, session["accessToken"])
+    await login(identity, password="brand-new-pass")
+    _data, errors = await run(identity, RESET, {"t": token, "n": "another-new-pass"})
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]  # used
+    await login(identity, password="brand-new-pass")
+
+
+async def test_reset_token_expires(identity):
+    await register(identity)
+    await run(identity, REQUEST, {"e": "ana@example.com"})
+    token = (await outbox_mails(identity))[0]["token"]
+    identity.clock.advance(identity.service.password_reset_ttl)
+    _data, errors = await run(identity, RESET, {"t": token, "n": "brand-new-pass"})
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+    await login(identity)  # unchanged
+
+
+async def test_reset_follows_registers_password_rules_and_keeps_the_token(identity):
+    await register(identity)
+    await run(identity, REQUEST, {"e": "ana@example.com"})
+    token = (await outbox_mails(identity))[0]["token"]
+    _data, errors = await run(identity, RESET, {"t": token, "n": "short"})
+    assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
+    data, errors = await run(identity, RESET, {"t": token, "n": "long-enough-now"})
+    assert not errors

@@ -1,4 +1,5 @@
 """identity: session_revocations (signed-out sessions whose access tokens the router refuses)
+and password_resets (single-use, expiring reset tokens, digests only)
 
 Revision ID: 0002
 Revises: 0001
@@ -31,8 +32,19 @@ def upgrade() -> None:
         **MYSQL_TABLE,
     )
     op.create_index('ix_session_revocations_expires_at', 'session_revocations', ['expires_at'], unique=False)
+    op.create_table(
+        'password_resets',
+        sa.Column('digest', sa.String(length=64), nullable=False),
+        sa.Column('user_id', sa.String(length=36), nullable=False),
+        sa.Column('expires_at', mybroker.db.UtcDateTime(), nullable=False),
+        sa.Column('used_at', mybroker.db.UtcDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+        sa.PrimaryKeyConstraint('digest'),
+        **MYSQL_TABLE,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('password_resets')
     op.drop_index('ix_session_revocations_expires_at', table_name='session_revocations')
     op.drop_table('session_revocations')
