@@ -36,10 +36,12 @@ class ErrorCode(str, Enum):
 class DomainError(Exception):
     """An error the caller caused and can read: a contract code and a human message."""
 
-    def __init__(self, code: ErrorCode, message: str):
+    def __init__(self, code: ErrorCode, message: str, extensions: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        # More for a client to act on, beside `code` (e.g. login's {"reason": "TOTP_REQUIRED"}).
+        self.extensions = extensions or {}
 
     def __repr__(self) -> str:
         return f"DomainError({self.code.value}, {self.message!r})"

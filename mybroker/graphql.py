@@ -173,6 +173,8 @@ def _contract_shape(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, DomainError):
         code, message = original.code, original.message
+        if original.extensions:
+            return _shape(error, code, message, dict(original.extensions))
     elif (
         original is None
         or isinstance(original, GraphQLError)

@@ -55,6 +55,15 @@ class RegisterInput:
 class LoginInput:
     email: str
     password: str
+    totp_code: str | None = strawberry.field(
+        default=None, description="the authenticator app's 6-digit code, for accounts with the second factor on"
+    )
+
+
+@strawberry.type
+class TotpSetup:
+    secret: str = strawberry.field(description="base32, for typing into an authenticator app")
+    otpauth_uri: str = strawberry.field(description="otpauth:// URI, for a QR code")
 
 
 @strawberry.type
@@ -72,7 +81,7 @@ class Mutation:
 
     @strawberry.mutation
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
-        session = await info.context.service.login(input.email, input.password, info.context.client_address)
+        session = await info.context.service.login(input.email, input.password, info.context.client_address, input.totp_code)
         return AuthPayload.from_session(session)
 
     @strawberry.mutation
@@ -102,6 +111,19 @@ class Mutation:
     @strawberry.mutation(description="a new password with the mailed reset code; every session is signed out")
     async def reset_password(self, info: Info, token: str, new_password: str) -> bool:
         return await info.context.service.reset_password(token, new_password)
+
+    @strawberry.mutation(description="signed in: a new TOTP secret, pending until confirmTotp")
+    async def enable_totp(self, info: Info) -> TotpSetup:
+        secret, uri = await info.context.service.enable_totp(info.context.caller)
+        return TotpSetup(secret=secret, otpauth_uri=uri)
+
+    @strawberry.mutation(description="turns the second factor on with a code from the app set up by enableTotp")
+    async def confirm_totp(self, info: Info, code: str) -> bool:
+        return await info.context.service.confirm_totp(info.context.caller, code)
+
+    @strawberry.mutation(description="turns the second factor off; needs a current code")
+    async def disable_totp(self, info: Info, code: str) -> bool:
+        return await info.context.service.disable_totp(info.context.caller, code)
 
     @strawberry.mutation(description="signs out every session of the caller, this one included")
     async def logout_everywhere(self, info: Info) -> bool:

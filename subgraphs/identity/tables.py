@@ -15,6 +15,11 @@ users = Table(
     Column("name", String(100), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # TOTP second factor: the pending secret between enableTotp and confirmTotp, the active
+    # one after, and the last time step a code was accepted for (no replay within a window).
+    Column("totp_pending_secret", String(64)),
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger()),
 )
 
 refresh_tokens = Table(

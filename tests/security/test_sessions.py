@@ -6,6 +6,7 @@ test waits for the refusal (the signal), with a generous deadline, asserting no 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
 
@@ -112,3 +113,22 @@ async def test_password_reset_through_the_mail_channel(platform, new_client):
     _status, body = await anonymous.post(reset, {"t": mail["token"], "n": "yet another passphrase"})
     assert codes(body) == ["UNAUTHENTICATED"]  # single use
     assert (await anonymous.execute(LOGIN, {"input": {"email": email, "password": "a fresh passphrase"}}))["login"]["accessToken"]
+
+
+async def test_totp_through_the_router_required_then_not_replayable(new_client):
+    import pyotp
+
+    client = new_client()
+    session = await sign_up(client, "careful")
+    setup = (await client.execute("mutation { enableTotp { secret otpauthUri } }"))["enableTotp"]
+    totp = pyotp.TOTP(setup["secret"])
+    step = totp.timecode(datetime.now(timezone.utc))
+    await client.execute("mutation($c: String!) { confirmTotp(code: $c) }", {"c": totp.generate_otp(step)})
+    anonymous = new_client()
+    login = {"email": session["user"]["email"], "password": "correct horse battery"}
+    _status, body = await anonymous.post(LOGIN, {"input": login})
+    assert body["errors"][0]["extensions"].items() >= {"code": "INVALID_CREDENTIALS", "reason": "TOTP_REQUIRED"}.items()
+    code = totp.generate_otp(step + 1)  # the confirming step is spent; the next is in the window
+    assert (await anonymous.execute(LOGIN, {"input": {**login, "totpCode": code}}))["login"]["accessToken"]
+    _status, body = await anonymous.post(LOGIN, {"input": {**login, "totpCode": code}})
+    assert body["errors"][0]["extensions"].items() >= {"code": "INVALID_CREDENTIALS", "reason": "TOTP_INVALID"}.items()

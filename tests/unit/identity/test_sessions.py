@@ -270,3 +270,92 @@ async def test_reset_follows_registers_password_rules_and_keeps_the_token(identi
     assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
     data, errors = await run(identity, RESET, {"t": token, "n": "long-enough-now"})
     assert not errors
+
+
+# ------------------------------------------------------------------ TOTP second factor
+
+import pyotp  # noqa: E402
+
+from subgraphs.identity import totp  # noqa: E402
+
+LOGIN_TOTP = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }"
+
+
+def code_at(secret: str, moment, steps: int = 0) -> str:
+    t = pyotp.TOTP(secret)
+    return t.generate_otp(t.timecode(moment) + steps)
+
+
+async def login_with(identity, code):
+    return await run(identity, LOGIN_TOTP, {"input": {"email": "ana@example.com", "password": "s3cret-pass", "totpCode": code}})
+
+
+async def with_totp_on(identity) -> str:
+    session = await register(identity)
+    me = Caller(session["user"]["id"])
+    data, errors = await run(identity, "mutation { enableTotp { secret otpauthUri } }", caller=me)
+    assert not errors
+    secret = data["enableTotp"]["secret"]
+    assert data["enableTotp"]["otpauthUri"].startswith("otpauth://totp/") and "ana%40example.com" in data["enableTotp"]["otpauthUri"]
+    # Pending: login still needs no code until it is confirmed.
+    await login(identity)
+    _data, errors = await run(identity, "mutation($c: String!) { confirmTotp(code: $c) }", {"c": "000000" if code_at(secret, identity.clock()) != "000000" else "111111"}, caller=me)
+    assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
+    data, errors = await run(identity, "mutation($c: String!) { confirmTotp(code: $c) }", {"c": code_at(secret, identity.clock())}, caller=me)
+    assert not errors and data == {"confirmTotp": True}
+    return secret
+
+
+async def test_totp_is_required_once_on_and_a_code_cannot_be_replayed(identity):
+    secret = await with_totp_on(identity)
+    _data, errors = await login_with(identity, None)
+    assert errors[0]["extensions"] == {"code": "INVALID_CREDENTIALS", "reason": "TOTP_REQUIRED"}
+    identity.clock.advance(30)  # the confirming code's step is used: the next one
+    code = code_at(secret, identity.clock())
+    data, errors = await login_with(identity, code)
+    assert not errors and data["login"]["accessToken"]
+    _data, errors = await login_with(identity, code)  # the same code again, same window
+    assert errors[0]["extensions"] == {"code": "INVALID_CREDENTIALS", "reason": "TOTP_INVALID"}
+    # An older step than the one used is refused too (still within the window).
+    _data, errors = await login_with(identity, code_at(secret, identity.clock(), -1))
+    assert errors[0]["extensions"]["reason"] == "TOTP_INVALID"
+
+
+async def test_a_wrong_password_says_nothing_about_totp(identity):
+    await with_totp_on(identity)
+    _data, errors = await run(identity, LOGIN_TOTP, {"input": {"email": "ana@example.com", "password": "wrong-pass"}})
+    assert errors[0]["extensions"] == {"code": "INVALID_CREDENTIALS"}
+
+
+async def test_wrong_totp_codes_count_against_the_login_throttle(identity):
+    secret = await with_totp_on(identity)
+    wrong = "123456" if code_at(secret, identity.clock()) != "123456" else "654321"
+    seen = [(await login_with(identity, wrong))[1][0]["extensions"]["code"] for _ in range(12)]
+    assert seen[0] == "INVALID_CREDENTIALS" and seen[-1] == "RATE_LIMITED", seen
+
+
+async def test_disable_totp_needs_a_current_code(identity):
+    secret = await with_totp_on(identity)
+    ana, errors = await login_with(identity, code_at(secret, identity.clock(), 1))  # the next step, within the window
+    assert not errors
+    caller = Caller((await identity.verifier().verify(ana["login"]["accessToken"])).user_id)
+    _data, errors = await run(identity, "mutation($c: String!) { disableTotp(code: $c) }", {"c": "12345"}, caller=caller)
+    assert errors[0]["extensions"]["code"] == "INVALID_CREDENTIALS"
+    identity.clock.advance(60)
+    data, errors = await run(identity, "mutation($c: String!) { disableTotp(code: $c) }", {"c": code_at(secret, identity.clock())}, caller=caller)
+    assert not errors and data == {"disableTotp": True}
+    await login(identity)  # no code needed any more
+
+
+def test_matching_step_window_and_format():
+    from datetime import datetime, timezone
+
+    secret = totp.new_secret()
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    step = pyotp.TOTP(secret).timecode(now)
+    assert totp.matching_step(secret, code_at(secret, now), now, None) == step
+    assert totp.matching_step(secret, code_at(secret, now, 1), now, None) == step + 1
+    assert totp.matching_step(secret, code_at(secret, now, 2), now, None) is None  # outside the window
+    assert totp.matching_step(secret, code_at(secret, now), now, step) is None  # already used
+    for bad in ("", "12345", "1234567", "abcdef", "１２３４５６"):
+        assert totp.matching_step(secret, bad, now, None) is None

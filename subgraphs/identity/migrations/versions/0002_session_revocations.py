@@ -1,5 +1,5 @@
 """identity: session_revocations (signed-out sessions whose access tokens the router refuses)
-and password_resets (single-use, expiring reset tokens, digests only)
+and password_resets (single-use, expiring reset tokens, digests only), users' TOTP columns
 
 Revision ID: 0002
 Revises: 0001
@@ -32,6 +32,9 @@ def upgrade() -> None:
         **MYSQL_TABLE,
     )
     op.create_index('ix_session_revocations_expires_at', 'session_revocations', ['expires_at'], unique=False)
+    op.add_column('users', sa.Column('totp_pending_secret', sa.String(length=64), nullable=True))
+    op.add_column('users', sa.Column('totp_secret', sa.String(length=64), nullable=True))
+    op.add_column('users', sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
     op.create_table(
         'password_resets',
         sa.Column('digest', sa.String(length=64), nullable=False),
@@ -46,5 +49,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('password_resets')
+    with op.batch_alter_table('users') as batch:  # SQLite drops columns by copying the table
+        batch.drop_column('totp_last_step')
+        batch.drop_column('totp_secret')
+        batch.drop_column('totp_pending_secret')
     op.drop_index('ix_session_revocations_expires_at', table_name='session_revocations')
     op.drop_table('session_revocations')
