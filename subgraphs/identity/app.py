@@ -1,6 +1,7 @@
 """Wiring: identity's database, keys, GraphQL endpoint and JWKS."""
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from subgraphs.identity.mail import GROUP as MAIL_GROUP, FileMailbox
 from subgraphs.identity.schema import schema
 from subgraphs.identity.service import IdentityService
 from subgraphs.identity.tables import metadata
-from subgraphs.identity.throttle import LoginThrottle, ThrottlePolicy
+from subgraphs.identity.throttle import LoginThrottle, MemoryAttemptStore, RedisAttemptStore, ThrottlePolicy
 from subgraphs.identity.tokens import AccessTokenIssuer
 
 NAME = "identity"
@@ -31,6 +32,9 @@ def create_service(infra: Infrastructure) -> Service:
     settings = infra.settings
     db = Database(settings.database_url(NAME), metadata)
     keys = load_key_ring(settings)
+    # Real infrastructure may run several identity processes: one shared count in Redis.
+    shared = settings.cache == "redis"
+    attempts = RedisAttemptStore(settings.redis_url, settings.channel_namespace) if shared else MemoryAttemptStore()
     identity = IdentityService(
         db,
         keys,
@@ -44,7 +48,9 @@ def create_service(infra: Infrastructure) -> Service:
                 lock_seconds=settings.login_lock_seconds,
                 base_delay=settings.login_base_delay,
                 max_delay=settings.login_max_delay,
-            )
+            ),
+            store=attempts,
+            clock=time.time if shared else time.monotonic,
         ),
     )
     relay = OutboxRelay(db, infra.bus)
@@ -67,4 +73,4 @@ def create_service(infra: Infrastructure) -> Service:
     app.include_router(internal)
 
     # Service.stop runs these in reverse: the relay stops before its database closes.
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose, *([attempts.close] if shared else [])])

@@ -9,7 +9,9 @@ one: the throttle never tells which e-mails exist. A refusal is decided before t
 is checked, so a locked account refuses the right password too (no oracle while locked).
 
 State lives in a LoginAttemptStore. The embedded default is MemoryAttemptStore (one
-identity process); see docs/internals.md for the shared store real infrastructure needs."""
+identity process); on real infrastructure RedisAttemptStore shares the attempts among every
+identity process, so several of them enforce one limit (the clock is then wall time,
+comparable across processes, instead of the monotonic one)."""
 from __future__ import annotations
 
 import time
@@ -89,6 +91,48 @@ class MemoryAttemptStore:
     def _forget_old(self, now: float, policy: ThrottlePolicy) -> None:
         for key in [k for k, e in self._entries.items() if now - e.last_failure > policy.lock_seconds]:
             del self._entries[key]
+
+
+# One atomic step per failure (Redis runs a script alone): reset a stale entry, count, stamp,
+# lock at the threshold, and keep the key only as long as it can matter (the lock).
+_RECORD_FAILURE = """
+local key, now, lock, max = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local last = tonumber(redis.call('HGET', key, 'last') or '0')
+if now - last > lock then redis.call('DEL', key) end
+local failures = redis.call('HINCRBY', key, 'failures', 1)
+redis.call('HSET', key, 'last', ARGV[1])
+if failures >= max then redis.call('HSET', key, 'locked', tostring(now + lock)) end
+redis.call('PEXPIRE', key, math.ceil(lock * 1000))
+return redis.call('HMGET', key, 'failures', 'last', 'locked')
+"""
+
+
+class RedisAttemptStore:
+    """Attempts in Redis hashes (`<namespace>login:<key>`), shared by every identity process."""
+
+    def __init__(self, url: str, namespace: str = "") -> None:
+        import redis.asyncio as redis  # lazy: the embedded default never needs the client
+
+        self._redis = redis.Redis.from_url(url)
+        self.prefix = namespace + "login:"
+        self._record = self._redis.register_script(_RECORD_FAILURE)
+
+    @staticmethod
+    def _attempts(values) -> Attempts:
+        failures, last, locked = values
+        return Attempts(int(failures or 0), float(last or 0), float(locked or 0))
+
+    async def get(self, key: str) -> Attempts:
+        return self._attempts(await self._redis.hmget(self.prefix + key, "failures", "last", "locked"))
+
+    async def record_failure(self, key: str, now: float, policy: ThrottlePolicy, max_failures: int) -> Attempts:
+        return self._attempts(await self._record(keys=[self.prefix + key], args=[repr(now), policy.lock_seconds, max_failures]))
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self.prefix + key)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
 
 
 def rate_limited(retry_after: float) -> DomainError:
