@@ -74,12 +74,16 @@ async def test_identity_register_login_refresh_me(new_client):
     refreshed = (await alice.execute(REFRESH, {"token": logged_in["refreshToken"]}))["refreshToken"]
     assert refreshed["user"]["id"] == registered["user"]["id"]
     assert refreshed["refreshToken"] != logged_in["refreshToken"]
-    # Refresh tokens rotate: the used one is dead.
-    assert await alice.error_code(REFRESH, {"token": logged_in["refreshToken"]}) == "UNAUTHENTICATED"
-
     alice.token = refreshed["accessToken"]
     me = (await alice.execute("{ me { id email name createdAt } }"))["me"]
     assert me["id"] == registered["user"]["id"] and me["email"] == email
+
+    # Refresh tokens rotate: the used one is dead, and presenting it again signs out its
+    # whole session (someone copied it), the refreshed access token included (issue 13).
+    assert await alice.error_code(REFRESH, {"token": logged_in["refreshToken"]}) == "UNAUTHENTICATED"
+    from tests.security.test_sessions import until_refused
+
+    assert (await until_refused(alice, refreshed["accessToken"]))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
     anonymous = new_client()
     assert (await anonymous.execute("{ me { id } }"))["me"] is None
