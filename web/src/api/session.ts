@@ -55,6 +55,18 @@ export async function signIn(email: string, password: string): Promise<void> {
 }
 
 export function signOut(): void {
+  const current = session.value;
+  endSession();
+  // Identity signs the session out too, so its tokens stop working everywhere, not only
+  // in this tab. Best effort: the tab forgets them either way.
+  if (current) {
+    gql<{ logout: boolean }>(`mutation SignOut($token: String!) { logout(refreshToken: $token) }`, {
+      token: current.refreshToken,
+    }).catch(() => undefined);
+  }
+}
+
+function endSession(): void {
   clearTimeout(renewTimer);
   sessionStorage.removeItem(STORAGE_KEY);
   session.value = null;
@@ -81,7 +93,7 @@ async function renewOnce(): Promise<boolean> {
       schedule(2_000); // the router is restarting: try again soon, keep the session
       return false;
     }
-    signOut(); // the refresh token was refused: the session is over
+    endSession(); // the refresh token was refused: the session is over
     return false;
   }
 }
