@@ -170,7 +170,12 @@ async def build_router_app(settings: Settings):
     verifier = JwtVerifier(settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     await verifier.refresh()
     # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
-    edge = config_fields(options_from_env(os.environ))
+    options = options_from_env(os.environ)
+    if settings.production:  # no introspection, GraphiQL or query plans: mybroker/production.py
+        from mybroker.production import production_router_options
+
+        options = production_router_options(options)
+    edge = config_fields(options)
     return create_router_app(
         supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), web_dir=web_dist_dir(), **edge)
     )
