@@ -25,7 +25,10 @@ SERVE_CHOICES = (*SERVICES, "b3-sim", "ingest", "router")
 
 
 def _configure_logging(level: str) -> None:
+    from mybroker.outage_log import install_repeat_filter
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    install_repeat_filter()  # aiokafka logs every failed reconnect at ERROR: mybroker/outage_log.py
 
 
 def _run(main) -> None:
