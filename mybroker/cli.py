@@ -25,7 +25,10 @@ SERVE_CHOICES = (*SERVICES, "b3-sim", "ingest", "router")
 
 
 def _configure_logging(level: str) -> None:
+    from mybroker.outage_log import install_repeat_filter
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    install_repeat_filter()  # aiokafka logs every failed reconnect at ERROR: mybroker/outage_log.py
 
 
 def _run(main) -> None:
@@ -66,7 +69,11 @@ async def _up(args) -> None:
     overrides = {"infra": args.infra} if args.infra else {}
     if args.data_dir:
         overrides["data_dir"] = Path(args.data_dir)
+    if args.production:
+        overrides["production"] = True
     settings = Settings.from_env(**overrides)
+    if settings.production:
+        _require_production_secret(settings)
     platform = Platform(settings)
     await platform.start()
     router = platform.settings.graphql_url("router")
@@ -99,13 +106,18 @@ async def _serve(args) -> None:
     from router.tracing import configure_tracing
 
     configure_tracing(f"mybroker-{args.service}")
-    settings = Settings.from_env()
+    settings = Settings.from_env(**({"production": True} if args.production else {}))
+    if settings.production:
+        _require_production_secret(settings)
     if not settings.internal_secret:
         raise SystemExit("MYBROKER_INTERNAL_SECRET must be set when services run apart (it proves calls come from the router).")
     port = args.port or settings.ports.get(args.service)
+    # Default MYBROKER_HOST (127.0.0.1): a subgraph is reached by the router alone; a
+    # container sets MYBROKER_HOST=0.0.0.0 on a network only the router shares.
+    host = args.host or settings.host
     if args.service == "router":
-        server, task = await serve_app(await build_router_app(settings), args.host or "0.0.0.0", port, "info", lifespan="on")
-        print(f"router on {args.host or '0.0.0.0'}:{port}", flush=True)
+        server, task = await serve_app(await build_router_app(settings), host, port, "info", lifespan="on")
+        print(f"router on {host}:{port}", flush=True)
         await _wait_for_stop_signal()
         server.should_exit = True
         await task
@@ -116,7 +128,7 @@ async def _serve(args) -> None:
     await infra.bus.start()
     server = task = None
     if args.service not in WORKERS:
-        server, task = await serve_app(service.app, args.host or "0.0.0.0", port, "info")
+        server, task = await serve_app(service.app, host, port, "info")
     print(f"{args.service} running" + (f" on port {port}" if server else ""), flush=True)
     try:
         await _wait_for_stop_signal()
@@ -139,11 +151,23 @@ async def _load_supergraph_sdl(args) -> str:
     raise SystemExit("give --supergraph FILE or one --subgraph NAME=URL per subgraph")
 
 
+def _require_production_secret(settings: Settings) -> None:
+    from mybroker.production import require_real_secret
+
+    require_real_secret(settings.internal_secret)
+
+
 def _router_options(args) -> dict:
+    from mybroker.production import is_production, production_router_options, require_real_secret
     from router.options import OPTION_NAMES, options_from_env, with_overrides
 
+    if is_production(args.production, os.environ):
+        require_real_secret(os.environ.get("MYBROKER_INTERNAL_SECRET", ""))
     try:
-        return with_overrides(options_from_env(os.environ), {name: getattr(args, name, None) for name in OPTION_NAMES})
+        options = options_from_env(os.environ)
+        if is_production(args.production, os.environ):
+            options = production_router_options(options)
+        return with_overrides(options, {name: getattr(args, name, None) for name in OPTION_NAMES})
     except ValueError as error:
         raise SystemExit(f"mybroker router: {error}") from None
 
@@ -274,6 +298,10 @@ def _bench(args) -> None:
     print(run(ops=args.ops, seed=args.seed, **options), flush=True)
 
 
+PRODUCTION_HELP = ("refuse a missing or weak MYBROKER_INTERNAL_SECRET; no introspection, GraphiQL or query plans "
+                   "(also MYBROKER_ENV=production; docs/design.md)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mybroker", description="My Broker B3: a simulated B3 brokerage on GraphQL federation.")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default: MYBROKER_LOG_LEVEL or WARNING)")
@@ -292,6 +320,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=SERVE_CHOICES)
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    for command in (up, serve):
+        command.add_argument("--production", action="store_true", help=PRODUCTION_HELP)
 
     def supergraph_source(command: argparse.ArgumentParser) -> None:
         command.add_argument("--supergraph", help="a supergraph SDL file (Apollo's or The Guild's composition, or ours)")
@@ -303,6 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     router.add_argument("--port", type=int, default=DEFAULT_PORTS["router"])
     router.add_argument("--jwks", help="JWKS URL to verify access tokens (default MYBROKER_JWKS_URL; none: no auth)")
     router.add_argument("--workers", type=int, default=1, help="router processes sharing the port (default 1)")
+    router.add_argument("--production", action="store_true", help=PRODUCTION_HELP)
     _router_edge_flags(router)
 
     supergraph = commands.add_parser("supergraph", help="print the supergraph composed from subgraphs")

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mybroker.bus import MessageBus
 from mybroker.events import Envelope
+from mybroker.outage_log import OutageLog
 
 log = logging.getLogger("mybroker.db")
 
@@ -308,16 +309,18 @@ class OutboxRelay:
         return len(rows)
 
     async def _run(self) -> None:
+        outage = OutageLog(log, "outbox relay")  # a broker outage: one line, not one per poll
         while True:
             self.db.committed_messages.clear()
             try:
                 published = await self.publish_pending()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the relay must outlive a broker hiccup
-                log.exception("outbox relay failed; retrying")
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive a broker hiccup
+                outage.failed(exc)
                 await asyncio.sleep(self.poll_interval)
                 continue
+            outage.recovered()
             if published < self.batch:
                 try:
                     await asyncio.wait_for(self.db.committed_messages.wait(), self.poll_interval)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -223,5 +223,7 @@ def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_
             client_address_from_headers(connection.headers, internal_secret),
         )
 
-    return SubgraphRouter(schema, path="/graphql", context_getter=context)
+    # graphql-ws: a WebSocket that sends no connection_init is closed after 10 s (strawberry's
+    # default is 60 s), as the router does (docs/design.md, "Production mode and edge timeouts").
+    return SubgraphRouter(schema, path="/graphql", context_getter=context, connection_init_wait_timeout=timedelta(seconds=10))
 

@@ -124,6 +124,9 @@ class KafkaLiveBackend(BroadcastBackend):
 
     # -- the consumer loop --------------------------------------------------------------
     async def _run(self) -> None:
+        from mybroker.outage_log import OutageLog
+
+        outage = OutageLog(log, "live Kafka consumer")  # one line per outage, not per reconnect
         delay = self.backoff_initial
         while not self._stopping:
             opened = self.sessions
@@ -135,7 +138,9 @@ class KafkaLiveBackend(BroadcastBackend):
                 self.failures += 1
                 if self.sessions > opened:  # it had connected: start the backoff afresh
                     delay = self.backoff_initial
-                log.warning("live consumer lost (%r); reconnecting in %gs", exc, delay)
+                    outage.recovered()  # the previous outage ended when it connected
+                outage.failed(exc)
+                log.debug("live consumer lost (%r); reconnecting in %gs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
 

@@ -17,6 +17,7 @@ import uvicorn
 
 from mybroker.bus import create_bus
 from mybroker.cache import create_cache
+from mybroker.edge_timeouts import edge_protocol
 from mybroker.router_process import RouterProcess
 from mybroker.service import Infrastructure, Service
 from mybroker.settings import SERVICES, Settings
@@ -74,6 +75,7 @@ async def serve_app(
     config = uvicorn.Config(
         app, host=host, port=port, lifespan=lifespan, log_level=log_level, access_log=False, ws_per_message_deflate=False,
         timeout_keep_alive=SERVER_IDLE_SECONDS,
+        http=edge_protocol(),  # header and body deadlines uvicorn lacks (slow-loris)
         proxy_headers=False,
     )
     server = _Server(config)
@@ -172,7 +174,12 @@ async def build_router_app(settings: Settings):
     )
     await verifier.refresh()
     # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
-    edge = config_fields(options_from_env(os.environ))
+    options = options_from_env(os.environ)
+    if settings.production:  # no introspection, GraphiQL or query plans: mybroker/production.py
+        from mybroker.production import production_router_options
+
+        options = production_router_options(options)
+    edge = config_fields(options)
     return create_router_app(
         supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), web_dir=web_dist_dir(), **edge)
     )

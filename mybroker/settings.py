@@ -43,6 +43,8 @@ class Settings:
     postgres_url: str = field(default="postgresql+asyncpg://mybroker:mybroker@127.0.0.1:5432/mybroker_b3sim", repr=False)
     # Shared secret that proves a request comes from the router or a sibling service.
     internal_secret: str = field(default="", repr=False)
+    # Production mode (MYBROKER_ENV=production or --production): mybroker/production.py.
+    production: bool = False
     jwt_issuer: str = "mybroker-identity"
     jwt_audience: str = "mybroker"
     access_token_ttl: int = 900
@@ -188,6 +190,7 @@ class Settings:
             mysql_url=get("MYSQL_URL", "mysql+asyncmy://mybroker:mybroker@127.0.0.1:3306"),
             postgres_url=get("POSTGRES_URL", "postgresql+asyncpg://mybroker:mybroker@127.0.0.1:5432/mybroker_b3sim"),
             internal_secret=get("INTERNAL_SECRET", ""),
+            production=get("ENV", "development").strip().lower() == "production",
             jwt_issuer=get("JWT_ISSUER", "mybroker-identity"),
             jwt_audience=get("JWT_AUDIENCE", "mybroker"),
             access_token_ttl=int(get("ACCESS_TOKEN_TTL", 900)),

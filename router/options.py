@@ -98,6 +98,8 @@ def config_fields(options: Mapping[str, Any]) -> dict[str, Any]:
         "metrics": options["metrics"],
         # 0 means "no limit" on the command line and in the environment.
         "limits": OperationLimits(**{name: options[name] or None for name in _LIMITS}),
+        # Off in production only (mybroker/production.py); no flag of its own.
+        "expose_query_plan": options.get("query_plans", True),
     }
 
 

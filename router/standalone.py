@@ -75,6 +75,7 @@ async def serve(app, host: str, port: int, *, on_ready: Callable[[], None]) -> N
         app, host=host, port=port, lifespan="on", log_level="info", access_log=False,
         ws_per_message_deflate=False,  # compressing each subscription event costs more CPU than it saves
         timeout_keep_alive=EDGE_IDLE_SECONDS,
+        http="mybroker.edge_timeouts:EdgeTimeoutProtocol",  # header and body deadlines (slow-loris)
         # Off: uvicorn would rewrite the peer from X-Forwarded-For for any local peer; whose
         # X-Forwarded-For is believed is the router's trusted_proxies' decision alone.
         proxy_headers=False,

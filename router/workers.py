@@ -39,6 +39,7 @@ def serve_workers(
             access_log=False,
             ws_per_message_deflate=False,
             timeout_keep_alive=EDGE_IDLE_SECONDS,
+            http="mybroker.edge_timeouts:EdgeTimeoutProtocol",  # header and body deadlines (slow-loris)
             proxy_headers=False,  # trusted_proxies decides whose X-Forwarded-For counts
         )
 

@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from mybroker.bus import DLQ_SUFFIX, Handler
 from mybroker.bus.retry import deliver
+from mybroker.outage_log import OutageLog
 from mybroker.events import MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, Envelope
 
 log = logging.getLogger("mybroker.bus.kafka")
@@ -239,23 +240,27 @@ class _Worker:
         self.consumer = consumer
 
     async def run(self) -> None:
+        # One line per outage, not per retry (mybroker/outage_log.py).
+        outage = OutageLog(log, f"Kafka consumer {self.topic}/{self.group}")
         while self.consumer is None:  # subscribed after start: connect in the background
             try:
                 await self.open()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep trying, as aiokafka does once connected
-                log.exception("cannot start consumer %s/%s; retrying", self.topic, self.group)
+            except Exception as exc:  # noqa: BLE001 - keep trying, as aiokafka does once connected
+                outage.failed(exc)
                 await asyncio.sleep(1.0)
+        outage.recovered()
         consumer = self.consumer
         try:
             while not self.stopping:
                 try:
                     record = await consumer.getone()
                 except KafkaError as exc:
-                    log.warning("consumer %s/%s: %r", self.topic, self.group, exc)
+                    outage.failed(exc)
                     await asyncio.sleep(0.5)
                     continue
+                outage.recovered()
                 self.busy = True
                 try:
                     await self._handle(consumer, record)

@@ -25,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from mybroker.bus import DLQ_SUFFIX, Handler
 from mybroker.bus.retry import deliver
 from mybroker.bus.sequencer import KeySequencer
+from mybroker.outage_log import OutageLog
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, Envelope
 
 log = logging.getLogger("mybroker.bus.rabbitmq")
@@ -172,14 +173,16 @@ class _QueueWorker:
         self.queue = await self.bus.declare(channel, self.name)
 
     async def run(self) -> None:
+        outage = OutageLog(log, f"RabbitMQ consumer {self.name}")  # one line per outage
         while self.queue is None:  # subscribed after start: connect in the background
             try:
                 await self.open()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep trying
-                log.exception("cannot start consumer on %s; retrying", self.name)
+            except Exception as exc:  # noqa: BLE001 - keep trying
+                outage.failed(exc)
                 await asyncio.sleep(1.0)
+        outage.recovered()
         queue = self.queue
         try:
             async with queue.iterator() as messages:

@@ -4,6 +4,7 @@ Needs Debian's docker-compose (v1) on PATH, which scripts/services.sh installs; 
 daemon is needed (`config` only reads and validates the file)."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,6 +28,11 @@ NEEDS = {
 }
 
 
+# Compose refuses the file without a secret (no public fallback): the tests give one.
+SECRET = "test-secret-" + "x" * 32
+ENV = {**os.environ, "MYBROKER_INTERNAL_SECRET": SECRET}
+
+
 def _docker_compose() -> str:
     exe = shutil.which("docker-compose")
     if exe is None:
@@ -39,15 +45,23 @@ def _docker_compose() -> str:
 def config() -> dict:
     """The file as Compose resolves it (anchors, merge keys and ${VAR:-default} applied)."""
     result = subprocess.run([_docker_compose(), "-f", str(COMPOSE_FILE), "config"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, env=ENV)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
 
 def test_compose_file_is_valid():
     result = subprocess.run([_docker_compose(), "-f", str(COMPOSE_FILE), "config", "-q"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, env=ENV)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_refuses_to_start_without_an_internal_secret():
+    env = {k: v for k, v in os.environ.items() if k != "MYBROKER_INTERNAL_SECRET"}
+    result = subprocess.run([_docker_compose(), "-f", str(COMPOSE_FILE), "config", "-q"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode != 0
+    assert "MYBROKER_INTERNAL_SECRET" in result.stderr
 
 
 def test_every_service_exists(config):
@@ -61,7 +75,8 @@ def test_app_service_runs_the_image_on_real_infra(config, name):
     env = service["environment"]
     assert env["MYBROKER_INFRA"] == "real"
     assert env["MYBROKER_HOST"] == "0.0.0.0"
-    assert env["MYBROKER_INTERNAL_SECRET"]
+    assert env["MYBROKER_INTERNAL_SECRET"] == SECRET
+    assert env["MYBROKER_ENV"] == "production"
     assert env["MYBROKER_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert "@rabbitmq:5672" in env["MYBROKER_RABBITMQ_URL"]
     assert env["MYBROKER_REDIS_URL"].startswith("redis://redis:6379")

@@ -37,7 +37,7 @@ async def test_a_topic_wanted_again_starts_from_now_not_where_it_was_left():
 
 async def test_an_unreachable_broker_is_retried_with_a_growing_backoff_and_disconnect_leaves_nothing(caplog):
     backend = KafkaLiveBackend(UNREACHABLE, backoff_initial=0.01, backoff_max=0.04)
-    caplog.set_level(logging.WARNING, logger="mybroker.live.kafka")
+    caplog.set_level(logging.DEBUG, logger="mybroker.live.kafka")
     await backend.connect()
     await backend.subscribe("quotes")
     deadline = asyncio.get_running_loop().time() + 10
@@ -46,6 +46,9 @@ async def test_an_unreachable_broker_is_retried_with_a_growing_backoff_and_disco
         await asyncio.sleep(0.01)
     delays = [float(m) for m in re.findall(r"reconnecting in ([0-9.]+)s", caplog.text)]
     assert delays[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]  # doubling, capped
+    # Each retry is a DEBUG line; the outage itself one ERROR line (mybroker/outage_log.py).
+    loud = [r for r in caplog.records if r.name == "mybroker.live.kafka" and r.levelno >= logging.WARNING]
+    assert len(loud) == 1 and "live Kafka consumer failed" in loud[0].getMessage()
     assert backend.sessions == 0 and backend.consumer is None
     await backend.disconnect()
     assert backend._task is None
