@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from decimal import Decimal
 from typing import Any
 
@@ -142,9 +143,12 @@ class StringArgumentLimit(SchemaExtension):
 
 def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
     """A Federation 2 subgraph schema with the contract's scalars."""
+    # Factories, not instances: Strawberry builds each extension per request (a shared
+    # instance's execution_context would be every concurrent request's); the parse and
+    # validation LRU caches themselves live at module level, keyed by size (>= 0.341).
     cached = [
-        ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
+        partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
         StringArgumentLimit,
     ]
     return SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
