@@ -166,7 +166,7 @@ def _router_options(args) -> dict:
     try:
         options = options_from_env(os.environ)
         if is_production(args.production, os.environ):
-            options = production_router_options(options)
+            options = production_router_options(options, os.environ)
         return with_overrides(options, {name: getattr(args, name, None) for name in OPTION_NAMES})
     except ValueError as error:
         raise SystemExit(f"mybroker router: {error}") from None
@@ -397,6 +397,21 @@ def _router_edge_flags(router: argparse.ArgumentParser) -> None:
     router.add_argument("--max-body-bytes", type=int, metavar="N", help="request body size (0: no limit; default 2000000)")
     router.add_argument("--apq-cache", type=int, metavar="N", help="automatic persisted queries remembered (0: APQ off; default 1000)")
     router.add_argument("--metrics", action=switch, default=None, help="Prometheus metrics at GET /metrics (default on)")
+    router.add_argument("--rate-limit", action=switch, default=None,
+                        help="token-bucket rate limits per client address and per user, 429 RATE_LIMITED (default on)")
+    for scope, who, development, production in (
+        ("ip", "anonymous operations per client address", "10000/20000", "50/100"),
+        ("user", "operations per signed-in user", "5000/10000", "20/40"),
+        ("ip-total", "every operation from one client address", "20000/40000", "200/400"),
+        ("ip-cost", "anonymous cost per client address", "100000/200000", "500/1000"),
+        ("user-cost", "cost per signed-in user", "50000/100000", "2000/4000"),
+    ):
+        rate, burst = development.split("/")
+        strict_rate, strict_burst = production.split("/")
+        router.add_argument(f"--rate-limit-{scope}-per-second", type=int, metavar="N",
+                            help=f"{who}, per second (0: no limit; default {rate}, production {strict_rate})")
+        router.add_argument(f"--rate-limit-{scope}-burst", type=int, metavar="N",
+                            help=f"{who}, burst (default {burst}, production {strict_burst})")
 
 
 def main(argv: list[str] | None = None) -> None:

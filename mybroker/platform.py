@@ -166,6 +166,7 @@ async def build_router_app(settings: Settings):
     from router.discovery import compose_from_urls
     from router.http import RouterConfig, create_router_app
     from router.options import config_fields, options_from_env
+    from router.rate_limit import bucket_store
     from router.supergraph import Supergraph
 
     supergraph = Supergraph.from_sdl(await compose_from_urls([(name, settings.graphql_url(name)) for name in SERVICES]))
@@ -178,10 +179,14 @@ async def build_router_app(settings: Settings):
     if settings.production:  # no introspection, GraphiQL or query plans: mybroker/production.py
         from mybroker.production import production_router_options
 
-        options = production_router_options(options)
+        options = production_router_options(options, os.environ)
     edge = config_fields(options)
     return create_router_app(
-        supergraph, RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), web_dir=web_dist_dir(), **edge)
+        supergraph,
+        RouterConfig(
+            verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies),
+            web_dir=web_dist_dir(), rate_limit_store=bucket_store(settings), **edge,
+        ),
     )
 
 

@@ -38,9 +38,36 @@ def require_real_secret(secret: str) -> None:
         raise SystemExit(f"mybroker --production: {problem}")
 
 
-def production_router_options(options: Mapping[str, Any]) -> dict[str, Any]:
+# Rate limits for strangers (router/rate_limit.py, docs/router.md "Rate limits"): a person
+# at a trading screen makes a few operations a second, a dozen when a screen opens. So per
+# user 20/s with a burst of 40; anonymous callers per address 50/s (several visitors may
+# share a NAT) with 100; every caller of one address together 200/s with 400 (an office of
+# about ten active traders), so one address cannot multiply its share with many accounts.
+# Cost per second (demand control's cost, 1 per operation until it charges more): anonymous
+# lower than signed in. A bucket's burst should be at least the largest cost one operation
+# may have, or that operation has to wait for a full bucket.
+PRODUCTION_RATE_LIMITS = {
+    "rate_limit_ip_per_second": 50,
+    "rate_limit_ip_burst": 100,
+    "rate_limit_user_per_second": 20,
+    "rate_limit_user_burst": 40,
+    "rate_limit_ip_total_per_second": 200,
+    "rate_limit_ip_total_burst": 400,
+    "rate_limit_ip_cost_per_second": 500,
+    "rate_limit_ip_cost_burst": 1000,
+    "rate_limit_user_cost_per_second": 2000,
+    "rate_limit_user_cost_burst": 4000,
+}
+
+
+def production_router_options(options: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Router options with what maps the API for strangers turned off: introspection and
     GraphiQL (for every caller: a signed-in trader is a stranger too, and GraphiQL is a
     developer's tool; the public schema is published in the contract instead) and query
-    plans (they show which subgraph owns what)."""
-    return {**options, "introspection": False, "graphiql": False, "query_plans": False}
+    plans (they show which subgraph owns what). The strict rate limits replace the
+    development ones unless `env` sets that limit itself (flags still win afterwards)."""
+    from router.options import env_variable
+
+    env = env or {}
+    strict = {name: value for name, value in PRODUCTION_RATE_LIMITS.items() if not env.get(env_variable(name), "").strip()}
+    return {**options, **strict, "introspection": False, "graphiql": False, "query_plans": False}

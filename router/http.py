@@ -1,7 +1,7 @@
 """The router's HTTP edge (Starlette): /graphql for POST and GET, GraphiQL for browsers,
 /health, /metrics, the trading screen at / (web/), and what guards the door before an
-operation runs: body size, CORS, CSRF prevention, JWT verification, automatic persisted
-queries. docs/router.md lists every setting.
+operation runs: body size, CORS, CSRF prevention, JWT verification, rate limits,
+automatic persisted queries. docs/router.md lists every setting.
 
 A request with `Authorization: Bearer <token>` must carry a valid access token (401
 otherwise); without one the caller is anonymous. Every subgraph request carries the
@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 from opentelemetry import propagate, trace
@@ -35,6 +35,7 @@ from router.limits import OperationLimits
 from router.metrics import RouterMetrics
 from router.persisted_queries import PersistedQueries
 from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
+from router.rate_limit import BucketStore, MemoryBucketStore, RateLimited, RateLimiter, RateLimits
 from router.subgraph_client import HttpSubgraphClient, ObservedSubgraphClient, SubgraphClient
 from router.subscriptions import SubscriptionServer, SubscriptionSettings, pooled_session, streaming_transport
 from router.supergraph import Supergraph
@@ -76,6 +77,13 @@ class RouterConfig:
     subscriptions: SubscriptionSettings = field(default_factory=SubscriptionSettings)
     # The trading screen's build (web/dist), served at /; None: no screen.
     web_dir: Path | None = None
+    # Token buckets per client address and per user (router/rate_limit.py): HTTP 429 RATE_LIMITED.
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    # Where the buckets live; None: this process's memory. Redis shares them among router
+    # processes (router.rate_limit.bucket_store). The app closes it when it stops.
+    rate_limit_store: BucketStore | None = None
+    # The buckets' clock; None: the store's own (tests step a fake one).
+    rate_limit_clock: Callable[[], float] | None = None
 
     def urls_for(self, supergraph: Supergraph) -> dict[str, str]:
         urls = {name: subgraph.url for name, subgraph in supergraph.subgraphs.items()}
@@ -98,9 +106,22 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         tracer=tracer,
     )
     persisted = PersistedQueries(config.persisted_queries)
+    bucket_store = config.rate_limit_store or MemoryBucketStore()
+    limiter = RateLimiter(config.rate_limits, bucket_store, clock=config.rate_limit_clock) if config.rate_limits.enabled else None
+
+    async def admit(caller: Caller, address: str | None) -> RateLimited | None:
+        """The caller's buckets for one operation (HTTP, SSE, multipart, WebSocket)."""
+        if limiter is None:
+            return None
+        refusal = await limiter.admit(caller, address)
+        if refusal is not None and metrics is not None:
+            metrics.observe_rate_limited(refusal.scope)
+        return refusal
+
     live = SubscriptionServer(
         pipeline, internal_secret=config.internal_secret, verifier=config.verifier,
         settings=config.subscriptions, session=pooled_session(client),
+        rate_limit=admit, trusted_proxies=config.trusted_proxies,
     )
     max_body = config.limits.max_body_bytes
     graphiql_page = resources.files("router").joinpath("static/graphiql.html").read_text(encoding="utf-8")
@@ -141,10 +162,18 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         refusal = csrf_refusal(request.headers, config.csrf)
         if refusal is not None:
             return _refuse(400, ErrorCode.BAD_USER_INPUT, refusal)
+        # Computed once: the rate limits and the subgraphs (identity's login throttle) see the same address.
+        address = client_address(
+            request.client.host if request.client else None, request.headers.get("x-forwarded-for"), config.trusted_proxies
+        )
         try:
             caller = await _caller(request, config.verifier)
         except DomainError as error:
-            return _refuse(401, error.code, error.message)
+            # Charged as an anonymous request: guessing tokens is rate-limited too.
+            return await _rate_limited(ANONYMOUS, address) or _refuse(401, error.code, error.message)
+        limited = await _rate_limited(caller, address)
+        if limited is not None:
+            return limited
         try:
             query = persisted.resolve(query, extensions)
         except RequestError as error:
@@ -168,16 +197,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             ) as span:
                 outcome = await pipeline.execute(
                     GraphQLRequest(query, variables, operation_name),
-                    internal_headers(
-                        config.internal_secret,
-                        caller.user_id,
-                        client_address(
-                            request.client.host if request.client else None,
-                            request.headers.get("x-forwarded-for"),
-                            config.trusted_proxies,
-                        ),
-                        session_id=caller.session_id,
-                    ),
+                    internal_headers(config.internal_secret, caller.user_id, address, session_id=caller.session_id),
                     allow_mutations=allow_mutations,
                     include_plan=include_plan,
                 )
@@ -195,11 +215,20 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             return _observed(ExecutionOutcome({"errors": [error]}, 500), started)
         return _observed(outcome, started)
 
-    def _observed(outcome: ExecutionOutcome, started: float | None = None) -> Response:
+    def _observed(outcome: ExecutionOutcome, started: float | None = None, headers: Mapping[str, str] | None = None) -> Response:
         if metrics is not None:
             metrics.observe_request(outcome.kind, outcome.body, None if started is None else time.perf_counter() - started)
-        headers = {"allow": "POST"} if outcome.status == 405 else None
+        if outcome.status == 405:
+            headers = {"allow": "POST"}
         return _json(outcome.body, outcome.status, headers)
+
+    async def _rate_limited(caller: Caller, address: str | None) -> Response | None:
+        """HTTP 429 with Retry-After when one of the caller's buckets is empty."""
+        refusal = await admit(caller, address)
+        if refusal is None:
+            return None
+        outcome = ExecutionOutcome({"errors": [refusal.error()]}, 429)
+        return _observed(outcome, headers={"retry-after": str(refusal.seconds)})
 
     def _refuse(status: int, code: ErrorCode, message: str) -> Response:
         """A request refused at the edge, before the pipeline: counted like the others."""
@@ -219,6 +248,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         close = getattr(client, "close", None)
         if close is not None and config.client is None:
             await close()
+        await bucket_store.close()
 
     routes = [
         Route("/graphql", graphql_post, methods=["POST"]),
@@ -235,6 +265,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
     app.state.supergraph = supergraph
     app.state.metrics = metrics
     app.state.subscriptions = live
+    app.state.rate_limiter = limiter
     return app
 
 

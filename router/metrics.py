@@ -35,6 +35,10 @@ class RouterMetrics:
             "router_subgraph_fetch_duration_seconds", "Time of one subgraph request.", ("subgraph",),
             buckets=_BUCKETS, registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "router_rate_limited", "Operations refused with RATE_LIMITED, by the bucket that ran dry "
+            "(ip, user, ip_total, ip_cost, user_cost: router/rate_limit.py).", ("scope",), registry=self.registry,
+        )
 
     def observe_request(self, kind: str | None, body: dict[str, Any], seconds: float | None) -> None:
         """`seconds` None: refused at the door, before the pipeline (counted, not timed)."""
@@ -52,6 +56,9 @@ class RouterMetrics:
         self.fetch_seconds.labels(subgraph).observe(seconds)
         if failed:
             self.fetch_errors.labels(subgraph).inc()
+
+    def observe_rate_limited(self, scope: str) -> None:
+        self.rate_limited.labels(scope).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -14,6 +14,16 @@
 | MYBROKER_ROUTER_MAX_DEPTH / _MAX_ALIASES / _MAX_ROOT_FIELDS / _MAX_TOKENS / _MAX_BODY_BYTES | --max-depth ... | see OperationLimits; 0 = no limit |
 | MYBROKER_ROUTER_APQ_CACHE | --apq-cache N (0: APQ off) | 1000 |
 | MYBROKER_ROUTER_METRICS | --[no-]metrics | true |
+| MYBROKER_ROUTER_RATE_LIMIT | --[no-]rate-limit | true |
+| MYBROKER_ROUTER_RATE_LIMIT_IP_PER_SECOND / _IP_BURST | --rate-limit-ip-per-second N, --rate-limit-ip-burst N | 10000 / 20000 (production 50 / 100) |
+| MYBROKER_ROUTER_RATE_LIMIT_USER_PER_SECOND / _USER_BURST | --rate-limit-user-per-second N, --rate-limit-user-burst N | 5000 / 10000 (production 20 / 40) |
+| MYBROKER_ROUTER_RATE_LIMIT_IP_TOTAL_PER_SECOND / _IP_TOTAL_BURST | --rate-limit-ip-total-per-second N, --rate-limit-ip-total-burst N | 20000 / 40000 (production 200 / 400) |
+| MYBROKER_ROUTER_RATE_LIMIT_IP_COST_PER_SECOND / _IP_COST_BURST | --rate-limit-ip-cost-per-second N, --rate-limit-ip-cost-burst N | 100000 / 200000 (production 500 / 1000) |
+| MYBROKER_ROUTER_RATE_LIMIT_USER_COST_PER_SECOND / _USER_COST_BURST | --rate-limit-user-cost-per-second N, --rate-limit-user-cost-burst N | 50000 / 100000 (production 2000 / 4000) |
+
+Rate limits (router/rate_limit.py): `ip` and `ip_cost` are anonymous callers per client
+address, `user` and `user_cost` signed-in callers per user id, `ip_total` every request from
+one address; a per-second of 0 turns that bucket off. Production values: mybroker/production.py.
 """
 from __future__ import annotations
 
@@ -23,10 +33,13 @@ from typing import Any, Mapping
 from router.cors import CorsPolicy
 from router.csrf import DEFAULT_REQUIRED_HEADERS, CsrfPolicy
 from router.limits import OperationLimits
+from router.rate_limit import SCOPES, Bucket, RateLimits
 
 _LIMITS = tuple(f.name for f in fields(OperationLimits))
-_BOOLEANS = ("introspection", "graphiql", "csrf", "cors_credentials", "metrics")
-_INTEGERS = ("cors_max_age", "apq_cache", *_LIMITS)
+# rate_limit_<scope>_per_second and rate_limit_<scope>_burst for every bucket.
+_RATES = tuple(f"rate_limit_{scope}_{part}" for scope in SCOPES for part in ("per_second", "burst"))
+_BOOLEANS = ("introspection", "graphiql", "csrf", "cors_credentials", "metrics", "rate_limit")
+_INTEGERS = ("cors_max_age", "apq_cache", *_LIMITS, *_RATES)
 _LISTS = ("csrf_headers", "cors_origins")
 _ENV = {
     "introspection": "MYBROKER_ROUTER_INTROSPECTION",
@@ -39,8 +52,25 @@ _ENV = {
     "apq_cache": "MYBROKER_ROUTER_APQ_CACHE",
     "metrics": "MYBROKER_ROUTER_METRICS",
     **{name: f"MYBROKER_ROUTER_{name.upper()}" for name in _LIMITS},
+    "rate_limit": "MYBROKER_ROUTER_RATE_LIMIT",
+    **{name: f"MYBROKER_ROUTER_{name.upper()}" for name in _RATES},
 }
 OPTION_NAMES = tuple(_ENV)
+
+
+def env_variable(name: str) -> str:
+    """The MYBROKER_* variable of an option."""
+    return _ENV[name]
+
+
+def rate_limit_options(limits: RateLimits) -> dict[str, Any]:
+    """RateLimits as options (rate_limit, rate_limit_<scope>_per_second / _burst)."""
+    options: dict[str, Any] = {"rate_limit": limits.enabled}
+    for scope in SCOPES:
+        bucket = getattr(limits, scope)
+        options[f"rate_limit_{scope}_per_second"] = int(bucket.per_second)
+        options[f"rate_limit_{scope}_burst"] = int(bucket.burst)
+    return options
 
 
 def defaults() -> dict[str, Any]:
@@ -56,6 +86,7 @@ def defaults() -> dict[str, Any]:
         "apq_cache": 1000,
         "metrics": True,
         **{name: getattr(limits, name) for name in _LIMITS},
+        **rate_limit_options(RateLimits()),
     }
 
 
@@ -100,6 +131,13 @@ def config_fields(options: Mapping[str, Any]) -> dict[str, Any]:
         "limits": OperationLimits(**{name: options[name] or None for name in _LIMITS}),
         # Off in production only (mybroker/production.py); no flag of its own.
         "expose_query_plan": options.get("query_plans", True),
+        "rate_limits": RateLimits(
+            enabled=options["rate_limit"],
+            **{
+                scope: Bucket(options[f"rate_limit_{scope}_per_second"], options[f"rate_limit_{scope}_burst"])
+                for scope in SCOPES
+            },
+        ),
     }
 
 

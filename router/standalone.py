@@ -14,6 +14,7 @@ from router.compose import CompositionError
 from router.discovery import SubgraphSdlError, compose_from_urls
 from router.http import RouterConfig, create_router_app
 from router.options import config_fields
+from router.rate_limit import bucket_store
 from router.supergraph import Supergraph, SupergraphError
 
 # Idle keep-alive connections from clients (browsers, load balancers) are kept this long;
@@ -62,7 +63,12 @@ def standalone_app(supergraph: Supergraph, options: Mapping[str, Any], settings:
             jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
             revocations=session_revocations(settings),
         )
-    config = RouterConfig(verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies), **config_fields(options))
+    # Each `--workers` process builds its own store: on Redis they all share the buckets,
+    # in memory each worker has its own.
+    config = RouterConfig(
+        verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies),
+        rate_limit_store=bucket_store(settings), **config_fields(options),
+    )
     return create_router_app(supergraph, config)
 
 

@@ -12,7 +12,11 @@ execution carry `extensions.code`.
 A subscription's messages (`next`, then its `error` or `complete`) go through the
 connection's outbox: the shared subscription queues ready-made text without waiting, and
 the connection's own writer task sends it. The outbox is bounded: a client that cannot
-keep up loses its oldest `next` messages (counted in `dropped`), never an ending."""
+keep up loses its oldest `next` messages (counted in `dropped`), never an ending.
+
+Each `subscribe` draws from the caller's rate-limit buckets (router/rate_limit.py); a
+refused one gets an `error` message for its id with RATE_LIMITED and `retryAfter`, and the
+connection stays open for the client to try again later."""
 from __future__ import annotations
 
 import asyncio
@@ -50,6 +54,8 @@ INTERNAL_ERROR = 4500
 Authenticate = Callable[[str | None], Awaitable[Caller]]
 # The caller -> headers for subgraph requests (internal token, user id).
 HeadersFor = Callable[[Caller], Mapping[str, str]]
+# The caller -> a rate-limit refusal (router.rate_limit.RateLimited) or None.
+Admit = Callable[[Caller], Awaitable[Any]]
 
 
 class _Closed(Exception):
@@ -68,8 +74,11 @@ class GraphQLTransportWS:
         keepalive: float = 12.0,
         max_operations: int = 100,
         buffer: int = 256,
+        admit: Admit | None = None,
     ):
         self.ws = websocket
+        self.admit = admit
+        self.caller: Caller | None = None  # set once acknowledged
         self.engine = engine
         self.authenticate = authenticate
         self.headers_for = headers_for
@@ -149,6 +158,7 @@ class GraphQLTransportWS:
             caller = await self.authenticate(authorization)
         except DomainError:
             await self._close(FORBIDDEN, "Forbidden")
+        self.caller = caller
         self.headers = self.headers_for(caller)
         await self._send({"type": "connection_ack"})
         if self.keepalive > 0:
@@ -169,6 +179,11 @@ class GraphQLTransportWS:
             }
             await self._send({"id": operation_id, "type": "error", "payload": [error]})
             return
+        if self.admit is not None and self.caller is not None:
+            refusal = await self.admit(self.caller)
+            if refusal is not None:
+                await self._send({"id": operation_id, "type": "error", "payload": [refusal.error()]})
+                return
         request = GraphQLRequest(payload.get("query"), payload.get("variables"), payload.get("operationName"))
         task = asyncio.create_task(self._operation(operation_id, request), name=f"ws-operation:{operation_id}")
         self.operations[operation_id] = task

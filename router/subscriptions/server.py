@@ -5,15 +5,16 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Mapping
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, internal_headers
+from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, client_address, internal_headers
 from mybroker.errors import ErrorCode
 from router.pipeline import RouterPipeline
+from router.rate_limit import RateLimited
 from router.subscriptions.engine import LiveOperation, SubscriptionEngine, SubscriptionError
 from router.subscriptions.graphql_ws import GraphQLTransportWS
 from router.subscriptions.hub import SubscriptionHub
@@ -49,8 +50,13 @@ class SubscriptionServer:
         settings: SubscriptionSettings | None = None,
         session: Callable[[], aiohttp.ClientSession] | None = None,
         subscriber: SubgraphSubscriber | None = None,
+        rate_limit: Callable[[Caller, str | None], Awaitable[RateLimited | None]] | None = None,
+        trusted_proxies: frozenset[str] = frozenset(),
     ):
         self.settings = settings or SubscriptionSettings()
+        # The router's rate limits (caller, client address -> a refusal or None), per subscribe.
+        self.rate_limit = rate_limit
+        self.trusted_proxies = trusted_proxies
         self.internal_secret = internal_secret
         self.verifier = verifier
         self.subscriber = subscriber or WebSocketSubscriber(session)
@@ -68,6 +74,17 @@ class SubscriptionServer:
 
     async def websocket(self, websocket: WebSocket) -> None:
         """The WebSocket endpoint at /graphql."""
+        admit = None
+        if self.rate_limit is not None:
+            rate_limit = self.rate_limit
+            # The same address as HTTP requests get (X-Forwarded-For only from trusted proxies).
+            address = client_address(
+                websocket.client.host if websocket.client else None, websocket.headers.get("x-forwarded-for"), self.trusted_proxies
+            )
+
+            async def admit(caller: Caller) -> RateLimited | None:
+                return await rate_limit(caller, address)
+
         await GraphQLTransportWS(
             websocket,
             self.engine,
@@ -77,6 +94,7 @@ class SubscriptionServer:
             keepalive=self.settings.ws_keepalive,
             max_operations=self.settings.max_operations_per_connection,
             buffer=self.settings.buffer,
+            admit=admit,
         ).run()
 
     def stream(self, transport: str, live: LiveOperation, caller: Caller) -> Response:
