@@ -192,7 +192,10 @@ class _Walk:
     # ------------------------------------------------------------ errors
 
     def _null_error(self, path: tuple, parent: str, field: str) -> None:
-        if self._is_explained(path):
+        # Explained by an error at or below this path, or at or below a sibling's: a
+        # subgraph that nulled the parent object for a failing non-null sibling (an entity
+        # answered null for the field that failed) leaves every other field of it missing.
+        if self._is_explained(path) or (len(path) > 1 and self._is_explained(path[:-1])):
             return
         self._error(path, f"Cannot return null for non-nullable field {parent}.{field}.")
 

@@ -89,8 +89,6 @@ async def test_no_spurious_error_beside_a_bad_page_argument(new_client, query):
     assert set(codes(body)) == {"BAD_USER_INPUT"}, body
 
 
-@pytest.mark.xfail(strict=True, reason="the router's merge adds 'Cannot return null for non-nullable field "
-                   "Asset.type' when assets' _entities answers null for an entity whose field failed: router work")
 async def test_no_spurious_error_through_an_entity_fetch(new_client):
     """The same through the router's `_entities` call to assets (an order's asset)."""
     trader = new_client()
