@@ -13,6 +13,9 @@ from typing import Any
 MIN_SECRET_CHARS = 32
 # Secrets that were ever published (in this repository's files), so they prove nothing.
 KNOWN_DEFAULT_SECRETS = frozenset({"local-compose-secret-change-me", "change-me", "changeme", "secret"})
+# Operation cost limits in production (router/cost.py; docs/router.md, "Demand control"):
+# still ten times the trading screen's heaviest query (its catalog, 400; its orders page, 600).
+PRODUCTION_MAX_COST = {"max_cost": 10_000, "max_cost_anonymous": 2_000}
 
 
 def is_production(flag: bool, env: Mapping[str, str]) -> bool:
@@ -42,5 +45,14 @@ def production_router_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Router options with what maps the API for strangers turned off: introspection and
     GraphiQL (for every caller: a signed-in trader is a stranger too, and GraphiQL is a
     developer's tool; the public schema is published in the contract instead) and query
-    plans (they show which subgraph owns what)."""
-    return {**options, "introspection": False, "graphiql": False, "query_plans": False}
+    plans (they show which subgraph owns what). Demand control is stricter too, unless the
+    operator chose a limit of their own (a value other than the development default)."""
+    from router.limits import OperationLimits
+
+    development = OperationLimits()
+    stricter = {
+        name: PRODUCTION_MAX_COST[name]
+        for name in PRODUCTION_MAX_COST
+        if name in options and options[name] == getattr(development, name)
+    }
+    return {**options, **stricter, "introspection": False, "graphiql": False, "query_plans": False}

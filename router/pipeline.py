@@ -27,6 +27,8 @@ from opentelemetry import trace
 from mybroker.errors import ErrorCode
 from router.errors import PlanningError, RequestError
 from router.executor import Executor
+from mybroker.auth import USER_HEADER
+from router.cost import CostModel, OperationCost, too_expensive
 from router.limits import OperationLimits, check_limits
 from router.operation import (
     Field,
@@ -67,6 +69,8 @@ class PreparedOperation:
     plan: QueryPlan
     # The introspection part of the operation, answered by the router itself.
     introspection: DocumentNode | None
+    # Demand control: the cost tree, estimated per request (variables) and measured after.
+    cost: OperationCost
 
     @property
     def kind(self) -> str:
@@ -91,12 +95,17 @@ class RouterPipeline:
         cache_size: int = 1000,
         introspection: bool = True,
         tracer: trace.Tracer | None = None,
+        cost_model: CostModel | None = None,
+        metrics: Any = None,
     ):
         self.supergraph = supergraph
         self.schema = supergraph.api_schema
         self.executor = executor
         self.limits = limits or OperationLimits()
         self.introspection = introspection
+        self.cost_model = cost_model or CostModel(self.schema)
+        # router.metrics.RouterMetrics or None: estimated and actual costs, refusals.
+        self.metrics = metrics
         self._tracer = tracer or trace.get_tracer("mybroker.router")
         self.planner = QueryPlanner(supergraph)
         self.shaper = ResponseShaper(self.schema)
@@ -149,7 +158,8 @@ class RouterPipeline:
         except PlanningError as error:
             log.error("planning failed for %r: %s", operation_name, error)
             raise RequestError(ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
-        return PreparedOperation(definition, operation, plan, _introspection_document(operation))
+        cost = self.cost_model.compile(operation)
+        return PreparedOperation(definition, operation, plan, _introspection_document(operation), cost)
 
     # ------------------------------------------------------------ execution stage
 
@@ -169,6 +179,7 @@ class RouterPipeline:
                 )
             raw_variables = request.variables or {}
             coerced = self.coerce_variables(prepared, raw_variables)
+            estimated = self.check_cost(prepared, coerced, headers)
         except RequestError as error:
             return ExecutionOutcome({"errors": error.to_errors()}, error.status, prepared.kind if prepared else None)
 
@@ -176,6 +187,8 @@ class RouterPipeline:
         if prepared.introspection is not None:
             self._introspect(prepared.introspection, raw_variables, state)
         data = self.shaper.shape(prepared.operation, state.data, coerced, state.errors)
+        if self.metrics is not None:
+            self.metrics.observe_cost(estimated, prepared.cost.actual(data))
         body: dict[str, Any] = {"data": data}
         if state.errors:
             body["errors"] = state.errors
@@ -192,6 +205,19 @@ class RouterPipeline:
             raise _request_errors(ErrorCode.BAD_USER_INPUT, coerced)
         # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
         return getattr(coerced, "coerced", coerced)
+
+    def check_cost(self, prepared: PreparedOperation, coerced: Mapping[str, Any], headers: Mapping[str, str] | None) -> int:
+        """The operation's estimated cost; RequestError (OPERATION_TOO_COMPLEX) over the
+        caller's limit. `headers` are the subgraph headers the router built: they carry the
+        user id exactly when the caller's token was verified, so they say who is signed in."""
+        estimated = prepared.cost.estimate(coerced)
+        signed_in = bool(headers) and USER_HEADER in headers
+        refusal = too_expensive(estimated, self.limits.max_cost if signed_in else self.limits.max_cost_anonymous)
+        if refusal is not None:
+            if self.metrics is not None:
+                self.metrics.observe_cost_refusal(estimated, signed_in)
+            raise refusal
+        return estimated
 
     def _introspect(self, document: DocumentNode, variables: Mapping[str, Any], state) -> None:
         result = graphql_execute(self.schema, document, variable_values=dict(variables))
