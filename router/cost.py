@@ -125,8 +125,8 @@ class CostModel:
             argument = definition.args.get(name)
             if argument is None:
                 continue
-            default = argument.default_value
-            if isinstance(default, int) and default is not Undefined:
+            default = _default_size(argument)
+            if default is not None:
                 fallback = default
             fallback = _capped(fallback, cap)
             for given in selection.arguments:
@@ -140,6 +140,14 @@ class CostModel:
                     return fallback, None
             return fallback, None
         return _capped(fallback, cap), None
+
+
+def _default_size(argument) -> int | None:
+    """The argument's schema default; a schema built from SDL may keep it only as AST."""
+    default = argument.default_value
+    if default is Undefined and argument.ast_node is not None and isinstance(argument.ast_node.default_value, IntValueNode):
+        default = int(argument.ast_node.default_value.value)
+    return default if isinstance(default, int) and not isinstance(default, bool) else None
 
 
 def _capped(size: int, cap: int | None) -> int:
