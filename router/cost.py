@@ -250,6 +250,11 @@ class OperationCost:
         self._root = root
         self._static = root.estimate({}) if root.static else None
 
+    @property
+    def static_estimate(self) -> int | None:
+        """The estimate when no list size depends on a variable; None otherwise."""
+        return self._static
+
     def estimate(self, variables: Mapping[str, Any] | None = None) -> int:
         if self._static is not None:
             return self._static

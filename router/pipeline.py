@@ -66,7 +66,8 @@ class GraphQLRequest:
 class PreparedOperation:
     definition: OperationDefinitionNode
     operation: Operation
-    plan: QueryPlan
+    # None only when the operation's cost is over every caller's limit: never executed.
+    plan: QueryPlan | None
     # The introspection part of the operation, answered by the router itself.
     introspection: DocumentNode | None
     # Demand control: the cost tree, estimated per request (variables) and measured after.
@@ -153,13 +154,23 @@ class RouterPipeline:
             raise RequestError(
                 ErrorCode.INTROSPECTION_DISABLED, "Introspection is disabled on this router (__typename is still allowed)."
             )
+        cost = self.cost_model.compile(operation)
+        # Too expensive for every caller whatever the variables: check_cost refuses it on
+        # every request, so it is never planned (planning is the dearest stage left).
+        plan = None if self._refused_for_everyone(cost) else self._plan(operation, operation_name)
+        return PreparedOperation(definition, operation, plan, _introspection_document(operation), cost)
+
+    def _plan(self, operation: Operation, operation_name: str | None) -> QueryPlan:
         try:
-            plan = self.planner.plan(operation)
+            return self.planner.plan(operation)
         except PlanningError as error:
             log.error("planning failed for %r: %s", operation_name, error)
             raise RequestError(ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
-        cost = self.cost_model.compile(operation)
-        return PreparedOperation(definition, operation, plan, _introspection_document(operation), cost)
+
+    def _refused_for_everyone(self, cost: OperationCost) -> bool:
+        static = cost.static_estimate
+        limits = (self.limits.max_cost, self.limits.max_cost_anonymous)
+        return static is not None and all(limit is not None and static > limit for limit in limits)
 
     # ------------------------------------------------------------ execution stage
 
@@ -230,7 +241,8 @@ class RouterPipeline:
 
     def explain(self, query: str, operation_name: str | None = None) -> str:
         """The plan of an operation, printed (for `mybroker plan` and debugging)."""
-        return self.prepare(query, operation_name).plan.pretty()
+        prepared = self.prepare(query, operation_name)
+        return (prepared.plan or self._plan(prepared.operation, operation_name)).pretty()
 
 
 def explain(supergraph: Supergraph, query: str, operation_name: str | None = None) -> str:

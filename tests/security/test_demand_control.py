@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from graphql import build_client_schema, get_introspection_query, parse
 
+from bench.abuse import ASSET_EVERYTHING, ATTACK
 from router.cost import CostModel
 from router.limits import OperationLimits
 from router.operation import normalize
@@ -14,13 +15,7 @@ from tests.e2e.test_trader_story import sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-ASSET_EVERYTHING = """assets(first: 200) { ticker name type lotSize
-  quote { ticker price change changePercent volume time }
-  candles(interval: ONE_MINUTE, limit: 500) { time open high low close volume }
-  book(depth: 10) { time bids { price quantity orders } asks { price quantity orders } }
-  trades(limit: 200) { price quantity time } }"""
-ATTACK = "{ " + " ".join(f"a{n}: {ASSET_EVERYTHING}" for n in range(60)) + " }"
-
+# The attack exactly as `mybroker bench abuse` sends it.
 # The trading screen's own documents (web/src), with the variables it sends.
 ORDER_FIELDS = """id side type timeInForce quantity limitPrice filledQuantity averagePrice status rejectReason
   createdAt updatedAt asset { ticker } executions { id quantity price executedAt }"""

@@ -202,3 +202,12 @@ def test_anonymous_is_lower_and_production_is_stricter_unless_chosen():
     assert production.max_cost_anonymous < development.max_cost_anonymous
     chosen = production_router_options({**defaults(), "max_cost": 50_000})
     assert chosen["max_cost"] == 50_000
+
+
+def test_an_operation_over_every_limit_is_never_planned(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
+    assert pipeline.prepare(NESTED).plan is None  # 36: over both
+    assert pipeline.prepare("{ latestReviews(first: 1) { author { reviews { body } } } }").plan is not None  # 12
+    # sizes from variables are known per request only: planned, refused per request
+    assert pipeline.prepare("query($n: Int!) { latestReviews(first: $n) { author { reviews { body } } } }").plan is not None
+    assert "Fetch" in pipeline.explain(NESTED)  # `mybroker plan` still shows its plan
