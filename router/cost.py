@@ -24,6 +24,7 @@ response with the same weights and the real list lengths: what the operation did
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 from graphql import (
@@ -198,10 +199,19 @@ class _Node:
     def actual(self, value: Any) -> int:
         if value is None:
             return 0
-        if isinstance(value, list):
-            return sum(self.actual(item) for item in value)
-        if isinstance(value, dict):
-            return self.own + self.children.actual(value)
+        if type(value) is list:
+            own, walk = self.own, self.children.walk
+            total = 0
+            for item in value:
+                if type(item) is dict:
+                    total += own + (walk(item) if walk is not None else 0)
+                elif type(item) is list:
+                    total += self.actual(item)
+                elif item is not None:
+                    total += own
+            return total
+        if type(value) is dict and self.children.walk is not None:
+            return self.own + self.children.walk(value)
         return self.own
 
 
@@ -234,8 +244,28 @@ class _Selection:
             total += max(sum(node.estimate(variables) for node in nodes) for _, nodes in self.by_type)
         return total
 
+    @cached_property
+    def walk(self):
+        """The response walk for this selection, or None when nothing in it can cost."""
+        costly = tuple(node for node in self.keyed if node.own or node.children.walk is not None)
+        if not costly:
+            return None
+        keys = tuple((node.key, node.actual) for node in costly)
+
+        def walk(data: Mapping[str, Any]) -> int:
+            total = 0
+            get = data.get
+            for key, actual in keys:
+                value = get(key)
+                if value is not None:
+                    total += actual(value)
+            return total
+
+        return walk
+
     def actual(self, data: Mapping[str, Any]) -> int:
-        return sum(node.actual(data[node.key]) for node in self.keyed if node.key in data)
+        walk = self.walk
+        return walk(data) if walk is not None else 0
 
 
 _EMPTY = _Selection(())
