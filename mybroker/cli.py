@@ -6,7 +6,7 @@
   mybroker supergraph --subgraph N=URL ...   print the composed supergraph SDL
   mybroker plan FILE.graphql ...     print the query plan of an operation
   mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
-  mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions, orders)
+  mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions, orders, abuse)
   mybroker reconcile [--wait S]      one reconciliation pass in the running orders service (JSON summary)
 """
 from __future__ import annotations
@@ -280,6 +280,7 @@ BENCHMARKS = {
     "router": "router.bench.router_bench:router",
     "subscriptions": "router.bench.subscriptions_bench:subscriptions",
     "orders": "bench.orders:orders",
+    "abuse": "bench.abuse:abuse",
 }
 # Flags only some benchmarks take, passed as keyword arguments when given.
 BENCH_OPTIONS = ("seconds", "runs", "clients", "rate", "workers", "gateways", "traders", "orders_per_trader", "watch_interval", "infra", "url")
@@ -359,10 +360,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--ops", type=int, default=None, help="operations to run (default: the benchmark's own)")
     bench.add_argument("--seed", type=int, default=42)
-    bench.add_argument("--seconds", type=float, default=None, help="router, subscriptions: seconds per measurement")
+    bench.add_argument("--seconds", type=float, default=None, help="router, subscriptions: seconds per measurement; abuse: seconds of attack (default 10)")
     bench.add_argument("--runs", type=int, default=None, help="router: repetitions per measurement (the median is kept)")
     bench.add_argument("--clients", type=int, default=None, help="router: concurrent connections; subscriptions: subscribers")
-    bench.add_argument("--rate", type=int, default=None, help="subscriptions: quote ticks published per second; b3-rabbitmq: orders published per second")
+    bench.add_argument("--rate", type=int, default=None, help="subscriptions: quote ticks published per second; b3-rabbitmq: orders published per second; abuse: attacks per second (default 20)")
     bench.add_argument("--workers", type=int, default=None, help="router: our router's worker processes; b3-rabbitmq: b3-sim shard processes")
     bench.add_argument("--gateways", default=None, help="router: which to run, e.g. ours,hive,apollo (the default); subscriptions: ours (default), hive or ours,hive")
     bench.add_argument("--traders", type=int, default=None, help="orders: concurrent traders (default 20)")
@@ -373,7 +374,7 @@ def _parser() -> argparse.ArgumentParser:
         help="orders: the platform the bench starts, `mybroker up` in a child process: embedded (default) or "
         "--infra real (`mybroker up --infra real`, every service in that one process, on the real engines)",
     )
-    bench.add_argument("--url", default=None, help="orders: a running router's /graphql; the bench then starts no platform")
+    bench.add_argument("--url", default=None, help="orders, abuse: a running router's /graphql; the bench then starts no platform")
     return parser
 
 
@@ -395,6 +396,8 @@ def _router_edge_flags(router: argparse.ArgumentParser) -> None:
     router.add_argument("--max-root-fields", type=int, metavar="N", help="root fields per operation (0: no limit; default 64)")
     router.add_argument("--max-tokens", type=int, metavar="N", help="lexical tokens per document (0: no limit; default 15000)")
     router.add_argument("--max-body-bytes", type=int, metavar="N", help="request body size (0: no limit; default 2000000)")
+    router.add_argument("--max-cost", type=int, metavar="N", help="operation cost for a signed-in caller (0: no limit; default 20000)")
+    router.add_argument("--max-cost-anonymous", type=int, metavar="N", help="operation cost for an anonymous caller (0: no limit; default 5000)")
     router.add_argument("--apq-cache", type=int, metavar="N", help="automatic persisted queries remembered (0: APQ off; default 1000)")
     router.add_argument("--metrics", action=switch, default=None, help="Prometheus metrics at GET /metrics (default on)")
     router.add_argument("--rate-limit", action=switch, default=None,

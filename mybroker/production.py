@@ -13,6 +13,9 @@ from typing import Any
 MIN_SECRET_CHARS = 32
 # Secrets that were ever published (in this repository's files), so they prove nothing.
 KNOWN_DEFAULT_SECRETS = frozenset({"local-compose-secret-change-me", "change-me", "changeme", "secret"})
+# Operation cost limits in production (router/cost.py; docs/router.md, "Demand control"):
+# still ten times the trading screen's heaviest query (its catalog, 400; its orders page, 600).
+PRODUCTION_MAX_COST = {"max_cost": 10_000, "max_cost_anonymous": 2_000}
 
 
 def is_production(flag: bool, env: Mapping[str, str]) -> bool:
@@ -64,10 +67,12 @@ def production_router_options(options: Mapping[str, Any], env: Mapping[str, str]
     """Router options with what maps the API for strangers turned off: introspection and
     GraphiQL (for every caller: a signed-in trader is a stranger too, and GraphiQL is a
     developer's tool; the public schema is published in the contract instead) and query
-    plans (they show which subgraph owns what). The strict rate limits replace the
-    development ones unless `env` sets that limit itself (flags still win afterwards)."""
+    plans (they show which subgraph owns what). The strict rate limits and cost limits
+    replace the development ones unless `env` sets that limit itself (flags still win
+    afterwards)."""
     from router.options import env_variable
 
     env = env or {}
-    strict = {name: value for name, value in PRODUCTION_RATE_LIMITS.items() if not env.get(env_variable(name), "").strip()}
+    stricter = {**PRODUCTION_RATE_LIMITS, **PRODUCTION_MAX_COST}
+    strict = {name: value for name, value in stricter.items() if not env.get(env_variable(name), "").strip()}
     return {**options, **strict, "introspection": False, "graphiql": False, "query_plans": False}

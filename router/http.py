@@ -104,6 +104,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         cache_size=config.cache_size,
         introspection=config.introspection,
         tracer=tracer,
+        metrics=metrics,
     )
     persisted = PersistedQueries(config.persisted_queries)
     bucket_store = config.rate_limit_store or MemoryBucketStore()
@@ -185,7 +186,10 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         transport = streaming_transport(request.headers.get("accept", ""))
         if transport is not None:  # SSE or multipart: subscriptions (and single results) as a stream
             try:
-                operation = live.engine.prepare(GraphQLRequest(query, variables, operation_name), allow_mutations=allow_mutations)
+                operation = live.engine.prepare(
+                    GraphQLRequest(query, variables, operation_name), allow_mutations=allow_mutations,
+                    headers=live.headers_for(caller),
+                )
             except RequestError as error:
                 return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
             return live.stream(transport, operation, caller)

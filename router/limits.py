@@ -2,6 +2,8 @@
 (checked while parsing), then depth, aliases and root fields (checked before planning).
 
 A client that exceeds one gets OPERATION_TOO_COMPLEX and nothing reaches a subgraph.
+The operation's cost (router/cost.py) is checked with the request's variables, once they
+are known, against `max_cost` or `max_cost_anonymous`.
 Introspection (`__schema`, `__type`) is answered by the router itself and bounded by
 graphql-core's MaxIntrospectionDepthRule, so it does not count against the depth limit."""
 from __future__ import annotations
@@ -23,6 +25,11 @@ class OperationLimits:
     max_tokens: int | None = 15_000
     # Bytes of request body; larger bodies are refused with HTTP 413 unread.
     max_body_bytes: int | None = 2_000_000
+    # Demand control (router/cost.py): the most an operation may cost, signed in and
+    # anonymous. The trading screen's heaviest queries cost 400 (catalog) and 600 (orders page); `mybroker bench
+    # orders` under 100; the 60-alias attack of issue 13 costs about 1.2 million.
+    max_cost: int | None = 20_000
+    max_cost_anonymous: int | None = 5_000
 
 
 def check_limits(operation: Operation, limits: OperationLimits) -> None:

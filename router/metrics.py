@@ -12,6 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 # Seconds; the router's own work is sub-millisecond, a subgraph fetch a few milliseconds.
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+# Operation costs (router/cost.py): a quote is 1 to 3, the screen's pages tens to hundreds.
+_COST_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 100_000)
+
 
 class RouterMetrics:
     content_type = CONTENT_TYPE_LATEST
@@ -39,6 +42,26 @@ class RouterMetrics:
             "router_rate_limited", "Operations refused with RATE_LIMITED, by the bucket that ran dry "
             "(ip, user, ip_total, ip_cost, user_cost: router/rate_limit.py).", ("scope",), registry=self.registry,
         )
+
+        self.cost_estimated = Histogram(
+            "router_operation_cost_estimated", "Estimated cost (router/cost.py) of the operations run.",
+            buckets=_COST_BUCKETS, registry=self.registry,
+        )
+        self.cost_actual = Histogram(
+            "router_operation_cost_actual", "Actual cost of the responses: the same weights over the real list lengths.",
+            buckets=_COST_BUCKETS, registry=self.registry,
+        )
+        self.cost_refusals = Counter(
+            "router_operation_cost_refusals", "Operations refused as too expensive, by caller (anonymous, signed_in).",
+            ("caller",), registry=self.registry,
+        )
+
+    def observe_cost(self, estimated: int, actual: int) -> None:
+        self.cost_estimated.observe(estimated)
+        self.cost_actual.observe(actual)
+
+    def observe_cost_refusal(self, estimated: int, signed_in: bool) -> None:
+        self.cost_refusals.labels("signed_in" if signed_in else "anonymous").inc()
 
     def observe_request(self, kind: str | None, body: dict[str, Any], seconds: float | None) -> None:
         """`seconds` None: refused at the door, before the pipeline (counted, not timed)."""

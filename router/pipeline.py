@@ -27,6 +27,8 @@ from opentelemetry import trace
 from mybroker.errors import ErrorCode
 from router.errors import PlanningError, RequestError
 from router.executor import Executor
+from mybroker.auth import USER_HEADER
+from router.cost import CostModel, OperationCost, too_expensive
 from router.limits import OperationLimits, check_limits
 from router.operation import (
     Field,
@@ -64,9 +66,12 @@ class GraphQLRequest:
 class PreparedOperation:
     definition: OperationDefinitionNode
     operation: Operation
-    plan: QueryPlan
+    # None only when the operation's cost is over every caller's limit: never executed.
+    plan: QueryPlan | None
     # The introspection part of the operation, answered by the router itself.
     introspection: DocumentNode | None
+    # Demand control: the cost tree, estimated per request (variables) and measured after.
+    cost: OperationCost
 
     @property
     def kind(self) -> str:
@@ -91,12 +96,17 @@ class RouterPipeline:
         cache_size: int = 1000,
         introspection: bool = True,
         tracer: trace.Tracer | None = None,
+        cost_model: CostModel | None = None,
+        metrics: Any = None,
     ):
         self.supergraph = supergraph
         self.schema = supergraph.api_schema
         self.executor = executor
         self.limits = limits or OperationLimits()
         self.introspection = introspection
+        self.cost_model = cost_model or CostModel(self.schema)
+        # router.metrics.RouterMetrics or None: estimated and actual costs, refusals.
+        self.metrics = metrics
         self._tracer = tracer or trace.get_tracer("mybroker.router")
         self.planner = QueryPlanner(supergraph)
         self.shaper = ResponseShaper(self.schema)
@@ -144,12 +154,23 @@ class RouterPipeline:
             raise RequestError(
                 ErrorCode.INTROSPECTION_DISABLED, "Introspection is disabled on this router (__typename is still allowed)."
             )
+        cost = self.cost_model.compile(operation)
+        # Too expensive for every caller whatever the variables: check_cost refuses it on
+        # every request, so it is never planned (planning is the dearest stage left).
+        plan = None if self._refused_for_everyone(cost) else self._plan(operation, operation_name)
+        return PreparedOperation(definition, operation, plan, _introspection_document(operation), cost)
+
+    def _plan(self, operation: Operation, operation_name: str | None) -> QueryPlan:
         try:
-            plan = self.planner.plan(operation)
+            return self.planner.plan(operation)
         except PlanningError as error:
             log.error("planning failed for %r: %s", operation_name, error)
             raise RequestError(ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
-        return PreparedOperation(definition, operation, plan, _introspection_document(operation))
+
+    def _refused_for_everyone(self, cost: OperationCost) -> bool:
+        static = cost.static_estimate
+        limits = (self.limits.max_cost, self.limits.max_cost_anonymous)
+        return static is not None and all(limit is not None and static > limit for limit in limits)
 
     # ------------------------------------------------------------ execution stage
 
@@ -169,6 +190,7 @@ class RouterPipeline:
                 )
             raw_variables = request.variables or {}
             coerced = self.coerce_variables(prepared, raw_variables)
+            estimated = self.check_cost(prepared, coerced, headers)
         except RequestError as error:
             return ExecutionOutcome({"errors": error.to_errors()}, error.status, prepared.kind if prepared else None)
 
@@ -176,6 +198,8 @@ class RouterPipeline:
         if prepared.introspection is not None:
             self._introspect(prepared.introspection, raw_variables, state)
         data = self.shaper.shape(prepared.operation, state.data, coerced, state.errors)
+        if self.metrics is not None:
+            self.metrics.observe_cost(estimated, prepared.cost.actual(data))
         body: dict[str, Any] = {"data": data}
         if state.errors:
             body["errors"] = state.errors
@@ -193,6 +217,19 @@ class RouterPipeline:
         # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
         return getattr(coerced, "coerced", coerced)
 
+    def check_cost(self, prepared: PreparedOperation, coerced: Mapping[str, Any], headers: Mapping[str, str] | None) -> int:
+        """The operation's estimated cost; RequestError (OPERATION_TOO_COMPLEX) over the
+        caller's limit. `headers` are the subgraph headers the router built: they carry the
+        user id exactly when the caller's token was verified, so they say who is signed in."""
+        estimated = prepared.cost.estimate(coerced)
+        signed_in = bool(headers) and USER_HEADER in headers
+        refusal = too_expensive(estimated, self.limits.max_cost if signed_in else self.limits.max_cost_anonymous)
+        if refusal is not None:
+            if self.metrics is not None:
+                self.metrics.observe_cost_refusal(estimated, signed_in)
+            raise refusal
+        return estimated
+
     def _introspect(self, document: DocumentNode, variables: Mapping[str, Any], state) -> None:
         result = graphql_execute(self.schema, document, variable_values=dict(variables))
         if result.data:
@@ -204,7 +241,8 @@ class RouterPipeline:
 
     def explain(self, query: str, operation_name: str | None = None) -> str:
         """The plan of an operation, printed (for `mybroker plan` and debugging)."""
-        return self.prepare(query, operation_name).plan.pretty()
+        prepared = self.prepare(query, operation_name)
+        return (prepared.plan or self._plan(prepared.operation, operation_name)).pretty()
 
 
 def explain(supergraph: Supergraph, query: str, operation_name: str | None = None) -> str:

@@ -69,14 +69,17 @@ class SubscriptionEngine:
         self.hub = hub
         self.fanout = FanOut()
 
-    def prepare(self, request: GraphQLRequest, *, allow_mutations: bool = True) -> LiveOperation:
-        """Parse, validation, operation limits and variables: RequestError before anything
-        reaches a subgraph."""
+    def prepare(
+        self, request: GraphQLRequest, *, allow_mutations: bool = True, headers: Mapping[str, str] | None = None
+    ) -> LiveOperation:
+        """Parse, validation, operation limits, variables and cost (the caller's limit, from
+        the subgraph `headers` it will run with): RequestError before anything reaches a subgraph."""
         prepared = self.pipeline.prepare(request.query, request.operation_name)
         if prepared.kind == "mutation" and not allow_mutations:
             raise RequestError(ErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
         variables = request.variables if request.variables is not None else {}
         coerced = self.pipeline.coerce_variables(prepared, variables)
+        self.pipeline.check_cost(prepared, coerced, headers)
         if prepared.kind == "subscription":
             try:
                 split_subscription_plan(prepared.plan)

@@ -193,7 +193,7 @@ class GraphQLTransportWS:
             try:
                 if request.operation_name is not None and not isinstance(request.operation_name, str):
                     raise RequestError(ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
-                live = self.engine.prepare(request)
+                live = self.engine.prepare(request, headers=self.headers)
             except RequestError as error:
                 await self._send({"id": operation_id, "type": "error", "payload": error.to_errors()})
                 return

@@ -1,0 +1,151 @@
+"""`mybroker bench abuse`: issue 13's expensive-query attack, and what a trader sees meanwhile.
+
+Unless `--url` points at a running router, the bench starts the embedded platform in a child
+process (as `mybroker bench orders` does) and waits for the exchange to quote. Then, for
+`--seconds` (default 10), it sends `--rate` (default 20) anonymous 60-alias
+`assets(first: 200)` queries per second, each with candles, book and trades (about 20 KB,
+under every depth, alias and token limit; before demand control one took 11.9 s and 3.25 MB
+and stalled the platform), while one client polls `{ asset(ticker: "PETR4") { ticker quote
+{ price } } }` back to back. A short quiet phase first measures the quote alone.
+
+It reports how many attacks were refused (OPERATION_TOO_COMPLEX) and how fast, the quote's
+latency during the attack, and errors: an attack answered any other way, a quote with
+errors. The last line is JSON."""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+from bench.orders import PlatformProcess, until_the_exchange_quotes
+
+ASSET_EVERYTHING = """assets(first: 200) { ticker name type lotSize
+  quote { ticker price change changePercent volume time }
+  candles(interval: ONE_MINUTE, limit: 500) { time open high low close volume }
+  book(depth: 10) { time bids { price quantity orders } asks { price quantity orders } }
+  trades(limit: 200) { price quantity time } }"""
+ATTACK = "{ " + " ".join(f"a{n}: {ASSET_EVERYTHING}" for n in range(60)) + " }"
+QUOTE = '{ asset(ticker: "PETR4") { ticker quote { price } } }'
+QUIET_SECONDS = 2.0
+
+
+def _ms(samples: list[float], q: float) -> float | None:
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+
+def _codes(body: dict) -> list[str]:
+    return [(e.get("extensions") or {}).get("code", "UNKNOWN") for e in body.get("errors") or []]
+
+
+async def _post(http: aiohttp.ClientSession, url: str, query: str) -> tuple[float, int, dict]:
+    started = time.perf_counter()
+    async with http.post(url, json={"query": query}) as response:
+        body = await response.json(content_type=None)
+    return time.perf_counter() - started, response.status, body
+
+
+async def _poll_quotes(http: aiohttp.ClientSession, url: str, until: float, latencies: list[float], errors: list[str]) -> None:
+    while time.monotonic() < until:
+        try:
+            seconds, _status, body = await _post(http, url, QUOTE)
+        except aiohttp.ClientError as error:
+            errors.append(f"quote: {error}")
+            continue
+        latencies.append(seconds)
+        if body.get("errors") or not ((body.get("data") or {}).get("asset") or {}).get("quote"):
+            errors.append(f"quote: {_codes(body) or body}")
+
+
+async def _attack(http: aiohttp.ClientSession, url: str, refusals: list[float], costs: list[tuple[int, int]], errors: list[str]) -> None:
+    try:
+        seconds, status, body = await _post(http, url, ATTACK)
+    except aiohttp.ClientError as error:
+        errors.append(f"attack: {error}")
+        return
+    if _codes(body) == ["OPERATION_TOO_COMPLEX"] and body.get("data") is None:
+        refusals.append(seconds)
+        extensions = body["errors"][0]["extensions"]
+        costs.append((extensions.get("cost"), extensions.get("maxCost")))
+    else:
+        errors.append(f"attack answered {status} {_codes(body) or 'with data'}")
+
+
+async def run_attack(url: str, seconds: float, rate: int) -> dict:
+    async with aiohttp.ClientSession() as quotes_http, aiohttp.ClientSession() as attack_http:
+        quiet: list[float] = []
+        errors: list[str] = []
+        await _poll_quotes(quotes_http, url, time.monotonic() + QUIET_SECONDS, quiet, errors)
+        during: list[float] = []
+        refusals: list[float] = []
+        costs: list[tuple[int, int]] = []
+        started = time.monotonic()
+        poller = asyncio.create_task(_poll_quotes(quotes_http, url, started + seconds, during, errors))
+        attacks: list[asyncio.Task] = []
+        for n in range(int(seconds * rate)):
+            # on schedule, however long the answers take: an attacker does not wait
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            attacks.append(asyncio.create_task(_attack(attack_http, url, refusals, costs, errors)))
+        await asyncio.gather(poller, *attacks)
+        elapsed = time.monotonic() - started
+    cost, max_cost = costs[0] if costs else (None, None)
+    return {
+        "seconds": round(elapsed, 2),
+        "attack_rate_per_s": rate,
+        "attack_bytes": len(ATTACK),
+        "attacks_sent": len(attacks),
+        "refused": len(refusals),
+        "attack_cost": cost,
+        "max_cost_anonymous": max_cost,
+        "refusal_ms_p50": _ms(refusals, 0.50),
+        "refusal_ms_p99": _ms(refusals, 0.99),
+        "quotes_quiet": len(quiet),
+        "quote_quiet_ms_p50": _ms(quiet, 0.50),
+        "quote_quiet_ms_p99": _ms(quiet, 0.99),
+        "quotes_during_attack": len(during),
+        "quote_ms_p50": _ms(during, 0.50),
+        "quote_ms_p99": _ms(during, 0.99),
+        "quote_ms_max": _ms(during, 1.0),
+        "errors": len(errors),
+        "first_errors": errors[:5],
+    }
+
+
+def abuse(ops: int | None = None, seed: int = 42, seconds: float | None = None, rate: int | None = None,
+          url: str | None = None) -> str:
+    """`mybroker bench abuse`; returns the JSON line (the platform's start is printed first)."""
+    del ops, seed  # the attack is the same every run
+    seconds = 10.0 if seconds is None else seconds
+    rate = 20 if rate is None else rate
+    if seconds <= 0 or rate < 1:
+        raise SystemExit("bench abuse: --seconds must be above 0 and --rate 1 or more")
+    with tempfile.TemporaryDirectory(prefix="mybroker-bench-abuse-") as tmp:
+        platform = None
+        if url is None:
+            platform = PlatformProcess("embedded", Path(tmp))
+            started = time.monotonic()
+            platform.wait_up()
+            url = platform.url
+        try:
+            asyncio.run(until_the_exchange_quotes(url))
+            if platform is not None:
+                print(f"platform up (embedded, mybroker up) in {time.monotonic() - started:.1f}s at {url}", flush=True)
+            summary = asyncio.run(run_attack(url, seconds, rate))
+        finally:
+            if platform is not None:
+                platform.stop()
+    summary["infra"] = "url" if platform is None else "embedded"
+    print(
+        f"{summary['refused']}/{summary['attacks_sent']} attacks refused (cost {summary['attack_cost']} > "
+        f"{summary['max_cost_anonymous']}) in p50 {summary['refusal_ms_p50']} ms / p99 {summary['refusal_ms_p99']} ms; "
+        f"quote p50 {summary['quote_ms_p50']} ms, p99 {summary['quote_ms_p99']} ms, max {summary['quote_ms_max']} ms "
+        f"(quiet p50 {summary['quote_quiet_ms_p50']} ms); {summary['errors']} errors",
+        flush=True,
+    )
+    return orjson.dumps(summary).decode()
