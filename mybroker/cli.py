@@ -396,6 +396,7 @@ def _router_edge_flags(router: argparse.ArgumentParser) -> None:
     router.add_argument("--max-root-fields", type=int, metavar="N", help="root fields per operation (0: no limit; default 64)")
     router.add_argument("--max-tokens", type=int, metavar="N", help="lexical tokens per document (0: no limit; default 15000)")
     router.add_argument("--max-body-bytes", type=int, metavar="N", help="request body size (0: no limit; default 2000000)")
+    router.add_argument("--max-fields", type=int, metavar="N", help="fields once fragments are inlined (0: no limit; default 10000)")
     router.add_argument("--max-cost", type=int, metavar="N", help="operation cost for a signed-in caller (0: no limit; default 20000)")
     router.add_argument("--max-cost-anonymous", type=int, metavar="N", help="operation cost for an anonymous caller (0: no limit; default 5000)")
     router.add_argument("--apq-cache", type=int, metavar="N", help="automatic persisted queries remembered (0: APQ off; default 1000)")

@@ -11,7 +11,7 @@
 | MYBROKER_CORS_ORIGINS | --cors-origin URL ... ("*": any) | none: same-origin only |
 | MYBROKER_CORS_CREDENTIALS | --[no-]cors-credentials | false |
 | MYBROKER_CORS_MAX_AGE | --cors-max-age S | 600 |
-| MYBROKER_ROUTER_MAX_DEPTH / _MAX_ALIASES / _MAX_ROOT_FIELDS / _MAX_TOKENS / _MAX_BODY_BYTES | --max-depth ... | see OperationLimits; 0 = no limit |
+| MYBROKER_ROUTER_MAX_DEPTH / _MAX_ALIASES / _MAX_ROOT_FIELDS / _MAX_TOKENS / _MAX_FIELDS / _MAX_BODY_BYTES | --max-depth ... | see OperationLimits; 0 = no limit |
 | MYBROKER_ROUTER_MAX_COST / _MAX_COST_ANONYMOUS | --max-cost N / --max-cost-anonymous N | 20000 / 5000 (production: 10000 / 2000); 0 = no limit |
 | MYBROKER_ROUTER_APQ_CACHE | --apq-cache N (0: APQ off) | 1000 |
 | MYBROKER_ROUTER_METRICS | --[no-]metrics | true |

@@ -29,7 +29,7 @@ from router.errors import PlanningError, RequestError
 from router.executor import Executor
 from mybroker.auth import USER_HEADER
 from router.cost import CostModel, OperationCost, too_expensive
-from router.limits import OperationLimits, check_limits
+from router.limits import OperationLimits, check_inlined_size, check_limits
 from router.operation import (
     Field,
     InlineFragment,
@@ -138,6 +138,7 @@ class RouterPipeline:
             if "Parsing aborted" in error.message:  # a parser limit, not a typo
                 raise RequestError(ErrorCode.OPERATION_TOO_COMPLEX, error.message) from None
             raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
+        check_inlined_size(document, self.limits)  # before validation and inlining pay for a fragment bomb
         errors = validate(self.schema, document, _STRUCTURE_RULES)
         if errors:
             raise _request_errors(ErrorCode.GRAPHQL_VALIDATION_FAILED, errors)

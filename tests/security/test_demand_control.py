@@ -81,3 +81,21 @@ async def test_the_trading_screens_queries_pass_with_a_wide_margin(new_client):
     for query, variables in PUBLIC_SCREEN + SIGNED_IN_SCREEN:
         _status, body = await trader.post(query, variables)
         assert codes(body) == [], (query, body)
+
+
+async def test_a_fragment_bomb_is_refused_at_once(new_client):
+    """40 fragments, each spreading the one below twice: 1.3 KB that would inline to 2**40
+    fields. Inlining 18 such levels once took 5 s of the router's event loop; the count
+    reuses each fragment's size and refuses it before validation."""
+    fragments = ["fragment F0 on Asset { ticker }"] + [f"fragment F{i} on Asset {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 41)]
+    bomb = '{ asset(ticker: "PETR4") { ...F40 } } ' + " ".join(fragments)
+    _status, body = await new_client().post(bomb)
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["OPERATION_TOO_COMPLEX"], body
+    assert "once its fragments are inlined" in body["errors"][0]["message"]
+
+
+async def test_the_screens_queries_are_far_under_the_field_limit():
+    from router.limits import check_inlined_size
+
+    for query, _variables in PUBLIC_SCREEN + SIGNED_IN_SCREEN:
+        check_inlined_size(parse(query), OperationLimits(max_fields=OperationLimits().max_fields // 20))

@@ -101,3 +101,31 @@ async def test_token_limit_over_http(supergraph, store):
     async with edge_router(supergraph, store, limits=OperationLimits(max_tokens=10)) as (url, _):
         status, body = await post(url, {"query": "{ me { name username } topProducts { name upc } }"})
     assert status == 400 and codes(body) == ["OPERATION_TOO_COMPLEX"]
+
+
+def fragment_bomb(levels: int, base: str = "name") -> str:
+    """`levels` fragments, each spreading the one below twice: 2**levels copies of `base`."""
+    fragments = [f"fragment F0 on User {{ {base} }}"]
+    fragments += [f"fragment F{i} on User {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    return f"{{ me {{ ...F{levels} }} }} " + " ".join(fragments)
+
+
+def test_fields_are_counted_with_fragments_inlined(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_fields=5)
+    assert pipeline.prepare(fragment_bomb(2)).kind == "query"  # me + 4 names
+    assert "9 fields once its fragments are inlined; the limit is 5" in too_complex(pipeline, fragment_bomb(2, "name id"))
+
+
+def test_a_fragment_bomb_is_refused_before_validation_or_inlining(supergraph, client):
+    """60 levels would be 2**60 fields: inlining it would never end, and counting it must
+    not either (each fragment is counted once). The default limit refuses it."""
+    message = too_complex(pipeline_with(supergraph, client), fragment_bomb(60))
+    assert str(2**60 + 1) in message and "limit is 10000" in message
+
+
+def test_unknown_fragments_and_cycles_are_left_to_validation(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_fields=100)
+    for query in ("{ me { ...Missing } }", "{ me { ...A } } fragment A on User { ...B } fragment B on User { ...A }"):
+        with pytest.raises(RequestError) as raised:
+            pipeline.prepare(query)
+        assert raised.value.code.value == "GRAPHQL_VALIDATION_FAILED"
