@@ -407,8 +407,8 @@ def _router_edge_flags(router: argparse.ArgumentParser) -> None:
         ("ip", "anonymous operations per client address", "10000/20000", "50/100"),
         ("user", "operations per signed-in user", "5000/10000", "20/40"),
         ("ip-total", "every operation from one client address", "20000/40000", "200/400"),
-        ("ip-cost", "anonymous cost per client address", "100000/200000", "500/1000"),
-        ("user-cost", "cost per signed-in user", "50000/100000", "2000/4000"),
+        ("ip-cost", "anonymous cost per client address", "100000/200000", "1000/4000"),
+        ("user-cost", "cost per signed-in user", "50000/100000", "5000/20000"),
     ):
         rate, burst = development.split("/")
         strict_rate, strict_burst = production.split("/")

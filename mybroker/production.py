@@ -46,9 +46,10 @@ def require_real_secret(secret: str) -> None:
 # user 20/s with a burst of 40; anonymous callers per address 50/s (several visitors may
 # share a NAT) with 100; every caller of one address together 200/s with 400 (an office of
 # about ten active traders), so one address cannot multiply its share with many accounts.
-# Cost per second (demand control's cost, 1 per operation until it charges more): anonymous
-# lower than signed in. A bucket's burst should be at least the largest cost one operation
-# may have, or that operation has to wait for a full bucket.
+# Cost per second (each operation's estimated cost, router/cost.py): anonymous lower than
+# signed in, each burst twice the most one operation may cost (PRODUCTION_MAX_COST), so the
+# dearest allowed operation can run twice in a row; a visitor opening the trading screen
+# spends about 1,000 (catalog 400, quotes 400, chart 121, the book).
 PRODUCTION_RATE_LIMITS = {
     "rate_limit_ip_per_second": 50,
     "rate_limit_ip_burst": 100,
@@ -56,10 +57,10 @@ PRODUCTION_RATE_LIMITS = {
     "rate_limit_user_burst": 40,
     "rate_limit_ip_total_per_second": 200,
     "rate_limit_ip_total_burst": 400,
-    "rate_limit_ip_cost_per_second": 500,
-    "rate_limit_ip_cost_burst": 1000,
-    "rate_limit_user_cost_per_second": 2000,
-    "rate_limit_user_cost_burst": 4000,
+    "rate_limit_ip_cost_per_second": 1000,
+    "rate_limit_ip_cost_burst": 4000,
+    "rate_limit_user_cost_per_second": 5000,
+    "rate_limit_user_cost_burst": 20000,
 }
 
 

@@ -204,6 +204,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                     internal_headers(config.internal_secret, caller.user_id, address, session_id=caller.session_id),
                     allow_mutations=allow_mutations,
                     include_plan=include_plan,
+                    charge=None if limiter is None else _cost_charger(caller, address),
                 )
                 if span.is_recording():
                     span.set_attribute("graphql.operation.type", outcome.kind or "unknown")
@@ -224,7 +225,27 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             metrics.observe_request(outcome.kind, outcome.body, None if started is None else time.perf_counter() - started)
         if outcome.status == 405:
             headers = {"allow": "POST"}
+        elif outcome.status == 429 and headers is None:  # refused by the cost buckets, inside the pipeline
+            headers = {"retry-after": str(outcome.body["errors"][0]["extensions"]["retryAfter"])}
         return _json(outcome.body, outcome.status, headers)
+
+    def _cost_charger(caller: Caller, address: str | None):
+        """Bills an operation's estimated cost to the caller's cost bucket: 1 was drawn at
+        the door with the operation itself, the rest once demand control knows the cost."""
+        key = limiter.key_for(caller, address)
+
+        async def charge(cost: int) -> RequestError | None:
+            if cost <= 1:
+                return None
+            refusal = await limiter.consume(key, cost - 1)
+            if refusal is None:
+                return None
+            if metrics is not None:
+                metrics.observe_rate_limited(refusal.scope)
+            error = refusal.error()
+            return RequestError(ErrorCode.RATE_LIMITED, error["message"], status=429, errors=[error])
+
+        return charge
 
     async def _rate_limited(caller: Caller, address: str | None) -> Response | None:
         """HTTP 429 with Retry-After when one of the caller's buckets is empty."""

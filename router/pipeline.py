@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from graphql import (
     DocumentNode,
@@ -176,8 +176,12 @@ class RouterPipeline:
     # ------------------------------------------------------------ execution stage
 
     async def execute(
-        self, request: GraphQLRequest, headers: Mapping[str, str], *, allow_mutations: bool = True, include_plan: bool = False
+        self, request: GraphQLRequest, headers: Mapping[str, str], *, allow_mutations: bool = True, include_plan: bool = False,
+        charge: Callable[[int], Awaitable[RequestError | None]] | None = None,
     ) -> ExecutionOutcome:
+        """`charge(cost)`, when given, bills the operation's estimated cost (the edge's rate
+        limits per second of cost) once it is known and before anything runs; a RequestError
+        it returns refuses the operation."""
         prepared = None
         try:
             prepared = self.prepare(request.query, request.operation_name)
@@ -192,6 +196,9 @@ class RouterPipeline:
             raw_variables = request.variables or {}
             coerced = self.coerce_variables(prepared, raw_variables)
             estimated = self.check_cost(prepared, coerced, headers)
+            refusal = await charge(estimated) if charge is not None else None
+            if refusal is not None:
+                raise refusal
         except RequestError as error:
             return ExecutionOutcome({"errors": error.to_errors()}, error.status, prepared.kind if prepared else None)
 

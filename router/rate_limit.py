@@ -9,7 +9,7 @@ when), which one atomic Redis script can read and write for every router process
 
 Which buckets a request draws from:
 
-| caller | operations (1 each) | cost (the operation's, 1 until demand control charges it) |
+| caller | operations (1 each) | cost (the operation's estimated cost: 1 at the door, the rest once demand control knows it; subscriptions 1) |
 |---|---|---|
 | anonymous | `ip`: its client address | `ip_cost`: its client address |
 | signed in | `user`: its user id | `user_cost`: its user id |

@@ -397,3 +397,21 @@ def test_the_cli_help_states_the_real_defaults():
         rate_help, burst_help = helps[f"rate_limit_{scope}_per_second"], helps[f"rate_limit_{scope}_burst"]
         assert f"default {int(bucket.per_second)}, production {PRODUCTION_RATE_LIMITS[f'rate_limit_{scope}_per_second']}" in rate_help
         assert f"default {int(bucket.burst)}, production {PRODUCTION_RATE_LIMITS[f'rate_limit_{scope}_burst']}" in burst_help
+
+
+async def test_an_operations_cost_is_billed_to_the_cost_bucket(supergraph, store):
+    """Demand control's estimate (12 here: latestReviews, its author, their reviews) is
+    drawn from the caller's cost bucket before anything runs; 1 of it at the door."""
+    clock = Clock()
+    costly = {"query": "{ latestReviews(first: 1) { author { reviews { body } } } }"}
+    async with edge_router(supergraph, store, **config(clock, ip_cost=Bucket(10, 30))) as (url, _):
+        for _ in range(2):  # 30 -> 18 -> 6
+            status, _headers, body = await post_from(url, ADDRESS, costly)
+            assert status == 200 and "errors" not in body, body
+        status, headers, body = await post_from(url, ADDRESS, costly)
+        assert status == 429 and headers["Retry-After"] == "1"
+        assert body["errors"][0]["extensions"] == {"code": "RATE_LIMITED", "retryAfter": 1}
+        status, _headers, _body = await post_from(url, ADDRESS)  # a cheap one (cost 0) still passes
+        assert status == 200
+        clock.now += 1
+        assert (await post_from(url, ADDRESS, costly))[0] == 200
