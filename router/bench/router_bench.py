@@ -66,7 +66,11 @@ def gateway_process(name: str, supergraph: Path, port: int, cpus: set[int], work
     """The gateway `name` serving `supergraph` on `port`, not started yet; the Node gateways
     run from `folder` (installed there first; default bench/gateways)."""
     if name == "ours":
-        argv = python_module("mybroker.cli", "router", "--supergraph", str(supergraph), "--port", str(port))
+        argv = python_module(
+            "mybroker.cli", "router", "--supergraph", str(supergraph), "--port", str(port),
+            # The peers run without demand control or rate limits; so does ours here.
+            "--max-cost", "0", "--max-cost-anonymous", "0", "--no-rate-limit",
+        )
         if workers:
             argv += ["--workers", str(workers)]
         return Process("router-ours", argv, cpus)

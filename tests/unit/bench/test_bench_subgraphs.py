@@ -19,6 +19,7 @@ from router.bench.subgraphs import (
 )
 from router.compose import SubgraphDef, compose
 from router.executor import Executor
+from router.limits import OperationLimits
 from router.pipeline import GraphQLRequest, RouterPipeline
 from router.supergraph import Supergraph
 
@@ -44,7 +45,9 @@ def supergraph() -> Supergraph:
 async def _through_router(supergraph: Supergraph, query: str, client: TinyClient | None = None) -> dict:
     client = client or TinyClient()
     urls = {name: f"http://{name}.bench/graphql" for name in SUBGRAPHS}
-    outcome = await RouterPipeline(supergraph, Executor(client, urls)).execute(GraphQLRequest(query), {})
+    # As the bench runs it (router/bench/router_bench.py): no cost limit, like the peers.
+    limits = OperationLimits(max_cost=None, max_cost_anonymous=None)
+    outcome = await RouterPipeline(supergraph, Executor(client, urls), limits=limits).execute(GraphQLRequest(query), {})
     return outcome.body
 
 
