@@ -14,14 +14,12 @@ errors. The last line is JSON."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 import orjson
 
-from bench.orders import PlatformProcess, until_the_exchange_quotes
+from bench.orders import platform_to_measure
 
 ASSET_EVERYTHING = """assets(first: 200) { ticker name type lotSize
   quote { ticker price change changePercent volume time }
@@ -125,22 +123,9 @@ def abuse(ops: int | None = None, seed: int = 42, seconds: float | None = None, 
     rate = 20 if rate is None else rate
     if seconds <= 0 or rate < 1:
         raise SystemExit("bench abuse: --seconds must be above 0 and --rate 1 or more")
-    with tempfile.TemporaryDirectory(prefix="mybroker-bench-abuse-") as tmp:
-        platform = None
-        if url is None:
-            platform = PlatformProcess("embedded", Path(tmp))
-            started = time.monotonic()
-            platform.wait_up()
-            url = platform.url
-        try:
-            asyncio.run(until_the_exchange_quotes(url))
-            if platform is not None:
-                print(f"platform up (embedded, mybroker up) in {time.monotonic() - started:.1f}s at {url}", flush=True)
-            summary = asyncio.run(run_attack(url, seconds, rate))
-        finally:
-            if platform is not None:
-                platform.stop()
-    summary["infra"] = "url" if platform is None else "embedded"
+    with platform_to_measure("abuse", url) as (url, measured_on):
+        summary = asyncio.run(run_attack(url, seconds, rate))
+    summary["infra"] = measured_on
     print(
         f"{summary['refused']}/{summary['attacks_sent']} attacks refused (cost {summary['attack_cost']} > "
         f"{summary['max_cost_anonymous']}) in p50 {summary['refusal_ms_p50']} ms / p99 {summary['refusal_ms_p99']} ms; "

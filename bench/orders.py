@@ -21,6 +21,7 @@ REJECTED or OPEN, over the trading phase, registration excluded)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -136,6 +138,27 @@ class PlatformProcess:
                 self.popen.kill()
                 self.popen.wait(timeout=10)
         self._log.close()
+
+
+@contextlib.contextmanager
+def platform_to_measure(bench: str, url: str | None, infra: str = "embedded") -> Iterator[tuple[str, str]]:
+    """(router URL, infra label) for a benchmark: `url` as given ("url"), or `mybroker up`
+    on `infra` started here in a child process and stopped afterwards. Either way the
+    exchange quotes before the measurement starts."""
+    if url is not None:
+        asyncio.run(until_the_exchange_quotes(url))
+        yield url, "url"
+        return
+    with tempfile.TemporaryDirectory(prefix=f"mybroker-bench-{bench}-") as tmp:
+        platform = PlatformProcess(infra, Path(tmp))
+        try:
+            started = time.monotonic()
+            platform.wait_up()
+            asyncio.run(until_the_exchange_quotes(platform.url))
+            print(f"platform up ({infra}, mybroker up) in {time.monotonic() - started:.1f}s at {platform.url}", flush=True)
+            yield platform.url, infra
+        finally:
+            platform.stop()
 
 
 async def until_the_exchange_quotes(url: str, timeout: float = 120.0) -> None:
@@ -427,21 +450,8 @@ def orders(
     if traders < 1 or per_trader < 0 or interval <= 0:
         raise SystemExit("bench orders: --traders must be 1 or more, --orders-per-trader 0 or more, --watch-interval above 0")
     fee_rate = Settings.from_env().trading_fee_rate
-    with tempfile.TemporaryDirectory(prefix="mybroker-bench-orders-") as tmp:
-        platform = None
-        if url is None:
-            platform = PlatformProcess(infra or "embedded", Path(tmp))
-            started = time.monotonic()
-            platform.wait_up()
-            url = platform.url
-        try:
-            asyncio.run(until_the_exchange_quotes(url))
-            if platform is not None:
-                print(f"platform up ({platform.infra}, mybroker up) in {time.monotonic() - started:.1f}s at {url}", flush=True)
-            summary = asyncio.run(run_traders(url, traders, per_trader, interval, fee_rate))
-        finally:
-            if platform is not None:
-                platform.stop()
-    summary["infra"] = "url" if platform is None else platform.infra
+    with platform_to_measure("orders", url, infra or "embedded") as (url, measured_on):
+        summary = asyncio.run(run_traders(url, traders, per_trader, interval, fee_rate))
+    summary["infra"] = measured_on
     summary["watch_interval"] = interval
     return orjson.dumps(summary).decode()

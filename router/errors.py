@@ -11,11 +11,13 @@ class RequestError(Exception):
     """The request cannot be executed at all: nothing reached a subgraph."""
 
     def __init__(self, code: ErrorCode, message: str, *, status: int = 400, locations: list | None = None,
-                 errors: list[dict[str, Any]] | None = None):
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        # HTTP headers for the refusal (Retry-After on RATE_LIMITED).
+        self.headers = headers
         self.locations = locations
         self._errors = errors
 

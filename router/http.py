@@ -220,30 +220,26 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             return _observed(ExecutionOutcome({"errors": [error]}, 500), started)
         return _observed(outcome, started)
 
-    def _observed(outcome: ExecutionOutcome, started: float | None = None, headers: Mapping[str, str] | None = None) -> Response:
+    def _observed(outcome: ExecutionOutcome, started: float | None = None) -> Response:
         if metrics is not None:
             metrics.observe_request(outcome.kind, outcome.body, None if started is None else time.perf_counter() - started)
-        if outcome.status == 405:
-            headers = {"allow": "POST"}
-        elif outcome.status == 429 and headers is None:  # refused by the cost buckets, inside the pipeline
-            headers = {"retry-after": str(outcome.body["errors"][0]["extensions"]["retryAfter"])}
+        headers = {"allow": "POST"} if outcome.status == 405 else outcome.headers
         return _json(outcome.body, outcome.status, headers)
 
     def _cost_charger(caller: Caller, address: str | None):
         """Bills an operation's estimated cost to the caller's cost bucket: 1 was drawn at
         the door with the operation itself, the rest once demand control knows the cost."""
-        key = limiter.key_for(caller, address)
 
         async def charge(cost: int) -> RequestError | None:
             if cost <= 1:
                 return None
-            refusal = await limiter.consume(key, cost - 1)
+            refusal = await limiter.consume(caller, address, cost - 1)
             if refusal is None:
                 return None
             if metrics is not None:
                 metrics.observe_rate_limited(refusal.scope)
             error = refusal.error()
-            return RequestError(ErrorCode.RATE_LIMITED, error["message"], status=429, errors=[error])
+            return RequestError(ErrorCode.RATE_LIMITED, error["message"], status=429, errors=[error], headers=refusal.headers())
 
         return charge
 
@@ -252,8 +248,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         refusal = await admit(caller, address)
         if refusal is None:
             return None
-        outcome = ExecutionOutcome({"errors": [refusal.error()]}, 429)
-        return _observed(outcome, headers={"retry-after": str(refusal.seconds)})
+        return _observed(ExecutionOutcome({"errors": [refusal.error()]}, 429, headers=refusal.headers()))
 
     def _refuse(status: int, code: ErrorCode, message: str) -> Response:
         """A request refused at the edge, before the pipeline: counted like the others."""

@@ -60,7 +60,7 @@ class RouterMetrics:
         self.cost_estimated.observe(estimated)
         self.cost_actual.observe(actual)
 
-    def observe_cost_refusal(self, estimated: int, signed_in: bool) -> None:
+    def observe_cost_refusal(self, signed_in: bool) -> None:
         self.cost_refusals.labels("signed_in" if signed_in else "anonymous").inc()
 
     def observe_request(self, kind: str | None, body: dict[str, Any], seconds: float | None) -> None:

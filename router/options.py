@@ -19,8 +19,8 @@
 | MYBROKER_ROUTER_RATE_LIMIT_IP_PER_SECOND / _IP_BURST | --rate-limit-ip-per-second N, --rate-limit-ip-burst N | 10000 / 20000 (production 50 / 100) |
 | MYBROKER_ROUTER_RATE_LIMIT_USER_PER_SECOND / _USER_BURST | --rate-limit-user-per-second N, --rate-limit-user-burst N | 5000 / 10000 (production 20 / 40) |
 | MYBROKER_ROUTER_RATE_LIMIT_IP_TOTAL_PER_SECOND / _IP_TOTAL_BURST | --rate-limit-ip-total-per-second N, --rate-limit-ip-total-burst N | 20000 / 40000 (production 200 / 400) |
-| MYBROKER_ROUTER_RATE_LIMIT_IP_COST_PER_SECOND / _IP_COST_BURST | --rate-limit-ip-cost-per-second N, --rate-limit-ip-cost-burst N | 100000 / 200000 (production 500 / 1000) |
-| MYBROKER_ROUTER_RATE_LIMIT_USER_COST_PER_SECOND / _USER_COST_BURST | --rate-limit-user-cost-per-second N, --rate-limit-user-cost-burst N | 50000 / 100000 (production 2000 / 4000) |
+| MYBROKER_ROUTER_RATE_LIMIT_IP_COST_PER_SECOND / _IP_COST_BURST | --rate-limit-ip-cost-per-second N, --rate-limit-ip-cost-burst N | 100000 / 200000 (production 1000 / 4000) |
+| MYBROKER_ROUTER_RATE_LIMIT_USER_COST_PER_SECOND / _USER_COST_BURST | --rate-limit-user-cost-per-second N, --rate-limit-user-cost-burst N | 50000 / 100000 (production 5000 / 20000) |
 
 Rate limits (router/rate_limit.py): `ip` and `ip_cost` are anonymous callers per client
 address, `user` and `user_cost` signed-in callers per user id, `ip_total` every request from

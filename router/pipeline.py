@@ -24,10 +24,10 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from opentelemetry import trace
 
+from mybroker.auth import USER_HEADER
 from mybroker.errors import ErrorCode
 from router.errors import PlanningError, RequestError
 from router.executor import Executor
-from mybroker.auth import USER_HEADER
 from router.cost import CostModel, OperationCost, too_expensive
 from router.limits import OperationLimits, check_inlined_size, check_limits
 from router.operation import (
@@ -84,6 +84,8 @@ class ExecutionOutcome:
     status: int = 200
     # query | mutation | subscription once the operation is known (metrics, traces).
     kind: str | None = None
+    # HTTP headers beside the body (Retry-After on a rate-limit refusal).
+    headers: Mapping[str, str] | None = None
 
 
 class RouterPipeline:
@@ -200,7 +202,7 @@ class RouterPipeline:
             if refusal is not None:
                 raise refusal
         except RequestError as error:
-            return ExecutionOutcome({"errors": error.to_errors()}, error.status, prepared.kind if prepared else None)
+            return ExecutionOutcome({"errors": error.to_errors()}, error.status, prepared.kind if prepared else None, error.headers)
 
         state = await self.executor.execute(prepared.plan, raw_variables, headers)
         if prepared.introspection is not None:
@@ -234,7 +236,7 @@ class RouterPipeline:
         refusal = too_expensive(estimated, self.limits.max_cost if signed_in else self.limits.max_cost_anonymous)
         if refusal is not None:
             if self.metrics is not None:
-                self.metrics.observe_cost_refusal(estimated, signed_in)
+                self.metrics.observe_cost_refusal(signed_in)
             raise refusal
         return estimated
 

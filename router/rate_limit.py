@@ -249,6 +249,9 @@ class RateLimited:
     def seconds(self) -> int:
         return whole_seconds(self.retry_after)
 
+    def headers(self) -> dict[str, str]:
+        return {"retry-after": str(self.seconds)}
+
     def error(self) -> dict[str, Any]:
         who = "this account" if self.scope.startswith("user") else "this address"
         return {
@@ -262,8 +265,8 @@ class RateLimiter:
     """Decides, per request, whether the caller's buckets allow it.
 
     `admit` is the edge's check (1 operation, and 1 of cost unless a cost is given);
-    `consume(key, amount)` charges more cost to a caller's cost bucket (demand control,
-    once it knows an operation's cost), `key` being what `key_for` returned."""
+    `consume` charges more cost to the caller's cost bucket (demand control, once it knows
+    an operation's cost)."""
 
     limits: RateLimits = field(default_factory=RateLimits)
     store: BucketStore = field(default_factory=MemoryBucketStore)
@@ -277,27 +280,26 @@ class RateLimiter:
         self._last_error = ""
 
     @staticmethod
-    def key_for(caller: Caller, address: str | None) -> str:
-        """The caller's own buckets: its user id if signed in, else its client address."""
-        return f"user:{caller.user_id}" if caller.user_id is not None else f"ip:{address or 'unknown'}"
+    def owner(caller: Caller, address: str | None) -> tuple[str, str]:
+        """Whose buckets: ("user", its id) if signed in, else ("ip", its client address)."""
+        return ("user", str(caller.user_id)) if caller.user_id is not None else ("ip", address or "unknown")
 
     async def admit(self, caller: Caller, address: str | None, cost: float | None = None) -> RateLimited | None:
-        key = self.key_for(caller, address)
-        scope, who = key.split(":", 1)
+        scope, who = self.owner(caller, address)
         limits = self.limits
         draws = [
             Draw(f"{scope}:{who}", getattr(limits, scope), 1, scope),
-            Draw(f"{scope}_cost:{who}", getattr(limits, scope + "_cost"), 1 if cost is None else cost, scope + "_cost"),
+            self._cost_draw(scope, who, 1 if cost is None else cost),
             Draw(f"ip_total:{address or 'unknown'}", limits.ip_total, 1, "ip_total"),
         ]
         return await self._draw(draws)
 
-    async def consume(self, key: str, amount: float) -> RateLimited | None:
-        """Charges `amount` of cost to the caller `key` (from key_for)."""
-        scope, who = key.split(":", 1)
-        if scope not in ("ip", "user"):
-            raise ValueError(f"not a caller key: {key!r}")
-        return await self._draw([Draw(f"{scope}_cost:{who}", getattr(self.limits, scope + "_cost"), amount, scope + "_cost")])
+    async def consume(self, caller: Caller, address: str | None, amount: float) -> RateLimited | None:
+        """Charges `amount` more cost to the caller's cost bucket."""
+        return await self._draw([self._cost_draw(*self.owner(caller, address), amount)])
+
+    def _cost_draw(self, scope: str, who: str, amount: float) -> Draw:
+        return Draw(f"{scope}_cost:{who}", getattr(self.limits, scope + "_cost"), amount, scope + "_cost")
 
     async def _draw(self, draws: list[Draw]) -> RateLimited | None:
         draws = [d for d in draws if d.bucket.limited]

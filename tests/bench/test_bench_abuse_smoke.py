@@ -4,28 +4,15 @@ with its JSON line: every attack refused, every quote answered, no errors. Timin
 benchmark's output, not asserted here."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+
+from tests.bench.support import run_bench
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_one_second_of_attack_is_all_refused():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYBROKER_")}  # the embedded default
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "b3-sim"), env.get("PYTHONPATH", "")])
-    done = subprocess.run(
-        [sys.executable, "-m", "mybroker.cli", "bench", "abuse", "--seconds", "1", "--rate", "5"],
-        capture_output=True, text=True, timeout=110, env=env, cwd=REPO,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_bench("abuse", "--seconds", "1", "--rate", "5")
     assert report["attacks_sent"] == 5 and report["refused"] == 5, report
     assert report["attack_cost"] > report["max_cost_anonymous"] > 0, report
     assert report["errors"] == 0 and report["quotes_during_attack"] > 0, report
