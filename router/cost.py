@@ -89,6 +89,8 @@ class CostModel:
     def _nodes(self, parent, selections: tuple[Selection, ...]) -> list[tuple[str | None, "_Node"]]:
         """(type condition or None for every type, node) for each field under `parent`."""
         nodes: list[tuple[str | None, _Node]] = []
+        if parent is None:  # a type validation refuses (the pipeline may compile before validating)
+            return nodes
         for selection in selections:
             if isinstance(selection, Field):
                 node = self._field(parent, selection)
@@ -271,6 +273,16 @@ class _Selection:
 _EMPTY = _Selection(())
 
 
+class _NoItems(dict):
+    """Variables under which every variable-sized list asks for 0 items."""
+
+    def get(self, key, default=None):
+        return 0
+
+
+_NO_ITEMS = _NoItems()
+
+
 class OperationCost:
     """An operation's cost tree: `estimate` before running it, `actual` of its response."""
 
@@ -290,14 +302,23 @@ class OperationCost:
             return self._static
         return self._root.estimate(variables or {})
 
+    def lower_bound(self) -> int:
+        """The least the operation can cost, whatever its variables: every size a variable
+        sets taken as 0. The estimate itself when no size depends on a variable."""
+        if self._static is not None:
+            return self._static
+        return self._root.estimate(_NO_ITEMS)
+
     def actual(self, data: Mapping[str, Any] | None) -> int:
         return self._root.actual(data) if isinstance(data, Mapping) else 0
 
 
-def too_expensive(cost: int, limit: int | None) -> RequestError | None:
-    """OPERATION_TOO_COMPLEX with the cost and the limit in `extensions`, or None if it fits."""
+def too_expensive(cost: int, limit: int | None, *, at_least: bool = False) -> RequestError | None:
+    """OPERATION_TOO_COMPLEX with the cost and the limit in `extensions`, or None if it fits.
+    `at_least`: `cost` is a lower bound (the variables were not looked at)."""
     if limit is None or cost <= limit:
         return None
-    message = f"The operation costs {cost}; the limit is {limit}. Ask for fewer items (first/limit) or fewer fields."
+    costs = "costs at least" if at_least else "costs"
+    message = f"The operation {costs} {cost}; the limit is {limit}. Ask for fewer items (first/limit) or fewer fields."
     code = ErrorCode.OPERATION_TOO_COMPLEX
     return RequestError(code, message, errors=[{"message": message, "extensions": {"code": code.value, "cost": cost, "maxCost": limit}}])

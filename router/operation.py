@@ -120,6 +120,29 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     raise OperationNotFound("Must provide operation name if query contains multiple operations.")
 
 
+def can_inline(document: DocumentNode) -> bool:
+    """Whether `normalize` can inline this document's fragments before validation has run:
+    every spread names a fragment and no fragment reaches itself. Linear in the document."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    done: set[str] = set()
+
+    def sound(selection_set: SelectionSetNode | None, visiting: frozenset[str]) -> bool:
+        for node in selection_set.selections if selection_set is not None else ():
+            if isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                if name in visiting or name not in fragments:
+                    return False
+                if name not in done:
+                    if not sound(fragments[name].selection_set, visiting | {name}):
+                        return False
+                    done.add(name)
+            elif not sound(getattr(node, "selection_set", None), visiting):
+                return False
+        return True
+
+    return all(sound(getattr(d, "selection_set", None), frozenset()) for d in document.definitions)
+
+
 def normalize(document: DocumentNode, operation_name: str | None = None) -> Operation:
     """The chosen operation with every fragment spread inlined. Expects a validated document
     (no fragment cycles, known fragments)."""

@@ -36,6 +36,7 @@ from router.operation import (
     Operation,
     OperationNotFound,
     Selection,
+    can_inline,
     normalize,
     print_selections,
     print_variable_definitions,
@@ -66,8 +67,7 @@ class GraphQLRequest:
 class PreparedOperation:
     definition: OperationDefinitionNode
     operation: Operation
-    # None only when the operation's cost is over every caller's limit: never executed.
-    plan: QueryPlan | None
+    plan: QueryPlan
     # The introspection part of the operation, answered by the router itself.
     introspection: DocumentNode | None
     # Demand control: the cost tree, estimated per request (variables) and measured after.
@@ -76,6 +76,15 @@ class PreparedOperation:
     @property
     def kind(self) -> str:
         return self.operation.kind
+
+
+@dataclass(frozen=True)
+class OverEveryLimit:
+    """What the cache keeps for an operation too dear for every caller: its (least) cost,
+    refused on each request with that caller's own limit."""
+
+    cost: int
+    at_least: bool = False
 
 
 @dataclass
@@ -112,11 +121,16 @@ class RouterPipeline:
         self._tracer = tracer or trace.get_tracer("mybroker.router")
         self.planner = QueryPlanner(supergraph)
         self.shaper = ResponseShaper(self.schema)
-        self._cache: LruCache[PreparedOperation | RequestError] = LruCache(cache_size)
+        self._cache: LruCache[PreparedOperation | OverEveryLimit | RequestError] = LruCache(cache_size)
 
     # ------------------------------------------------------------ operation stage
 
-    def prepare(self, query: str | None, operation_name: str | None = None) -> PreparedOperation:
+    def prepare(
+        self, query: str | None, operation_name: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> PreparedOperation:
+        """The operation ready to run; RequestError if it cannot run. `headers` (the subgraph
+        headers of the caller) say whose cost limit an operation too dear for everyone is
+        refused with."""
         if not isinstance(query, str) or not query.strip():
             raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, "The request has no GraphQL query.")
         key = (query, operation_name)
@@ -128,11 +142,13 @@ class RouterPipeline:
                 except RequestError as error:
                     cached = error
             self._cache.put(key, cached)
+        if isinstance(cached, OverEveryLimit):
+            raise self._cost_refusal(cached.cost, headers, at_least=cached.at_least)
         if isinstance(cached, RequestError):
             raise cached
         return cached
 
-    def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+    def _prepare(self, query: str, operation_name: str | None, *, refuse_dear: bool = True) -> "PreparedOperation | OverEveryLimit":
         tokens = self.limits.max_tokens
         try:
             document = parse(query, max_lexical_tokens=tokens, max_comments=tokens)
@@ -141,6 +157,14 @@ class RouterPipeline:
                 raise RequestError(ErrorCode.OPERATION_TOO_COMPLEX, error.message) from None
             raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
         check_inlined_size(document, self.limits)  # before validation and inlining pay for a fragment bomb
+        # Validating a 20 KB document takes 60 ms, three times parsing it: an operation too
+        # dear for every caller is refused before that, from the cost of what it asks for
+        # (an invalid one then gets OPERATION_TOO_COMPLEX rather than its validation errors).
+        # Inlining first is safe once the fragment bomb check has bounded its size.
+        operation = self._inlined_early(document, operation_name) if refuse_dear else None
+        cost = self.cost_model.compile(operation) if operation is not None else None
+        if cost is not None and (dear := self._over_every_limit(cost)):
+            return dear
         errors = validate(self.schema, document, _STRUCTURE_RULES)
         if errors:
             raise _request_errors(ErrorCode.GRAPHQL_VALIDATION_FAILED, errors)
@@ -151,17 +175,30 @@ class RouterPipeline:
             definition = select_operation(document, operation_name)
         except OperationNotFound as error:
             raise RequestError(ErrorCode.GRAPHQL_VALIDATION_FAILED, str(error)) from None
-        operation = normalize(document, operation_name)
+        if operation is None:
+            operation = normalize(document, operation_name)
         check_limits(operation, self.limits)
         if not self.introspection and _introspection_only(operation.selections):
             raise RequestError(
                 ErrorCode.INTROSPECTION_DISABLED, "Introspection is disabled on this router (__typename is still allowed)."
             )
-        cost = self.cost_model.compile(operation)
-        # Too expensive for every caller whatever the variables: check_cost refuses it on
-        # every request, so it is never planned (planning is the dearest stage left).
-        plan = None if self._refused_for_everyone(cost) else self._plan(operation, operation_name)
-        return PreparedOperation(definition, operation, plan, _introspection_document(operation), cost)
+        if cost is None:
+            cost = self.cost_model.compile(operation)
+            # Too expensive for every caller whatever the variables: never planned (planning
+            # is the dearest stage left).
+            if refuse_dear and (dear := self._over_every_limit(cost)):
+                return dear
+        return PreparedOperation(definition, operation, self._plan(operation, operation_name), _introspection_document(operation), cost)
+
+    def _inlined_early(self, document: DocumentNode, operation_name: str | None) -> Operation | None:
+        """The operation inlined before validation, when that is bounded (the fragment bomb
+        check ran) and safe (its fragments resolve); None otherwise."""
+        if self.limits.max_fields is None or not can_inline(document):
+            return None
+        try:
+            return normalize(document, operation_name)
+        except OperationNotFound:
+            return None
 
     def _plan(self, operation: Operation, operation_name: str | None) -> QueryPlan:
         try:
@@ -170,10 +207,13 @@ class RouterPipeline:
             log.error("planning failed for %r: %s", operation_name, error)
             raise RequestError(ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
 
-    def _refused_for_everyone(self, cost: OperationCost) -> bool:
-        static = cost.static_estimate
+    def _over_every_limit(self, cost: OperationCost) -> "OverEveryLimit | None":
+        """The operation's least cost when it is over every caller's limit, else None."""
+        least = cost.lower_bound()
         limits = (self.limits.max_cost, self.limits.max_cost_anonymous)
-        return static is not None and all(limit is not None and static > limit for limit in limits)
+        if all(limit is not None and least > limit for limit in limits):
+            return OverEveryLimit(least, at_least=cost.static_estimate is None)
+        return None
 
     # ------------------------------------------------------------ execution stage
 
@@ -186,7 +226,7 @@ class RouterPipeline:
         it returns refuses the operation."""
         prepared = None
         try:
-            prepared = self.prepare(request.query, request.operation_name)
+            prepared = self.prepare(request.query, request.operation_name, headers)
             if prepared.kind == "mutation" and not allow_mutations:
                 raise RequestError(ErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
             if prepared.kind == "subscription":
@@ -232,13 +272,17 @@ class RouterPipeline:
         caller's limit. `headers` are the subgraph headers the router built: they carry the
         user id exactly when the caller's token was verified, so they say who is signed in."""
         estimated = prepared.cost.estimate(coerced)
-        signed_in = bool(headers) and USER_HEADER in headers
-        refusal = too_expensive(estimated, self.limits.max_cost if signed_in else self.limits.max_cost_anonymous)
+        refusal = self._cost_refusal(estimated, headers)
         if refusal is not None:
-            if self.metrics is not None:
-                self.metrics.observe_cost_refusal(signed_in)
             raise refusal
         return estimated
+
+    def _cost_refusal(self, cost: int, headers: Mapping[str, str] | None, *, at_least: bool = False) -> RequestError | None:
+        signed_in = bool(headers) and USER_HEADER in headers
+        refusal = too_expensive(cost, self.limits.max_cost if signed_in else self.limits.max_cost_anonymous, at_least=at_least)
+        if refusal is not None and self.metrics is not None:
+            self.metrics.observe_cost_refusal(signed_in)
+        return refusal
 
     def _introspect(self, document: DocumentNode, variables: Mapping[str, Any], state) -> None:
         result = graphql_execute(self.schema, document, variable_values=dict(variables))
@@ -251,8 +295,8 @@ class RouterPipeline:
 
     def explain(self, query: str, operation_name: str | None = None) -> str:
         """The plan of an operation, printed (for `mybroker plan` and debugging)."""
-        prepared = self.prepare(query, operation_name)
-        return (prepared.plan or self._plan(prepared.operation, operation_name)).pretty()
+        prepared = self._prepare(query, operation_name, refuse_dear=False)  # a dear operation's plan too
+        return prepared.plan.pretty()
 
 
 def explain(supergraph: Supergraph, query: str, operation_name: str | None = None) -> str:

@@ -74,7 +74,7 @@ class SubscriptionEngine:
     ) -> LiveOperation:
         """Parse, validation, operation limits, variables and cost (the caller's limit, from
         the subgraph `headers` it will run with): RequestError before anything reaches a subgraph."""
-        prepared = self.pipeline.prepare(request.query, request.operation_name)
+        prepared = self.pipeline.prepare(request.query, request.operation_name, headers)
         if prepared.kind == "mutation" and not allow_mutations:
             raise RequestError(ErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
         variables = request.variables if request.variables is not None else {}

@@ -205,10 +205,54 @@ def test_anonymous_is_lower_and_production_is_stricter_unless_chosen():
     assert chosen["max_cost"] == 50_000 and chosen["max_cost_anonymous"] < development.max_cost_anonymous
 
 
-def test_an_operation_over_every_limit_is_never_planned(supergraph, client):
+def _refusal(pipeline, query: str, headers=None) -> dict:
+    with pytest.raises(RequestError) as refused:
+        pipeline.prepare(query, None, headers)
+    return refused.value.to_errors()[0]
+
+
+def test_an_operation_over_every_limit_is_refused_before_validation_and_planning(supergraph, client, monkeypatch):
     pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
-    assert pipeline.prepare(NESTED).plan is None  # 36: over both
-    assert pipeline.prepare("{ latestReviews(first: 1) { author { reviews { body } } } }").plan is not None  # 12
-    # sizes from variables are known per request only: planned, refused per request
+    planned, validated = [], []
+    monkeypatch.setattr(pipeline.planner, "plan", lambda operation: planned.append(operation))
+    monkeypatch.setattr("router.pipeline.validate", lambda *args: validated.append(args) or [])
+    # 36, over both limits: refused with each caller's own limit, neither validated nor planned
+    assert _refusal(pipeline, NESTED)["extensions"] == {"code": "OPERATION_TOO_COMPLEX", "cost": 36, "maxCost": 10}
+    assert _refusal(pipeline, NESTED, internal_headers(SECRET, "1"))["extensions"]["maxCost"] == 20
+    assert planned == [] and validated == []
+    # 12: under the signed-in limit, so validated and planned, refused per request
+    pipeline.prepare("{ latestReviews(first: 1) { author { reviews { body } } } }")
+    assert len(planned) == 1 and validated
+
+
+def test_the_early_refusal_counts_variable_sizes_as_zero(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
+    # a variable could ask for 0 items: planned, refused per request with the variables sent
     assert pipeline.prepare("query($n: Int!) { latestReviews(first: $n) { author { reviews { body } } } }").plan is not None
+    dear = "query($n: Int!) { a: latestReviews(first: 3) { body author { reviews { body } } } b: latestReviews(first: $n) { body } }"
+    error = _refusal(pipeline, dear)
+    assert error["extensions"]["cost"] == 36 and "costs at least 36" in error["message"]
+
+
+def test_an_invalid_operation_too_dear_for_everyone_is_refused_for_its_cost(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
+    invalid = "{ latestReviews(first: 3) { body nope author { reviews { body } } } }"
+    assert _refusal(pipeline, invalid)["extensions"]["code"] == "OPERATION_TOO_COMPLEX"
+    # the same with the limits off: the validation error
+    unlimited = pipeline_with(supergraph, client, max_cost=None, max_cost_anonymous=None)
+    assert _refusal(unlimited, invalid)["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_fragments_that_cannot_be_inlined_wait_for_validation(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
+    cycle = "{ latestReviews(first: 3) { ...R } } fragment R on Review { body author { reviews { ...R } } }"
+    assert _refusal(pipeline, cycle)["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    unknown = "{ latestReviews(first: 3) { ...Missing body author { reviews { body } } } }"
+    assert _refusal(pipeline, unknown)["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    spread = "{ latestReviews(first: 3) { ...R } } fragment R on Review { body author { reviews { body } } }"
+    assert _refusal(pipeline, spread)["extensions"]["cost"] == 36
+
+
+def test_explain_shows_the_plan_of_an_operation_too_dear_to_run(supergraph, client):
+    pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
     assert "Fetch" in pipeline.explain(NESTED)  # `mybroker plan` still shows its plan
