@@ -141,13 +141,21 @@ async def _serve(args) -> None:
         await infra.cache.close()
 
 
+def _cli_sdl_headers() -> dict[str, str]:
+    """For `mybroker supergraph` and `plan`: our subgraphs answer `_service` only beside the
+    internal secret, MYBROKER_INTERNAL_SECRET or the one a running `mybroker up` saved."""
+    from router.discovery import sdl_headers
+
+    return sdl_headers(Settings.from_env().known_internal_secret())
+
+
 async def _load_supergraph_sdl(args) -> str:
     from router.discovery import compose_from_urls
 
     if args.supergraph:
         return Path(args.supergraph).read_text(encoding="utf-8")
     if args.subgraph:
-        return await compose_from_urls(_subgraph_args(args.subgraph))
+        return await compose_from_urls(_subgraph_args(args.subgraph), headers=_cli_sdl_headers())
     raise SystemExit("give --supergraph FILE or one --subgraph NAME=URL per subgraph")
 
 
@@ -182,7 +190,9 @@ async def _router_supergraph(args):
         if args.supergraph:
             sdl, source = read_supergraph_file(args.supergraph), args.supergraph
         else:
-            sdl, source = await compose_supergraph(_subgraph_args(args.subgraph)), "the composed supergraph"
+            # The secret this router will send the subgraphs on every request (MYBROKER_INTERNAL_SECRET).
+            secret = Settings.from_env().internal_secret
+            sdl, source = await compose_supergraph(_subgraph_args(args.subgraph), secret), "the composed supergraph"
         return sdl, load_supergraph(sdl, source)
     except SupergraphLoadError as error:
         raise SystemExit(f"mybroker router: {error}") from None
@@ -216,7 +226,7 @@ async def _router(args, options: dict) -> None:
 async def _supergraph(args) -> None:
     from router.discovery import compose_from_urls
 
-    print(await compose_from_urls(_subgraph_args(args.subgraph)))
+    print(await compose_from_urls(_subgraph_args(args.subgraph), headers=_cli_sdl_headers()))
 
 
 async def _plan(args) -> None:

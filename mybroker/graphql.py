@@ -15,16 +15,16 @@ from typing import Any
 import strawberry
 from fastapi import Request
 from starlette.requests import HTTPConnection
-from graphql import GraphQLError, StringValueNode, visit
-from graphql.language import Visitor
+from graphql import DocumentNode, FieldNode, GraphQLError, StringValueNode, visit
+from graphql.language import BREAK, Visitor
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
 
-from mybroker.auth import Caller, caller_from_headers, client_address_from_headers
-from mybroker.errors import DomainError, ErrorCode, bad_input
+from mybroker.auth import Caller, caller_from_headers, client_address_from_headers, is_internal
+from mybroker.errors import DomainError, ErrorCode, bad_input, forbidden
 from mybroker.events import iso, parse_iso
 from mybroker.money import MoneyFormatError, format_money, parse_money
 
@@ -141,6 +141,53 @@ class StringArgumentLimit(SchemaExtension):
         yield
 
 
+# What maps a subgraph for a stranger who reaches it directly (not through the router): its
+# federation SDL, which shows what the router hides (internal fields, entity keys, which
+# subgraph owns what), and graphql-core's introspection. Only the router composing the
+# supergraph needs them, and it sends the internal secret. `__typename` maps nothing and
+# stays open (clients and health probes send `{ __typename }`).
+ROUTER_ONLY_FIELDS = frozenset({"_service", "__schema", "__type"})
+ROUTER_ONLY_MESSAGE = (
+    "This subgraph answers _service and introspection only to the router (the internal secret); "
+    "ask the router at /graphql instead."
+)
+
+
+class _RouterOnlyField(Visitor):
+    def __init__(self):
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_args):
+        if node.name.value in ROUTER_ONLY_FIELDS:
+            self.found = True
+            return BREAK
+        return None
+
+
+def asks_router_only_fields(document: DocumentNode) -> bool:
+    """True when some field of the document (fragments included) is `_service`, `__schema`
+    or `__type`, at any depth: a fragment on Query can carry them as well as the operation."""
+    finder = _RouterOnlyField()
+    visit(document, finder)
+    return finder.found
+
+
+class RouterOnlyIntrospection(SchemaExtension):
+    """Refuses, with FORBIDDEN and no data, `_service` and introspection to callers without
+    the internal secret (GraphQLContext.internal). Reads the parsed document, so spelling,
+    aliases and fragments cannot hide a field; the router's own requests carry the secret
+    and skip the walk, so it costs nothing on the path that serves traders."""
+
+    def on_validate(self):
+        context = self.execution_context
+        internal = getattr(context.context, "internal", False)
+        if not internal and context.graphql_document is not None and asks_router_only_fields(context.graphql_document):
+            # Replaces any validation errors too: their "did you mean" hints would map the schema.
+            context.pre_execution_errors = [GraphQLError(ROUTER_ONLY_MESSAGE, original_error=forbidden(ROUTER_ONLY_MESSAGE))]
+        yield
+
+
 def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
     """A Federation 2 subgraph schema with the contract's scalars."""
     # Factories, not instances: Strawberry builds each extension per request (a shared
@@ -150,14 +197,18 @@ def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
         partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
         partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
         StringArgumentLimit,
+        RouterOnlyIntrospection,
     ]
     return SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
 
 
 class GraphQLContext(BaseContext):
-    def __init__(self, caller: Caller, service: Any, client_address: str | None = None):
+    def __init__(self, caller: Caller, service: Any, client_address: str | None = None, *, internal: bool = False):
         super().__init__()
         self.caller = caller
+        # The request carried the internal secret (it came from the router or a sibling
+        # service): only then are `_service` and introspection answered.
+        self.internal = internal
         # The client's address the router vouched for (None when called directly).
         self.client_address = client_address
         self.service = service
@@ -225,6 +276,7 @@ def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_
             caller_from_headers(connection.headers, internal_secret),
             service,
             client_address_from_headers(connection.headers, internal_secret),
+            internal=is_internal(connection.headers, internal_secret),
         )
 
     # graphql-ws: a WebSocket that sends no connection_init is closed after 10 s (strawberry's

@@ -163,13 +163,14 @@ class Platform:
 async def build_router_app(settings: Settings):
     """The router composed from the running subgraphs, verifying tokens with identity's JWKS."""
     from mybroker.auth import JwtVerifier, session_revocations
-    from router.discovery import compose_from_urls
+    from router.discovery import compose_from_urls, sdl_headers
     from router.http import RouterConfig, create_router_app
     from router.options import config_fields, options_from_env
     from router.rate_limit import bucket_store
     from router.supergraph import Supergraph
 
-    supergraph = Supergraph.from_sdl(await compose_from_urls([(name, settings.graphql_url(name)) for name in SERVICES]))
+    subgraphs = [(name, settings.graphql_url(name)) for name in SERVICES]
+    supergraph = Supergraph.from_sdl(await compose_from_urls(subgraphs, headers=sdl_headers(settings.internal_secret)))
     verifier = JwtVerifier(
         settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocations=session_revocations(settings)
     )

@@ -46,6 +46,8 @@ def router_environment(settings: Settings, base: Mapping[str, str]) -> dict[str,
         MYBROKER_DATA_DIR=str(settings.data_dir),
         MYBROKER_TRUSTED_PROXIES=",".join(settings.trusted_proxies),
     )
+    if settings.production:  # `up --production` decides it by flag: the child reads MYBROKER_ENV
+        env["MYBROKER_ENV"] = "production"
     for name in SERVICES:
         env[f"MYBROKER_{name.upper()}_URL"] = settings.url(name)
     return env

@@ -11,7 +11,7 @@ from graphql import GraphQLError
 
 from mybroker.settings import Settings
 from router.compose import CompositionError
-from router.discovery import SubgraphSdlError, compose_from_urls
+from router.discovery import SubgraphSdlError, compose_from_urls, sdl_headers
 from router.http import RouterConfig, create_router_app
 from router.options import config_fields
 from router.rate_limit import bucket_store
@@ -33,9 +33,11 @@ def read_supergraph_file(path: str) -> str:
         raise SupergraphLoadError(f"cannot read the supergraph file {path}: {error}") from None
 
 
-async def compose_supergraph(subgraphs: list[tuple[str, str]]) -> str:
+async def compose_supergraph(subgraphs: list[tuple[str, str]], secret: str = "") -> str:
+    """Composed from the running subgraphs; `secret` is the internal one, which ours need
+    before they answer `_service` (a foreign subgraph ignores it)."""
     try:
-        return await compose_from_urls(subgraphs)
+        return await compose_from_urls(subgraphs, headers=sdl_headers(secret))
     except SubgraphSdlError as error:
         raise SupergraphLoadError(f"cannot compose the supergraph: {error}") from None
     except CompositionError as error:

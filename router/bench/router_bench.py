@@ -57,6 +57,8 @@ def start_subgraphs(cpus: set[int], log_dir: Path) -> tuple[list[Process], dict[
 def compose_supergraph(urls: dict[str, str], path: Path) -> Path:
     from router.discovery import compose_from_urls
 
+    # No internal secret: the bench subgraphs (router.bench.server) are plain graphql-core
+    # servers that answer `_service` to anyone, as the peers' subgraphs would.
     path.write_text(asyncio.run(compose_from_urls(list(urls.items()))), encoding="utf-8")
     return path
 

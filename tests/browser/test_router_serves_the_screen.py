@@ -6,7 +6,7 @@ import pytest
 import pytest_asyncio
 
 from mybroker.settings import SERVICES
-from router.discovery import compose_from_urls
+from router.discovery import compose_from_urls, sdl_headers
 from router.http import RouterConfig, create_router_app
 from router.supergraph import Supergraph
 
@@ -15,7 +15,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
 async def supergraph(screen_platform) -> Supergraph:
-    sdl = await compose_from_urls([(name, screen_platform.settings.graphql_url(name)) for name in SERVICES])
+    sdl = await compose_from_urls(
+        [(name, screen_platform.settings.graphql_url(name)) for name in SERVICES],
+        headers=sdl_headers(screen_platform.settings.internal_secret),
+    )
     return Supergraph.from_sdl(sdl)
 
 

@@ -124,3 +124,34 @@ def test_mysql_init_creates_databases_and_user(config):
         assert f"CREATE DATABASE IF NOT EXISTS mybroker_{service}" in sql
     assert "CREATE USER IF NOT EXISTS 'mybroker'" in sql
     assert "GRANT ALL PRIVILEGES ON `mybroker\\_%`.*" in sql
+
+
+def _networks(service: dict) -> set[str]:
+    """A service's networks, whichever syntax `config` prints (a list or a mapping)."""
+    networks = service.get("networks")
+    assert networks, "a service without networks joins Compose's default network, which is not internal"
+    return set(networks)
+
+
+def test_the_internal_network_has_no_route_out(config):
+    networks = config["networks"]
+    assert networks["internal"].get("internal") is True
+    assert not (networks.get("public") or {}).get("internal")
+
+
+def test_router_is_on_both_networks_and_every_other_service_only_on_the_internal_one(config):
+    for name, service in config["services"].items():
+        expected = {"internal", "public"} if name == "router" else {"internal"}
+        assert _networks(service) == expected, name
+        if name != "router":
+            assert not service.get("ports") and not service.get("network_mode"), f"{name} must not be reachable from outside"
+
+
+def test_the_secret_has_no_fallback_and_every_app_runs_in_production():
+    """Read from the file as written (`config` would show the secret already substituted)."""
+    raw = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))  # PyYAML applies anchors and merge keys
+    for name in APPS:
+        env = raw["services"][name]["environment"]
+        assert env["MYBROKER_ENV"] == "production", name
+        secret = env["MYBROKER_INTERNAL_SECRET"]
+        assert secret.startswith("${MYBROKER_INTERNAL_SECRET:?") and secret.endswith("}"), f"{name}: {secret}"

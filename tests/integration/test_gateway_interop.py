@@ -16,7 +16,7 @@ import pytest
 from mybroker.settings import SERVICES
 from router.bench.processes import Process, cache_dir, ensure_node, free_port, install_gateways
 from router.bench.router_bench import gateway_process
-from router.discovery import compose_from_urls
+from router.discovery import compose_from_urls, sdl_headers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -52,7 +52,8 @@ async def test_our_supergraph_loads_and_answers_in(gateway, platform, http, tmp_
     await asyncio.to_thread(ensure_node)  # slow only the first time; the platform keeps running meanwhile
     await asyncio.to_thread(install_gateways, gateways_folder)
     supergraph = tmp_path / "supergraph.graphql"
-    supergraph.write_text(await compose_from_urls([(name, platform.settings.graphql_url(name)) for name in SERVICES]))
+    subgraphs = [(name, platform.settings.graphql_url(name)) for name in SERVICES]
+    supergraph.write_text(await compose_from_urls(subgraphs, headers=sdl_headers(platform.settings.internal_secret)))
     expected = await _answer(http, platform.router_url, ASSETS)
     assert expected.get("data", {}).get("assets"), expected
 

@@ -218,7 +218,9 @@ async def test_quotes_of_a_list_of_assets_are_read_in_one_cache_call(env, monkey
 
 
 async def test_subgraph_sdl_declares_the_asset_entity(env):
-    data, _ = await run(env, "{ _service { sdl } }")
+    # The router's request: the SDL is answered only beside the internal secret.
+    result = await schema.execute("{ _service { sdl } }", context_value=GraphQLContext(ANONYMOUS, env.service, internal=True))
+    data = result.data
     assert 'type Asset @key(fields: "ticker")' in data["_service"]["sdl"]
 
 

@@ -22,3 +22,13 @@ def test_the_child_gets_the_platforms_own_secret_ports_and_issuer_over_the_paren
     # What the child builds from it is the parent's view of the platform.
     child = Settings.from_env(env=env)
     assert child.graphql_url("wallet") == settings.graphql_url("wallet") and child.jwks() == settings.jwks()
+
+
+def test_a_production_platform_runs_a_production_router():
+    """`mybroker up --production` sets production by flag, not by MYBROKER_ENV: the child
+    must be told, or it would serve GraphiQL, introspection and development rate limits."""
+    settings = Settings.from_env(env={}, production=True).ensure_internal_secret()
+    env = router_environment(settings, {"PATH": "/bin"})
+    assert env["MYBROKER_ENV"] == "production" and Settings.from_env(env=env).production
+    development = router_environment(Settings.from_env(env={}).ensure_internal_secret(), {"PATH": "/bin"})
+    assert Settings.from_env(env=development).production is False

@@ -123,7 +123,8 @@ async def test_a_malformed_order_event_is_dead_lettered_and_the_flow_continues(e
 
 
 async def test_subgraph_sdl_extends_user_and_references_asset(env):
-    result = await schema.execute("{ _service { sdl } }", context_value=GraphQLContext(ANONYMOUS, env.service))
+    # The router's request: the SDL is answered only beside the internal secret.
+    result = await schema.execute("{ _service { sdl } }", context_value=GraphQLContext(ANONYMOUS, env.service, internal=True))
     sdl = result.data["_service"]["sdl"]
     assert 'type User @key(fields: "id")' in sdl and "portfolio: Portfolio!" in sdl
     assert 'type Asset @key(fields: "ticker", resolvable: false)' in sdl

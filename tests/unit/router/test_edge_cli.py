@@ -96,6 +96,34 @@ async def test_an_unreachable_subgraph_is_named():
     assert 'subgraph "wallet"' in output and "unreachable" in output
 
 
+async def test_our_subgraphs_compose_only_with_the_internal_secret(monkeypatch):
+    from tests.unit.core.test_subgraph_introspection import SECRET, assets_app
+
+    monkeypatch.delenv("MYBROKER_INTERNAL_SECRET", raising=False)
+    async with serve(assets_app()) as url:
+        output = await refused_start("--subgraph", f"assets={url}/graphql")
+        assert 'subgraph "assets"' in output and "refused" in output and "FORBIDDEN" in output
+        monkeypatch.setenv("MYBROKER_INTERNAL_SECRET", SECRET)
+        _sdl, supergraph = await _router_supergraph(_parser().parse_args(["router", "--subgraph", f"assets={url}/graphql"]))
+    assert supergraph.type("Asset").graphs == ("assets",)
+
+
+async def test_supergraph_and_plan_use_the_secret_a_running_platform_saved(monkeypatch, tmp_path):
+    from mybroker.cli import _load_supergraph_sdl
+    from mybroker.settings import Settings
+    from router.discovery import SubgraphSdlError
+    from tests.unit.core.test_subgraph_introspection import SECRET, assets_app
+
+    monkeypatch.delenv("MYBROKER_INTERNAL_SECRET", raising=False)
+    monkeypatch.setenv("MYBROKER_DATA_DIR", str(tmp_path))
+    async with serve(assets_app()) as url:
+        args = _parser().parse_args(["plan", "--subgraph", f"assets={url}/graphql", "op.graphql"])
+        with pytest.raises(SubgraphSdlError, match="FORBIDDEN"):
+            await _load_supergraph_sdl(args)
+        Settings(data_dir=tmp_path, internal_secret=SECRET).save_internal_secret()  # as `mybroker up` does
+        assert '@join__graph(name: "assets"' in await _load_supergraph_sdl(args)
+
+
 def test_bad_settings_stop_start_up(monkeypatch):
     monkeypatch.setenv("MYBROKER_ROUTER_MAX_DEPTH", "deep")
     with pytest.raises(SystemExit, match="MYBROKER_ROUTER_MAX_DEPTH must be a whole number"):
