@@ -13,12 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from fastapi import Request
-from starlette.requests import HTTPConnection
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from graphql import GraphQLError, StringValueNode, visit
 from graphql.language import Visitor
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
-from strawberry.fastapi import BaseContext, GraphQLRouter
+from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionResult
@@ -154,9 +156,8 @@ def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
     return SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
 
 
-class GraphQLContext(BaseContext):
+class GraphQLContext:
     def __init__(self, caller: Caller, service: Any, client_address: str | None = None):
-        super().__init__()
         self.caller = caller
         # The client's address the router vouched for (None when called directly).
         self.client_address = client_address
@@ -206,8 +207,26 @@ def _shape(error: GraphQLError, code: ErrorCode, message: str, extra: dict[str, 
     return formatted
 
 
-class SubgraphRouter(GraphQLRouter):
-    """Strawberry's FastAPI router with the contract's error format."""
+class SubgraphGraphQL(GraphQL):
+    """Strawberry's plain ASGI app with the contract's error format and the caller the
+    router vouched for in its context. Plain ASGI rather than Strawberry's FastAPI router:
+    FastAPI's per-request dependency solving cost about a third of a subgraph's CPU per
+    query on the simplest read (profile in BENCHMARKS.md), and the GraphQL endpoint uses
+    none of it."""
+
+    def __init__(self, schema: strawberry.federation.Schema, service: Any, internal_secret: str):
+        # graphql-ws: a WebSocket that sends no connection_init is closed after 10 s (strawberry's
+        # default is 60 s), as the router does (docs/design.md, "Production mode and edge timeouts").
+        super().__init__(schema, connection_init_wait_timeout=timedelta(seconds=10))
+        self.service = service
+        self.internal_secret = internal_secret
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
+        return GraphQLContext(
+            caller_from_headers(request.headers, self.internal_secret),
+            self.service,
+            client_address_from_headers(request.headers, self.internal_secret),
+        )
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
@@ -216,18 +235,11 @@ class SubgraphRouter(GraphQLRouter):
         return response
 
 
-def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_secret: str) -> GraphQLRouter:
-    """Mounts `schema` at /graphql; the context carries the caller the router vouched for."""
-
-    # HTTPConnection, not Request: FastAPI injects it for WebSocket subscriptions too.
-    async def context(connection: HTTPConnection) -> GraphQLContext:
-        return GraphQLContext(
-            caller_from_headers(connection.headers, internal_secret),
-            service,
-            client_address_from_headers(connection.headers, internal_secret),
-        )
-
-    # graphql-ws: a WebSocket that sends no connection_init is closed after 10 s (strawberry's
-    # default is 60 s), as the router does (docs/design.md, "Production mode and edge timeouts").
-    return SubgraphRouter(schema, path="/graphql", context_getter=context, connection_init_wait_timeout=timedelta(seconds=10))
-
+def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_secret: str) -> APIRouter:
+    """Mounts `schema` at /graphql (HTTP and WebSocket) for `app.include_router`: routes
+    straight to the ASGI app, past FastAPI's request handling."""
+    endpoint = SubgraphGraphQL(schema, service, internal_secret)
+    router = APIRouter()
+    router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
+    router.routes.append(WebSocketRoute("/graphql", endpoint))
+    return router
