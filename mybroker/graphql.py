@@ -109,6 +109,17 @@ class _LongLiteral(Visitor):
             self.found = True
 
 
+def _long_literal(query: str, document, limit: int) -> bool:
+    """True when a string literal in the document is longer than `limit`. A text no longer
+    than the limit cannot hold one, so the walk (8% of a subgraph's CPU on the simplest
+    query when done every time) is only for long texts."""
+    if len(query) <= limit:
+        return False
+    finder = _LongLiteral(limit)
+    visit(document, finder)
+    return finder.found
+
+
 def _longest_string(value: object, limit: int) -> bool:
     """True when some string inside a variables' JSON value is longer than `limit`."""
     stack = [value]
@@ -134,9 +145,9 @@ class StringArgumentLimit(SchemaExtension):
     def on_validate(self):
         context = self.execution_context
         if not context.pre_execution_errors and context.graphql_document is not None:
-            finder = _LongLiteral(self.limit)
-            visit(context.graphql_document, finder)
-            if finder.found or _longest_string(context.variables or {}, self.limit):
+            if _long_literal(context.query or "", context.graphql_document, self.limit) or _longest_string(
+                context.variables or {}, self.limit
+            ):
                 context.pre_execution_errors = [
                     GraphQLError(too_long_message(self.limit), original_error=bad_input(too_long_message(self.limit)))
                 ]
