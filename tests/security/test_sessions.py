@@ -69,7 +69,7 @@ async def test_revocation_list_is_internal(platform, http):
 
 
 async def test_change_password_signs_out_the_other_sessions_and_keeps_this_one(new_client):
-    here, elsewhere = new_client(), new_client()
+    here, elsewhere = new_client(), new_client("198.51.100.40")  # elsewhere fails a login at the end
     first = await sign_up(here, "changer")
     login = {"input": {"email": first["user"]["email"], "password": "correct horse battery"}}
     elsewhere.token = (await elsewhere.execute(LOGIN, login))["login"]["accessToken"]
@@ -124,7 +124,7 @@ async def test_totp_through_the_router_required_then_not_replayable(new_client):
     totp = pyotp.TOTP(setup["secret"])
     step = totp.timecode(datetime.now(timezone.utc))
     await client.execute("mutation($c: String!) { confirmTotp(code: $c) }", {"c": totp.generate_otp(step)})
-    anonymous = new_client()
+    anonymous = new_client("198.51.100.41")  # two logins refused on purpose, from its own address
     login = {"email": session["user"]["email"], "password": "correct horse battery"}
     _status, body = await anonymous.post(LOGIN, {"input": login})
     assert body["errors"][0]["extensions"].items() >= {"code": "INVALID_CREDENTIALS", "reason": "TOTP_REQUIRED"}.items()
