@@ -32,6 +32,7 @@ from router.csrf import CsrfPolicy, csrf_refusal
 from router.errors import RequestError
 from router.executor import Executor
 from router.limits import OperationLimits
+from router.media import negotiated, response_media_type
 from router.metrics import RouterMetrics
 from router.persisted_queries import PersistedQueries
 from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
@@ -130,13 +131,13 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
     async def graphql_post(request: Request) -> Response:
         body = await _read_body(request, max_body)
         if body is None:
-            return _refuse(413, ErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
+            return _refuse(request, 413, ErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _refuse(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
+            return _refuse(request, 400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
         if not isinstance(payload, dict):
-            return _refuse(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
+            return _refuse(request, 400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
         return await _run(
             request, payload.get("query"), payload.get("variables"), payload.get("operationName"), True, payload.get("extensions")
         )
@@ -150,19 +151,19 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             try:
                 variables = orjson.loads(params["variables"])
             except orjson.JSONDecodeError:
-                return _refuse(400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
+                return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
         extensions: Any = None
         if params.get("extensions"):
             try:
                 extensions = orjson.loads(params["extensions"])
             except orjson.JSONDecodeError:
-                return _refuse(400, ErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
+                return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
         return await _run(request, params.get("query"), variables, params.get("operationName"), False, extensions)
 
     async def _run(request: Request, query, variables, operation_name, allow_mutations: bool, extensions=None) -> Response:
         refusal = csrf_refusal(request.headers, config.csrf)
         if refusal is not None:
-            return _refuse(400, ErrorCode.BAD_USER_INPUT, refusal)
+            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, refusal)
         # Computed once: the rate limits and the subgraphs (identity's login throttle) see the same address.
         address = client_address(
             request.client.host if request.client else None, request.headers.get("x-forwarded-for"), config.trusted_proxies
@@ -171,18 +172,18 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             caller = await _caller(request, config.verifier)
         except DomainError as error:
             # Charged as an anonymous request: guessing tokens is rate-limited too.
-            return await _rate_limited(ANONYMOUS, address) or _refuse(401, error.code, error.message)
-        limited = await _rate_limited(caller, address)
+            return await _rate_limited(request, ANONYMOUS, address) or _refuse(request, 401, error.code, error.message)
+        limited = await _rate_limited(request, caller, address)
         if limited is not None:
             return limited
         try:
             query = persisted.resolve(query, extensions)
         except RequestError as error:
-            return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
+            return _observed(request, ExecutionOutcome({"errors": error.to_errors()}, error.status))
         if variables is not None and not isinstance(variables, dict):
-            return _refuse(400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
         if operation_name is not None and not isinstance(operation_name, str):
-            return _refuse(400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
+            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
         transport = streaming_transport(request.headers.get("accept", ""))
         if transport is not None:  # SSE or multipart: subscriptions (and single results) as a stream
             try:
@@ -191,7 +192,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                     headers=live.headers_for(caller),
                 )
             except RequestError as error:
-                return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
+                return _observed(request, ExecutionOutcome({"errors": error.to_errors()}, error.status))
             return live.stream(transport, operation, caller)
         include_plan = config.expose_query_plan and request.headers.get(QUERY_PLAN_HEADER, "") not in ("", "0", "false")
         started = time.perf_counter()
@@ -217,14 +218,18 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                 "message": f"Internal server error (request id {request_id}).",
                 "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }
-            return _observed(ExecutionOutcome({"errors": [error]}, 500), started)
-        return _observed(outcome, started)
+            return _observed(request, ExecutionOutcome({"errors": [error]}, 500), started)
+        return _observed(request, outcome, started)
 
-    def _observed(outcome: ExecutionOutcome, started: float | None = None) -> Response:
+    def _observed(request: Request, outcome: ExecutionOutcome, started: float | None = None) -> Response:
+        """The answer to a /graphql request, as the media type its Accept header prefers
+        (router/media.py: graphql-response+json brings its statuses, 503 among them)."""
         if metrics is not None:
             metrics.observe_request(outcome.kind, outcome.body, None if started is None else time.perf_counter() - started)
         headers = {"allow": "POST"} if outcome.status == 405 else outcome.headers
-        return _json(outcome.body, outcome.status, headers)
+        media_type = response_media_type(request.headers.get("accept"))
+        status, headers = negotiated(media_type, outcome.status, outcome.body, headers)
+        return _json(outcome.body, status, headers)
 
     def _cost_charger(caller: Caller, address: str | None):
         """Bills an operation's estimated cost to the caller's cost bucket: 1 was drawn at
@@ -243,16 +248,16 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
 
         return charge
 
-    async def _rate_limited(caller: Caller, address: str | None) -> Response | None:
+    async def _rate_limited(request: Request, caller: Caller, address: str | None) -> Response | None:
         """HTTP 429 with Retry-After when one of the caller's buckets is empty."""
         refusal = await admit(caller, address)
         if refusal is None:
             return None
-        return _observed(ExecutionOutcome({"errors": [refusal.error()]}, 429, headers=refusal.headers()))
+        return _observed(request, ExecutionOutcome({"errors": [refusal.error()]}, 429, headers=refusal.headers()))
 
-    def _refuse(status: int, code: ErrorCode, message: str) -> Response:
+    def _refuse(request: Request, status: int, code: ErrorCode, message: str) -> Response:
         """A request refused at the edge, before the pipeline: counted like the others."""
-        return _observed(ExecutionOutcome({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status))
+        return _observed(request, ExecutionOutcome({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status))
 
     async def health(_: Request) -> Response:
         return _json({"status": "ok"})

@@ -134,3 +134,78 @@ async def test_a_fetch_after_the_deadline_is_not_sent(supergraph, store):
 async def test_no_deadline_by_default_in_the_executor(supergraph, store):
     """Executor(...) alone has none (tests, tools); the router's app sets 30 s."""
     assert Executor(InProcessClient(store), URLS).operation_timeout is None
+
+
+# ---------------------------------------------------------------- over HTTP
+
+GRAPHQL_RESPONSE = {"accept": "application/graphql-response+json, application/json;q=0.9"}
+
+
+async def post_raw(url: str, payload, headers: dict | None = None):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url + "/graphql", json=payload, headers=headers or {}) as response:
+            return response.status, response.headers, await response.json(content_type=None)
+
+
+async def test_a_dead_subgraph_is_503_with_retry_after_under_graphql_response_json(supergraph, store):
+    """inventory listens nowhere (the production HTTP client meets a refused connection);
+    warehouseCount is non-null, so the whole `data` is null. application/json keeps its
+    200; application/graphql-response+json says 503 and when to retry."""
+    import socket
+
+    from router.http import RouterConfig, create_router_app
+
+    from .router_fixture_subgraphs import SECRET
+    from .test_router_http import serve
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead_port = closed.getsockname()[1]
+    closed.close()
+    config = RouterConfig(internal_secret=SECRET, subgraph_urls={"inventory": f"http://127.0.0.1:{dead_port}/graphql"})
+    async with serve(create_router_app(supergraph, config)) as url:
+        legacy = await post_raw(url, {"query": "{ warehouseCount }"})
+        modern = await post_raw(url, {"query": "{ warehouseCount }"}, GRAPHQL_RESPONSE)
+        invalid = await post_raw(url, {"query": "{ nope }"}, GRAPHQL_RESPONSE)
+        unparsable = await post_raw(url, {"query": "{"}, GRAPHQL_RESPONSE)
+
+    status, headers, body = legacy
+    assert (status, headers["content-type"], "retry-after" in headers) == (200, "application/json", False)
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"
+
+    status, headers, body = modern
+    assert status == 503
+    assert headers["content-type"] == "application/graphql-response+json; charset=utf-8"
+    assert headers["retry-after"] == "1" and headers["vary"] == "accept"
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["message"] == 'Subgraph "inventory" is unreachable.'
+    assert error["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE" and error["extensions"]["service"] == "inventory"
+
+    for (status, headers, body), code in ((invalid, "GRAPHQL_VALIDATION_FAILED"), (unparsable, "GRAPHQL_PARSE_FAILED")):
+        assert (status, headers["content-type"]) == (400, "application/graphql-response+json; charset=utf-8")
+        assert "data" not in body and body["errors"][0]["extensions"]["code"] == code
+
+
+async def test_partial_data_with_a_dead_subgraph_is_200_under_graphql_response_json(supergraph, store):
+    from .edge_support import edge_router
+
+    client = InProcessClient(store)
+    client.down.add("inventory")
+    async with edge_router(supergraph, store, client=client) as (url, _):
+        status, headers, body = await post_raw(url, {"query": QUERY}, GRAPHQL_RESPONSE)
+    assert (status, "retry-after" in headers) == (200, False)
+    assert body["data"] == PRODUCTS_AND_ME and body["errors"][0]["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"
+
+
+async def test_apq_not_found_is_400_under_graphql_response_json_and_200_under_json(supergraph, store):
+    from .edge_support import edge_router
+
+    unknown = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}
+    async with edge_router(supergraph, store) as (url, _):
+        legacy = await post_raw(url, unknown)
+        modern = await post_raw(url, unknown, GRAPHQL_RESPONSE)
+    assert legacy[0] == 200 and modern[0] == 400
+    assert legacy[2] == modern[2] and modern[2]["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
