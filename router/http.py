@@ -30,14 +30,14 @@ from mybroker.errors import DomainError, ErrorCode
 from router.cors import CorsPolicy, cors_middleware
 from router.csrf import CsrfPolicy, csrf_refusal
 from router.errors import RequestError
-from router.executor import Executor
+from router.executor import OPERATION_TIMEOUT_SECONDS, Executor
 from router.limits import OperationLimits
 from router.media import negotiated, response_media_type
 from router.metrics import RouterMetrics
 from router.persisted_queries import PersistedQueries
 from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
 from router.rate_limit import BucketStore, MemoryBucketStore, RateLimited, RateLimiter, RateLimits
-from router.subgraph_client import HttpSubgraphClient, ObservedSubgraphClient, SubgraphClient
+from router.subgraph_client import SUBGRAPH_TIMEOUT_SECONDS, HttpSubgraphClient, ObservedSubgraphClient, SubgraphClient
 from router.subscriptions import SubscriptionServer, SubscriptionSettings, pooled_session, streaming_transport
 from router.supergraph import Supergraph
 
@@ -59,6 +59,12 @@ class RouterConfig:
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     # How subgraphs are reached; None: one pooled aiohttp session.
     client: SubgraphClient | None = None
+    # Seconds one subgraph request may take, connecting included (the pooled session's;
+    # a `client` passed in brings its own); None: no limit.
+    subgraph_timeout: float | None = SUBGRAPH_TIMEOUT_SECONDS
+    # Seconds all of one operation's fetches may take; past it the router answers with
+    # what arrived and SUBGRAPH_UNAVAILABLE for the rest. None: no deadline.
+    operation_timeout: float | None = OPERATION_TIMEOUT_SECONDS
     limits: OperationLimits = field(default_factory=OperationLimits)
     cache_size: int = 1000
     # Answer `Apollo-Query-Plan-Experimental: 1` with the plan in `extensions.queryPlan`.
@@ -94,13 +100,15 @@ class RouterConfig:
 
 def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None) -> Starlette:
     config = config or RouterConfig()
-    client = config.client or HttpSubgraphClient()
+    client = config.client or HttpSubgraphClient(timeout=config.subgraph_timeout)
     urls = config.urls_for(supergraph)
     metrics = RouterMetrics() if config.metrics else None
     tracer = (config.tracer_provider or trace.get_tracer_provider()).get_tracer("mybroker.router")
     pipeline = RouterPipeline(
         supergraph,
-        Executor(ObservedSubgraphClient(client, urls, metrics=metrics, tracer=tracer), urls),
+        Executor(
+            ObservedSubgraphClient(client, urls, metrics=metrics, tracer=tracer), urls, operation_timeout=config.operation_timeout
+        ),
         limits=config.limits,
         cache_size=config.cache_size,
         introspection=config.introspection,

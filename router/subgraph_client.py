@@ -46,8 +46,8 @@ class SubgraphClient(Protocol):
 
 
 class HttpSubgraphClient:
-    def __init__(self, *, timeout: float = SUBGRAPH_TIMEOUT_SECONDS, connections: int = 256):
-        self.timeout = timeout
+    def __init__(self, *, timeout: float | None = SUBGRAPH_TIMEOUT_SECONDS, connections: int = 256):
+        self.timeout = timeout  # None: no limit
         # `connect` too: a subgraph host that drops SYNs costs the same bound as a slow one.
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout)
         self._connections = connections
@@ -86,7 +86,7 @@ class HttpSubgraphClient:
                 if refused or attempt == attempts:
                     raise SubgraphUnavailable(type(error).__name__) from None
             except asyncio.TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
-                raise SubgraphTimeout(f"no answer within {self.timeout:g} s") from None
+                raise SubgraphTimeout(f"no answer within {self.timeout} s") from None
             except (aiohttp.ClientError, OSError) as error:
                 raise SubgraphUnavailable(type(error).__name__) from None
         try:

@@ -209,3 +209,19 @@ async def test_apq_not_found_is_400_under_graphql_response_json_and_200_under_js
         modern = await post_raw(url, unknown, GRAPHQL_RESPONSE)
     assert legacy[0] == 200 and modern[0] == 400
     assert legacy[2] == modern[2] and modern[2]["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_the_routers_operation_deadline_over_http(supergraph, store):
+    """RouterConfig.operation_timeout (MYBROKER_ROUTER_OPERATION_TIMEOUT) reaches the
+    executor: inventory hangs, the answer comes at 0.2 s with the rest of the data."""
+    from .edge_support import edge_router
+
+    async def hang(url):
+        await asyncio.sleep(30)
+
+    started = time.perf_counter()
+    async with edge_router(supergraph, store, client=Failing(store, "inventory", hang), operation_timeout=0.2) as (url, _):
+        status, _, body = await post_raw(url, {"query": QUERY}, GRAPHQL_RESPONSE)
+    assert time.perf_counter() - started < 1.0
+    assert status == 200 and body["data"] == PRODUCTS_AND_ME
+    assert body["errors"][0]["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE" and "deadline of 0.2 s" in body["errors"][0]["message"]
