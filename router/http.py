@@ -218,7 +218,8 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                 if span.is_recording():
                     span.set_attribute("graphql.operation.type", outcome.kind or "unknown")
                     span.set_attribute("graphql.operation.name", operation_name or "")
-                    span.set_attribute("http.response.status_code", outcome.status)
+                    media_type = response_media_type(request.headers.get("accept"))  # 503 is decided by the media type
+                    span.set_attribute("http.response.status_code", negotiated(media_type, outcome.status, outcome.body)[0])
         except Exception:  # a router bug: logged with an id, never a trace to the client
             request_id = uuid.uuid4().hex[:12]
             log.exception("request failed (request id %s)", request_id)
