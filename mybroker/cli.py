@@ -411,6 +411,10 @@ def _router_edge_flags(router: argparse.ArgumentParser) -> None:
     router.add_argument("--max-cost-anonymous", type=int, metavar="N", help="operation cost for an anonymous caller (0: no limit; default 5000)")
     router.add_argument("--apq-cache", type=int, metavar="N", help="automatic persisted queries remembered (0: APQ off; default 1000)")
     router.add_argument("--metrics", action=switch, default=None, help="Prometheus metrics at GET /metrics (default on)")
+    router.add_argument("--operation-timeout", type=float, metavar="SECONDS",
+                        help="deadline for one operation's subgraph fetches, then SUBGRAPH_UNAVAILABLE for the rest (0: none; default 30)")
+    router.add_argument("--subgraph-timeout", type=float, metavar="SECONDS",
+                        help="one subgraph request, connecting included (0: no limit; default 10)")
     router.add_argument("--rate-limit", action=switch, default=None,
                         help="token-bucket rate limits per client address and per user, 429 RATE_LIMITED (default on)")
     for scope, who, development, production in (

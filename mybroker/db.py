@@ -115,12 +115,22 @@ _writing: ContextVar[frozenset[int]] = ContextVar("mybroker_db_writing", default
 # Writers in this process never get there: they queue on `Database._write_turn` first.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+# How long a checkout waits for a pooled connection (MYBROKER_DB_POOL_TIMEOUT) before it
+# fails with sqlalchemy.exc.TimeoutError, which the GraphQL layer answers as
+# SUBGRAPH_UNAVAILABLE (mybroker/graphql.py): a burst beyond the pool queues for a while,
+# a pool held by something stuck refuses quickly instead of holding every request 30 s.
+DB_POOL_TIMEOUT_SECONDS = 10.0
+
 
 class Database:
     """`sqlite_busy_timeout_ms`: how long a SQLite writer waits for a lock held by another
-    process (tests lower it to show that this process's writers never need to)."""
+    process (tests lower it to show that this process's writers never need to).
+    `pool_timeout`: seconds a session waits for a pooled connection (DB_POOL_TIMEOUT_SECONDS)."""
 
-    def __init__(self, url: str, metadata: MetaData, *, echo: bool = False, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS):
+    def __init__(
+        self, url: str, metadata: MetaData, *, echo: bool = False, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+        pool_timeout: float = DB_POOL_TIMEOUT_SECONDS,
+    ):
         self.url = url
         self.metadata = metadata
         self.outbox: Table | None = metadata.tables.get("outbox")
@@ -132,7 +142,7 @@ class Database:
             in_memory = not path or path == ":memory:"
             if not in_memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url, in_memory=in_memory))
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url, in_memory=in_memory, pool_timeout=pool_timeout))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on their own sessions: on SQLite they begin deferred on an engine of their
         # own, so a query never queues for the write lock (in WAL mode readers see the
@@ -148,7 +158,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, writer=True, busy_timeout_ms=sqlite_busy_timeout_ms)
         if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
-            self._read_engine = create_async_engine(url, echo=echo, **_sqlite_read_pool())
+            self._read_engine = create_async_engine(url, echo=echo, **_sqlite_read_pool(pool_timeout))
             _configure_sqlite(self._read_engine, writer=False, busy_timeout_ms=sqlite_busy_timeout_ms)
             self.read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.committed_messages = asyncio.Event()  # wakes the outbox relay
@@ -213,14 +223,16 @@ class Database:
             await self._read_engine.dispose()
 
 
-def _engine_options(url: str, *, in_memory: bool = False) -> dict:
+def _engine_options(url: str, *, in_memory: bool = False, pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
     if url.startswith("sqlite"):
         # Writers take turns (Database._write_turn), so one connection serves them all; a
         # second covers schema work and the odd read on the writer engine. No overflow: an
         # overflow connection is a new aiosqlite thread, started and ended per checkout.
-        return {} if in_memory else {"pool_size": 2, "max_overflow": 0}
+        # (An in-memory database lives on one connection: SQLAlchemy's single-connection pool.)
+        return {} if in_memory else {"pool_size": 2, "max_overflow": 0, "pool_timeout": pool_timeout}
     # Servers close idle connections (MySQL's wait_timeout): test before use, renew early.
-    options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
+    # SQLAlchemy's bounded pool (5 kept, 10 more at a burst) stays; only the wait is ours.
+    options: dict = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_timeout": pool_timeout}
     if url.startswith(("mysql", "mariadb")):
         # InnoDB's REPEATABLE READ reads from a snapshot taken at the transaction's first
         # read, so a plain SELECT made after waiting on a row lock (e.g. the wallet's) could
@@ -231,10 +243,11 @@ def _engine_options(url: str, *, in_memory: bool = False) -> dict:
     return options
 
 
-def _sqlite_read_pool() -> dict:
+def _sqlite_read_pool(pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
     """Readers run in parallel (WAL): enough connections for a busy screen's polls, kept
-    open (each is an aiosqlite thread), no overflow churn; a reader beyond them waits."""
-    return {"pool_size": 12, "max_overflow": 0, "pool_timeout": 30}
+    open (each is an aiosqlite thread), no overflow churn; a reader beyond them waits up
+    to `pool_timeout`."""
+    return {"pool_size": 12, "max_overflow": 0, "pool_timeout": pool_timeout}
 
 
 def _configure_sqlite(engine: AsyncEngine, *, writer: bool, busy_timeout_ms: int) -> None:

@@ -31,6 +31,10 @@ class ErrorCode(str, Enum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
     PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    # A subgraph did not answer in time or at all (refused, timed out, past the operation's
+    # deadline), or answered that it is too busy (its database pool stayed full): nothing is
+    # wrong with the request, and the same request may succeed in a moment.
+    SUBGRAPH_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"
 
 
 class DomainError(Exception):

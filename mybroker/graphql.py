@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from graphql import DocumentNode, FieldNode, GraphQLError, StringValueNode, visit
 from graphql.language import BREAK, Visitor
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -92,6 +93,11 @@ DOCUMENT_CACHE_SIZE = 1024
 # 50,010-character `assets(search:)` was an INTERNAL_SERVER_ERROR). Fields with a tighter
 # meaning cap themselves further (e-mail 254, name 100, search 100, clientOrderId 64).
 MAX_STRING_ARGUMENT = 2048
+
+
+# A database pool that stayed full for MYBROKER_DB_POOL_TIMEOUT: nothing is wrong with the
+# request, so the caller is told to try again, not handed an internal error and a trace.
+BUSY_MESSAGE = "Serviço ocupado, tente de novo em instantes (service busy, try again)."
 
 
 def too_long_message(limit: int) -> str:
@@ -251,12 +257,27 @@ def _contract_shape(error: GraphQLError) -> dict[str, Any]:
     ):
         # graphql-core's own errors: the request or its values do not fit the schema.
         code, message = ErrorCode.BAD_USER_INPUT, error.message
+    elif _pool_timeout(original):
+        request_id = uuid.uuid4().hex[:12]
+        # No trace: the pool's own message says how full it was and how long we waited.
+        log.warning("database pool busy %s at %s: %s", request_id, error.path, _pool_timeout(original))
+        return _shape(error, ErrorCode.SUBGRAPH_UNAVAILABLE, BUSY_MESSAGE, {"requestId": request_id})
     else:
         request_id = uuid.uuid4().hex[:12]
         log.error("internal error %s at %s", request_id, error.path, exc_info=original)
         code, message = ErrorCode.INTERNAL_SERVER_ERROR, f"Internal server error (request id {request_id})."
         return _shape(error, code, message, {"requestId": request_id})
     return _shape(error, code, message, {})
+
+
+def _pool_timeout(error: BaseException | None) -> PoolTimeout | None:
+    """The pool checkout timeout behind `error`, itself or what it was raised from."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, PoolTimeout):
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
 
 
 def _shape(error: GraphQLError, code: ErrorCode, message: str, extra: dict[str, Any]) -> dict[str, Any]:

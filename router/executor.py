@@ -5,45 +5,67 @@ their deduplicated representations in one `_entities` request and merges each an
 into every object that produced it. Subgraph errors keep their message and extensions
 (`code` above all), get their paths rewritten from the subgraph's operation
 (`_entities`, i, ...) to the client's response path, and never stop the other fetches.
+A subgraph that cannot be reached, times out or runs past the operation's deadline is a
+SUBGRAPH_UNAVAILABLE error for its fetch; what the other fetches brought is kept.
 The merged tree still carries what the planner added (keys, `__typename`); the response
 shaper (router.response) cuts it to what the client asked for."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 
 from mybroker.errors import ErrorCode
 from router.operation import InlineFragment, Selection
 from router.plan import FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, SequenceNode
-from router.subgraph_client import SubgraphClient, SubgraphUnavailable
+from router.subgraph_client import SubgraphClient, SubgraphTimeout, SubgraphUnavailable
 
 log = logging.getLogger("router.executor")
 
 # Extensions a subgraph may send that must not reach clients.
 _PRIVATE_EXTENSIONS = ("exception", "stacktrace", "stackTrace")
 
+# How long one operation's fetches may take together (MYBROKER_ROUTER_OPERATION_TIMEOUT).
+OPERATION_TIMEOUT_SECONDS = 30.0
+
 
 class ExecutionState:
-    __slots__ = ("data", "errors", "variables", "headers")
+    __slots__ = ("data", "errors", "variables", "headers", "deadline")
 
-    def __init__(self, variables: Mapping[str, Any], headers: Mapping[str, str]):
+    def __init__(self, variables: Mapping[str, Any], headers: Mapping[str, str], deadline: float | None = None):
         self.data: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.variables = variables
         self.headers = dict(headers)
+        # The executor's clock reading after which no fetch of this operation runs; None: no deadline.
+        self.deadline = deadline
 
 
 class Executor:
-    def __init__(self, client: SubgraphClient, urls: Mapping[str, str]):
+    """`operation_timeout`: seconds all of one operation's fetches may take (None: no
+    deadline). A fetch still running at the deadline is cancelled, one not yet sent is not
+    sent; each is a SUBGRAPH_UNAVAILABLE error, and the response keeps what arrived.
+    `clock` (monotonic seconds) measures the deadline; tests step a fake one."""
+
+    def __init__(
+        self, client: SubgraphClient, urls: Mapping[str, str], *,
+        operation_timeout: float | None = None, clock: Callable[[], float] = time.monotonic,
+    ):
         self.client = client
         self.urls = dict(urls)
+        self.operation_timeout = operation_timeout
+        self._clock = clock
+
+    def _state(self, variables: Mapping[str, Any], headers: Mapping[str, str]) -> ExecutionState:
+        timeout = self.operation_timeout
+        return ExecutionState(variables, headers, None if timeout is None else self._clock() + timeout)
 
     async def execute(self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str]) -> ExecutionState:
-        state = ExecutionState(variables, headers)
+        state = self._state(variables, headers)
         if plan.node is not None:
             await self._run(plan.node, state)
         return state
@@ -75,14 +97,34 @@ class Executor:
         if not url:
             state.errors.append(_router_error(f'No URL is configured for subgraph "{fetch.service}".', fetch.service))
             return None
+        service = fetch.service
+        remaining = None if state.deadline is None else state.deadline - self._clock()
+        if remaining is not None and remaining <= 0:  # an earlier step used the time up: not sent at all
+            message = f'Subgraph "{service}" was not queried: the operation passed its deadline of {self.operation_timeout:g} s.'
+            state.errors.append(_router_error(message, service, code=ErrorCode.SUBGRAPH_UNAVAILABLE))
+            return None
+        deadline = asyncio.timeout(remaining)
         try:
-            return await self.client.fetch(url, body, state.headers)
+            async with deadline:
+                return await self.client.fetch(url, body, state.headers)
+        except SubgraphTimeout as error:
+            message = f'Subgraph "{service}" did not answer in time.'
+            state.errors.append(_router_error(message, service, f"{url}: {error}", code=ErrorCode.SUBGRAPH_UNAVAILABLE))
         except SubgraphUnavailable as error:
-            state.errors.append(_router_error(f'Subgraph "{fetch.service}" is unreachable.', fetch.service, f"{url}: {error}"))
+            message = f'Subgraph "{service}" is unreachable.'
+            state.errors.append(_router_error(message, service, f"{url}: {error}", code=ErrorCode.SUBGRAPH_UNAVAILABLE))
+        except TimeoutError as error:
+            if not deadline.expired():  # the client's own TimeoutError: a bug of the client's
+                return self._broken_client(service, error, state)
+            message = f'Subgraph "{service}" did not answer within the operation\'s deadline of {self.operation_timeout:g} s.'
+            state.errors.append(_router_error(message, service, url, code=ErrorCode.SUBGRAPH_UNAVAILABLE))
         except Exception as error:  # a broken client must not take the whole response down
-            log.exception("fetch from subgraph %s failed", fetch.service)
-            state.errors.append(_router_error(f'Subgraph "{fetch.service}" could not be queried.', fetch.service, repr(error)))
+            return self._broken_client(service, error, state)
         return None
+
+    def _broken_client(self, service: str, error: Exception, state: ExecutionState) -> None:
+        log.error("fetch from subgraph %s failed", service, exc_info=error)
+        state.errors.append(_router_error(f'Subgraph "{service}" could not be queried.', service, repr(error)))
 
     async def resume(
         self, fetch: FetchNode, response: Mapping[str, Any], rest: PlanNode | None,
@@ -90,7 +132,7 @@ class Executor:
     ) -> ExecutionState:
         """One subscription event: `response` is what the subgraph sent for the plan's root
         `fetch`; the rest of the plan (entity fetches) runs on it as for a query."""
-        state = ExecutionState(variables, headers)
+        state = self._state(variables, headers)
         self._merge_root(fetch, response, state)
         if rest is not None:
             await self._run(rest, state)
@@ -266,10 +308,9 @@ def router_error(message: str, service: str, detail: str = "") -> dict[str, Any]
     return _router_error(message, service, detail)
 
 
-def _router_error(message: str, service: str, detail: str = "") -> dict[str, Any]:
+def _router_error(
+    message: str, service: str, detail: str = "", *, code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+) -> dict[str, Any]:
     request_id = uuid.uuid4().hex[:12]
     log.warning("%s %s (request id %s)", message, detail, request_id)
-    return {
-        "message": message,
-        "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "service": service, "requestId": request_id},
-    }
+    return {"message": message, "extensions": {"code": code.value, "service": service, "requestId": request_id}}

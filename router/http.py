@@ -30,13 +30,14 @@ from mybroker.errors import DomainError, ErrorCode
 from router.cors import CorsPolicy, cors_middleware
 from router.csrf import CsrfPolicy, csrf_refusal
 from router.errors import RequestError
-from router.executor import Executor
+from router.executor import OPERATION_TIMEOUT_SECONDS, Executor
 from router.limits import OperationLimits
+from router.media import negotiated, response_media_type
 from router.metrics import RouterMetrics
 from router.persisted_queries import PersistedQueries
 from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
 from router.rate_limit import BucketStore, MemoryBucketStore, RateLimited, RateLimiter, RateLimits
-from router.subgraph_client import HttpSubgraphClient, ObservedSubgraphClient, SubgraphClient
+from router.subgraph_client import SUBGRAPH_TIMEOUT_SECONDS, HttpSubgraphClient, ObservedSubgraphClient, SubgraphClient
 from router.subscriptions import SubscriptionServer, SubscriptionSettings, pooled_session, streaming_transport
 from router.supergraph import Supergraph
 
@@ -58,6 +59,12 @@ class RouterConfig:
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     # How subgraphs are reached; None: one pooled aiohttp session.
     client: SubgraphClient | None = None
+    # Seconds one subgraph request may take, connecting included (the pooled session's;
+    # a `client` passed in brings its own); None: no limit.
+    subgraph_timeout: float | None = SUBGRAPH_TIMEOUT_SECONDS
+    # Seconds all of one operation's fetches may take; past it the router answers with
+    # what arrived and SUBGRAPH_UNAVAILABLE for the rest. None: no deadline.
+    operation_timeout: float | None = OPERATION_TIMEOUT_SECONDS
     limits: OperationLimits = field(default_factory=OperationLimits)
     cache_size: int = 1000
     # Answer `Apollo-Query-Plan-Experimental: 1` with the plan in `extensions.queryPlan`.
@@ -93,13 +100,15 @@ class RouterConfig:
 
 def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None) -> Starlette:
     config = config or RouterConfig()
-    client = config.client or HttpSubgraphClient()
+    client = config.client or HttpSubgraphClient(timeout=config.subgraph_timeout)
     urls = config.urls_for(supergraph)
     metrics = RouterMetrics() if config.metrics else None
     tracer = (config.tracer_provider or trace.get_tracer_provider()).get_tracer("mybroker.router")
     pipeline = RouterPipeline(
         supergraph,
-        Executor(ObservedSubgraphClient(client, urls, metrics=metrics, tracer=tracer), urls),
+        Executor(
+            ObservedSubgraphClient(client, urls, metrics=metrics, tracer=tracer), urls, operation_timeout=config.operation_timeout
+        ),
         limits=config.limits,
         cache_size=config.cache_size,
         introspection=config.introspection,
@@ -130,13 +139,13 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
     async def graphql_post(request: Request) -> Response:
         body = await _read_body(request, max_body)
         if body is None:
-            return _refuse(413, ErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
+            return _refuse(request, 413, ErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _refuse(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
+            return _refuse(request, 400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
         if not isinstance(payload, dict):
-            return _refuse(400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
+            return _refuse(request, 400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
         return await _run(
             request, payload.get("query"), payload.get("variables"), payload.get("operationName"), True, payload.get("extensions")
         )
@@ -150,19 +159,19 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             try:
                 variables = orjson.loads(params["variables"])
             except orjson.JSONDecodeError:
-                return _refuse(400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
+                return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
         extensions: Any = None
         if params.get("extensions"):
             try:
                 extensions = orjson.loads(params["extensions"])
             except orjson.JSONDecodeError:
-                return _refuse(400, ErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
+                return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
         return await _run(request, params.get("query"), variables, params.get("operationName"), False, extensions)
 
     async def _run(request: Request, query, variables, operation_name, allow_mutations: bool, extensions=None) -> Response:
         refusal = csrf_refusal(request.headers, config.csrf)
         if refusal is not None:
-            return _refuse(400, ErrorCode.BAD_USER_INPUT, refusal)
+            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, refusal)
         # Computed once: the rate limits and the subgraphs (identity's login throttle) see the same address.
         address = client_address(
             request.client.host if request.client else None, request.headers.get("x-forwarded-for"), config.trusted_proxies
@@ -171,18 +180,18 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             caller = await _caller(request, config.verifier)
         except DomainError as error:
             # Charged as an anonymous request: guessing tokens is rate-limited too.
-            return await _rate_limited(ANONYMOUS, address) or _refuse(401, error.code, error.message)
-        limited = await _rate_limited(caller, address)
+            return await _rate_limited(request, ANONYMOUS, address) or _refuse(request, 401, error.code, error.message)
+        limited = await _rate_limited(request, caller, address)
         if limited is not None:
             return limited
         try:
             query = persisted.resolve(query, extensions)
         except RequestError as error:
-            return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
+            return _observed(request, ExecutionOutcome({"errors": error.to_errors()}, error.status))
         if variables is not None and not isinstance(variables, dict):
-            return _refuse(400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
         if operation_name is not None and not isinstance(operation_name, str):
-            return _refuse(400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
+            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
         transport = streaming_transport(request.headers.get("accept", ""))
         if transport is not None:  # SSE or multipart: subscriptions (and single results) as a stream
             try:
@@ -191,7 +200,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                     headers=live.headers_for(caller),
                 )
             except RequestError as error:
-                return _observed(ExecutionOutcome({"errors": error.to_errors()}, error.status))
+                return _observed(request, ExecutionOutcome({"errors": error.to_errors()}, error.status))
             return live.stream(transport, operation, caller)
         include_plan = config.expose_query_plan and request.headers.get(QUERY_PLAN_HEADER, "") not in ("", "0", "false")
         started = time.perf_counter()
@@ -209,7 +218,8 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                 if span.is_recording():
                     span.set_attribute("graphql.operation.type", outcome.kind or "unknown")
                     span.set_attribute("graphql.operation.name", operation_name or "")
-                    span.set_attribute("http.response.status_code", outcome.status)
+                    media_type = response_media_type(request.headers.get("accept"))  # 503 is decided by the media type
+                    span.set_attribute("http.response.status_code", negotiated(media_type, outcome.status, outcome.body)[0])
         except Exception:  # a router bug: logged with an id, never a trace to the client
             request_id = uuid.uuid4().hex[:12]
             log.exception("request failed (request id %s)", request_id)
@@ -217,14 +227,18 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
                 "message": f"Internal server error (request id {request_id}).",
                 "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }
-            return _observed(ExecutionOutcome({"errors": [error]}, 500), started)
-        return _observed(outcome, started)
+            return _observed(request, ExecutionOutcome({"errors": [error]}, 500), started)
+        return _observed(request, outcome, started)
 
-    def _observed(outcome: ExecutionOutcome, started: float | None = None) -> Response:
+    def _observed(request: Request, outcome: ExecutionOutcome, started: float | None = None) -> Response:
+        """The answer to a /graphql request, as the media type its Accept header prefers
+        (router/media.py: graphql-response+json brings its statuses, 503 among them)."""
         if metrics is not None:
             metrics.observe_request(outcome.kind, outcome.body, None if started is None else time.perf_counter() - started)
         headers = {"allow": "POST"} if outcome.status == 405 else outcome.headers
-        return _json(outcome.body, outcome.status, headers)
+        media_type = response_media_type(request.headers.get("accept"))
+        status, headers = negotiated(media_type, outcome.status, outcome.body, headers)
+        return _json(outcome.body, status, headers)
 
     def _cost_charger(caller: Caller, address: str | None):
         """Bills an operation's estimated cost to the caller's cost bucket: 1 was drawn at
@@ -243,16 +257,16 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
 
         return charge
 
-    async def _rate_limited(caller: Caller, address: str | None) -> Response | None:
+    async def _rate_limited(request: Request, caller: Caller, address: str | None) -> Response | None:
         """HTTP 429 with Retry-After when one of the caller's buckets is empty."""
         refusal = await admit(caller, address)
         if refusal is None:
             return None
-        return _observed(ExecutionOutcome({"errors": [refusal.error()]}, 429, headers=refusal.headers()))
+        return _observed(request, ExecutionOutcome({"errors": [refusal.error()]}, 429, headers=refusal.headers()))
 
-    def _refuse(status: int, code: ErrorCode, message: str) -> Response:
+    def _refuse(request: Request, status: int, code: ErrorCode, message: str) -> Response:
         """A request refused at the edge, before the pipeline: counted like the others."""
-        return _observed(ExecutionOutcome({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status))
+        return _observed(request, ExecutionOutcome({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status))
 
     async def health(_: Request) -> Response:
         return _json({"status": "ok"})

@@ -15,6 +15,8 @@
 | MYBROKER_ROUTER_MAX_COST / _MAX_COST_ANONYMOUS | --max-cost N / --max-cost-anonymous N | 20000 / 5000 (production: 10000 / 2000); 0 = no limit |
 | MYBROKER_ROUTER_APQ_CACHE | --apq-cache N (0: APQ off) | 1000 |
 | MYBROKER_ROUTER_METRICS | --[no-]metrics | true |
+| MYBROKER_ROUTER_OPERATION_TIMEOUT | --operation-timeout S | 30 (seconds, fractions allowed); 0 = no deadline |
+| MYBROKER_ROUTER_SUBGRAPH_TIMEOUT | --subgraph-timeout S | 10 (seconds per subgraph request); 0 = no limit |
 | MYBROKER_ROUTER_RATE_LIMIT | --[no-]rate-limit | true |
 | MYBROKER_ROUTER_RATE_LIMIT_IP_PER_SECOND / _IP_BURST | --rate-limit-ip-per-second N, --rate-limit-ip-burst N | 10000 / 20000 (production 50 / 100) |
 | MYBROKER_ROUTER_RATE_LIMIT_USER_PER_SECOND / _USER_BURST | --rate-limit-user-per-second N, --rate-limit-user-burst N | 5000 / 10000 (production 20 / 40) |
@@ -33,14 +35,18 @@ from typing import Any, Mapping
 
 from router.cors import CorsPolicy
 from router.csrf import DEFAULT_REQUIRED_HEADERS, CsrfPolicy
+from router.executor import OPERATION_TIMEOUT_SECONDS
 from router.limits import OperationLimits
 from router.rate_limit import SCOPES, Bucket, RateLimits
+from router.subgraph_client import SUBGRAPH_TIMEOUT_SECONDS
 
 _LIMITS = tuple(f.name for f in fields(OperationLimits))
 # rate_limit_<scope>_per_second and rate_limit_<scope>_burst for every bucket.
 _RATES = tuple(f"rate_limit_{scope}_{part}" for scope in SCOPES for part in ("per_second", "burst"))
 _BOOLEANS = ("introspection", "graphiql", "csrf", "cors_credentials", "metrics", "rate_limit")
 _INTEGERS = ("cors_max_age", "apq_cache", *_LIMITS, *_RATES)
+# Seconds, fractions allowed (tests use 0.2); 0 turns the timeout off like a limit.
+_SECONDS = ("operation_timeout", "subgraph_timeout")
 _LISTS = ("csrf_headers", "cors_origins")
 _ENV = {
     "introspection": "MYBROKER_ROUTER_INTROSPECTION",
@@ -52,6 +58,8 @@ _ENV = {
     "cors_max_age": "MYBROKER_CORS_MAX_AGE",
     "apq_cache": "MYBROKER_ROUTER_APQ_CACHE",
     "metrics": "MYBROKER_ROUTER_METRICS",
+    "operation_timeout": "MYBROKER_ROUTER_OPERATION_TIMEOUT",
+    "subgraph_timeout": "MYBROKER_ROUTER_SUBGRAPH_TIMEOUT",
     **{name: f"MYBROKER_ROUTER_{name.upper()}" for name in _LIMITS},
     "rate_limit": "MYBROKER_ROUTER_RATE_LIMIT",
     **{name: f"MYBROKER_ROUTER_{name.upper()}" for name in _RATES},
@@ -86,6 +94,8 @@ def defaults() -> dict[str, Any]:
         "cors_max_age": CorsPolicy().max_age,
         "apq_cache": 1000,
         "metrics": True,
+        "operation_timeout": OPERATION_TIMEOUT_SECONDS,
+        "subgraph_timeout": SUBGRAPH_TIMEOUT_SECONDS,
         **{name: getattr(limits, name) for name in _LIMITS},
         **rate_limit_options(RateLimits()),
     }
@@ -107,8 +117,8 @@ def with_overrides(options: dict[str, Any], overrides: Mapping[str, Any]) -> dic
     """Flags win over the environment; a flag left unset (None) changes nothing."""
     merged = dict(options)
     merged.update({name: value for name, value in overrides.items() if name in _ENV and value is not None})
-    for name in _INTEGERS:
-        if merged[name] is not None and merged[name] < 0:
+    for name in (*_INTEGERS, *_SECONDS):
+        if merged[name] is not None and not merged[name] >= 0:  # NaN too
             raise ValueError(f"{name.replace('_', '-')} must be 0 or more, not {merged[name]}")
     return merged
 
@@ -129,6 +139,8 @@ def config_fields(options: Mapping[str, Any]) -> dict[str, Any]:
         "persisted_queries": options["apq_cache"],
         "metrics": options["metrics"],
         # 0 means "no limit" on the command line and in the environment.
+        "operation_timeout": options["operation_timeout"] or None,
+        "subgraph_timeout": options["subgraph_timeout"] or None,
         "limits": OperationLimits(**{name: options[name] or None for name in _LIMITS}),
         # Off in production only (mybroker/production.py); no flag of its own.
         "expose_query_plan": options.get("query_plans", True),
@@ -152,6 +164,14 @@ def _parse(name: str, raw: str, variable: str) -> Any:
         raise ValueError(f"{variable} must be true or false, not {raw!r}")
     if name in _LISTS:
         return [item.strip() for item in raw.split(",") if item.strip()]
+    if name in _SECONDS:
+        try:
+            seconds = float(raw)
+        except ValueError:
+            raise ValueError(f"{variable} must be a number of seconds, not {raw!r}") from None
+        if not seconds >= 0:  # NaN too
+            raise ValueError(f"{variable} must be a number of seconds from 0, not {raw!r}")
+        return seconds
     try:
         value = int(raw)
     except ValueError:

@@ -24,8 +24,18 @@ if TYPE_CHECKING:
 SUBGRAPH_IDLE_SECONDS = 30.0
 
 
+# How long one subgraph request may take, connecting included (MYBROKER_ROUTER_SUBGRAPH_TIMEOUT):
+# well under the operation's deadline (router.executor), so one slow subgraph costs a
+# fetch, not the whole operation.
+SUBGRAPH_TIMEOUT_SECONDS = 10.0
+
+
 class SubgraphUnavailable(Exception):
     """The subgraph did not answer with a GraphQL response (refused, timed out, not JSON)."""
+
+
+class SubgraphTimeout(SubgraphUnavailable):
+    """The subgraph did not answer within the client's timeout."""
 
 
 class SubgraphClient(Protocol):
@@ -36,8 +46,10 @@ class SubgraphClient(Protocol):
 
 
 class HttpSubgraphClient:
-    def __init__(self, *, timeout: float = 30.0, connections: int = 256):
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+    def __init__(self, *, timeout: float | None = SUBGRAPH_TIMEOUT_SECONDS, connections: int = 256):
+        self.timeout = timeout  # None: no limit
+        # `connect` too: a subgraph host that drops SYNs costs the same bound as a slow one.
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout)
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -73,7 +85,9 @@ class HttpSubgraphClient:
                 refused = isinstance(error, aiohttp.ClientConnectorError)  # nothing to retry on
                 if refused or attempt == attempts:
                     raise SubgraphUnavailable(type(error).__name__) from None
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            except asyncio.TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
+                raise SubgraphTimeout(f"no answer within {self.timeout} s") from None
+            except (aiohttp.ClientError, OSError) as error:
                 raise SubgraphUnavailable(type(error).__name__) from None
         try:
             decoded = orjson.loads(raw)

@@ -313,7 +313,7 @@ def create_service(infra: Infrastructure) -> Service:
     if shard.count > 1 and settings.bus == "memory":
         raise ValueError("b3-sim shards need the real bus (RabbitMQ queues per shard); the embedded mode is one shard")
     catalog = shard.owned(load_catalog())
-    db = Database(shard.journal_url(settings.database_url(NAME)), metadata)
+    db = Database(shard.journal_url(settings.database_url(NAME)), metadata, pool_timeout=settings.db_pool_timeout)
     policy = MakerPolicy.from_settings(settings)
     journal = Journal(db)
     worker = ExchangeWorker(None, journal)

@@ -20,7 +20,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(infra: Infrastructure) -> Service:
-    db = Database(infra.settings.database_url(NAME), tables.metadata)
+    db = Database(infra.settings.database_url(NAME), tables.metadata, pool_timeout=infra.settings.db_pool_timeout)
     live = infra.live_feed(MARKET_DATA)
     # Where ingest archives quotes (MongoDB), candles are bucketed from that history;
     # elsewhere the market-data consumer folds them into the candle table.

@@ -30,7 +30,7 @@ REVOKED_SESSIONS_PATH = "/internal/sessions/revoked"
 
 def create_service(infra: Infrastructure) -> Service:
     settings = infra.settings
-    db = Database(settings.database_url(NAME), metadata)
+    db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
     keys = load_key_ring(settings)
     # Real infrastructure may run several identity processes: one shared count in Redis.
     shared = settings.cache == "redis"

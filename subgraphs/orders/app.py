@@ -36,7 +36,7 @@ def create_service(
     """`assets`, `wallet` and `projection` (reports) default to the HTTP clients of the
     sibling services."""
     settings = infra.settings
-    db = Database(settings.database_url(NAME), metadata)
+    db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
     closers = []
     if assets is None:
         assets = AssetsClient(InternalClient(settings.url("assets"), settings.internal_secret))

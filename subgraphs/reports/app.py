@@ -18,7 +18,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_service(infra: Infrastructure) -> Service:
-    db = Database(infra.settings.database_url(NAME), tables.metadata)
+    db = Database(infra.settings.database_url(NAME), tables.metadata, pool_timeout=infra.settings.db_pool_timeout)
     reports = ReportsService(db, infra.cache)
 
     app = service_app("My Broker B3 - reports")

@@ -26,7 +26,7 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     """`orders` (what the sweeper asks about reservations) defaults to the orders service's
     internal API."""
     settings = infra.settings
-    db = Database(settings.database_url(NAME), metadata)
+    db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
     wallet = WalletService(db, fees=FeeSchedule(settings.trading_fee_rate))
     relay = OutboxRelay(db, infra.bus)
     closers = []

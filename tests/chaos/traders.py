@@ -195,7 +195,7 @@ class ChaosTrader:
 
 
 # Codes that are the trader's own doing: never sent again as they are. Every other error
-# (INTERNAL_SERVER_ERROR, a subgraph unreachable, no code at all) is the platform's, and
+# (INTERNAL_SERVER_ERROR, SUBGRAPH_UNAVAILABLE, no code at all) is the platform's, and
 # sent again. DUPLICATE_CLIENT_ORDER_ID is sent again too: our traders never reuse a key
 # with other terms, so it can only be the "not settled yet, ask again" answer to a MARKET
 # retry whose first attempt reserved at another price.

@@ -14,6 +14,7 @@ const PLAIN: Record<string, string> = {
   ORDER_NOT_CANCELLABLE: "This order has already finished and can no longer be cancelled.",
   RATE_LIMITED: "Too many requests. Wait a moment and try again.",
   OPERATION_TOO_COMPLEX: "The request was too large for the server.",
+  SUBGRAPH_UNAVAILABLE: "Part of the service is busy or unavailable. Try again in a moment.",
   NETWORK: "The server does not answer. Check the connection and try again.",
 };
 

@@ -21,7 +21,7 @@ def test_defaults_are_routerconfigs_defaults():
     config = RouterConfig()
     assert fields["limits"] == config.limits
     assert fields["csrf"] == config.csrf and fields["cors"] == config.cors
-    for name in ("introspection", "graphiql", "persisted_queries", "metrics"):
+    for name in ("introspection", "graphiql", "persisted_queries", "metrics", "operation_timeout", "subgraph_timeout"):
         assert fields[name] == getattr(config, name), name
 
 
@@ -72,3 +72,26 @@ def test_bad_values_name_the_variable(env, words):
 def test_negative_flags_are_refused():
     with pytest.raises(ValueError, match="max-depth must be 0 or more"):
         with_overrides(defaults(), flags("--max-depth", "-3"))
+
+
+def test_timeouts_are_seconds_from_the_environment_or_flags_and_0_turns_them_off():
+    assert (RouterConfig().operation_timeout, RouterConfig().subgraph_timeout) == (30.0, 10.0)
+    env = {"MYBROKER_ROUTER_OPERATION_TIMEOUT": "2.5", "MYBROKER_ROUTER_SUBGRAPH_TIMEOUT": "0"}
+    fields = config_fields(options_from_env(env))
+    assert (fields["operation_timeout"], fields["subgraph_timeout"]) == (2.5, None)
+    fields = config_fields(with_overrides(options_from_env(env), flags("--operation-timeout", "0", "--subgraph-timeout", "0.2")))
+    assert (fields["operation_timeout"], fields["subgraph_timeout"]) == (None, 0.2)
+    for raw in ("soon", "-1", "nan"):
+        with pytest.raises(ValueError, match="MYBROKER_ROUTER_SUBGRAPH_TIMEOUT"):
+            options_from_env({"MYBROKER_ROUTER_SUBGRAPH_TIMEOUT": raw})
+    with pytest.raises(ValueError, match="operation-timeout"):
+        with_overrides(defaults(), flags("--operation-timeout", "-1"))
+
+
+def test_the_timeouts_reach_the_subgraph_client_and_the_executor(supergraph):
+    from router.http import create_router_app
+
+    app = create_router_app(supergraph, RouterConfig(operation_timeout=0.5, subgraph_timeout=0.2))
+    executor = app.state.pipeline.executor
+    assert executor.operation_timeout == 0.5
+    assert executor.client.inner.timeout == 0.2  # ObservedSubgraphClient around the pooled HttpSubgraphClient

@@ -2,6 +2,7 @@
 and subgraph spans joined by the W3C traceparent the router sends."""
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -91,3 +92,18 @@ def test_tracing_mode_from_the_environment():
     assert tracing_mode({"MYBROKER_TRACING": "off", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}) == "off"
     assert configure_tracing("router", {}) is None
     assert configure_tracing("router", {"MYBROKER_TRACING": "carrier-pigeon"}) is None
+
+
+async def test_the_request_span_records_the_status_the_client_got(supergraph, store, spans):
+    """A 503 under application/graphql-response+json (router/media.py) is what the span says."""
+    provider, exporter = spans
+    client = InProcessClient(store)
+    client.down.add("inventory")
+    async with edge_router(supergraph, store, client=client, tracer_provider=provider) as (url, _):
+        await post(url, {"query": "{ warehouseCount }"})
+        async with aiohttp.ClientSession() as session:
+            headers = {"accept": "application/graphql-response+json"}
+            async with session.post(url + "/graphql", json={"query": "{ warehouseCount }"}, headers=headers) as response:
+                assert response.status == 503
+    statuses = [span.attributes["http.response.status_code"] for span in exporter.get_finished_spans() if span.name == "graphql request"]
+    assert statuses == [200, 503]

@@ -136,7 +136,7 @@ async def test_unreachable_subgraph_names_it_and_spares_the_rest(pipeline, clien
     }
     (error,) = body["errors"]
     assert "inventory" in error["message"]
-    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"
     assert "Traceback" not in str(body)
 
 

@@ -261,4 +261,4 @@ async def test_real_http_subgraph_client_against_a_served_subgraph(supergraph, s
     assert body["data"] is None  # warehouseCount is non-null
     (error,) = body["errors"]
     assert 'Subgraph "inventory" is unreachable.' == error["message"]
-    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert error["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"

@@ -59,3 +59,32 @@ async def test_a_refused_connection_is_unavailable_at_once():
             await client.fetch(url, {"query": "{a}"}, {})
     finally:
         await client.close()
+
+
+async def test_a_subgraph_that_never_answers_times_out_at_the_clients_timeout():
+    """MYBROKER_ROUTER_SUBGRAPH_TIMEOUT bounds each request (here 0.2 s): a subgraph that
+    takes the request and never answers is a SubgraphTimeout, not a 30 s wait."""
+    import asyncio
+    import time
+
+    from router.subgraph_client import SubgraphTimeout
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # reads nothing, answers nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = HttpSubgraphClient(timeout=0.2)
+    started = time.perf_counter()
+    try:
+        with pytest.raises(SubgraphTimeout, match="0.2 s"):
+            await client.fetch(f"http://127.0.0.1:{port}/graphql", {"query": "{a}"}, {})
+    finally:
+        await client.close()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert 0.2 <= time.perf_counter() - started < 1.0
