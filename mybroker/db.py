@@ -119,7 +119,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # fails with sqlalchemy.exc.TimeoutError, which the GraphQL layer answers as
 # SUBGRAPH_UNAVAILABLE (mybroker/graphql.py): a burst beyond the pool queues for a while,
 # a pool held by something stuck refuses quickly instead of holding every request 30 s.
-DB_POOL_TIMEOUT_SECONDS = 10.0
+DB_POOL_TIMEOUT_SECONDS = 5.0
 
 
 class Database:

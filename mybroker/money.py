@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 CENT = Decimal("0.01")
 TICK = CENT  # B3's tick for stocks: R$0.01

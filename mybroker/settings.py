@@ -109,7 +109,7 @@ class Settings:
     # Seconds a request waits for a pooled database connection before its service answers
     # SUBGRAPH_UNAVAILABLE ("service busy, try again"): a burst queues, a stuck database
     # does not hold every request for SQLAlchemy's default 30 s (mybroker/db.py).
-    db_pool_timeout: float = 10.0
+    db_pool_timeout: float = 5.0
     log_level: str = "INFO"
     # Login brute-force protection (subgraphs/identity/throttle.py): after
     # `login_max_failures` failures for one e-mail (known or not), or
@@ -233,7 +233,7 @@ class Settings:
             reconcile_interval=_seconds(get, "RECONCILE_INTERVAL", 300.0),
             reconcile_pending_grace=_seconds(get, "RECONCILE_PENDING_GRACE", 30.0),
             reconcile_timeout=_seconds(get, "RECONCILE_TIMEOUT", 30.0),
-            db_pool_timeout=_seconds(get, "DB_POOL_TIMEOUT", 10.0, positive=True),
+            db_pool_timeout=_seconds(get, "DB_POOL_TIMEOUT", 5.0, positive=True),
             log_level=get("LOG_LEVEL", "INFO"),
         )
         values.update(overrides)

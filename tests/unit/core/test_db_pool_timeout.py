@@ -65,11 +65,11 @@ async def test_the_pool_timeout_reaches_every_pool(db):
     assert db.engine.pool.timeout() == 0.2
     assert db._read_engine is not None and db._read_engine.pool.timeout() == 0.2
     assert _engine_options("mysql+asyncmy://u:p@h/db", pool_timeout=3)["pool_timeout"] == 3
-    assert _engine_options("postgresql+asyncpg://u:p@h/db")["pool_timeout"] == 10.0
+    assert _engine_options("postgresql+asyncpg://u:p@h/db")["pool_timeout"] == 5.0
 
 
 def test_the_pool_timeout_setting():
-    assert Settings.from_env({}).db_pool_timeout == 10.0
+    assert Settings.from_env({}).db_pool_timeout == 5.0
     assert Settings.from_env({"MYBROKER_DB_POOL_TIMEOUT": "2.5"}).db_pool_timeout == 2.5
     with pytest.raises(ValueError, match="MYBROKER_DB_POOL_TIMEOUT"):
         Settings.from_env({"MYBROKER_DB_POOL_TIMEOUT": "0"})
