@@ -276,10 +276,19 @@ def is_unique_violation(error: Exception) -> bool:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order, then marks them published.
+    """Publishes committed outbox rows in order, then marks the batch published in one
+    transaction.
 
-    At-least-once: a crash after publish and before the mark republishes the row, and
-    consumers drop the duplicate by its envelope id. One relay runs per service database."""
+    At-least-once: a crash after publish and before the mark republishes the rows under
+    their original envelope ids, and consumers drop the duplicates. A publish that fails
+    marks what went out before it and leaves the rest for the next round. One relay runs
+    per service database.
+
+    One mark per batch, not per row: on SQLite every write queues for the file's one
+    write lock, and a mark per row made the relay most of the orders database's writes
+    (1,300 of 2,250 write transactions in a 50-trader run, the lock busy 99% of the
+    time); on PostgreSQL with a slow fsync a commit per row made the relay, not matching,
+    the exchange's ceiling."""
 
     def __init__(self, db: Database, bus: MessageBus, *, batch: int = 200, poll_interval: float = 0.5):
         self.db = db
@@ -315,10 +324,15 @@ class OutboxRelay:
                     .limit(self.batch)
                 )
             ).all()
-        for row in rows:
-            await self.bus.publish(row.channel, Envelope.from_bytes(row.payload), key=row.message_key)
-            async with self.db.transaction() as tx:
-                await tx.session.execute(update(outbox).where(outbox.c.seq == row.seq).values(published_at=utc_now()))
+        published: list[int] = []
+        try:
+            for row in rows:
+                await self.bus.publish(row.channel, Envelope.from_bytes(row.payload), key=row.message_key)
+                published.append(row.seq)
+        finally:
+            if published:
+                async with self.db.transaction() as tx:
+                    await tx.session.execute(update(outbox).where(outbox.c.seq.in_(published)).values(published_at=utc_now()))
         return len(rows)
 
     async def _run(self) -> None:

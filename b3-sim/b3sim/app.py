@@ -34,14 +34,13 @@ from b3sim.journal import Entry, Journal, metadata
 from b3sim.market_maker import MakerPolicy
 from b3sim.market_sync import MarketSync
 from b3sim.recovery import rebuild
-from b3sim.relay import BatchMarkingOutboxRelay
 from b3sim.sharding import Shard
 from b3sim.tape import Trade
 from b3sim.session import calendar
 from b3sim.session_clock import SessionClock
 from b3sim.wire import exchange_command, reference_price, rules_changed_envelope
 from mybroker.catalog import load_catalog
-from mybroker.db import Database
+from mybroker.db import Database, OutboxRelay
 from mybroker.events import EXCHANGE_ORDERS, MARKET_DATA, Envelope, utcnow
 from mybroker.service import Infrastructure, Service
 
@@ -335,7 +334,7 @@ def create_service(infra: Infrastructure) -> Service:
     # Several orders in flight let one journal commit serve many (ExchangeWorker).
     infra.bus.subscribe(shard.orders_queue, shard.group(GROUP), worker.on_exchange_order, concurrency=ORDERS_IN_FLIGHT)
     infra.bus.subscribe(MARKET_DATA, shard.group(GROUP), worker.on_market_data)
-    relay = BatchMarkingOutboxRelay(db, infra.bus)
+    relay = OutboxRelay(db, infra.bus)
     # Session phases from MYBROKER_SESSION_CALENDAR; "always" never changes phase: no clock.
     session_clock = SessionClock(
         calendar(settings.session_calendar), lambda: worker.exchange.phase if worker.exchange else None, worker.on_exchange_order
