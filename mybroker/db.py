@@ -146,7 +146,7 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         options = _engine_options(url, in_memory=in_memory, pool_timeout=pool_timeout)
         if self.is_sqlite:
-            options["async_creator"] = _inline_writer(path if not in_memory else ":memory:")
+            options["async_creator"] = _inline_writer(":memory:" if in_memory else path, sqlite_busy_timeout_ms)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on their own sessions: on SQLite they begin deferred on an engine of their
@@ -161,7 +161,9 @@ class Database:
         # only while it writes. Other processes on the file still meet busy_timeout.
         self._write_turn: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
-            _configure_sqlite(self.engine, writer=True, busy_timeout_ms=sqlite_busy_timeout_ms)
+            # busy_timeout 0 on the writer's own connection: it runs on the loop and must
+            # never wait there (_InlineSqliteWriter waits for other processes in its thread).
+            _configure_sqlite(self.engine, writer=True, busy_timeout_ms=0)
         if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
             self._read_engine = create_async_engine(url, echo=echo, **_sqlite_read_pool(pool_timeout))
             _configure_sqlite(self._read_engine, writer=False, busy_timeout_ms=sqlite_busy_timeout_ms)
@@ -199,12 +201,33 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Transaction]:
+        if self._write_turn is not None:
+            async with self._sqlite_transaction() as tx:
+                yield tx
+            return
         async with self.sessions() as session:
             async with session.begin():
                 tx = Transaction(session, self)
                 yield tx
             if tx.emitted:
                 self.committed_messages.set()
+
+    @asynccontextmanager
+    async def _sqlite_transaction(self) -> AsyncIterator[Transaction]:
+        """As `_transaction`, but the session is closed in this task: `async with session`
+        closes it in a task of its own (so a cancellation cannot interrupt the close), two
+        more turns of a busy loop with the write lock held. Here the close cannot be
+        interrupted anyway: on the inline writer (`_InlineSqliteWriter`) its rollback and
+        the connection's return to the pool never suspend."""
+        session = self.sessions()
+        try:
+            async with session.begin():
+                tx = Transaction(session, self)
+                yield tx
+        finally:
+            await session.close()
+        if tx.emitted:
+            self.committed_messages.set()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -249,40 +272,62 @@ def _engine_options(url: str, *, in_memory: bool = False, pool_timeout: float = 
 
 
 class _InlineSqliteWriter(aiosqlite.Connection):
-    """An aiosqlite connection whose statements run on the event loop, not its thread,
-    once the transaction holds the write lock.
+    """An aiosqlite connection for the writer engine whose statements run on the event
+    loop, not in its thread.
 
     A SQLite statement here takes microseconds; the hop to aiosqlite's thread and back
     costs more, and every hop is a suspension inside the transaction. On a busy loop each
     suspension waits behind every ready task, so a write transaction of six statements
-    held the file's one write lock 7 to 25 ms under 50 traders, for well under 1 ms of
-    work, and the write lock (not the CPU) capped the platform. Run inline, a transaction
+    held the file's one write lock 7 to 25 ms under 50 traders for well under 1 ms of
+    work, and the write lock, not the CPU, capped the platform. Inline, a transaction
     holds the lock only as long as its own work.
 
-    BEGIN still goes to the thread: it is the one statement that can wait (up to
-    busy_timeout) for another process's write lock, and that wait must not block the
-    loop. After BEGIN IMMEDIATE nothing in the transaction waits on a lock: in WAL mode
-    readers never block the writer, and a commit's checkpoint is passive. Reads outside
-    write transactions keep their own thread-backed engine (`_sqlite_read_pool`), so a
-    long query never stalls the loop."""
+    Nothing inline may wait on a lock. The connection's own busy timeout is 0, and BEGIN
+    IMMEDIATE, the one statement that can meet another process's write lock, is tried
+    inline first; only if that process holds the lock does BEGIN go to the thread, which
+    waits up to `busy_timeout_ms` there, off the loop. This process's own writers never
+    meet each other (they queue on `Database._write_turn`). Once BEGIN IMMEDIATE holds the
+    lock nothing else waits: in WAL mode readers never block the writer and a commit's
+    checkpoint is passive. Statements outside a transaction (the PRAGMAs at connect) go to
+    the thread. Reads have their own thread-backed engine (`_sqlite_read_pool`), so a long
+    query never stalls the loop."""
+
+    def __init__(self, path: str, busy_timeout_ms: int):
+        # check_same_thread=False: opened in aiosqlite's thread, used from the loop's;
+        # SQLAlchemy's pool hands it to one session at a time.
+        super().__init__(lambda: sqlite3.connect(path, check_same_thread=False), 64)
+        self._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
+        self.busy_timeout_ms = busy_timeout_ms
 
     async def _execute(self, fn, *args, **kwargs):
-        if args and isinstance(args[0], str) and args[0].lstrip()[:5].upper() == "BEGIN":
-            return await super()._execute(fn, *args, **kwargs)
-        if not self._running or self._connection is None:
+        if self._connection is None or not self._running:
             raise ValueError("Connection closed")
+        statement = args[0] if args and isinstance(args[0], str) else None
+        if statement is not None and statement.lstrip()[:5].upper() == "BEGIN":
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                return await super()._execute(self._begin_waiting, fn, args, kwargs)
+        if statement is not None and not self._connection.in_transaction:
+            return await super()._execute(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
+    def _begin_waiting(self, fn, args, kwargs):
+        """In aiosqlite's thread: BEGIN, waiting for another process's lock."""
+        self._conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
 
-def _inline_writer(path: str):
-    """The writer engine's `async_creator`: connections that run statements inline."""
+
+def _inline_writer(path: str, busy_timeout_ms: int):
+    """The writer engine's `async_creator`."""
 
     async def connect() -> aiosqlite.Connection:
-        # check_same_thread=False: the connection is opened in aiosqlite's thread and used
-        # from the loop's; SQLAlchemy's pool hands it to one session at a time.
-        connection = _InlineSqliteWriter(lambda: sqlite3.connect(path, check_same_thread=False), 64)
-        connection._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
-        return await connection
+        return await _InlineSqliteWriter(path, busy_timeout_ms)
 
     return connect
 
