@@ -146,7 +146,7 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         options = _engine_options(url, in_memory=in_memory, pool_timeout=pool_timeout)
         if self.is_sqlite:
-            options["async_creator"] = _inline_writer(":memory:" if in_memory else path, sqlite_busy_timeout_ms)
+            options["async_creator"] = _inline_sqlite(":memory:" if in_memory else path, sqlite_busy_timeout_ms)
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on their own sessions: on SQLite they begin deferred on an engine of their
@@ -161,12 +161,12 @@ class Database:
         # only while it writes. Other processes on the file still meet busy_timeout.
         self._write_turn: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
-            # busy_timeout 0 on the writer's own connection: it runs on the loop and must
-            # never wait there (_InlineSqliteWriter waits for other processes in its thread).
-            _configure_sqlite(self.engine, writer=True, busy_timeout_ms=0)
+            _configure_sqlite(self.engine, writer=True)
         if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
-            self._read_engine = create_async_engine(url, echo=echo, **_sqlite_read_pool(pool_timeout))
-            _configure_sqlite(self._read_engine, writer=False, busy_timeout_ms=sqlite_busy_timeout_ms)
+            self._read_engine = create_async_engine(
+                url, echo=echo, async_creator=_inline_sqlite(path, sqlite_busy_timeout_ms), **_sqlite_read_pool(pool_timeout)
+            )
+            _configure_sqlite(self._read_engine, writer=False)
             self.read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
         self.committed_messages = asyncio.Event()  # wakes the outbox relay
 
@@ -217,8 +217,8 @@ class Database:
         """As `_transaction`, but the session is closed in this task: `async with session`
         closes it in a task of its own (so a cancellation cannot interrupt the close), two
         more turns of a busy loop with the write lock held. Here the close cannot be
-        interrupted anyway: on the inline writer (`_InlineSqliteWriter`) its rollback and
-        the connection's return to the pool never suspend."""
+        interrupted anyway: on an inline connection (`_InlineSqlite`) its rollback and the
+        connection's return to the pool never suspend."""
         session = self.sessions()
         try:
             async with session.begin():
@@ -231,8 +231,15 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.read_sessions() as session:
+        if not self.is_sqlite:
+            async with self.read_sessions() as session:
+                yield session
+            return
+        session = self.read_sessions()
+        try:
             yield session
+        finally:
+            await session.close()  # in this task, as `_sqlite_transaction` does, for the same reason
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
@@ -240,6 +247,10 @@ class Database:
         its positions: on MySQL a REPEATABLE READ transaction (writers use READ
         COMMITTED, where two statements may straddle a commit); on SQLite every session
         is one transaction already."""
+        if self.is_sqlite:
+            async with self.read() as session:
+                yield session
+            return
         async with self.read_sessions() as session:
             if self.engine.dialect.name == "mysql":
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -271,51 +282,44 @@ def _engine_options(url: str, *, in_memory: bool = False, pool_timeout: float = 
     return options
 
 
-class _InlineSqliteWriter(aiosqlite.Connection):
-    """An aiosqlite connection for the writer engine whose statements run on the event
-    loop, not in its thread.
+class _InlineSqlite(aiosqlite.Connection):
+    """An aiosqlite connection whose statements run on the event loop, not in its thread.
 
     A SQLite statement here takes microseconds; the hop to aiosqlite's thread and back
-    costs more, and every hop is a suspension inside the transaction. On a busy loop each
-    suspension waits behind every ready task, so a write transaction of six statements
-    held the file's one write lock 7 to 25 ms under 50 traders for well under 1 ms of
-    work, and the write lock, not the CPU, capped the platform. Inline, a transaction
-    holds the lock only as long as its own work.
+    costs more, and every hop is a suspension. On a busy loop each suspension waits
+    behind every ready task: a write transaction of six statements held the file's one
+    write lock 7 to 25 ms under 50 traders for well under 1 ms of work, and the write
+    lock, not the CPU, capped the platform; a read of four statements took four turns
+    of the loop. Inline, a transaction holds the lock only as long as its own work.
 
-    Nothing inline may wait on a lock. The connection's own busy timeout is 0, and BEGIN
-    IMMEDIATE, the one statement that can meet another process's write lock, is tried
-    inline first; only if that process holds the lock does BEGIN go to the thread, which
-    waits up to `busy_timeout_ms` there, off the loop. This process's own writers never
-    meet each other (they queue on `Database._write_turn`). Once BEGIN IMMEDIATE holds the
-    lock nothing else waits: in WAL mode readers never block the writer and a commit's
-    checkpoint is passive. Statements outside a transaction (the PRAGMAs at connect) go to
-    the thread. Reads have their own thread-backed engine (`_sqlite_read_pool`), so a long
-    query never stalls the loop."""
+    Nothing inline waits on a lock: the connection's busy timeout is 0. A statement that
+    meets another process's lock (SQLITE_BUSY) goes again to aiosqlite's thread, which
+    waits there up to `busy_timeout_ms`, off the loop. That is what SQLite's own busy
+    handler does (a statement that failed busy changed nothing and is simply run again),
+    moved to the thread. This process's writers never meet each other (they queue on
+    `Database._write_turn`), and in WAL mode readers and the writer do not block each
+    other, so in one process the thread is used only to connect and close."""
 
     def __init__(self, path: str, busy_timeout_ms: int):
-        # check_same_thread=False: opened in aiosqlite's thread, used from the loop's;
-        # SQLAlchemy's pool hands it to one session at a time.
-        super().__init__(lambda: sqlite3.connect(path, check_same_thread=False), 64)
+        # timeout=0: busy timeout 0 from the first statement; check_same_thread=False:
+        # opened in aiosqlite's thread, used from the loop's (SQLAlchemy's pool hands it
+        # to one session at a time).
+        super().__init__(lambda: sqlite3.connect(path, timeout=0, check_same_thread=False), 64)
         self._thread.daemon = True  # as SQLAlchemy's own aiosqlite connect does
         self.busy_timeout_ms = busy_timeout_ms
 
     async def _execute(self, fn, *args, **kwargs):
         if self._connection is None or not self._running:
             raise ValueError("Connection closed")
-        statement = args[0] if args and isinstance(args[0], str) else None
-        if statement is not None and statement.lstrip()[:5].upper() == "BEGIN":
-            try:
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
-                    raise
-                return await super()._execute(self._begin_waiting, fn, args, kwargs)
-        if statement is not None and not self._connection.in_transaction:
-            return await super()._execute(fn, *args, **kwargs)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+        return await super()._execute(self._waiting, fn, args, kwargs)
 
-    def _begin_waiting(self, fn, args, kwargs):
-        """In aiosqlite's thread: BEGIN, waiting for another process's lock."""
+    def _waiting(self, fn, args, kwargs):
+        """In aiosqlite's thread: the statement again, waiting for another process's lock."""
         self._conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         try:
             return fn(*args, **kwargs)
@@ -323,11 +327,11 @@ class _InlineSqliteWriter(aiosqlite.Connection):
             self._conn.execute("PRAGMA busy_timeout=0")
 
 
-def _inline_writer(path: str, busy_timeout_ms: int):
-    """The writer engine's `async_creator`."""
+def _inline_sqlite(path: str, busy_timeout_ms: int):
+    """An engine's `async_creator`: connections that run statements inline."""
 
     async def connect() -> aiosqlite.Connection:
-        return await _InlineSqliteWriter(path, busy_timeout_ms)
+        return await _InlineSqlite(path, busy_timeout_ms)
 
     return connect
 
@@ -339,7 +343,7 @@ def _sqlite_read_pool(pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
     return {"pool_size": 12, "max_overflow": 0, "pool_timeout": pool_timeout}
 
 
-def _configure_sqlite(engine: AsyncEngine, *, writer: bool, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
     """WAL, and for writers BEGIN IMMEDIATE: SQLite's default deferred transactions fail
     with 'database is locked' when two readers both upgrade to writers; taking the write
     lock up front makes a check-and-block (read balance, then write) atomic, like SELECT
@@ -351,7 +355,6 @@ def _configure_sqlite(engine: AsyncEngine, *, writer: bool, busy_timeout_ms: int
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -130,6 +130,28 @@ async def test_a_write_transaction_holds_the_lock_without_giving_the_loop_away(t
         await db.dispose()
 
 
+async def test_a_read_runs_its_statements_without_giving_the_loop_away(tmp_path):
+    """A poll's read of several statements would take a turn of a busy loop per statement
+    through aiosqlite's thread; inline it takes none."""
+    db, rows = _database(tmp_path)
+    await db.create_schema()
+    async with db.transaction() as tx:
+        await tx.session.execute(insert(rows).values(writer=7))
+    async with db.read() as session:  # the read pool's connection is open from now on
+        await session.execute(select(rows.c.writer))
+    ticks = _LoopTicks()
+    try:
+        await asyncio.sleep(0)
+        before = ticks.turns
+        async with db.read() as session:
+            for _ in range(4):
+                assert (await session.execute(select(rows.c.writer))).scalars().all() == [7]
+        assert ticks.turns == before
+    finally:
+        ticks.stop()
+        await db.dispose()
+
+
 async def test_a_lock_held_by_another_process_is_waited_for_off_the_loop(tmp_path):
     """BEGIN IMMEDIATE meets another connection's write lock (another process, to SQLite):
     the wait happens in aiosqlite's thread, the loop keeps running, and the transaction
