@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from b3sim.config import maker_policy_from_settings, rules_from_settings
 from b3sim.exchange import (
     Command,
     Exchange,
@@ -28,10 +29,8 @@ from b3sim.exchange import (
     ReplaceOrder,
     RulesChanged,
     SessionPhase,
-    rules_from_settings,
 )
 from b3sim.journal import Entry, Journal, metadata
-from b3sim.market_maker import MakerPolicy
 from b3sim.market_sync import MarketSync
 from b3sim.recovery import rebuild
 from b3sim.relay import BatchMarkingOutboxRelay
@@ -314,7 +313,7 @@ def create_service(infra: Infrastructure) -> Service:
         raise ValueError("b3-sim shards need the real bus (RabbitMQ queues per shard); the embedded mode is one shard")
     catalog = shard.owned(load_catalog())
     db = Database(shard.journal_url(settings.database_url(NAME)), metadata, pool_timeout=settings.db_pool_timeout)
-    policy = MakerPolicy.from_settings(settings)
+    policy = maker_policy_from_settings(settings)
     journal = Journal(db)
     worker = ExchangeWorker(None, journal)
     market = MarketSync(

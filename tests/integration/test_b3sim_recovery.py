@@ -122,12 +122,10 @@ async def wait_for_book(cached, expected: dict, timeout: float = 20.0) -> dict:
 
 
 async def rebuilt_core(url: str) -> Core:
-    from mybroker.settings import Settings
-
     db = Database(url, metadata)
     try:
         worker = ExchangeWorker(None, Journal(db))
-        policy = MakerPolicy.from_settings(Settings())
+        policy = MakerPolicy()
         await worker.recover(lambda session: Core(load_catalog(), policy, session=session))
         return worker.exchange
     finally:

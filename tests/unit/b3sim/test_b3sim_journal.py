@@ -16,11 +16,10 @@ from b3sim.wire import exchange_command, reference_price, report_envelope
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import CANCEL_ORDER, EXECUTIONS, NEW_ORDER, QUOTE, Envelope
-from mybroker.settings import Settings
 
 
 def core() -> Exchange:
-    return Exchange(load_catalog(), MakerPolicy.from_settings(Settings(mm_depth=2, mm_lots_per_level=1)), session="s1")
+    return Exchange(load_catalog(), MakerPolicy(depth=2, lots_per_level=1), session="s1")
 
 
 def quote(ticker: str, price: str) -> Envelope:

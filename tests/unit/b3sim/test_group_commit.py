@@ -9,7 +9,6 @@ import asyncio
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from b3sim.app import ExchangeWorker, create_service
@@ -25,7 +24,7 @@ from mybroker.service import Infrastructure
 from mybroker.settings import Settings
 from tests.unit.b3sim.test_recovery import books
 
-POLICY = MakerPolicy.from_settings(Settings(mm_depth=2, mm_lots_per_level=1))
+POLICY = MakerPolicy(depth=2, lots_per_level=1)
 
 
 def new_core(session: str) -> Exchange:

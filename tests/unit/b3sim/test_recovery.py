@@ -26,7 +26,7 @@ from mybroker.service import Infrastructure
 from mybroker.settings import Settings
 
 TICKERS = ("PETR4", "VALE3")
-POLICY = MakerPolicy.from_settings(Settings(mm_depth=2, mm_lots_per_level=1))
+POLICY = MakerPolicy(depth=2, lots_per_level=1)
 
 
 def new_core(session: str) -> Exchange:
