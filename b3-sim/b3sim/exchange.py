@@ -121,7 +121,7 @@ class OrderStatusRequest:
 
 @dataclass(frozen=True)
 class RulesChanged:
-    """The exchange's rules as configured now (b3sim.app journals it at start when they
+    """The exchange's rules as configured now (b3sim.worker journals it at start when they
     differ from the journal's): from here on they apply, and resting orders that no longer
     fit them (a LIMIT outside a narrower price band) are cancelled, with a reason."""
 
@@ -188,7 +188,7 @@ class Exchange:
         self.maker = maker
         self.session = session
         self.rules = rules
-        # Whether a RulesChanged has set the rules (b3sim.app journals one at the first start,
+        # Whether a RulesChanged has set the rules (b3sim.worker journals one at the first start,
         # so a replay runs under the rules of the time, not the ones configured now).
         self.rules_journaled = False
         self.phase = rules.phase

@@ -9,12 +9,12 @@ import asyncio
 import orjson
 import pytest_asyncio
 
-from b3sim.app import ExchangeWorker
 from b3sim.book import Side
 from b3sim.exchange import Exchange as Core
 from b3sim.journal import Journal, metadata
 from b3sim.market_maker import MakerPolicy
 from b3sim.market_sync import market_key
+from b3sim.worker import ExchangeWorker
 from mybroker.bus.brokers import BrokerBus
 from mybroker.cache import RedisCache
 from mybroker.catalog import load_catalog

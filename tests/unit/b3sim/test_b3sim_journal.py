@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from b3sim.app import ExchangeWorker
 from b3sim.exchange import Exchange
 from b3sim.journal import Journal, journal_commands, metadata, outbox
 from b3sim.market_maker import MakerPolicy
 from b3sim.wire import exchange_command, reference_price, report_envelope
+from b3sim.worker import ExchangeWorker
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import CANCEL_ORDER, EXECUTIONS, NEW_ORDER, QUOTE, Envelope

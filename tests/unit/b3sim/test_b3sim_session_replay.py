@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from b3sim.app import ExchangeWorker
 from b3sim.book import Side
 from b3sim.exchange import Exchange, Rules
 from b3sim.journal import Journal, metadata
 from b3sim.market_maker import MakerPolicy
 from b3sim.session import Phase
 from b3sim.wire import REPLACE_ORDER, session_phase_envelope
+from b3sim.worker import ExchangeWorker
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import NEW_ORDER, Envelope

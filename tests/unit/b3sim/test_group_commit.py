@@ -1,4 +1,4 @@
-"""Group commit in b3sim.app.ExchangeWorker: commands in flight together reach the core
+"""Group commit in b3sim.worker.ExchangeWorker: commands in flight together reach the core
 and the journal in arrival order, share commits, and a handler returns (its message is
 acknowledged) only once its command is committed. A batch whose commit fails is retried
 as it was, with the core held still, so the journal ends up holding exactly what the core
@@ -11,10 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from b3sim.app import ExchangeWorker, create_service
+from b3sim.app import create_service
 from b3sim.exchange import Exchange
 from b3sim.journal import Journal, journal_commands, metadata, outbox
 from b3sim.market_maker import MakerPolicy
+from b3sim.worker import ExchangeWorker
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
 from mybroker.catalog import load_catalog

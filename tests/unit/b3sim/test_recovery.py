@@ -10,13 +10,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from b3sim.app import ExchangeWorker, create_service
+from b3sim.app import create_service
 from b3sim.book import Side
 from b3sim.exchange import MAKER_PREFIX, Exchange
 from b3sim.journal import Journal, metadata, outbox
 from b3sim.market_maker import MakerPolicy
 from b3sim.recovery import JournalDecodeError, decode, replay
 from b3sim.wire import report_envelope
+from b3sim.worker import ExchangeWorker
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
 from mybroker.catalog import load_catalog
