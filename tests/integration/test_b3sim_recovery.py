@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-import pytest_asyncio
 
 from b3sim.book import Side
 from b3sim.exchange import Exchange as Core
@@ -20,17 +19,10 @@ from mybroker.cache import RedisCache
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, Envelope
-from tests.integration.b3sim_process import Exchange, limit
+from tests.integration.b3sim_process import limit
 from tests.integration.support import until
 
 TICKER = "PETR4"
-
-
-@pytest_asyncio.fixture
-async def exchange(settings):
-    deployment = Exchange(settings)
-    yield deployment
-    await deployment.close()
 
 
 async def test_a_killed_exchange_restarts_with_its_books_and_fills_once(settings, exchange):
