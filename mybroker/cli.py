@@ -285,10 +285,10 @@ async def _reconcile(args) -> None:
 # Benchmarks by name: "module:function", imported only when run. The function takes
 # ops (None: its default) and seed, and returns its report, whose last line is JSON.
 BENCHMARKS = {
-    "matching": "b3sim.bench:matching",
-    "b3-rabbitmq": "b3sim.rabbit_bench:b3_rabbitmq",
-    "router": "router.bench.router_bench:router",
-    "subscriptions": "router.bench.subscriptions_bench:subscriptions",
+    "matching": "bench.matching:matching",
+    "b3-rabbitmq": "bench.b3_rabbitmq:b3_rabbitmq",
+    "router": "bench.router.compare:router",
+    "subscriptions": "bench.subscriptions:subscriptions",
     "orders": "bench.orders:orders",
     "abuse": "bench.abuse:abuse",
 }
