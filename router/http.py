@@ -3,9 +3,9 @@
 operation runs: body size, CORS, CSRF prevention, JWT verification, rate limits,
 automatic persisted queries. docs/router.md lists every setting.
 
-A request with `Authorization: Bearer <token>` must carry a valid access token (401
-otherwise); without one the caller is anonymous. Every subgraph request carries the
-internal token and, for a signed-in caller, the user id (mybroker.auth.internal_headers)."""
+The platform's authenticator (router.auth) says who is calling: credentials it refuses
+are a 401; a request without any is anonymous. Every subgraph request carries the
+internal token and, for a signed-in caller, the user id (router.identity_headers)."""
 from __future__ import annotations
 
 import contextlib
@@ -25,11 +25,11 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, client_address, internal_headers
-from mybroker.errors import DomainError, ErrorCode
+from router.auth import ANONYMOUS, AuthenticationError, Authenticator, Caller
 from router.cors import CorsPolicy, cors_middleware
 from router.csrf import CsrfPolicy, csrf_refusal
-from router.errors import RequestError
+from router.errors import RequestError, RouterErrorCode
+from router.identity_headers import client_address, internal_headers
 from router.executor import OPERATION_TIMEOUT_SECONDS, Executor
 from router.limits import OperationLimits
 from router.media import negotiated, response_media_type
@@ -53,8 +53,9 @@ class RouterConfig:
     # Proxies whose X-Forwarded-For is believed for the client address forwarded to
     # subgraphs (identity's login throttle keys on it); anyone else's is ignored.
     trusted_proxies: frozenset[str] = frozenset()
-    # Verifies access tokens; None accepts every request as anonymous (tests, tools).
-    verifier: JwtVerifier | None = None
+    # Who is calling (router.auth): the platform's token verification; None accepts every
+    # request as anonymous (tests, tools).
+    authenticator: Authenticator | None = None
     # Subgraph name -> URL, overriding the supergraph's join__Graph urls.
     subgraph_urls: Mapping[str, str] = field(default_factory=dict)
     # How subgraphs are reached; None: one pooled aiohttp session.
@@ -87,7 +88,7 @@ class RouterConfig:
     # Token buckets per client address and per user (router/rate_limit.py): HTTP 429 RATE_LIMITED.
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # Where the buckets live; None: this process's memory. Redis shares them among router
-    # processes (router.rate_limit.bucket_store). The app closes it when it stops.
+    # processes (the platform chooses: mybroker.router_app.bucket_store). The app closes it when it stops.
     rate_limit_store: BucketStore | None = None
     # The buckets' clock; None: the store's own (tests step a fake one).
     rate_limit_clock: Callable[[], float] | None = None
@@ -129,7 +130,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         return refusal
 
     live = SubscriptionServer(
-        pipeline, internal_secret=config.internal_secret, verifier=config.verifier,
+        pipeline, internal_secret=config.internal_secret, authenticator=config.authenticator,
         settings=config.subscriptions, session=pooled_session(client),
         rate_limit=admit, trusted_proxies=config.trusted_proxies,
     )
@@ -139,13 +140,13 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
     async def graphql_post(request: Request) -> Response:
         body = await _read_body(request, max_body)
         if body is None:
-            return _refuse(request, 413, ErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
+            return _refuse(request, 413, RouterErrorCode.OPERATION_TOO_COMPLEX, f"The request body is larger than the limit of {max_body} bytes.")
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _refuse(request, 400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
+            return _refuse(request, 400, RouterErrorCode.GRAPHQL_PARSE_FAILED, "The request body is not valid JSON.")
         if not isinstance(payload, dict):
-            return _refuse(request, 400, ErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
+            return _refuse(request, 400, RouterErrorCode.GRAPHQL_PARSE_FAILED, "The request body must be a JSON object {query, variables, operationName}.")
         return await _run(
             request, payload.get("query"), payload.get("variables"), payload.get("operationName"), True, payload.get("extensions")
         )
@@ -159,26 +160,26 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             try:
                 variables = orjson.loads(params["variables"])
             except orjson.JSONDecodeError:
-                return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
+                return _refuse(request, 400, RouterErrorCode.BAD_USER_INPUT, "The variables parameter is not valid JSON.")
         extensions: Any = None
         if params.get("extensions"):
             try:
                 extensions = orjson.loads(params["extensions"])
             except orjson.JSONDecodeError:
-                return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
+                return _refuse(request, 400, RouterErrorCode.BAD_USER_INPUT, "The extensions parameter is not valid JSON.")
         return await _run(request, params.get("query"), variables, params.get("operationName"), False, extensions)
 
     async def _run(request: Request, query, variables, operation_name, allow_mutations: bool, extensions=None) -> Response:
         refusal = csrf_refusal(request.headers, config.csrf)
         if refusal is not None:
-            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, refusal)
+            return _refuse(request, 400, RouterErrorCode.BAD_USER_INPUT, refusal)
         # Computed once: the rate limits and the subgraphs (identity's login throttle) see the same address.
         address = client_address(
             request.client.host if request.client else None, request.headers.get("x-forwarded-for"), config.trusted_proxies
         )
         try:
-            caller = await _caller(request, config.verifier)
-        except DomainError as error:
+            caller = await _caller(request, config.authenticator)
+        except AuthenticationError as error:
             # Charged as an anonymous request: guessing tokens is rate-limited too.
             return await _rate_limited(request, ANONYMOUS, address) or _refuse(request, 401, error.code, error.message)
         limited = await _rate_limited(request, caller, address)
@@ -189,9 +190,9 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         except RequestError as error:
             return _observed(request, ExecutionOutcome({"errors": error.to_errors()}, error.status))
         if variables is not None and not isinstance(variables, dict):
-            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+            return _refuse(request, 400, RouterErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
         if operation_name is not None and not isinstance(operation_name, str):
-            return _refuse(request, 400, ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
+            return _refuse(request, 400, RouterErrorCode.BAD_USER_INPUT, "operationName must be a string.")
         transport = streaming_transport(request.headers.get("accept", ""))
         if transport is not None:  # SSE or multipart: subscriptions (and single results) as a stream
             try:
@@ -225,7 +226,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             log.exception("request failed (request id %s)", request_id)
             error = {
                 "message": f"Internal server error (request id {request_id}).",
-                "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+                "extensions": {"code": RouterErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }
             return _observed(request, ExecutionOutcome({"errors": [error]}, 500), started)
         return _observed(request, outcome, started)
@@ -253,7 +254,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             if metrics is not None:
                 metrics.observe_rate_limited(refusal.scope)
             error = refusal.error()
-            return RequestError(ErrorCode.RATE_LIMITED, error["message"], status=429, errors=[error], headers=refusal.headers())
+            return RequestError(RouterErrorCode.RATE_LIMITED, error["message"], status=429, errors=[error], headers=refusal.headers())
 
         return charge
 
@@ -264,7 +265,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
             return None
         return _observed(request, ExecutionOutcome({"errors": [refusal.error()]}, 429, headers=refusal.headers()))
 
-    def _refuse(request: Request, status: int, code: ErrorCode, message: str) -> Response:
+    def _refuse(request: Request, status: int, code: RouterErrorCode, message: str) -> Response:
         """A request refused at the edge, before the pipeline: counted like the others."""
         return _observed(request, ExecutionOutcome({"errors": [{"message": message, "extensions": {"code": code.value}}]}, status))
 
@@ -351,11 +352,10 @@ async def _read_body(request: Request, limit: int | None) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _caller(request: Request, verifier: JwtVerifier | None) -> Caller:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None or verifier is None:
+async def _caller(request: Request, authenticator: Authenticator | None) -> Caller:
+    if authenticator is None:
         return ANONYMOUS
-    return await verifier.verify(token)
+    return await authenticator.authenticate(request.headers)
 
 
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
