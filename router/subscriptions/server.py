@@ -75,7 +75,7 @@ class SubscriptionServer:
 
     async def websocket(self, websocket: WebSocket) -> None:
         """The WebSocket endpoint at /graphql."""
-        admit = None
+        admit: Callable[[Caller], Awaitable[RateLimited | None]] | None = None
         if self.rate_limit is not None:
             rate_limit = self.rate_limit
             # The same address as HTTP requests get (X-Forwarded-For only from trusted proxies).
@@ -83,8 +83,10 @@ class SubscriptionServer:
                 websocket.client.host if websocket.client else None, websocket.headers.get("x-forwarded-for"), self.trusted_proxies
             )
 
-            async def admit(caller: Caller) -> RateLimited | None:
+            async def admit_caller(caller: Caller) -> RateLimited | None:
                 return await rate_limit(caller, address)
+
+            admit = admit_caller
 
         await GraphQLTransportWS(
             websocket,
