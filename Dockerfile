@@ -18,6 +18,9 @@ COPY router ./router
 COPY subgraphs ./subgraphs
 COPY ingest ./ingest
 COPY b3-sim ./b3-sim
+# The benchmarks (`mybroker bench NAME`) are a package of their own since they left the
+# product packages; copied so the image keeps the commands it had.
+COPY bench ./bench
 RUN pip install . && rm -rf build *.egg-info
 
 # Run as an unprivileged user; /data holds what a service keeps on disk (identity's

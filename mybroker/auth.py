@@ -82,18 +82,6 @@ def internal_headers(
     return headers
 
 
-def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: frozenset[str] | set[str]) -> str | None:
-    """The client's address: the TCP peer, unless the peer is a trusted proxy, in which case
-    the right-most X-Forwarded-For entry that is not itself a trusted proxy (entries further
-    left were written by the client and prove nothing)."""
-    if peer is None or peer not in trusted_proxies or not forwarded_for:
-        return peer
-    for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
-        if hop not in trusted_proxies:
-            return hop
-    return peer
-
-
 class SessionRevocations:
     """The sessions identity has signed out (their `sid`s), as the router sees them.
 

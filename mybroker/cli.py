@@ -206,21 +206,29 @@ def _router_command(args) -> None:
     if args.workers == 1:
         _run(_router(args, options))
         return
+    from mybroker.router_app import EDGE_PROTOCOL, WORKER_FACTORY
     from router.workers import serve_workers
 
     sdl, _supergraph = asyncio.run(_router_supergraph(args))  # checked once, before any worker starts
     print(f"router on http://{args.host}:{args.port}/graphql ({args.workers} workers)", flush=True)
-    serve_workers(sdl, options, host=args.host, port=args.port, workers=args.workers, jwks=args.jwks)
+    serve_workers(
+        sdl, options, host=args.host, port=args.port, workers=args.workers, factory=WORKER_FACTORY,
+        extra={"jwks": args.jwks}, http=EDGE_PROTOCOL,
+    )
 
 
 async def _router(args, options: dict) -> None:
-    from router.standalone import serve, standalone_app
+    from mybroker.router_app import EDGE_PROTOCOL, standalone_app
+    from router.standalone import serve
     from router.tracing import configure_tracing
 
     configure_tracing("mybroker-router")
     _sdl, supergraph = await _router_supergraph(args)
     app = standalone_app(supergraph, options, Settings.from_env(), args.jwks)
-    await serve(app, args.host, args.port, on_ready=lambda: print(f"router on http://{args.host}:{args.port}/graphql", flush=True))
+    await serve(
+        app, args.host, args.port, http=EDGE_PROTOCOL,
+        on_ready=lambda: print(f"router on http://{args.host}:{args.port}/graphql", flush=True),
+    )
 
 
 async def _supergraph(args) -> None:
@@ -285,10 +293,10 @@ async def _reconcile(args) -> None:
 # Benchmarks by name: "module:function", imported only when run. The function takes
 # ops (None: its default) and seed, and returns its report, whose last line is JSON.
 BENCHMARKS = {
-    "matching": "b3sim.bench:matching",
-    "b3-rabbitmq": "b3sim.rabbit_bench:b3_rabbitmq",
-    "router": "router.bench.router_bench:router",
-    "subscriptions": "router.bench.subscriptions_bench:subscriptions",
+    "matching": "bench.matching:matching",
+    "b3-rabbitmq": "bench.b3_rabbitmq:b3_rabbitmq",
+    "router": "bench.router.compare:router",
+    "subscriptions": "bench.subscriptions:subscriptions",
     "orders": "bench.orders:orders",
     "abuse": "bench.abuse:abuse",
 }

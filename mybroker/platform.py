@@ -162,33 +162,23 @@ class Platform:
 
 async def build_router_app(settings: Settings):
     """The router composed from the running subgraphs, verifying tokens with identity's JWKS."""
-    from mybroker.auth import JwtVerifier, session_revocations
+    from mybroker.router_app import jwt_authenticator, router_config
     from router.discovery import compose_from_urls, sdl_headers
-    from router.http import RouterConfig, create_router_app
-    from router.options import config_fields, options_from_env
-    from router.rate_limit import bucket_store
+    from router.http import create_router_app
+    from router.options import options_from_env
     from router.supergraph import Supergraph
 
     subgraphs = [(name, settings.graphql_url(name)) for name in SERVICES]
     supergraph = Supergraph.from_sdl(await compose_from_urls(subgraphs, headers=sdl_headers(settings.internal_secret)))
-    verifier = JwtVerifier(
-        settings.jwks(), issuer=settings.jwt_issuer, audience=settings.jwt_audience, revocations=session_revocations(settings)
-    )
-    await verifier.refresh()
+    authenticator = jwt_authenticator(settings, settings.jwks())
+    await authenticator.verifier.refresh()
     # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
     options = options_from_env(os.environ)
     if settings.production:  # no introspection, GraphiQL or query plans: mybroker/production.py
         from mybroker.production import production_router_options
 
         options = production_router_options(options, os.environ)
-    edge = config_fields(options)
-    return create_router_app(
-        supergraph,
-        RouterConfig(
-            verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies),
-            web_dir=web_dist_dir(), rate_limit_store=bucket_store(settings), **edge,
-        ),
-    )
+    return create_router_app(supergraph, router_config(settings, options, authenticator=authenticator, web_dir=web_dist_dir()))
 
 
 def web_dist_dir() -> Path:

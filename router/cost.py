@@ -39,8 +39,7 @@ from graphql import (
     is_list_type,
 )
 
-from mybroker.errors import ErrorCode
-from router.errors import RequestError
+from router.errors import RequestError, RouterErrorCode
 from router.operation import Field, Operation, Selection
 
 # Arguments that bound how many items a list field returns.
@@ -320,5 +319,5 @@ def too_expensive(cost: int, limit: int | None, *, at_least: bool = False) -> Re
         return None
     costs = "costs at least" if at_least else "costs"
     message = f"The operation {costs} {cost}; the limit is {limit}. Ask for fewer items (first/limit) or fewer fields."
-    code = ErrorCode.OPERATION_TOO_COMPLEX
+    code = RouterErrorCode.OPERATION_TOO_COMPLEX
     return RequestError(code, message, errors=[{"message": message, "extensions": {"code": code.value, "cost": cost, "maxCost": limit}}])

@@ -1,7 +1,7 @@
 """Building the supergraph from running subgraphs: ask each for its SDL
 (`{ _service { sdl } }`) and compose. Used by the `mybroker` command at start-up.
 
-Our subgraphs answer `_service` only beside the internal secret (mybroker.graphql,
+Our subgraphs answer `_service` only beside the internal secret (the platform's
 RouterOnlyIntrospection): callers pass `sdl_headers(secret)`."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Mapping
 import aiohttp
 import orjson
 
-from mybroker.auth import internal_headers
+from router.identity_headers import internal_headers
 from router.compose import SubgraphDef, compose
 
 SERVICE_SDL_QUERY = "query SubgraphSdl { _service { sdl } }"

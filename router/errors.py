@@ -1,16 +1,43 @@
-"""Errors the router itself raises while handling a request, each with the contract's
-code (mybroker.errors.ErrorCode) and, at the HTTP edge, a status."""
+"""The router's own error codes, and the errors it raises while handling a request.
+
+The codes are the router's, not the broker's: the ones it emits itself at its edge and in
+its pipeline (Apollo's names where Apollo has one, so Apollo clients recognise them). A
+subgraph's codes (INSUFFICIENT_FUNDS, EMAIL_TAKEN, ...) are not listed here: they pass
+through as the strings the subgraph sent (router/executor.py). Every value is also one
+of the broker's codes (mybroker.errors.ErrorCode: the public contract's, ../shared/contract/
+README.md, with the extras docs/design.md lists); tests/unit/router/test_router_error_codes.py
+holds the two lists together."""
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
-from mybroker.errors import ErrorCode
+
+class RouterErrorCode(str, Enum):
+    # A request the router cannot read, or values of the wrong type (an unknown enum).
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    # An access token was sent and the platform's authenticator refused it (HTTP 401).
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    # Limits: body size, parser, depth, aliases, root fields, fields, cost.
+    OPERATION_TOO_COMPLEX = "OPERATION_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    # Automatic persisted queries (Apollo's codes).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+    # A subgraph refused, timed out or answered without GraphQL: the request may be sent again.
+    SUBGRAPH_UNAVAILABLE = "SUBGRAPH_UNAVAILABLE"
+    # A router bug, or a subgraph error without a code of its own.
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
 class RequestError(Exception):
     """The request cannot be executed at all: nothing reached a subgraph."""
 
-    def __init__(self, code: ErrorCode, message: str, *, status: int = 400, locations: list | None = None,
+    def __init__(self, code: RouterErrorCode, message: str, *, status: int = 400, locations: list | None = None,
                  errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code

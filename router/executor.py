@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import orjson
 
-from mybroker.errors import ErrorCode
+from router.errors import RouterErrorCode
 from router.operation import InlineFragment, Selection
 from router.plan import FetchNode, FlattenNode, ParallelNode, PlanNode, QueryPlan, SequenceNode
 from router.subgraph_client import SubgraphClient, SubgraphTimeout, SubgraphUnavailable
@@ -101,7 +101,7 @@ class Executor:
         remaining = None if state.deadline is None else state.deadline - self._clock()
         if remaining is not None and remaining <= 0:  # an earlier step used the time up: not sent at all
             message = f'Subgraph "{service}" was not queried: the operation passed its deadline of {self.operation_timeout:g} s.'
-            state.errors.append(_router_error(message, service, code=ErrorCode.SUBGRAPH_UNAVAILABLE))
+            state.errors.append(_router_error(message, service, code=RouterErrorCode.SUBGRAPH_UNAVAILABLE))
             return None
         deadline = asyncio.timeout(remaining)
         try:
@@ -109,15 +109,15 @@ class Executor:
                 return await self.client.fetch(url, body, state.headers)
         except SubgraphTimeout as error:
             message = f'Subgraph "{service}" did not answer in time.'
-            state.errors.append(_router_error(message, service, f"{url}: {error}", code=ErrorCode.SUBGRAPH_UNAVAILABLE))
+            state.errors.append(_router_error(message, service, f"{url}: {error}", code=RouterErrorCode.SUBGRAPH_UNAVAILABLE))
         except SubgraphUnavailable as error:
             message = f'Subgraph "{service}" is unreachable.'
-            state.errors.append(_router_error(message, service, f"{url}: {error}", code=ErrorCode.SUBGRAPH_UNAVAILABLE))
+            state.errors.append(_router_error(message, service, f"{url}: {error}", code=RouterErrorCode.SUBGRAPH_UNAVAILABLE))
         except TimeoutError as error:
             if not deadline.expired():  # the client's own TimeoutError: a bug of the client's
                 return self._broken_client(service, error, state)
             message = f'Subgraph "{service}" did not answer within the operation\'s deadline of {self.operation_timeout:g} s.'
-            state.errors.append(_router_error(message, service, url, code=ErrorCode.SUBGRAPH_UNAVAILABLE))
+            state.errors.append(_router_error(message, service, url, code=RouterErrorCode.SUBGRAPH_UNAVAILABLE))
         except Exception as error:  # a broken client must not take the whole response down
             return self._broken_client(service, error, state)
         return None
@@ -290,7 +290,7 @@ def _subgraph_error(error: Any, service: str, path: list | None) -> dict[str, An
         out["path"] = path
     extensions = error.get("extensions")
     extensions = {k: v for k, v in extensions.items() if k not in _PRIVATE_EXTENSIONS} if isinstance(extensions, dict) else {}
-    extensions.setdefault("code", ErrorCode.INTERNAL_SERVER_ERROR.value)
+    extensions.setdefault("code", RouterErrorCode.INTERNAL_SERVER_ERROR.value)
     extensions.setdefault("service", service)
     out["extensions"] = extensions
     return out
@@ -309,7 +309,7 @@ def router_error(message: str, service: str, detail: str = "") -> dict[str, Any]
 
 
 def _router_error(
-    message: str, service: str, detail: str = "", *, code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+    message: str, service: str, detail: str = "", *, code: RouterErrorCode = RouterErrorCode.INTERNAL_SERVER_ERROR
 ) -> dict[str, Any]:
     request_id = uuid.uuid4().hex[:12]
     log.warning("%s %s (request id %s)", message, detail, request_id)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from graphql import DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, SelectionSetNode
 
-from mybroker.errors import ErrorCode
-from router.errors import RequestError
+from router.errors import RequestError, RouterErrorCode
 from router.operation import Field, Operation, Selection
 
 
@@ -89,7 +88,7 @@ def check_limits(operation: Operation, limits: OperationLimits) -> None:
 
 
 def _too_complex(message: str) -> RequestError:
-    return RequestError(ErrorCode.OPERATION_TOO_COMPLEX, message)
+    return RequestError(RouterErrorCode.OPERATION_TOO_COMPLEX, message)
 
 
 def _depth(selections: tuple[Selection, ...]) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from mybroker.errors import ErrorCode
+from router.errors import RouterErrorCode
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -67,7 +67,7 @@ def negotiated(
     out["vary"] = "accept"  # the same URL answers differently per Accept: caches must know
     if media_type != GRAPHQL_RESPONSE_JSON:
         return status, out
-    if body.get("data") is None and _has_code(body, ErrorCode.SUBGRAPH_UNAVAILABLE):
+    if body.get("data") is None and _has_code(body, RouterErrorCode.SUBGRAPH_UNAVAILABLE):
         out.setdefault("retry-after", str(RETRY_AFTER_SECONDS))
         return 503, out
     if "data" not in body and status < 400:  # a request error (e.g. PERSISTED_QUERY_NOT_FOUND's 200)
@@ -75,7 +75,7 @@ def negotiated(
     return status, out
 
 
-def _has_code(body: Mapping[str, Any], code: ErrorCode) -> bool:
+def _has_code(body: Mapping[str, Any], code: RouterErrorCode) -> bool:
     for error in body.get("errors") or ():
         extensions = error.get("extensions") if isinstance(error, dict) else None
         if isinstance(extensions, dict) and extensions.get("code") == code.value:

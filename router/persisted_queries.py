@@ -11,8 +11,7 @@ import hashlib
 import re
 from typing import Any
 
-from mybroker.errors import ErrorCode
-from router.errors import RequestError
+from router.errors import RequestError, RouterErrorCode
 from router.operation_cache import LruCache
 
 SUPPORTED_VERSION = 1
@@ -32,32 +31,32 @@ class PersistedQueries:
         if extensions is None:
             return query
         if not isinstance(extensions, dict):
-            raise RequestError(ErrorCode.BAD_USER_INPUT, "extensions must be a JSON object.")
+            raise RequestError(RouterErrorCode.BAD_USER_INPUT, "extensions must be a JSON object.")
         persisted = extensions.get("persistedQuery")
         if persisted is None:
             return query
         if not self.enabled:
-            raise RequestError(ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported", status=200)
+            raise RequestError(RouterErrorCode.PERSISTED_QUERY_NOT_SUPPORTED, "PersistedQueryNotSupported", status=200)
         if not isinstance(persisted, dict):
-            raise RequestError(ErrorCode.BAD_USER_INPUT, "extensions.persistedQuery must be a JSON object.")
+            raise RequestError(RouterErrorCode.BAD_USER_INPUT, "extensions.persistedQuery must be a JSON object.")
         if persisted.get("version") != SUPPORTED_VERSION:
             raise RequestError(
-                ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
+                RouterErrorCode.PERSISTED_QUERY_NOT_SUPPORTED,
                 f"Unsupported persisted query version {persisted.get('version')!r}: this router speaks version 1.",
             )
         digest = persisted.get("sha256Hash")
         if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
-            raise RequestError(ErrorCode.BAD_USER_INPUT, "extensions.persistedQuery.sha256Hash must be a SHA-256 hex digest.")
+            raise RequestError(RouterErrorCode.BAD_USER_INPUT, "extensions.persistedQuery.sha256Hash must be a SHA-256 hex digest.")
         digest = digest.lower()
         if query is None:
             known = self._queries.get(digest)
             if known is None:
-                raise RequestError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound", status=200)
+                raise RequestError(RouterErrorCode.PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound", status=200)
             return known
         if not isinstance(query, str):
             return query  # the pipeline reports a query that is not text
         if hashlib.sha256(query.encode("utf-8")).hexdigest() != digest:
-            raise RequestError(ErrorCode.PERSISTED_QUERY_HASH_MISMATCH, "provided sha does not match query")
+            raise RequestError(RouterErrorCode.PERSISTED_QUERY_HASH_MISMATCH, "provided sha does not match query")
         self._queries.put(digest, query)
         return query
 

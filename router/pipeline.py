@@ -24,9 +24,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from opentelemetry import trace
 
-from mybroker.auth import USER_HEADER
-from mybroker.errors import ErrorCode
-from router.errors import PlanningError, RequestError
+from router.identity_headers import USER_HEADER
+from router.errors import PlanningError, RequestError, RouterErrorCode
 from router.executor import Executor
 from router.cost import CostModel, OperationCost, too_expensive
 from router.limits import OperationLimits, check_inlined_size, check_limits
@@ -132,7 +131,7 @@ class RouterPipeline:
         headers of the caller) say whose cost limit an operation too dear for everyone is
         refused with."""
         if not isinstance(query, str) or not query.strip():
-            raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, "The request has no GraphQL query.")
+            raise RequestError(RouterErrorCode.GRAPHQL_PARSE_FAILED, "The request has no GraphQL query.")
         key = (query, operation_name)
         cached = self._cache.get(key)
         if cached is None:
@@ -154,8 +153,8 @@ class RouterPipeline:
             document = parse(query, max_lexical_tokens=tokens, max_comments=tokens)
         except GraphQLSyntaxError as error:
             if "Parsing aborted" in error.message:  # a parser limit, not a typo
-                raise RequestError(ErrorCode.OPERATION_TOO_COMPLEX, error.message) from None
-            raise RequestError(ErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
+                raise RequestError(RouterErrorCode.OPERATION_TOO_COMPLEX, error.message) from None
+            raise RequestError(RouterErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
         check_inlined_size(document, self.limits)  # before validation and inlining pay for a fragment bomb
         # Validating a 20 KB document takes 60 ms, three times parsing it: an operation too
         # dear for every caller is refused before that, from the cost of what it asks for
@@ -167,20 +166,20 @@ class RouterPipeline:
             return dear
         errors = validate(self.schema, document, _STRUCTURE_RULES)
         if errors:
-            raise _request_errors(ErrorCode.GRAPHQL_VALIDATION_FAILED, errors)
+            raise _request_errors(RouterErrorCode.GRAPHQL_VALIDATION_FAILED, errors)
         errors = validate(self.schema, document, _VALUE_RULES)
         if errors:
-            raise _request_errors(ErrorCode.BAD_USER_INPUT, errors)
+            raise _request_errors(RouterErrorCode.BAD_USER_INPUT, errors)
         try:
             definition = select_operation(document, operation_name)
         except OperationNotFound as error:
-            raise RequestError(ErrorCode.GRAPHQL_VALIDATION_FAILED, str(error)) from None
+            raise RequestError(RouterErrorCode.GRAPHQL_VALIDATION_FAILED, str(error)) from None
         if operation is None:
             operation = normalize(document, operation_name)
         check_limits(operation, self.limits)
         if not self.introspection and _introspection_only(operation.selections):
             raise RequestError(
-                ErrorCode.INTROSPECTION_DISABLED, "Introspection is disabled on this router (__typename is still allowed)."
+                RouterErrorCode.INTROSPECTION_DISABLED, "Introspection is disabled on this router (__typename is still allowed)."
             )
         if cost is None:
             cost = self.cost_model.compile(operation)
@@ -205,7 +204,7 @@ class RouterPipeline:
             return self.planner.plan(operation)
         except PlanningError as error:
             log.error("planning failed for %r: %s", operation_name, error)
-            raise RequestError(ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
+            raise RequestError(RouterErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500) from None
 
     def _over_every_limit(self, cost: OperationCost) -> "OverEveryLimit | None":
         """The operation's least cost when it is over every caller's limit, else None."""
@@ -228,10 +227,10 @@ class RouterPipeline:
         try:
             prepared = self.prepare(request.query, request.operation_name, headers)
             if prepared.kind == "mutation" and not allow_mutations:
-                raise RequestError(ErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
+                raise RequestError(RouterErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
             if prepared.kind == "subscription":
                 raise RequestError(
-                    ErrorCode.GRAPHQL_VALIDATION_FAILED,
+                    RouterErrorCode.GRAPHQL_VALIDATION_FAILED,
                     "Subscriptions are served over WebSocket (graphql-transport-ws), Server-Sent Events "
                     '(Accept: text/event-stream) or multipart HTTP (Accept: multipart/mixed;subscriptionSpec="1.0").',
                 )
@@ -260,10 +259,10 @@ class RouterPipeline:
     def coerce_variables(self, prepared: PreparedOperation, raw_variables: Any) -> dict[str, Any]:
         """The variables as the operation declares them; RequestError (BAD_USER_INPUT) if not."""
         if not isinstance(raw_variables, Mapping):
-            raise RequestError(ErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
+            raise RequestError(RouterErrorCode.BAD_USER_INPUT, "Variables must be a JSON object.")
         coerced = get_variable_values(self.schema, prepared.definition.variable_definitions or (), dict(raw_variables))
         if isinstance(coerced, list):
-            raise _request_errors(ErrorCode.BAD_USER_INPUT, coerced)
+            raise _request_errors(RouterErrorCode.BAD_USER_INPUT, coerced)
         # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
         return getattr(coerced, "coerced", coerced)
 
@@ -290,7 +289,7 @@ class RouterPipeline:
             state.data.update(result.data)
         for error in result.errors or ():
             state.errors.append(
-                {"message": error.message, "path": list(error.path or ()), "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}
+                {"message": error.message, "path": list(error.path or ()), "extensions": {"code": RouterErrorCode.BAD_USER_INPUT.value}}
             )
 
     def explain(self, query: str, operation_name: str | None = None) -> str:
@@ -318,7 +317,7 @@ def _locations(error: GraphQLError) -> list[dict[str, int]] | None:
     return [{"line": loc.line, "column": loc.column} for loc in error.locations]
 
 
-def _request_errors(code: ErrorCode, errors: list[GraphQLError]) -> RequestError:
+def _request_errors(code: RouterErrorCode, errors: list[GraphQLError]) -> RequestError:
     formatted = []
     for error in errors:
         entry: dict[str, Any] = {"message": error.message}

@@ -24,7 +24,7 @@ The bucket maths is pure (`refill`, `shortfall`) with the time passed in, so tes
 fake clock instead of sleeping. State lives in a BucketStore: MemoryBucketStore (one
 process, the embedded default) or RedisBucketStore (every router process shares the
 buckets). If the store cannot be reached the limiter fails open: traffic passes unchecked,
-and the outage is logged once with a count (mybroker.outage_log.OutageLog), because a
+and the outage is logged once with a count (router.outage_log.OutageLog), because a
 Redis outage must not take the whole API down with it."""
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
-from mybroker.auth import Caller
-from mybroker.errors import ErrorCode
-from mybroker.outage_log import OutageLog
+from router.auth import Caller
+from router.errors import RouterErrorCode
+from router.outage_log import OutageLog
 
 log = logging.getLogger("router.rate_limit")
 
@@ -256,7 +256,7 @@ class RateLimited:
         who = "this account" if self.scope.startswith("user") else "this address"
         return {
             "message": f"Too many requests from {who}; try again in {self.seconds} s.",
-            "extensions": {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": self.seconds},
+            "extensions": {"code": RouterErrorCode.RATE_LIMITED.value, "retryAfter": self.seconds},
         }
 
 
@@ -321,12 +321,3 @@ class RateLimiter:
 
     async def close(self) -> None:
         await self.store.close()
-
-
-def bucket_store(settings) -> BucketStore:
-    """Redis when the platform's cache is Redis (MYBROKER_INFRA=real, or MYBROKER_CACHE=redis,
-    at MYBROKER_REDIS_URL), as identity's login throttle decides; this process's memory
-    otherwise (then each `--workers` process has buckets of its own)."""
-    if settings.cache == "redis":
-        return RedisBucketStore(settings.redis_url, settings.channel_namespace)
-    return MemoryBucketStore()

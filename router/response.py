@@ -25,7 +25,7 @@ from graphql import (
     is_leaf_type,
 )
 
-from mybroker.errors import ErrorCode
+from router.errors import RouterErrorCode
 from router.operation import Field, Operation, Selection, is_included, typed_alias
 
 
@@ -217,7 +217,7 @@ class _Walk:
 
     def _error(self, path: tuple, message: str) -> None:
         self.errors.append(
-            {"message": message, "path": list(path), "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}}
+            {"message": message, "path": list(path), "extensions": {"code": RouterErrorCode.INTERNAL_SERVER_ERROR.value}}
         )
         if self._explained is not None:
             self._explained.add(("=",) + path)

@@ -1,20 +1,16 @@
 """The router as `mybroker router` runs it: a supergraph SDL (from a file or composed from
-running subgraphs) plus edge options in, a ready ASGI app out; start-up problems come out
+running subgraphs) in, a checked Supergraph out, and serving an app; start-up problems come out
 as one readable sentence (SupergraphLoadError), never a traceback."""
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 from graphql import GraphQLError
 
-from mybroker.settings import Settings
 from router.compose import CompositionError
 from router.discovery import SubgraphSdlError, compose_from_urls, sdl_headers
-from router.http import RouterConfig, create_router_app
-from router.options import config_fields
-from router.rate_limit import bucket_store
 from router.supergraph import Supergraph, SupergraphError
 
 # Idle keep-alive connections from clients (browsers, load balancers) are kept this long;
@@ -56,34 +52,17 @@ def load_supergraph(sdl: str, source: str) -> Supergraph:
         raise SupergraphLoadError(f"{source} does not build a schema: {error}") from None
 
 
-def standalone_app(supergraph: Supergraph, options: Mapping[str, Any], settings: Settings, jwks: str | None = None):
-    from mybroker.auth import JwtVerifier, session_revocations
-
-    verifier = None
-    if jwks or settings.jwks_url:
-        verifier = JwtVerifier(
-            jwks or settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-            revocations=session_revocations(settings),
-        )
-    # Each `--workers` process builds its own store: on Redis they all share the buckets,
-    # in memory each worker has its own.
-    config = RouterConfig(
-        verifier=verifier, internal_secret=settings.internal_secret, trusted_proxies=frozenset(settings.trusted_proxies),
-        rate_limit_store=bucket_store(settings), **config_fields(options),
-    )
-    return create_router_app(supergraph, config)
-
-
-async def serve(app, host: str, port: int, *, on_ready: Callable[[], None]) -> None:
+async def serve(app, host: str, port: int, *, on_ready: Callable[[], None], http: str = "auto") -> None:
     """Serves `app` until SIGINT or SIGTERM (uvicorn's own handlers: a graceful shutdown).
-    Imports nothing of the services (FastAPI and the rest): the router starts lean."""
+    Imports nothing of the services (FastAPI and the rest): the router starts lean. `http`
+    is uvicorn's HTTP protocol (the platform passes its edge-timeout one)."""
     import uvicorn
 
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="on", log_level="info", access_log=False,
         ws_per_message_deflate=False,  # compressing each subscription event costs more CPU than it saves
         timeout_keep_alive=EDGE_IDLE_SECONDS,
-        http="mybroker.edge_timeouts:EdgeTimeoutProtocol",  # header and body deadlines (slow-loris)
+        http=http,
         # Off: uvicorn would rewrite the peer from X-Forwarded-For for any local peer; whose
         # X-Forwarded-For is believed is the router's trusted_proxies' decision alone.
         proxy_headers=False,

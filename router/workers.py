@@ -2,9 +2,11 @@
 
 uvicorn's supervisor binds the socket once and starts N workers that accept on it (the
 kernel spreads connections); it restarts a worker that dies and stops them all on SIGINT
-or SIGTERM. Each worker builds its own app from the same spec (supergraph SDL and edge
-options), handed over in a file named by an environment variable: workers are started
-fresh (spawn), not forked, so nothing else is inherited."""
+or SIGTERM. Each worker builds its own app from the same spec (supergraph SDL, edge
+options and whatever else the caller's factory needs), handed over in a file named by an
+environment variable: workers are started fresh (spawn), not forked, so nothing else is
+inherited. The factory is the caller's ("module:function", e.g. the platform's
+mybroker.router_app:worker_app): it reads the spec with `read_spec` and builds the app."""
 from __future__ import annotations
 
 import json
@@ -17,19 +19,21 @@ SPEC_VARIABLE = "MYBROKER_ROUTER_WORKER_SPEC"
 
 
 def serve_workers(
-    sdl: str, options: Mapping[str, Any], *, host: str, port: int, workers: int, jwks: str | None, log_level: str = "info"
+    sdl: str, options: Mapping[str, Any], *, host: str, port: int, workers: int, factory: str,
+    extra: Mapping[str, Any] | None = None, http: str = "auto", log_level: str = "info",
 ) -> None:
-    """Blocks until the supervisor stops (a signal)."""
+    """Blocks until the supervisor stops (a signal). `extra` must be JSON-able; `http` is
+    uvicorn's HTTP protocol."""
     import uvicorn
 
     from router.standalone import EDGE_IDLE_SECONDS
 
     with tempfile.TemporaryDirectory(prefix="mybroker-router-") as folder:
         spec = Path(folder) / "spec.json"
-        spec.write_text(json.dumps({"sdl": sdl, "options": dict(options), "jwks": jwks}), encoding="utf-8")
+        spec.write_text(json.dumps({"sdl": sdl, "options": dict(options), "extra": dict(extra or {})}), encoding="utf-8")
         os.environ[SPEC_VARIABLE] = str(spec)
         uvicorn.run(
-            "router.workers:create_app",
+            factory,
             factory=True,
             host=host,
             port=port,
@@ -39,18 +43,11 @@ def serve_workers(
             access_log=False,
             ws_per_message_deflate=False,
             timeout_keep_alive=EDGE_IDLE_SECONDS,
-            http="mybroker.edge_timeouts:EdgeTimeoutProtocol",  # header and body deadlines (slow-loris)
+            http=http,
             proxy_headers=False,  # trusted_proxies decides whose X-Forwarded-For counts
         )
 
 
-def create_app():
-    """One worker's app (uvicorn calls this factory in each worker process)."""
-    from mybroker.settings import Settings
-    from router.standalone import load_supergraph, standalone_app
-    from router.tracing import configure_tracing
-
-    spec = json.loads(Path(os.environ[SPEC_VARIABLE]).read_text(encoding="utf-8"))
-    configure_tracing("mybroker-router")
-    supergraph = load_supergraph(spec["sdl"], "the supergraph")
-    return standalone_app(supergraph, spec["options"], Settings.from_env(), spec["jwks"])
+def read_spec() -> dict[str, Any]:
+    """In a worker: {"sdl", "options", "extra"} as serve_workers wrote them."""
+    return json.loads(Path(os.environ[SPEC_VARIABLE]).read_text(encoding="utf-8"))

@@ -10,7 +10,8 @@ broker orders get reports (the maker is the exchange's own liquidity).
 The exchange's rules (`Rules`): a price band around the reference, self-trade prevention
 between one account's orders, and the session phase (b3sim.session). Outside OPEN nothing
 matches: auction phases collect LIMIT orders and uncross them at one price when the
-phase ends; CLOSED rejects new orders."""
+phase ends; CLOSED rejects new orders. The rules and the maker's policy come in as values
+(b3sim.config makes them of the settings): the core reads no configuration."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -38,7 +39,6 @@ from b3sim.market_maker import MakerPolicy, ladder
 from b3sim.session import AUCTIONS, Phase
 from mybroker.catalog import CatalogEntry, fractional_ticker
 from mybroker.money import MoneyFormatError, cents, from_ticks, to_ticks
-from mybroker.settings import Settings
 
 # The maker's order ids; a broker order may not use the prefix (it could cancel the maker's).
 MAKER_PREFIX = "mm:"
@@ -121,7 +121,7 @@ class OrderStatusRequest:
 
 @dataclass(frozen=True)
 class RulesChanged:
-    """The exchange's rules as configured now (b3sim.app journals it at start when they
+    """The exchange's rules as configured now (b3sim.worker journals it at start when they
     differ from the journal's): from here on they apply, and resting orders that no longer
     fit them (a LIMIT outside a narrower price band) are cancelled, with a reason."""
 
@@ -188,7 +188,7 @@ class Exchange:
         self.maker = maker
         self.session = session
         self.rules = rules
-        # Whether a RulesChanged has set the rules (b3sim.app journals one at the first start,
+        # Whether a RulesChanged has set the rules (b3sim.worker journals one at the first start,
         # so a replay runs under the rules of the time, not the ones configured now).
         self.rules_journaled = False
         self.phase = rules.phase
@@ -529,8 +529,3 @@ class Exchange:
                 reports.append(ExecutionReport(event.order_id, REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
         return reports
 
-
-def rules_from_settings(settings: Settings, phase: Phase = Phase.OPEN) -> Rules:
-    """The exchange's rules as configured (MYBROKER_PRICE_BAND_PERCENT,
-    MYBROKER_SELF_TRADE_PREVENTION); `phase`: where the session clock says we are."""
-    return Rules(Decimal(settings.price_band_percent), SelfTrade(settings.self_trade_prevention), phase)

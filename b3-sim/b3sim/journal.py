@@ -1,6 +1,6 @@
 """The exchange's journal (PostgreSQL on real infrastructure, SQLite embedded).
 
-One transaction per batch of handled commands (group commit, b3sim.app) writes, per
+One transaction per batch of handled commands (group commit, b3sim.worker) writes, per
 command: the inbox row (its envelope id, so a redelivery is a no-op), the command as
 received (`journal_commands`, in handling order, with the time the core was given), its fills (`executions`) and its execution reports
 and its trades (outbox, published afterwards by the relay on `broker.executions` and
@@ -11,7 +11,7 @@ Every NewOrder, CancelOrder, ReplaceOrder, SessionPhase and RulesChanged is jour
 even when it produced no report; an OrderStatusRequest writes its inbox row and its answer
 but no command (it changes nothing). A quote is journaled when it produced reports (a
 re-quote that filled resting orders) or was its ticker's latest before a command that
-reads it (b3sim.app): enough to replay every report exactly,
+reads it (b3sim.worker): enough to replay every report exactly,
 without a row per market tick. A replay also needs the core's `session` (trade ids): it
 is kept in `exchange_state`, so a rebuilt core reproduces every execution id
 (b3sim.recovery). The schema is migrated by Alembic (`b3sim/migrations/`)."""

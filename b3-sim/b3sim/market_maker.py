@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from b3sim.book import Side
-from mybroker.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -15,10 +14,6 @@ class MakerPolicy:
     half_spread_bps: int = 5  # best bid/ask distance from the reference
     step_bps: int = 5  # distance between consecutive levels
     lots_per_level: int = 50
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "MakerPolicy":
-        return cls(settings.mm_depth, settings.mm_half_spread_bps, settings.mm_step_bps, settings.mm_lots_per_level)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from typing import Any, AsyncIterator, Callable, Mapping
 
 import orjson
 
-from mybroker.errors import ErrorCode
-from router.errors import PlanningError, RequestError
+from router.errors import PlanningError, RequestError, RouterErrorCode
 from router.executor import router_error
 from router.pipeline import GraphQLRequest, PreparedOperation, RouterPipeline
 from router.plan import FetchNode, PlanNode, QueryPlan, SequenceNode, sequence
@@ -76,7 +75,7 @@ class SubscriptionEngine:
         the subgraph `headers` it will run with): RequestError before anything reaches a subgraph."""
         prepared = self.pipeline.prepare(request.query, request.operation_name, headers)
         if prepared.kind == "mutation" and not allow_mutations:
-            raise RequestError(ErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
+            raise RequestError(RouterErrorCode.BAD_USER_INPUT, "Mutations must be sent with POST, not GET.", status=405)
         variables = request.variables if request.variables is not None else {}
         coerced = self.pipeline.coerce_variables(prepared, variables)
         self.pipeline.check_cost(prepared, coerced, headers)
@@ -85,7 +84,7 @@ class SubscriptionEngine:
                 split_subscription_plan(prepared.plan)
             except PlanningError as error:
                 raise RequestError(
-                    ErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500
+                    RouterErrorCode.INTERNAL_SERVER_ERROR, f"The operation could not be planned: {error}", status=500
                 ) from None
         return LiveOperation(request, prepared, variables, coerced)
 

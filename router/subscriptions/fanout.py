@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable, Hashable, Protocol
 
 import orjson
 
-from mybroker.errors import ErrorCode
+from router.errors import RouterErrorCode
 
 log = logging.getLogger("router.subscriptions")
 
@@ -141,7 +141,7 @@ class SharedSubscription:
                 log.exception("shared subscription failed (request id %s)", request_id)
                 errors = [{
                     "message": f"Internal server error (request id {request_id}).",
-                    "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+                    "extensions": {"code": RouterErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
                 }]
             self._end(lambda member: member.error(errors))
             return

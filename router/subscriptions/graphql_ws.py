@@ -29,9 +29,8 @@ from typing import Any, Awaitable, Callable, Mapping, NoReturn
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from mybroker.auth import Caller
-from mybroker.errors import DomainError, ErrorCode
-from router.errors import RequestError
+from router.auth import AuthenticationError, Caller
+from router.errors import RequestError, RouterErrorCode
 from router.pipeline import GraphQLRequest
 from router.subscriptions.engine import LiveOperation, SubscriptionEngine, SubscriptionError
 from router.subscriptions.fanout import SharedResult
@@ -50,8 +49,8 @@ SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INIT = 4429
 INTERNAL_ERROR = 4500
 
-# Token (or None) -> the caller; raises DomainError (UNAUTHENTICATED) for a bad token.
-Authenticate = Callable[[str | None], Awaitable[Caller]]
+# The connection's headers -> the caller; raises router.auth.AuthenticationError for bad credentials.
+Authenticate = Callable[[Mapping[str, str]], Awaitable[Caller]]
 # The caller -> headers for subgraph requests (internal token, user id).
 HeadersFor = Callable[[Caller], Mapping[str, str]]
 # The caller -> a rate-limit refusal (router.rate_limit.RateLimited) or None.
@@ -151,12 +150,13 @@ class GraphQLTransportWS:
         self.init_received = True
         if payload is not None and not isinstance(payload, dict):
             await self._close(BAD_REQUEST, "The connection_init payload must be an object")
+        # connection_init's Authorization wins over the upgrade request's (browsers cannot set
+        # headers on a WebSocket); the authenticator sees both as request headers.
         authorization = _authorization(payload or {})
-        if authorization is None:
-            authorization = self.ws.headers.get("authorization")
+        headers = self.ws.headers if authorization is None else {**self.ws.headers, "authorization": authorization}
         try:
-            caller = await self.authenticate(authorization)
-        except DomainError:
+            caller = await self.authenticate(headers)
+        except AuthenticationError:
             await self._close(FORBIDDEN, "Forbidden")
         self.caller = caller
         self.headers = self.headers_for(caller)
@@ -175,7 +175,7 @@ class GraphQLTransportWS:
         if len(self.operations) >= self.max_operations:
             error = {
                 "message": f"At most {self.max_operations} operations may run on one connection.",
-                "extensions": {"code": ErrorCode.OPERATION_TOO_COMPLEX.value},
+                "extensions": {"code": RouterErrorCode.OPERATION_TOO_COMPLEX.value},
             }
             await self._send({"id": operation_id, "type": "error", "payload": [error]})
             return
@@ -192,7 +192,7 @@ class GraphQLTransportWS:
         try:
             try:
                 if request.operation_name is not None and not isinstance(request.operation_name, str):
-                    raise RequestError(ErrorCode.BAD_USER_INPUT, "operationName must be a string.")
+                    raise RequestError(RouterErrorCode.BAD_USER_INPUT, "operationName must be a string.")
                 live = self.engine.prepare(request, headers=self.headers)
             except RequestError as error:
                 await self._send({"id": operation_id, "type": "error", "payload": error.to_errors()})
@@ -215,7 +215,7 @@ class GraphQLTransportWS:
             log.exception("subscription %s failed (request id %s)", operation_id, request_id)
             error = {
                 "message": f"Internal server error (request id {request_id}).",
-                "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+                "extensions": {"code": RouterErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }
             with contextlib.suppress(_Closed):
                 await self._send({"id": operation_id, "type": "error", "payload": [error]})

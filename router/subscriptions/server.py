@@ -11,8 +11,9 @@ import aiohttp
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, bearer_token, client_address, internal_headers
-from mybroker.errors import ErrorCode
+from router.auth import ANONYMOUS, Authenticator, Caller
+from router.errors import RouterErrorCode
+from router.identity_headers import client_address, internal_headers
 from router.pipeline import RouterPipeline
 from router.rate_limit import RateLimited
 from router.subscriptions.engine import LiveOperation, SubscriptionEngine, SubscriptionError
@@ -46,7 +47,7 @@ class SubscriptionServer:
         pipeline: RouterPipeline,
         *,
         internal_secret: str,
-        verifier: JwtVerifier | None,
+        authenticator: Authenticator | None,
         settings: SubscriptionSettings | None = None,
         session: Callable[[], aiohttp.ClientSession] | None = None,
         subscriber: SubgraphSubscriber | None = None,
@@ -58,23 +59,23 @@ class SubscriptionServer:
         self.rate_limit = rate_limit
         self.trusted_proxies = trusted_proxies
         self.internal_secret = internal_secret
-        self.verifier = verifier
+        self.authenticator = authenticator
         self.subscriber = subscriber or WebSocketSubscriber(session)
         self.hub = SubscriptionHub(self.subscriber, capacity=self.settings.buffer)
         self.engine = SubscriptionEngine(pipeline, self.hub)
 
-    async def authenticate(self, authorization: str | None) -> Caller:
-        token = bearer_token(authorization)
-        if token is None or self.verifier is None:
+    async def authenticate(self, headers: Mapping[str, str]) -> Caller:
+        """The connection's caller (router.auth); raises AuthenticationError."""
+        if self.authenticator is None:
             return ANONYMOUS
-        return await self.verifier.verify(token)
+        return await self.authenticator.authenticate(headers)
 
     def headers_for(self, caller: Caller) -> dict[str, str]:
         return internal_headers(self.internal_secret, caller.user_id)
 
     async def websocket(self, websocket: WebSocket) -> None:
         """The WebSocket endpoint at /graphql."""
-        admit = None
+        admit: Callable[[Caller], Awaitable[RateLimited | None]] | None = None
         if self.rate_limit is not None:
             rate_limit = self.rate_limit
             # The same address as HTTP requests get (X-Forwarded-For only from trusted proxies).
@@ -82,8 +83,10 @@ class SubscriptionServer:
                 websocket.client.host if websocket.client else None, websocket.headers.get("x-forwarded-for"), self.trusted_proxies
             )
 
-            async def admit(caller: Caller) -> RateLimited | None:
+            async def admit_caller(caller: Caller) -> RateLimited | None:
                 return await rate_limit(caller, address)
+
+            admit = admit_caller
 
         await GraphQLTransportWS(
             websocket,
@@ -115,7 +118,7 @@ class SubscriptionServer:
             log.exception("streamed operation failed (request id %s)", request_id)
             yield Failed([{
                 "message": f"Internal server error (request id {request_id}).",
-                "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+                "extensions": {"code": RouterErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }])
 
     async def close(self) -> None:

@@ -309,9 +309,9 @@ class Cluster:
         """B3's side: its fills from the journal, every order it received, and which rest
         in its books, by rebuilding the books from the journal exactly as b3-sim does at
         start (b3sim.recovery), into a core of our own."""
-        from b3sim.exchange import Exchange, rules_from_settings
+        from b3sim.config import maker_policy_from_settings, rules_from_settings
+        from b3sim.exchange import Exchange
         from b3sim.journal import Journal, metadata
-        from b3sim.market_maker import MakerPolicy
         from b3sim.recovery import rebuild
         from mybroker.catalog import load_catalog
         from mybroker.db import Database
@@ -320,7 +320,7 @@ class Cluster:
         try:
             journal = Journal(db)
             exchange = Exchange(
-                load_catalog(), MakerPolicy.from_settings(self.settings), session=await journal.session(),
+                load_catalog(), maker_policy_from_settings(self.settings), session=await journal.session(),
                 rules=rules_from_settings(self.settings),
             )
             await rebuild(exchange, journal)

@@ -35,6 +35,7 @@ class Exchange:
     namespace: str = field(default_factory=lambda: f"it-{uuid.uuid4().hex[:8]}.")
     journal: str = ""
     processes: list[subprocess.Popen] = field(default_factory=list)
+    shards: int = 1  # the most shards any started process was one of: what close() drops
 
     def __post_init__(self) -> None:
         name = f"mybroker_it_{uuid.uuid4().hex[:8]}"
@@ -54,6 +55,10 @@ class Exchange:
         return env
 
     async def start(self, shard: str | None = None, timeout: float = 60.0) -> subprocess.Popen:
+        """Starts `mybroker serve b3-sim` (`shard`: "i/n", MYBROKER_B3SIM_SHARD) and waits
+        until it runs."""
+        if shard:
+            self.shards = max(self.shards, int(shard.split("/")[1]))
         process = subprocess.Popen(
             [sys.executable, "-m", "mybroker.cli", "serve", "b3-sim"],
             env=self.env(shard),
@@ -81,7 +86,9 @@ class Exchange:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    async def close(self, shards: int = 1) -> None:
+    async def close(self) -> None:
+        """Stops the processes, then drops every shard's journal database and channels."""
+        shards = self.shards
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()

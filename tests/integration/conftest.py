@@ -79,6 +79,18 @@ async def _cleanup(settings, created: Names) -> None:
 
 
 @pytest_asyncio.fixture
+async def exchange(settings):
+    """b3-sim as its own processes on the real engines, for its recovery, shard and group
+    commit tests (tests/integration/b3sim_process.py): started by the test, its processes
+    stopped and its journal databases and channels dropped afterwards."""
+    from tests.integration.b3sim_process import Exchange
+
+    deployment = Exchange(settings)
+    yield deployment
+    await deployment.close()
+
+
+@pytest_asyncio.fixture
 async def make_bus(settings, names) -> Callable[..., Awaitable]:
     """Builds started BrokerBus instances for this test's names (short retries), and stops
     whichever are still running at teardown."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from b3sim.rabbit_bench import b3_rabbitmq
+from bench.b3_rabbitmq import b3_rabbitmq
 
 
 async def test_the_rabbitmq_benchmark_reports_every_order():

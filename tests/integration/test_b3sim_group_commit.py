@@ -6,25 +6,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest_asyncio
 from sqlalchemy import select
 
 from b3sim.journal import journal_commands, metadata, outbox
 from mybroker.bus.brokers import BrokerBus
 from mybroker.db import Database
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, NEW_ORDER, Envelope
-from tests.integration.b3sim_process import Exchange, limit
+from tests.integration.b3sim_process import limit
 from tests.integration.support import until
 
 TICKERS = ("PETR4", "VALE3", "ITUB4")
 ORDERS = 300
-
-
-@pytest_asyncio.fixture
-async def exchange(settings):
-    deployment = Exchange(settings)
-    yield deployment
-    await deployment.close()
 
 
 async def test_orders_in_flight_are_journaled_in_queue_order_and_accepted_once(settings, exchange):

@@ -7,30 +7,22 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-import pytest_asyncio
 
-from b3sim.app import ExchangeWorker
 from b3sim.book import Side
 from b3sim.exchange import Exchange as Core
 from b3sim.journal import Journal, metadata
 from b3sim.market_maker import MakerPolicy
 from b3sim.market_sync import market_key
+from b3sim.worker import ExchangeWorker
 from mybroker.bus.brokers import BrokerBus
 from mybroker.cache import RedisCache
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, Envelope
-from tests.integration.b3sim_process import Exchange, limit
+from tests.integration.b3sim_process import limit
 from tests.integration.support import until
 
 TICKER = "PETR4"
-
-
-@pytest_asyncio.fixture
-async def exchange(settings):
-    deployment = Exchange(settings)
-    yield deployment
-    await deployment.close()
 
 
 async def test_a_killed_exchange_restarts_with_its_books_and_fills_once(settings, exchange):
@@ -122,12 +114,10 @@ async def wait_for_book(cached, expected: dict, timeout: float = 20.0) -> dict:
 
 
 async def rebuilt_core(url: str) -> Core:
-    from mybroker.settings import Settings
-
     db = Database(url, metadata)
     try:
         worker = ExchangeWorker(None, Journal(db))
-        policy = MakerPolicy.from_settings(Settings())
+        policy = MakerPolicy()
         await worker.recover(lambda session: Core(load_catalog(), policy, session=session))
         return worker.exchange
     finally:

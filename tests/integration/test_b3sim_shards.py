@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest_asyncio
 from sqlalchemy import select
 
 from b3sim.journal import journal_commands
@@ -13,15 +12,8 @@ from mybroker.bus.sharding import shard_of
 from mybroker.catalog import load_catalog
 from mybroker.db import Database
 from mybroker.events import EXCHANGE_ORDERS, EXECUTIONS, Envelope
-from tests.integration.b3sim_process import Exchange, limit
+from tests.integration.b3sim_process import limit
 from tests.integration.support import until
-
-
-@pytest_asyncio.fixture
-async def exchange(settings):
-    deployment = Exchange(settings)
-    yield deployment
-    await deployment.close(shards=2)
 
 
 def one_ticker_per_shard() -> dict[int, str]:

@@ -5,7 +5,7 @@ subgraphs exactly as our router does.
 Needs Node and npm: the gateways are installed from bench/gateways/package-lock.json with
 `npm ci` into a cache folder (MYBROKER_BENCH_CACHE, default ~/.cache/mybroker-bench),
 once per lock; Hive Gateway's Node 22 comes from npm the same way when the system's node
-is older (router.bench.processes)."""
+is older (bench.processes)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from mybroker.settings import SERVICES
-from router.bench.processes import Process, cache_dir, ensure_node, free_port, install_gateways
-from router.bench.router_bench import gateway_process
+from bench.processes import Process, cache_dir, ensure_node, free_port, install_gateways
+from bench.router.compare import gateway_process
 from router.discovery import compose_from_urls, sdl_headers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -8,8 +8,9 @@ import random
 
 import pytest
 
-from mybroker.auth import ANONYMOUS, Caller
-from router.rate_limit import Bucket, MemoryBucketStore, RateLimiter, RateLimits, RedisBucketStore, bucket_store
+from mybroker.router_app import bucket_store
+from router.auth import ANONYMOUS, Caller
+from router.rate_limit import Bucket, MemoryBucketStore, RateLimiter, RateLimits, RedisBucketStore
 from tests.integration.support import unique
 
 pytestmark = pytest.mark.asyncio

@@ -16,8 +16,8 @@ from b3sim.exchange import (
     ReplaceOrder,
     Rules,
     SessionPhase,
-    rules_from_settings,
 )
+from b3sim.config import rules_from_settings
 from b3sim.market_maker import MakerPolicy
 from b3sim.session import Phase
 from mybroker.catalog import load_catalog

@@ -4,27 +4,15 @@ journaled (the rebuild of the books at start will rely on this)."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from b3sim.app import ExchangeWorker
-from b3sim.exchange import Exchange
-from b3sim.journal import Journal, journal_commands, metadata, outbox
-from b3sim.market_maker import MakerPolicy
+from b3sim.journal import Journal, journal_commands, outbox
 from b3sim.wire import exchange_command, reference_price, report_envelope
-from mybroker.catalog import load_catalog
-from mybroker.db import Database
+from b3sim.worker import ExchangeWorker
 from mybroker.events import CANCEL_ORDER, EXECUTIONS, NEW_ORDER, QUOTE, Envelope
-from mybroker.settings import Settings
-
-
-def core() -> Exchange:
-    return Exchange(load_catalog(), MakerPolicy.from_settings(Settings(mm_depth=2, mm_lots_per_level=1)), session="s1")
-
-
-def quote(ticker: str, price: str) -> Envelope:
-    return Envelope(QUOTE, {"ticker": ticker, "price": price, "change": "0.00", "changePercent": 0.0, "volume": 0, "time": "2026-11-24T13:00:00.000Z", "source": "test"})
+from tests.unit.b3sim.conftest import Clock, new_core, quote
 
 
 def order(order_id: str, ticker: str, rng: random.Random, reference: float) -> Envelope:
@@ -44,16 +32,8 @@ def order(order_id: str, ticker: str, rng: random.Random, reference: float) -> E
     )
 
 
-async def test_replaying_the_journal_gives_the_same_reports(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b3.db'}", metadata)
-    await db.create_schema()
-    clock = [datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)]
-
-    def tick() -> datetime:
-        clock[0] += timedelta(milliseconds=7)
-        return clock[0]
-
-    worker = ExchangeWorker(core(), Journal(db), clock=tick)
+async def test_replaying_the_journal_gives_the_same_reports(journal_db):
+    worker = ExchangeWorker(new_core("s1"), Journal(journal_db), clock=Clock(step=timedelta(milliseconds=7)))
     rng = random.Random(5)
     prices = {"PETR4": 31.40, "VALE3": 61.00}
     orders: list[str] = []
@@ -62,20 +42,19 @@ async def test_replaying_the_journal_gives_the_same_reports(tmp_path):
         roll = rng.random()
         if roll < 0.7:  # market data dominates, as in production
             prices[ticker] *= rng.uniform(0.995, 1.005)
-            await worker.on_market_data(quote(ticker, f"{prices[ticker]:.2f}"))
+            await worker.on_market_data(quote(f"{prices[ticker]:.2f}", ticker))
         elif roll < 0.9 or not orders:
             orders.append(f"o{step}")
             await worker.on_exchange_order(order(orders[-1], ticker, rng, prices[ticker]))
         else:
             await worker.on_exchange_order(Envelope(CANCEL_ORDER, {"orderId": rng.choice(orders), "ticker": ticker}))
 
-    async with db.read() as session:
+    async with journal_db.read() as session:
         rows = (await session.execute(select(journal_commands).order_by(journal_commands.c.seq))).all()
         reports = select(outbox).where(outbox.c.channel == EXECUTIONS).order_by(outbox.c.seq)
         sent = [Envelope.from_bytes(r.payload).data for r in (await session.execute(reports)).all()]
-    await db.dispose()
 
-    replica = core()
+    replica = new_core("s1")
     replayed = []
     for row in rows:
         message = Envelope(row.kind, row.payload)

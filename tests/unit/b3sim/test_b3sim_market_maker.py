@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from b3sim.book import Side
 from b3sim.market_maker import MakerPolicy, ladder
+from b3sim.config import maker_policy_from_settings
 from mybroker.settings import Settings
 
 
@@ -34,7 +35,7 @@ def test_bids_never_reach_zero():
 
 def test_the_policy_comes_from_settings():
     settings = Settings(mm_depth=2, mm_half_spread_bps=7, mm_step_bps=3, mm_lots_per_level=9)
-    assert MakerPolicy.from_settings(settings) == MakerPolicy(2, 7, 3, 9)
+    assert maker_policy_from_settings(settings) == MakerPolicy(2, 7, 3, 9)
 
 
 def test_nothing_to_quote_without_a_price_or_depth():

@@ -19,11 +19,11 @@ from mybroker.events import (
     EXECUTIONS,
     MARKET_DATA,
     NEW_ORDER,
-    QUOTE,
     Envelope,
 )
 from mybroker.service import Infrastructure
 from mybroker.settings import Settings
+from tests.unit.b3sim.conftest import quote, until
 
 
 def new_order(order_id, **changes) -> Envelope:
@@ -41,42 +41,9 @@ def new_order(order_id, **changes) -> Envelope:
     return Envelope(NEW_ORDER, data)
 
 
-def quote(price: str) -> Envelope:
-    return Envelope(
-        QUOTE,
-        {"ticker": "PETR4", "price": price, "change": "0.00", "changePercent": 0.0, "volume": 0, "time": "2026-11-24T13:00:00.000Z", "source": "test"},
-    )
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    """The relay publishes after the commit, asynchronously: wait for what it sends."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, mm_depth=2, mm_lots_per_level=1)
-
-
-async def start(tmp_path):
-    bus = MemoryBus()
-    service = create_service(Infrastructure(settings(tmp_path), bus, MemoryCache()))
-    received: list[Envelope] = []
-
-    async def collect(message: Envelope) -> None:
-        received.append(message)
-
-    bus.subscribe(EXECUTIONS, "test", collect)
-    await service.start()
-    await bus.start()
-    return bus, service, received
-
-
-async def journal(tmp_path):
+async def journal(settings: Settings):
     """Reads the service's journal through a second engine on the same SQLite file."""
-    db = Database(settings(tmp_path).database_url("b3-sim"), journal_commands.metadata)
+    db = Database(settings.database_url("b3-sim"), journal_commands.metadata)
     try:
         async with db.read() as session:
             commands = (await session.execute(select(journal_commands).order_by(journal_commands.c.seq))).all()
@@ -86,8 +53,8 @@ async def journal(tmp_path):
         await db.dispose()
 
 
-async def test_orders_and_quotes_in_reports_out(tmp_path):
-    bus, service, received = await start(tmp_path)
+async def test_orders_and_quotes_in_reports_out(start_service, service_settings):
+    bus, service, received = await start_service()
     try:
         assert service.name == "b3-sim" and service.app is None
         await bus.publish(EXCHANGE_ORDERS, new_order("early"), key="PETR4")  # before any reference price
@@ -123,7 +90,7 @@ async def test_orders_and_quotes_in_reports_out(tmp_path):
         assert fill1.data["time"].endswith("Z") and fill1.data["reason"] is None
         assert bus.dead_letters == []
 
-        commands, fills = await journal(tmp_path)
+        commands, fills = await journal(service_settings)
         # Every order command in order, with its payload, and the quote the orders after it met.
         assert [(c.kind, c.payload.get("orderId")) for c in commands] == [
             ("NewOrder", "early"),
@@ -145,8 +112,8 @@ async def test_orders_and_quotes_in_reports_out(tmp_path):
         await service.stop()
 
 
-async def test_a_redelivered_command_changes_nothing(tmp_path):
-    bus, service, received = await start(tmp_path)
+async def test_a_redelivered_command_changes_nothing(start_service, service_settings):
+    bus, service, received = await start_service()
     try:
         await bus.publish(MARKET_DATA, quote("31.40"), key="PETR4")
         await bus.drain()
@@ -157,15 +124,15 @@ async def test_a_redelivered_command_changes_nothing(tmp_path):
         await until(lambda: len(received) >= 2)
         await asyncio.sleep(0.1)
         assert [(m.data["orderId"], m.data["execType"]) for m in received] == [("b1", "ACCEPTED"), ("b1", "FILL")]
-        commands, fills = await journal(tmp_path)
+        commands, fills = await journal(service_settings)
         assert [(c.kind, c.message_id) for c in commands][1:] == [("NewOrder", order.id)] and len(fills) == 1
     finally:
         await bus.stop()
         await service.stop()
 
 
-async def test_a_quote_that_fills_resting_orders_is_journaled_with_its_fills(tmp_path):
-    bus, service, received = await start(tmp_path)
+async def test_a_quote_that_fills_resting_orders_is_journaled_with_its_fills(start_service, service_settings):
+    bus, service, received = await start_service()
     try:
         await bus.publish(MARKET_DATA, quote("31.40"), key="PETR4")
         await bus.drain()
@@ -180,7 +147,7 @@ async def test_a_quote_that_fills_resting_orders_is_journaled_with_its_fills(tmp
         await bus.publish(MARKET_DATA, moved, key="PETR4")  # redelivered: no re-quote, nothing new
         await bus.drain()
         await asyncio.sleep(0.1)
-        commands, fills = await journal(tmp_path)
+        commands, fills = await journal(service_settings)
         assert [c.kind for c in commands] == ["Quote", "NewOrder", "Quote"] and commands[-1].message_id == moved.id
         assert fills and all(f.order_id == "r1" and f.side == "BUY" for f in fills)
         assert len(received) == 1 + len(fills)  # ACCEPTED, then the fills once
@@ -189,8 +156,8 @@ async def test_a_quote_that_fills_resting_orders_is_journaled_with_its_fills(tmp
         await service.stop()
 
 
-async def test_reports_that_could_not_be_published_go_out_later_with_the_same_ids(tmp_path):
-    bus, service, received = await start(tmp_path)
+async def test_reports_that_could_not_be_published_go_out_later_with_the_same_ids(start_service):
+    bus, service, received = await start_service()
     original = bus.publish
     failures = []
 
@@ -215,11 +182,11 @@ async def test_reports_that_could_not_be_published_go_out_later_with_the_same_id
         await service.stop()
 
 
-async def test_a_failed_journal_write_is_written_before_the_next_command(tmp_path, monkeypatch):
+async def test_a_failed_journal_write_is_written_before_the_next_command(start_service, service_settings, monkeypatch):
     """The core has applied the command; its journal entry must not be lost with the write."""
     from b3sim.journal import Journal
 
-    bus, service, received = await start(tmp_path)
+    bus, service, received = await start_service()
     real_write = Journal.write
     calls = []
 
@@ -239,7 +206,7 @@ async def test_a_failed_journal_write_is_written_before_the_next_command(tmp_pat
         await until(lambda: len(received) >= 2)
         await asyncio.sleep(0.1)
         assert [(m.data["orderId"], m.data["execType"]) for m in received] == [("b1", "ACCEPTED"), ("b1", "FILL")]
-        commands, fills = await journal(tmp_path)
+        commands, fills = await journal(service_settings)
         assert [(c.kind, c.message_id) for c in commands][1:] == [("NewOrder", order.id)] and len(fills) == 1
         assert bus.dead_letters == []
     finally:

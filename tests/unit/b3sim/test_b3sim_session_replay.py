@@ -4,35 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from b3sim.app import ExchangeWorker
 from b3sim.book import Side
 from b3sim.exchange import Exchange, Rules
-from b3sim.journal import Journal, metadata
+from b3sim.journal import Journal
 from b3sim.market_maker import MakerPolicy
 from b3sim.session import Phase
 from b3sim.wire import REPLACE_ORDER, session_phase_envelope
+from b3sim.worker import ExchangeWorker
 from mybroker.catalog import load_catalog
-from mybroker.db import Database
-from mybroker.events import NEW_ORDER, Envelope
+from mybroker.events import Envelope
+from tests.unit.b3sim.conftest import Clock, limit
 
 
 def new_core(session: str) -> Exchange:
+    """No maker: the test's own orders make every book and auction."""
     return Exchange(load_catalog(), MakerPolicy(depth=0), session=session, rules=Rules())
-
-
-def limit(order_id: str, side: str, price: str, quantity: int = 100, account: str | None = None) -> Envelope:
-    data = {"orderId": order_id, "ticker": "PETR4", "side": side, "type": "LIMIT", "timeInForce": "DAY", "quantity": quantity,
-            "limitPrice": price, "protectionPrice": None, "account": account}
-    return Envelope(NEW_ORDER, data)
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 24, 12, 50, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 def snapshot(core: Exchange) -> dict:
@@ -40,10 +26,9 @@ def snapshot(core: Exchange) -> dict:
     return {side: [(p, q, book.queue(side, p)) for p, q, _n in book.depth(side)] for side in Side} | {"phase": core.phase}
 
 
-async def test_a_replayed_journal_passes_the_same_phases_auctions_and_replaces(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b3.db'}", metadata)
-    await db.create_schema()
-    journal, clock = Journal(db), Clock()
+async def test_a_replayed_journal_passes_the_same_phases_auctions_and_replaces(journal_db):
+    # The clock starts before the pre-opening and moves a second per command.
+    journal, clock = Journal(journal_db), Clock(datetime(2026, 11, 24, 12, 50, tzinfo=timezone.utc), timedelta(seconds=1))
     live = ExchangeWorker(None, journal, clock=clock)
     await live.recover(new_core)
     for message in (
@@ -76,4 +61,3 @@ async def test_a_replayed_journal_passes_the_same_phases_auctions_and_replaces(t
     assert snapshot(replayed_midday) == snapshot(live_midday)
     assert replayed_midday.phase is Phase.OPEN and replayed_midday.book("PETR4").queue(Side.BUY, 3150) == ["b1"]
     assert replayed_midday.book("PETR4").remaining("b1") == 100 and replayed_midday.book("PETR4").remaining("b2") == 100
-    await db.dispose()

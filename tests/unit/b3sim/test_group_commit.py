@@ -1,4 +1,4 @@
-"""Group commit in b3sim.app.ExchangeWorker: commands in flight together reach the core
+"""Group commit in b3sim.worker.ExchangeWorker: commands in flight together reach the core
 and the journal in arrival order, share commits, and a handler returns (its message is
 acknowledged) only once its command is committed. A batch whose commit fails is retried
 as it was, with the core held still, so the journal ends up holding exactly what the core
@@ -7,49 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
-from b3sim.app import ExchangeWorker, create_service
-from b3sim.exchange import Exchange
 from b3sim.journal import Journal, journal_commands, metadata, outbox
-from b3sim.market_maker import MakerPolicy
-from mybroker.bus.memory import MemoryBus
-from mybroker.cache import MemoryCache
-from mybroker.catalog import load_catalog
+from b3sim.worker import ExchangeWorker
 from mybroker.db import Database
-from mybroker.events import CANCEL_ORDER, EXCHANGE_ORDERS, NEW_ORDER, QUOTE, Envelope
-from mybroker.service import Infrastructure
-from mybroker.settings import Settings
-from tests.unit.b3sim.test_recovery import books
-
-POLICY = MakerPolicy.from_settings(Settings(mm_depth=2, mm_lots_per_level=1))
-
-
-def new_core(session: str) -> Exchange:
-    return Exchange(load_catalog(), POLICY, session=session)
-
-
-def limit(order_id: str, side: str, price: str, ticker: str = "PETR4") -> Envelope:
-    data = {"orderId": order_id, "ticker": ticker, "side": side, "type": "LIMIT", "timeInForce": "DAY",
-            "quantity": 100, "limitPrice": price, "protectionPrice": None}
-    return Envelope(NEW_ORDER, data)
-
-
-def quote(price: str, ticker: str = "PETR4") -> Envelope:
-    return Envelope(QUOTE, {"ticker": ticker, "price": price, "change": "0.00", "changePercent": 0.0, "volume": 0,
-                            "time": "2026-11-24T13:00:00.000Z", "source": "test"})
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
+from mybroker.events import CANCEL_ORDER, EXCHANGE_ORDERS, Envelope
+from tests.unit.b3sim.conftest import Clock, books, limit, new_core, quote, until
 
 
 class CountingJournal(Journal):
@@ -73,13 +38,11 @@ class CountingJournal(Journal):
         return written
 
 
-async def worker_on(tmp_path) -> tuple[ExchangeWorker, CountingJournal, Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b3.db'}", metadata)
-    await db.create_schema()
+async def worker_on(db: Database) -> tuple[ExchangeWorker, CountingJournal]:
     journal = CountingJournal(db)
     worker = ExchangeWorker(None, journal, clock=Clock())
     await worker.recover(new_core)
-    return worker, journal, db
+    return worker, journal
 
 
 async def journaled(db: Database) -> tuple[list[str], list[tuple[str, str]]]:
@@ -90,26 +53,19 @@ async def journaled(db: Database) -> tuple[list[str], list[tuple[str, str]]]:
     return list(ids), [(r["orderId"], r["execType"]) for r in reports]
 
 
-async def until(condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
-
-
 def arrive(worker: ExchangeWorker, messages: list[Envelope]) -> list[asyncio.Task]:
     """Deliveries in flight together, started in arrival order (as the buses start them)."""
     return [asyncio.create_task(worker.on_exchange_order(m)) for m in messages]
 
 
-async def test_commands_in_flight_share_commits_in_arrival_order(tmp_path):
-    worker, journal, db = await worker_on(tmp_path)
+async def test_commands_in_flight_share_commits_in_arrival_order(journal_db):
+    worker, journal = await worker_on(journal_db)
     await worker.on_market_data(quote("31.40"))  # a reference price: LIMIT orders are accepted
     messages = [limit(f"o{i}", "SELL" if i % 2 == 0 else "BUY", "31.00") for i in range(40)]
     messages.append(Envelope(CANCEL_ORDER, {"orderId": "o0", "ticker": "PETR4"}))  # o0 traded already
     await asyncio.gather(*arrive(worker, messages))
 
-    ids, reports = await journaled(db)
+    ids, reports = await journaled(journal_db)
     # The quote each first NewOrder met is journaled just before it; then arrival order.
     assert ids[1:] == [m.id for m in messages] and ids[0] != messages[0].id
     assert len(journal.batches) < len(messages) / 4, f"few commits for many commands: {journal.batches}"
@@ -122,11 +78,10 @@ async def test_commands_in_flight_share_commits_in_arrival_order(tmp_path):
     rebuilt = ExchangeWorker(None, journal, clock=Clock())
     await rebuilt.recover(new_core)
     assert books(rebuilt.exchange) == books(worker.exchange)
-    await db.dispose()
 
 
-async def test_a_failed_batch_is_not_acknowledged_and_is_retried_with_the_core_held(tmp_path):
-    worker, journal, db = await worker_on(tmp_path)
+async def test_a_failed_batch_is_not_acknowledged_and_is_retried_with_the_core_held(journal_db):
+    worker, journal = await worker_on(journal_db)
     worker.RETRY_DELAY = worker.MAX_RETRY_DELAY = 0.01
     journal.broken = True
     reference = quote("31.40")
@@ -146,7 +101,7 @@ async def test_a_failed_batch_is_not_acknowledged_and_is_retried_with_the_core_h
 
     journal.broken = False
     await asyncio.wait_for(asyncio.gather(*first, *later), 5)
-    ids, reports = await journaled(db)
+    ids, reports = await journaled(journal_db)
     # Every command once (though the first failed commit went through), in arrival order.
     assert ids == [reference.id] + [m.id for m in sells + buy_and_repeat]
     # One ACCEPTED each, b0 fills against the maker's ask, and the repeated a0 is a no-op.
@@ -154,24 +109,20 @@ async def test_a_failed_batch_is_not_acknowledged_and_is_retried_with_the_core_h
     rebuilt = ExchangeWorker(None, journal, clock=Clock())
     await rebuilt.recover(new_core)
     assert books(rebuilt.exchange) == books(worker.exchange)
-    await db.dispose()
 
 
-async def test_the_service_consumes_orders_concurrently_in_arrival_order(tmp_path):
-    bus = MemoryBus()
-    service = create_service(Infrastructure(Settings(data_dir=tmp_path, mm_depth=2, mm_lots_per_level=1), bus, MemoryCache()))
-    await service.start()
-    await bus.start()
+async def test_the_service_consumes_orders_concurrently_in_arrival_order(start_service, service_settings):
+    bus, service, _reports = await start_service()
     try:
         assert bus._concurrency[(EXCHANGE_ORDERS, "b3-sim")] > 1
-        messages = [limit(f"o{i}", "SELL" if i % 2 == 0 else "BUY", "20.00", ("PETR4", "VALE3")[i // 2 % 2]) for i in range(60)]
+        messages = [limit(f"o{i}", "SELL" if i % 2 == 0 else "BUY", "20.00", ticker=("PETR4", "VALE3")[i // 2 % 2]) for i in range(60)]
         for message in messages:
             await bus.publish(EXCHANGE_ORDERS, message, key=message.data["ticker"])
         await bus.drain()
     finally:
         await bus.stop()
         await service.stop()
-    db = Database(Settings(data_dir=tmp_path).database_url("b3-sim"), metadata)
+    db = Database(service_settings.database_url("b3-sim"), metadata)
     ids, reports = await journaled(db)
     assert ids == [m.id for m in messages]
     assert Counter(order for order, kind in reports if kind in ("ACCEPTED", "REJECTED")) == {f"o{i}": 1 for i in range(60)}

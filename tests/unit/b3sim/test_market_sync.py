@@ -3,17 +3,14 @@ cache and b3-book-v1, coalesced per ticker on the quote hot path."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 from decimal import Decimal
 
 import orjson
 
 from b3sim.app import create_service
 from b3sim.book import Book, BookOrder, OrderType, Side, TimeInForce
-from b3sim.exchange import Exchange, ReferencePrice
-from b3sim.market_maker import MakerPolicy
+from b3sim.exchange import ReferencePrice
 from b3sim.market_sync import MarketSync, book_snapshot, market_key
-from mybroker.catalog import load_catalog
 from b3sim.tape import Trade
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
@@ -23,26 +20,11 @@ from mybroker.events import (
     EXCHANGE_ORDERS,
     EXCHANGE_TRADES,
     MARKET_DATA,
-    NEW_ORDER,
-    QUOTE,
     TRADE,
     Envelope,
 )
 from mybroker.service import Infrastructure
-from mybroker.settings import Settings
-
-AT = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)
-
-
-def limit(order_id: str, side: str, price: str, quantity: int = 100) -> Envelope:
-    return Envelope(
-        NEW_ORDER,
-        {"orderId": order_id, "ticker": "PETR4", "side": side, "type": "LIMIT", "timeInForce": "DAY", "quantity": quantity, "limitPrice": price, "protectionPrice": None},
-    )
-
-
-def quote(price: str) -> Envelope:
-    return Envelope(QUOTE, {"ticker": "PETR4", "price": price, "change": "0.00", "changePercent": 0.0, "volume": 0, "time": "2026-11-24T13:00:00.000Z", "source": "test"})
+from tests.unit.b3sim.conftest import AT, limit, new_core, quote, until
 
 
 def test_a_snapshot_lists_levels_best_first_with_their_order_counts():
@@ -63,16 +45,9 @@ def test_a_snapshot_lists_levels_best_first_with_their_order_counts():
     assert book_snapshot(Book("VALE3"), AT, None)["bestBid"] is None
 
 
-async def until(condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-async def test_trades_go_on_the_tape_once_and_books_to_the_cache(tmp_path):
+async def test_trades_go_on_the_tape_once_and_books_to_the_cache(service_settings):
     bus, cache = MemoryBus(), MemoryCache()
-    service = create_service(Infrastructure(Settings(data_dir=tmp_path, mm_depth=2, mm_lots_per_level=1), bus, cache))
+    service = create_service(Infrastructure(service_settings, bus, cache))
     trades: list[Envelope] = []
     books: list[Envelope] = []
 
@@ -122,7 +97,7 @@ async def test_trades_go_on_the_tape_once_and_books_to_the_cache(tmp_path):
 
 
 async def test_changes_between_two_flushes_cost_one_snapshot_per_ticker():
-    core = Exchange(load_catalog(), MakerPolicy(depth=2, lots_per_level=1), session="s")
+    core = new_core("s")
     bus, cache = MemoryBus(), MemoryCache()
     sent: list[Envelope] = []
 

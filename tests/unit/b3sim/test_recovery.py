@@ -5,43 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from b3sim.app import ExchangeWorker, create_service
 from b3sim.book import Side
-from b3sim.exchange import MAKER_PREFIX, Exchange
 from b3sim.journal import Journal, metadata, outbox
-from b3sim.market_maker import MakerPolicy
 from b3sim.recovery import JournalDecodeError, decode, replay
 from b3sim.wire import report_envelope
-from mybroker.bus.memory import MemoryBus
-from mybroker.cache import MemoryCache
-from mybroker.catalog import load_catalog
+from b3sim.worker import ExchangeWorker
 from mybroker.db import Database
-from mybroker.events import CANCEL_ORDER, EXCHANGE_ORDERS, EXECUTIONS, NEW_ORDER, QUOTE, Envelope
-from mybroker.service import Infrastructure
-from mybroker.settings import Settings
+from mybroker.events import CANCEL_ORDER, EXCHANGE_ORDERS, EXECUTIONS, NEW_ORDER, Envelope
+from tests.unit.b3sim.conftest import AT, Clock, books, limit, new_core, quote, until
 
 TICKERS = ("PETR4", "VALE3")
-POLICY = MakerPolicy.from_settings(Settings(mm_depth=2, mm_lots_per_level=1))
-
-
-def new_core(session: str) -> Exchange:
-    return Exchange(load_catalog(), POLICY, session=session)
-
-
-def quote(ticker: str, price: str) -> Envelope:
-    return Envelope(QUOTE, {"ticker": ticker, "price": price, "change": "0.00", "changePercent": 0.0, "volume": 0, "time": "2026-11-24T13:00:00.000Z", "source": "test"})
-
-
-def limit(order_id: str, ticker: str, side: str, price: str, quantity: int = 100, tif: str = "DAY") -> Envelope:
-    return Envelope(
-        NEW_ORDER,
-        {"orderId": order_id, "ticker": ticker, "side": side, "type": "LIMIT", "timeInForce": tif, "quantity": quantity, "limitPrice": price, "protectionPrice": None},
-    )
 
 
 def market(order_id: str, ticker: str, side: str, protection: str, quantity: int = 100) -> Envelope:
@@ -49,29 +27,6 @@ def market(order_id: str, ticker: str, side: str, protection: str, quantity: int
         NEW_ORDER,
         {"orderId": order_id, "ticker": ticker, "side": side, "type": "MARKET", "timeInForce": "DAY", "quantity": quantity, "limitPrice": None, "protectionPrice": protection},
     )
-
-
-def books(core: Exchange) -> dict:
-    """Every level of every book with its queue: broker orders by id and remaining
-    quantity; the maker's by side and quantity only (its ids count re-quotes, which the
-    journal skips when they change nothing)."""
-    out = {}
-    for ticker in TICKERS:
-        book = core.book(ticker)
-        for side in (Side.BUY, Side.SELL):
-            for price, quantity, orders in book.depth(side):
-                queue = [("maker" if oid.startswith(MAKER_PREFIX) else oid, book.remaining(oid)) for oid in book.queue(side, price)]
-                out[(ticker, side.value, price)] = (quantity, orders, queue)
-    return out
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=3)
-        return self.now
 
 
 async def random_session(worker: ExchangeWorker, rng: random.Random, steps: int) -> list[str]:
@@ -82,28 +37,26 @@ async def random_session(worker: ExchangeWorker, rng: random.Random, steps: int)
         roll = rng.random()
         if roll < 0.6:
             prices[ticker] *= rng.uniform(0.995, 1.005)
-            await worker.on_market_data(quote(ticker, f"{prices[ticker]:.2f}"))
+            await worker.on_market_data(quote(f"{prices[ticker]:.2f}", ticker))
         elif roll < 0.9 or not orders:
             orders.append(f"o{step}")
             side = rng.choice(["BUY", "SELL"])
-            await worker.on_exchange_order(limit(orders[-1], ticker, side, f"{prices[ticker] * rng.uniform(0.99, 1.01):.2f}", 100 * rng.randint(1, 3)))
+            await worker.on_exchange_order(limit(orders[-1], side, f"{prices[ticker] * rng.uniform(0.99, 1.01):.2f}", 100 * rng.randint(1, 3), ticker=ticker))
         else:
             await worker.on_exchange_order(Envelope(CANCEL_ORDER, {"orderId": rng.choice(orders), "ticker": ticker}))
     return orders
 
 
-async def test_a_rebuilt_core_has_the_same_books_and_goes_on_identically(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b3.db'}", metadata)
-    await db.create_schema()
-    journal = Journal(db)
-    clock = Clock()
+async def test_a_rebuilt_core_has_the_same_books_and_goes_on_identically(journal_db):
+    journal = Journal(journal_db)
+    clock = Clock(step=timedelta(milliseconds=3))
     live = ExchangeWorker(None, journal, clock=clock)
     await live.recover(new_core)  # an empty journal: a fresh core with a new, kept session
     orders = await random_session(live, random.Random(11), 400)
     # An order per ticker last: each ticker's latest quote is journaled with it, so even
     # the maker's ladder is the journaled one.
     for ticker in TICKERS:
-        await live.on_exchange_order(limit(f"last-{ticker}", ticker, "BUY", "1.00"))
+        await live.on_exchange_order(limit(f"last-{ticker}", "BUY", "1.00", ticker=ticker))
 
     rebuilt = ExchangeWorker(None, journal, clock=clock)
     replayed = await rebuilt.recover(new_core)
@@ -121,15 +74,14 @@ async def test_a_rebuilt_core_has_the_same_books_and_goes_on_identically(tmp_pat
         expected = [report_envelope(r).data for r in live.exchange.handle(decoded, at)]
         assert [report_envelope(r).data for r in rebuilt.exchange.handle(decoded, at)] == expected
         assert any(data["execType"] == "FILL" for data in expected)
-    await db.dispose()
 
 
 def test_replay_is_deterministic_and_ignores_the_reports():
-    at = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)
+    at = AT
     commands = [
-        (quote("PETR4", "31.40"), at),
-        (limit("r1", "PETR4", "BUY", "31.00"), at + timedelta(seconds=1)),
-        (limit("r2", "PETR4", "BUY", "31.00", 200), at + timedelta(seconds=2)),
+        (quote("31.40"), at),
+        (limit("r1", "BUY", "31.00"), at + timedelta(seconds=1)),
+        (limit("r2", "BUY", "31.00", 200), at + timedelta(seconds=2)),
         (market("m1", "PETR4", "BUY", "33.00", 200), at + timedelta(seconds=3)),
     ]
     first, second = new_core("s1"), new_core("s1")
@@ -145,47 +97,19 @@ def test_an_undecodable_journaled_command_stops_the_rebuild():
         decode(Envelope("Teleport", {"ticker": "PETR4"}))
 
 
-async def test_the_session_is_made_once_and_kept(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b3.db'}", metadata)
-    await db.create_schema()
-    first = await Journal(db).session()
-    assert first and await Journal(db).session() == first
-    await db.dispose()
+async def test_the_session_is_made_once_and_kept(journal_db):
+    first = await Journal(journal_db).session()
+    assert first and await Journal(journal_db).session() == first
 
 
 # ------------------------------------------------------------------ the service restarting
 
 
-def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, mm_depth=2, mm_lots_per_level=1)
-
-
-async def run_service(tmp_path):
-    bus = MemoryBus()
-    service = create_service(Infrastructure(settings(tmp_path), bus, MemoryCache()))
-    received: list[Envelope] = []
-
-    async def collect(message: Envelope) -> None:
-        received.append(message)
-
-    bus.subscribe(EXECUTIONS, "test", collect)
-    await service.start()
-    await bus.start()
-    return bus, service, received
-
-
-async def until(condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-async def test_a_restarted_service_keeps_resting_orders_and_fills_them_once(tmp_path):
-    bus, service, received = await run_service(tmp_path)
-    await bus.publish(EXCHANGE_ORDERS, limit("r1", "PETR4", "SELL", "35.00"), key="PETR4")
-    await bus.publish(EXCHANGE_ORDERS, limit("r2", "PETR4", "SELL", "35.00", 200), key="PETR4")
-    await bus.publish(EXCHANGE_ORDERS, limit("b1", "PETR4", "BUY", "35.00", 50 * 2), key="PETR4")  # fills r1
+async def test_a_restarted_service_keeps_resting_orders_and_fills_them_once(start_service, service_settings):
+    bus, service, received = await start_service()
+    await bus.publish(EXCHANGE_ORDERS, limit("r1", "SELL", "35.00"), key="PETR4")
+    await bus.publish(EXCHANGE_ORDERS, limit("r2", "SELL", "35.00", 200), key="PETR4")
+    await bus.publish(EXCHANGE_ORDERS, limit("b1", "BUY", "35.00", 50 * 2), key="PETR4")  # fills r1
     await bus.drain()
     await until(lambda: len(received) >= 5)
     # Nothing about the books is saved at stop (the kill -9 case is in
@@ -193,14 +117,14 @@ async def test_a_restarted_service_keeps_resting_orders_and_fills_them_once(tmp_
     await bus.stop()
     await service.stop()
 
-    bus2, service2, received2 = await run_service(tmp_path)
+    bus2, service2, received2 = await start_service()
     try:
         await asyncio.sleep(0.2)
         # A report published but not yet marked when the first run stopped may go out
         # again (at-least-once), but only under its original envelope id.
         first_run = {m.id for m in received}
         assert {m.id for m in received2} <= first_run, "nothing already sent is sent again under a new id"
-        await bus2.publish(EXCHANGE_ORDERS, limit("b2", "PETR4", "BUY", "35.00", 300), key="PETR4")
+        await bus2.publish(EXCHANGE_ORDERS, limit("b2", "BUY", "35.00", 300), key="PETR4")
         await bus2.drain()
         await until(lambda: len([m for m in received2 if m.id not in first_run]) >= 3)
         await asyncio.sleep(0.1)
@@ -209,28 +133,25 @@ async def test_a_restarted_service_keeps_resting_orders_and_fills_them_once(tmp_
         first_ids = {m.data["executionId"] for m in received if m.data["execType"] == "FILL"}
         new_ids = {m.data["executionId"] for m in received2 if m.id not in first_run and m.data["execType"] == "FILL"}
         assert len(new_ids) == 2 and not first_ids & new_ids, "new trades get new ids"
-        async with Database(settings(tmp_path).database_url("b3-sim"), metadata).read() as session:
+        async with Database(service_settings.database_url("b3-sim"), metadata).read() as session:
             assert (await session.execute(select(func.count()).select_from(outbox).where(outbox.c.channel == EXECUTIONS))).scalar() == 8
     finally:
         await bus2.stop()
         await service2.stop()
 
 
-async def test_a_journal_older_than_rebuilds_is_not_replayed(tmp_path):
+async def test_a_journal_older_than_rebuilds_is_not_replayed(journal_db):
     """Runs before rebuilds each started with empty books: their commands together never
     made one book, so only what comes after the first rebuild-aware start is replayed."""
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'b3.db'}", metadata)
-    await db.create_schema()
-    journal = Journal(db)
-    clock = Clock()
+    journal = Journal(journal_db)
+    clock = Clock(step=timedelta(milliseconds=3))
     legacy = ExchangeWorker(new_core("old"), journal, clock=clock)  # no session row: as before
-    await legacy.on_exchange_order(limit("old-1", "PETR4", "BUY", "30.00"))
+    await legacy.on_exchange_order(limit("old-1", "BUY", "30.00"))
 
     first = ExchangeWorker(None, journal, clock=clock)
     assert await first.recover(new_core) == 0 and "old-1" not in first.exchange.book("PETR4")
-    await first.on_exchange_order(limit("new-1", "PETR4", "BUY", "30.00"))
+    await first.on_exchange_order(limit("new-1", "BUY", "30.00"))
 
     second = ExchangeWorker(None, journal, clock=clock)
     assert await second.recover(new_core) == 1
     assert second.exchange.book("PETR4").queue(Side.BUY, 3000) == ["new-1"]
-    await db.dispose()

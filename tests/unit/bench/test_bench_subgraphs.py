@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from router.bench.server import create_app
-from router.bench.subgraphs import (
+from bench.router.server import create_app
+from bench.router.subgraphs import (
     DEEP_QUERY,
     PRODUCTS,
     PRODUCTS_BY_UPC,
@@ -45,7 +45,7 @@ def supergraph() -> Supergraph:
 async def _through_router(supergraph: Supergraph, query: str, client: TinyClient | None = None) -> dict:
     client = client or TinyClient()
     urls = {name: f"http://{name}.bench/graphql" for name in SUBGRAPHS}
-    # As the bench runs it (router/bench/router_bench.py): no cost limit, like the peers.
+    # As the bench runs it (bench/router/compare.py): no cost limit, like the peers.
     limits = OperationLimits(max_cost=None, max_cost_anonymous=None)
     outcome = await RouterPipeline(supergraph, Executor(client, urls), limits=limits).execute(GraphQLRequest(query), {})
     return outcome.body

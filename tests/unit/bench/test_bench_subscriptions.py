@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from graphql import build_schema, parse, validate
 
 from mybroker.events import MARKET_DATA, QUOTE, parse_iso
-from router.bench.subscriptions_bench import QUERY
-from router.bench.subscriptions_host import publish
+from bench.subscriptions import QUERY
+from bench.subscriptions_host import publish
 
 
 class RecordingBus:

@@ -263,7 +263,7 @@ async def test_the_hub_reconnects_after_closing(bus):
 
 
 async def test_the_benchmark_delivers_every_accepted_message_once():
-    from mybroker.live_bench import run
+    from bench.live_fanout import run
 
     result = await run(subscribers=6, messages=60, tickers=3)
     assert result["deliveries"] == 6 * 20 and result["dropped"] == 0

@@ -29,7 +29,7 @@ from router.subscriptions import SubscriptionSettings
 from router.supergraph import Supergraph
 
 from .router_fixture_subgraphs import SECRET
-from .test_router_http import serve, verifier_for
+from .test_router_http import authenticator_for, serve
 
 
 class Feed:
@@ -214,7 +214,7 @@ async def deployment(signing_key, settings: SubscriptionSettings = FAST, limits:
         )
         config = RouterConfig(
             internal_secret=SECRET,
-            verifier=verifier_for(signing_key),
+            authenticator=authenticator_for(signing_key),
             limits=limits,
             subscriptions=settings,
         )

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from graphql import parse
 
-from mybroker.auth import internal_headers
+from router.identity_headers import internal_headers
 from mybroker.production import production_router_options
 from router.cost import CostModel
 from router.errors import RequestError

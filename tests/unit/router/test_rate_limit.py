@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import websockets
 
-from mybroker.auth import ANONYMOUS, Caller
+from router.auth import ANONYMOUS, Caller
 from mybroker.production import PRODUCTION_RATE_LIMITS, production_router_options
 from router.options import config_fields, defaults, options_from_env, with_overrides
 from router.rate_limit import (
@@ -24,7 +24,7 @@ from router.rate_limit import (
 )
 
 from .edge_support import edge_router
-from .test_router_http import rsa_key, token, verifier_for
+from .test_router_http import authenticator_for, rsa_key, token
 
 QUERY = {"query": "{ warehouseCount }"}
 OFF = Bucket(0, 0)
@@ -266,7 +266,7 @@ async def test_forwarded_for_from_an_untrusted_peer_does_not_open_a_new_bucket(s
 async def test_signed_in_callers_have_their_own_buckets(supergraph, store, signing_key):
     clock = Clock()
     edge = config(clock, ip=Bucket(1, 1), user=Bucket(1, 2))
-    async with edge_router(supergraph, store, verifier=verifier_for(signing_key), **edge) as (url, _):
+    async with edge_router(supergraph, store, authenticator=authenticator_for(signing_key), **edge) as (url, _):
         ada = {"Authorization": f"Bearer {token(signing_key, sub='1')}"}
         alan = {"Authorization": f"Bearer {token(signing_key, sub='2')}"}
         assert [(await post_from(url, ADDRESS, headers=ada))[0] for _ in range(3)] == [200, 200, 429]
@@ -278,7 +278,7 @@ async def test_signed_in_callers_have_their_own_buckets(supergraph, store, signi
 
 async def test_a_bad_token_is_charged_as_an_anonymous_request(supergraph, store, signing_key):
     clock = Clock()
-    async with edge_router(supergraph, store, verifier=verifier_for(signing_key), **config(clock, ip=Bucket(1, 2))) as (url, _):
+    async with edge_router(supergraph, store, authenticator=authenticator_for(signing_key), **config(clock, ip=Bucket(1, 2))) as (url, _):
         forged = {"Authorization": "Bearer not-a-token"}
         statuses = [(await post_from(url, ADDRESS, headers=forged))[0] for _ in range(3)]
         assert statuses == [401, 401, 429]
@@ -331,7 +331,7 @@ async def test_a_refused_websocket_subscribe_gets_an_error_and_the_connection_st
 async def test_refusals_are_counted_in_metrics_by_scope(supergraph, store, signing_key):
     clock = Clock()
     edge = config(clock, ip=Bucket(1, 1), user=Bucket(1, 1))
-    async with edge_router(supergraph, store, verifier=verifier_for(signing_key), **edge) as (url, _):
+    async with edge_router(supergraph, store, authenticator=authenticator_for(signing_key), **edge) as (url, _):
         signed_in = {"Authorization": f"Bearer {token(signing_key)}"}
         for headers in ({}, {}, signed_in, signed_in):
             await post_from(url, ADDRESS, headers=headers)

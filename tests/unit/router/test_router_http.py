@@ -17,6 +17,7 @@ from graphql import build_client_schema, get_introspection_query
 from .router_fixture_subgraphs import SECRET, InProcessClient
 
 from mybroker.auth import JwtVerifier
+from mybroker.router_app import JwtAuthenticator
 from router.http import RouterConfig, create_router_app
 from router.limits import OperationLimits
 
@@ -60,6 +61,11 @@ def verifier_for(key) -> JwtVerifier:
     return verifier
 
 
+def authenticator_for(key) -> JwtAuthenticator:
+    """The platform's authenticator (mybroker/router_app.py) over a verifier of `key`'s tokens."""
+    return JwtAuthenticator(verifier_for(key))
+
+
 def token(key, *, sub="42", ttl=300, kid=KID, typ="access", audience=AUDIENCE) -> str:
     now = int(time.time())
     claims = {"sub": sub, "iss": ISSUER, "aud": audience, "iat": now, "exp": now + ttl, "typ": typ}
@@ -70,7 +76,7 @@ def token(key, *, sub="42", ttl=300, kid=KID, typ="access", audience=AUDIENCE) -
 async def router_url(supergraph, store, signing_key):
     config = RouterConfig(
         internal_secret=SECRET,
-        verifier=verifier_for(signing_key),
+        authenticator=authenticator_for(signing_key),
         client=InProcessClient(store),
         limits=OperationLimits(max_depth=8, max_aliases=5, max_root_fields=6),
     )
@@ -203,7 +209,7 @@ async def test_bad_tokens_get_401_unauthenticated(router_url, signing_key, make_
 
 async def test_every_subgraph_request_carries_the_internal_token(supergraph, store, signing_key):
     client = InProcessClient(store)
-    config = RouterConfig(internal_secret=SECRET, verifier=verifier_for(signing_key), client=client)
+    config = RouterConfig(internal_secret=SECRET, authenticator=authenticator_for(signing_key), client=client)
     async with serve(create_router_app(supergraph, config)) as url:
         await post(url, {"query": "{ me { reviews { body } } }"}, {"Authorization": f"Bearer {token(signing_key, sub='9')}"})
         await post(url, {"query": "{ warehouseCount }"})

@@ -1,7 +1,7 @@
 """`mybroker bench subscriptions`: many WebSocket subscribers on our router while quotes
 are published at a fixed rate.
 
-The platform runs in its own process (router.bench.subscriptions_host: embedded, or the
+The platform runs in its own process (bench.subscriptions_host: embedded, or the
 real engines with MYBROKER_INFRA=real) and publishes the quotes through its bus; our router
 runs alone (`mybroker router --subgraph ...`) on its own CPU; this process opens the
 clients (graphql-transport-ws at /graphql, aiohttp) on the other CPU. Every client
@@ -29,7 +29,7 @@ import aiohttp
 import orjson
 
 from mybroker.settings import SERVICES
-from router.bench.processes import BenchSetupError, Process, cpu_seconds, cpu_split, free_port, python_module
+from bench.processes import BenchSetupError, Process, cpu_seconds, cpu_split, free_port, python_module
 
 QUERY = "subscription Quotes($tickers: [ID!]!) { quotes(tickers: $tickers) { ticker price time } }"
 WARMUP_RATE = 20
@@ -41,7 +41,7 @@ class Host:
     def __init__(self, cpus: set[int], log: Path):
         self._log = open(log, "wb")
         self.popen = subprocess.Popen(
-            python_module("router.bench.subscriptions_host"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            python_module("bench.subscriptions_host"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._log, preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
             start_new_session=True,
         )
@@ -184,7 +184,7 @@ def _gateway(name: str, ready: dict[str, str], port: int, cpus: set[int], work: 
         return Process("router-ours", argv, cpus)
     if name != "hive":
         raise BenchSetupError(f"unknown gateway {name!r} for subscriptions; choose ours or hive")
-    from router.bench.router_bench import compose_supergraph, gateway_process
+    from bench.router.compare import compose_supergraph, gateway_process
 
     supergraph = compose_supergraph({service: ready[service] for service in SERVICES}, work / "supergraph.graphql")
     process = gateway_process("hive", supergraph, port, cpus)

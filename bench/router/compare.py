@@ -1,6 +1,6 @@
 """`mybroker bench router`: our router beside Hive Gateway and Apollo Gateway.
 
-Starts the four bench subgraphs (router.bench.server, one process each), composes their
+Starts the four bench subgraphs (bench.router.server, one process each), composes their
 supergraph with our composer, then starts each gateway on that one supergraph file,
 all pinned to the same CPU, and wrk (pinned with the subgraphs to the other CPUs) drives
 them in turn with two queries: the deep entity query across all four subgraphs, and a
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import orjson
 
-from router.bench.load import LoadResult, run_wrk, wrk_binary
-from router.bench.processes import (
+from bench.router.load import LoadResult, run_wrk, wrk_binary
+from bench.processes import (
     BenchSetupError,
     Process,
     cpu_split,
@@ -30,7 +30,7 @@ from router.bench.processes import (
     install_gateways,
     python_module,
 )
-from router.bench.subgraphs import DEEP_QUERY, SMALL_QUERY, SUBGRAPHS
+from bench.router.subgraphs import DEEP_QUERY, SMALL_QUERY, SUBGRAPHS
 
 GATEWAYS = ("ours", "hive", "apollo")
 DEEP = orjson.dumps({"query": DEEP_QUERY, "operationName": "Deep"})
@@ -42,7 +42,7 @@ def start_subgraphs(cpus: set[int], log_dir: Path) -> tuple[list[Process], dict[
     processes, urls = [], {}
     for name in SUBGRAPHS:
         port = free_port()
-        processes.append(Process(f"subgraph-{name}", python_module("router.bench.server", name, str(port)), cpus).start(log_dir))
+        processes.append(Process(f"subgraph-{name}", python_module("bench.router.server", name, str(port)), cpus).start(log_dir))
         urls[name] = f"http://127.0.0.1:{port}/graphql"
     try:
         for process, url in zip(processes, urls.values()):
@@ -57,7 +57,7 @@ def start_subgraphs(cpus: set[int], log_dir: Path) -> tuple[list[Process], dict[
 def compose_supergraph(urls: dict[str, str], path: Path) -> Path:
     from router.discovery import compose_from_urls
 
-    # No internal secret: the bench subgraphs (router.bench.server) are plain graphql-core
+    # No internal secret: the bench subgraphs (bench.router.server) are plain graphql-core
     # servers that answer `_service` to anyone, as the peers' subgraphs would.
     path.write_text(asyncio.run(compose_from_urls(list(urls.items()))), encoding="utf-8")
     return path
@@ -101,7 +101,7 @@ def _median(results: list[LoadResult]) -> dict:
 
 
 def _answer(url: str, body: bytes) -> dict:
-    from router.bench.processes import post_json
+    from bench.processes import post_json
 
     return post_json(url, orjson.loads(body), timeout=30)
 

@@ -1,5 +1,5 @@
 """The platform side of `mybroker bench subscriptions`, as its own process:
-`python -m router.bench.subscriptions_host`.
+`python -m bench.subscriptions_host`.
 
 Runs the platform (embedded, or on the real engines with MYBROKER_INFRA=real) with its
 simulated feed slowed to a crawl, and publishes the bench's quotes itself, through the
@@ -28,7 +28,7 @@ import orjson
 from mybroker.events import MARKET_DATA, QUOTE, Envelope, iso, utcnow
 from mybroker.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
-from router.bench.processes import free_port
+from bench.processes import free_port
 
 SLICE = 0.01  # publish in 10 ms slices: smooth enough, cheap enough
 

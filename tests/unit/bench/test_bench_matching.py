@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from b3sim.bench import matching, run_matching
+from bench.matching import matching, run_matching
 from mybroker import cli
 
 

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from router.bench.processes import BenchSetupError
+from bench.processes import BenchSetupError
 
 _SCRIPT = """
 wrk.method = "POST"

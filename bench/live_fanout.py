@@ -1,6 +1,6 @@
 """Benchmark of the live fan-out on the embedded backend: one publisher, many subscribers.
 
-    python -m mybroker.live_bench [--subscribers 200] [--messages 2000] [--tickers 10]
+    python -m bench.live_fanout [--subscribers 200] [--messages 2000] [--tickers 10]
 
 Each subscriber watches one ticker (as `quotes(tickers: [...])` does); every message goes
 through the in-memory bus, Broadcast and the subscribers' filters. Prints a summary and,

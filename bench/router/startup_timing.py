@@ -1,7 +1,7 @@
 """Measures how long `mybroker router --supergraph FILE` takes from launch to a healthy
 GET /health, over several launches (process start and imports included):
 
-    python -m router.startup_timing --supergraph FILE [--runs 5] [--workers 1]
+    python -m bench.router.startup_timing --supergraph FILE [--runs 5] [--workers 1]
 
 Prints one line per launch and a JSON summary line (seconds). Besides the wall time it
 reports the CPU time the process used until healthy (Linux), which is what the wall time
@@ -59,7 +59,7 @@ def time_one_start(supergraph: str, workers: int, timeout: float = 60.0) -> tupl
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m router.startup_timing")
+    parser = argparse.ArgumentParser(prog="python -m bench.router.startup_timing")
     parser.add_argument("--supergraph", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)

@@ -1,4 +1,4 @@
-"""Serves one bench subgraph: `python -m router.bench.server NAME PORT`.
+"""Serves one bench subgraph: `python -m bench.router.server NAME PORT`.
 
 A bare ASGI app on uvicorn (httptools, uvloop), no framework: POST /graphql and GET
 /health. The data never changes, so answers are memoised by request body (bounded): a
@@ -10,7 +10,7 @@ import sys
 
 import orjson
 
-from router.bench.subgraphs import SUBGRAPHS, BenchSubgraph
+from bench.router.subgraphs import SUBGRAPHS, BenchSubgraph
 
 _MEMO_LIMIT = 4096
 _JSON = [(b"content-type", b"application/json")]
@@ -67,7 +67,7 @@ def create_app(subgraph: BenchSubgraph):
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] not in SUBGRAPHS or not args[1].isdigit():
-        raise SystemExit(f"usage: python -m router.bench.server {{{','.join(SUBGRAPHS)}}} PORT")
+        raise SystemExit(f"usage: python -m bench.router.server {{{','.join(SUBGRAPHS)}}} PORT")
     import uvicorn
 
     uvicorn.run(

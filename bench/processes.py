@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GATEWAYS_SOURCE = REPO / "bench" / "gateways"
 GATEWAY_FILES = ("package.json", "package-lock.json", "apollo-gateway.mjs", "hive-gateway.config.mjs")
 MIN_NODE = (22, 15)
