@@ -21,13 +21,12 @@ from b3sim.config import maker_policy_from_settings, rules_from_settings
 from b3sim.exchange import Exchange
 from b3sim.journal import Journal, metadata
 from b3sim.market_sync import MarketSync
-from b3sim.relay import BatchMarkingOutboxRelay
 from b3sim.sharding import Shard
 from b3sim.session import calendar
 from b3sim.session_clock import SessionClock
 from b3sim.worker import ExchangeWorker
 from mybroker.catalog import load_catalog
-from mybroker.db import Database
+from mybroker.db import Database, OutboxRelay
 from mybroker.events import MARKET_DATA
 from mybroker.service import Infrastructure, Service
 
@@ -70,7 +69,7 @@ def create_service(infra: Infrastructure) -> Service:
     # Several orders in flight let one journal commit serve many (ExchangeWorker).
     infra.bus.subscribe(shard.orders_queue, shard.group(GROUP), worker.on_exchange_order, concurrency=ORDERS_IN_FLIGHT)
     infra.bus.subscribe(MARKET_DATA, shard.group(GROUP), worker.on_market_data)
-    relay = BatchMarkingOutboxRelay(db, infra.bus)
+    relay = OutboxRelay(db, infra.bus)
     # Session phases from MYBROKER_SESSION_CALENDAR; "always" never changes phase: no clock.
     session_clock = SessionClock(
         calendar(settings.session_calendar), lambda: worker.exchange.phase if worker.exchange else None, worker.on_exchange_order

@@ -84,6 +84,7 @@ class ExchangeWorker:
     only re-quotes the maker)."""
 
     RECENT_QUOTES = 10_000
+    GATHER_TURNS = 16  # at most this many turns of the loop spent gathering a batch (_gather)
     RETRY_DELAY = 0.05  # first wait before retrying a failed batch commit, doubled up to
     MAX_RETRY_DELAY = 5.0
 
@@ -100,6 +101,7 @@ class ExchangeWorker:
         self.market = market
         self._lock = asyncio.Lock()
         self._pending: list[tuple[Entry, asyncio.Future[None]]] = []  # applied, not yet being committed
+        self._arriving = 0  # orders delivered and not yet applied: the next batch waits for them (_gather)
         self._uncommitted: dict[str, asyncio.Future[None]] = {}  # message id -> its entry's commit
         self._committer: asyncio.Task | None = None
         self._commits = 0  # batches committed so far
@@ -144,6 +146,7 @@ class ExchangeWorker:
         # The inbox lookup starts now and runs while earlier commands take the lock.
         lookup = asyncio.create_task(self._seen(message.id))
         commits = self._commits
+        self._arriving += 1
         try:
             async with self._lock:
                 committed = self._uncommitted.get(message.id)  # a redelivery of a command in a batch
@@ -154,6 +157,7 @@ class ExchangeWorker:
                         self._journal_quotes_read_by(command)
                     committed = self._append(self._handle(message, command))
         finally:
+            self._arriving -= 1
             lookup.cancel()  # unneeded (a batch holds the message) or the handler was cancelled
         await asyncio.shield(committed)  # shared with a redelivery: a cancelled handler must not cancel it
 
@@ -245,6 +249,7 @@ class ExchangeWorker:
     async def _commit_pending(self) -> None:
         try:
             while self._pending:
+                await self._gather()
                 batch, self._pending = self._pending, []
                 written, retried = await self._commit([entry for entry, _ in batch])
                 self._commits += 1
@@ -259,6 +264,18 @@ class ExchangeWorker:
                     committed.set_result(None)
         finally:
             self._committer = None
+
+    async def _gather(self) -> None:
+        """Lets the orders already on their way to the core (delivered, queued for its
+        lock) join the next batch, for at most GATHER_TURNS turns of the loop. On SQLite
+        the commit runs inline (mybroker.db._InlineSqlite) and nothing else runs during
+        it, so batches no longer fill while the previous one commits; without this every
+        command would be its own commit. On a real database the commit's own I/O still
+        lets the next batch accumulate."""
+        for _ in range(self.GATHER_TURNS):
+            if not self._arriving:
+                return
+            await asyncio.sleep(0)
 
     async def _commit(self, entries: list[Entry]) -> tuple[list[bool], bool]:
         """Per entry whether this commit wrote it, and whether it took retries (then an

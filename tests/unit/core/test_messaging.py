@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, select, update
 
 from mybroker.bus.memory import MemoryBus
@@ -111,6 +112,49 @@ async def test_outbox_messages_leave_only_after_commit_and_exactly_in_order(tmp_
     await bus.stop()
     await db.dispose()
     assert received == [0, 1, 2, 3, 4]
+
+
+async def test_relay_marks_a_whole_batch_in_one_write_and_keeps_what_a_failed_publish_did_not_send(tmp_path):
+    """Each write queues for SQLite's one write lock: a mark per row made the relay most of
+    a busy service's writes. A publish failing mid-batch marks only what went out."""
+    db, _account = _database(tmp_path)
+    await db.create_schema()
+    for n in range(6):
+        async with db.transaction() as tx:
+            await tx.emit("ch", Envelope("T", {"n": n}))
+    writes = 0
+    opened = db.transaction
+
+    def counted():
+        nonlocal writes
+        writes += 1
+        return opened()
+
+    db.transaction = counted
+
+    class FailsOnFifth(MemoryBus):
+        sent = 0
+
+        async def publish(self, channel, message, key=None):
+            if self.sent == 4:
+                self.sent += 1
+                raise ConnectionError("broker went away")
+            self.sent += 1
+            await super().publish(channel, message, key)
+
+    bus, received = FailsOnFifth(), []
+    bus.subscribe("ch", "g", lambda m: _append(received, m.data["n"]))
+    await bus.start()
+    relay = OutboxRelay(db, bus)
+    with pytest.raises(ConnectionError):
+        await relay.publish_pending()
+    assert writes == 1, "the four rows sent are marked in one transaction"
+    assert await relay.publish_pending() == 2, "the two unsent rows go in the next round"
+    assert writes == 2
+    await bus.drain()
+    await bus.stop()
+    await db.dispose()
+    assert received == [0, 1, 2, 3, 4, 5]
 
 
 async def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_inbox(tmp_path):
