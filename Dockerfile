@@ -14,6 +14,7 @@ WORKDIR /app
 # editable, so the image needs no source tree at run time.
 COPY pyproject.toml README.md ./
 COPY mybroker ./mybroker
+COPY launch ./launch
 COPY router ./router
 COPY subgraphs ./subgraphs
 COPY ingest ./ingest

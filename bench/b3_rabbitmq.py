@@ -66,7 +66,7 @@ async def _run(count: int, rate: float | None, window: int, shards: int) -> str:
                MYBROKER_INTERNAL_SECRET="bench", MYBROKER_LOG_LEVEL="WARNING")
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "mybroker.cli", "serve", "b3-sim"],
+            [sys.executable, "-m", "launch.cli", "serve", "b3-sim"],
             env=dict(env, MYBROKER_B3SIM_SHARD=f"{shard}/{shards}"),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -104,7 +104,7 @@ class PlatformProcess:
         self.log_path = data_dir / "platform.log"
         self._log = open(self.log_path, "wb")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "mybroker.cli", "up", "--data-dir", str(data_dir / "data")],
+            [sys.executable, "-m", "launch.cli", "up", "--data-dir", str(data_dir / "data")],
             stdout=subprocess.PIPE, stderr=self._log, env=env, start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.ports['router']}/graphql"

@@ -178,7 +178,7 @@ def _gateway(name: str, ready: dict[str, str], port: int, cpus: set[int], work: 
     """Our router composing from the platform's subgraphs, or Hive Gateway on the supergraph
     our composer makes of them, with WebSocket subscriptions towards the subgraphs."""
     if name == "ours":
-        argv = python_module("mybroker.cli", "router", "--port", str(port))
+        argv = python_module("launch.cli", "router", "--port", str(port))
         for service in SERVICES:
             argv += ["--subgraph", f"{service}={ready[service]}"]
         return Process("router-ours", argv, cpus)

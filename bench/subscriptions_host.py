@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from mybroker.events import MARKET_DATA, QUOTE, Envelope, iso, utcnow
-from mybroker.platform import Platform
+from launch.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
 from bench.processes import free_port
 

@@ -12,7 +12,7 @@ from mybroker.errors import DomainError, ErrorCode
 
 
 # Idle pooled connections are closed after this long, sooner than our servers close them
-# (mybroker.platform.SERVER_IDLE_SECONDS, 60 s), so a call is not written on a connection
+# (launch.platform.SERVER_IDLE_SECONDS, 60 s), so a call is not written on a connection
 # the server is closing at that moment.
 INTERNAL_IDLE_SECONDS = 30.0
 

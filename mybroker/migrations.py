@@ -1,11 +1,12 @@
-"""Schema migrations: one Alembic environment per service, kept beside its tables
-(`subgraphs/<name>/migrations/`), applied at start-up and by `mybroker migrate`.
+"""Schema migrations: how they run. One Alembic environment per service, kept beside its
+tables (`subgraphs/<name>/migrations/`), applied at start-up (`Database.migrate`) and by
+`mybroker migrate`.
 
 Each service owns its database, so each keeps Alembic's default `alembic_version` table.
 The environments' `env.py` call `run_environment(metadata)`; the Alembic configuration is
-built in code, so no alembic.ini is needed. A new revision, from the repository root:
-
-    python -c "from mybroker.migrations import revision; revision('wallet', 'what changed')"
+built in code, so no alembic.ini is needed. Which services have migrations and where is
+the composition root's knowledge (launch/migrations.py, which also writes new revisions):
+the kernel imports no service.
 """
 from __future__ import annotations
 
@@ -45,15 +46,6 @@ class Migration:
         if self.applied:
             done.append("applied " + ", ".join(self.applied))
         return f"{self.database}: " + ("; ".join(done) if done else "up to date") + f" (at {self.after})"
-
-
-def migrations_dir(service: str) -> Path:
-    """Where a service keeps its migrations (inside the installed package): a subgraph's
-    beside its tables, b3-sim's in `b3sim/migrations/`."""
-    import importlib
-
-    package = importlib.import_module("b3sim" if service == "b3-sim" else f"subgraphs.{service}")
-    return Path(package.__file__).parent / "migrations"
 
 
 def alembic_config(database_url: str, migrations_dir: Path) -> Config:
@@ -213,18 +205,6 @@ def run_environment(target_metadata: MetaData) -> None:
             await engine.dispose()
 
     asyncio.run(run_with_own_engine())
-
-
-def revision(service: str, message: str, *, autogenerate: bool = True) -> None:
-    """Writes a new revision for `service` by comparing its MetaData with a scratch SQLite
-    database migrated to head (review it: autogenerate misses some changes)."""
-    import tempfile
-
-    directory = migrations_dir(service)
-    with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite+aiosqlite:///{scratch}/scratch.db"
-        asyncio.run(migrate(url, directory))
-        command.revision(alembic_config(url, directory), message=message, autogenerate=autogenerate)
 
 
 def _run_migrations(connection: Connection, options: dict) -> None:

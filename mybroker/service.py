@@ -1,6 +1,6 @@
 """A running service: its ASGI app plus the background work around it (consumers,
 outbox relay). The embedded platform starts many in one process; `mybroker serve NAME`
-starts one, as a container does (both in mybroker.cli / mybroker.platform)."""
+starts one, as a container does (both in launch.cli / launch.platform)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

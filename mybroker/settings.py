@@ -43,7 +43,7 @@ class Settings:
     postgres_url: str = field(default="postgresql+asyncpg://mybroker:mybroker@127.0.0.1:5432/mybroker_b3sim", repr=False)
     # Shared secret that proves a request comes from the router or a sibling service.
     internal_secret: str = field(default="", repr=False)
-    # Production mode (MYBROKER_ENV=production or --production): mybroker/production.py.
+    # Production mode (MYBROKER_ENV=production or --production): launch/production.py.
     production: bool = False
     jwt_issuer: str = "mybroker-identity"
     jwt_audience: str = "mybroker"

@@ -9,6 +9,7 @@ A request moves through named stages, one module each:
   response.py    cuts the merged data to the client's operation, null propagation
 Built once at start-up:
   compose.py     subgraph SDLs -> supergraph SDL (subgraph_schema.py reads one subgraph,
-                 supergraph_printer.py prints Apollo's format); discovery.py fetches SDLs
+                 merged_schema.py the merged model, supergraph_printer.py prints it in
+                 Apollo's format); discovery.py fetches SDLs
   supergraph.py  supergraph SDL -> the model the planner queries, and the API schema
 Shared: operation.py (the normalised operation tree), links.py (@link namespaces), errors.py."""

@@ -1,7 +1,7 @@
 """Who is calling: the hook through which the platform authenticates requests.
 
 The router verifies nothing itself. It is given an `Authenticator` (the platform adapts
-its JWT verification into one: mybroker/router_app.py) and asks it once per request
+its JWT verification into one: launch/router_app.py) and asks it once per request
 with the request's headers (a WebSocket's once per connection, its `connection_init`
 Authorization first). The answer is a `Caller`; `AuthenticationError` refuses the
 request (HTTP 401 UNAUTHENTICATED, after it was charged to the anonymous rate limits;

@@ -15,14 +15,16 @@ Every problem found is collected and raised together in one CompositionError, ea
 the subgraph, the type/field and why. Satisfiability (can every field be reached from the
 root through keys?) is not checked yet.
 
-Printing is `router.supergraph_printer`; this module decides what the supergraph says."""
+The merged model is `router.merged_schema`, printing is `router.supergraph_printer`; this
+module decides what the supergraph says."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from graphql import GraphQLError, ListTypeNode, NonNullTypeNode, TypeNode, print_ast
 
+from router.merged_schema import MergedArgument, MergedEnumValue, MergedField, MergedSchema, MergedType
 from router.operation import Field, InlineFragment, Selection, parse_selection_set
 from router.subgraph_schema import (
     Applied,
@@ -31,6 +33,7 @@ from router.subgraph_schema import (
     SubgraphSchemaError,
     SubgraphType,
 )
+from router.supergraph_printer import print_supergraph
 
 BUILT_IN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 
@@ -50,85 +53,11 @@ class CompositionError(Exception):
         super().__init__("Composition failed:\n" + "\n".join(f"- {p}" for p in self.problems))
 
 
-# ---------------------------------------------------------------- the merged model
-
-
-@dataclass
-class MergedArgument:
-    name: str
-    type: str
-    description: object = None
-    default_value: str | None = None
-    applied: Applied = field(default_factory=Applied)
-
-
-@dataclass
-class MergedField:
-    name: str
-    type: str
-    description: object = None
-    arguments: list[MergedArgument] = field(default_factory=list)
-    joins: list[dict] = field(default_factory=list)  # @join__field arguments, in order
-    applied: Applied = field(default_factory=Applied)
-    default_value: str | None = None  # input fields
-
-
-@dataclass
-class MergedEnumValue:
-    name: str
-    description: object = None
-    graphs: list[str] = field(default_factory=list)
-    applied: Applied = field(default_factory=Applied)
-
-
-@dataclass
-class MergedType:
-    name: str
-    kind: str
-    description: object = None
-    join_types: list[dict] = field(default_factory=list)
-    interfaces: list[str] = field(default_factory=list)
-    implements: list[tuple[str, str]] = field(default_factory=list)  # (graph, interface)
-    members: list[str] = field(default_factory=list)
-    union_members: list[tuple[str, str]] = field(default_factory=list)  # (graph, member)
-    fields: list[MergedField] = field(default_factory=list)
-    values: list[MergedEnumValue] = field(default_factory=list)
-    applied: Applied = field(default_factory=Applied)
-
-
-@dataclass
-class MergedSchema:
-    graphs: list[tuple[str, str, str]]  # (join__Graph value, subgraph name, url)
-    roots: dict[str, str]
-    types: list[MergedType]
-
-    @property
-    def uses_inaccessible(self) -> bool:
-        return any(_elements_with(self, lambda a: a.inaccessible))
-
-    @property
-    def uses_tag(self) -> bool:
-        return any(_elements_with(self, lambda a: bool(a.tags)))
-
-
-def _elements_with(schema: MergedSchema, test):
-    for merged in schema.types:
-        yield test(merged.applied)
-        for f in merged.fields:
-            yield test(f.applied)
-            for a in f.arguments:
-                yield test(a.applied)
-        for v in merged.values:
-            yield test(v.applied)
-
-
 # ---------------------------------------------------------------- entry points
 
 
 def compose(subgraphs: list[SubgraphDef]) -> str:
     """The supergraph SDL for `subgraphs`, or CompositionError listing every problem."""
-    from router.supergraph_printer import print_supergraph
-
     return print_supergraph(merge(subgraphs))
 
 

@@ -79,7 +79,7 @@ class RouterConfig:
     # Token buckets per client address and per user (router/rate_limit.py): HTTP 429 RATE_LIMITED.
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # Where the buckets live; None: this process's memory. Redis shares them among router
-    # processes (the platform chooses: mybroker.router_app.bucket_store). The app closes it when it stops.
+    # processes (the platform chooses: launch.router_app.bucket_store). The app closes it when it stops.
     rate_limit_store: BucketStore | None = None
     # The buckets' clock; None: the store's own (tests step a fake one).
     rate_limit_clock: Callable[[], float] | None = None

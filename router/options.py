@@ -26,7 +26,7 @@
 
 Rate limits (router/rate_limit.py): `ip` and `ip_cost` are anonymous callers per client
 address, `user` and `user_cost` signed-in callers per user id, `ip_total` every request from
-one address; a per-second of 0 turns that bucket off. Production values: mybroker/production.py.
+one address; a per-second of 0 turns that bucket off. Production values: launch/production.py.
 """
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def config_fields(options: Mapping[str, Any]) -> dict[str, Any]:
         "operation_timeout": options["operation_timeout"] or None,
         "subgraph_timeout": options["subgraph_timeout"] or None,
         "limits": OperationLimits(**{name: options[name] or None for name in _LIMITS}),
-        # Off in production only (mybroker/production.py); no flag of its own.
+        # Off in production only (launch/production.py); no flag of its own.
         "expose_query_plan": options.get("query_plans", True),
         "rate_limits": RateLimits(
             enabled=options["rate_limit"],

@@ -228,7 +228,7 @@ class RateLimits:
     These defaults are the development ones: generous enough that the project's own
     benchmarks (wrk at thousands of requests a second from 127.0.0.1, 50 traders of
     `mybroker bench orders` from one address) never meet them, about 6x the router's best
-    measured rate. mybroker/production.py sets the strict ones."""
+    measured rate. launch/production.py sets the strict ones."""
 
     enabled: bool = True
     ip: Bucket = Bucket(10_000, 20_000)

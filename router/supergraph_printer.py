@@ -6,7 +6,7 @@ from graphql import print_ast
 from graphql.language.block_string import print_block_string
 from graphql.language.print_string import print_string
 
-from router.compose import MergedArgument, MergedSchema, MergedType
+from router.merged_schema import MergedArgument, MergedSchema, MergedType
 from router.subgraph_schema import Applied
 
 JOIN_URL = "https://specs.apollo.dev/join/v0.3"

@@ -6,7 +6,7 @@ or SIGTERM. Each worker builds its own app from the same spec (supergraph SDL, e
 options and whatever else the caller's factory needs), handed over in a file named by an
 environment variable: workers are started fresh (spawn), not forked, so nothing else is
 inherited. The factory is the caller's ("module:function", e.g. the platform's
-mybroker.router_app:worker_app): it reads the spec with `read_spec` and builds the app."""
+launch.router_app:worker_app): it reads the spec with `read_spec` and builds the app."""
 from __future__ import annotations
 
 import json

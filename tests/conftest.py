@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
-from mybroker.platform import Platform
+from launch.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
 
 

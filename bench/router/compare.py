@@ -69,7 +69,7 @@ def gateway_process(name: str, supergraph: Path, port: int, cpus: set[int], work
     run from `folder` (installed there first; default bench/gateways)."""
     if name == "ours":
         argv = python_module(
-            "mybroker.cli", "router", "--supergraph", str(supergraph), "--port", str(port),
+            "launch.cli", "router", "--supergraph", str(supergraph), "--port", str(port),
             # The peers run without demand control or rate limits; so does ours here.
             "--max-cost", "0", "--max-cost-anonymous", "0", "--no-rate-limit",
         )

@@ -37,7 +37,7 @@ def _cpu_seconds(pid: int) -> float | None:
 def time_one_start(supergraph: str, workers: int, timeout: float = 60.0) -> tuple[float, float | None]:
     """(wall seconds, CPU seconds of the launched process) until GET /health answers 200."""
     port = _free_port()
-    command = [sys.executable, "-m", "mybroker.cli", "router", "--supergraph", supergraph, "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "launch.cli", "router", "--supergraph", supergraph, "--port", str(port), "--workers", str(workers)]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -15,7 +15,7 @@ def run_bench(*args: str, timeout: float = 110) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MYBROKER_")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "b3-sim"), env.get("PYTHONPATH", "")])
     done = subprocess.run(
-        [sys.executable, "-m", "mybroker.cli", "bench", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO
+        [sys.executable, "-m", "launch.cli", "bench", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

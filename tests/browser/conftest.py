@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from mybroker.platform import Platform
+from launch.platform import Platform
 from tests.browser import web_build
 from mybroker.settings import DEFAULT_PORTS, Settings
 from tests.conftest import drop_databases, free_ports

@@ -101,7 +101,7 @@ class Cluster:
         log = self.log(name)
         offset = log.stat().st_size if log.exists() else 0
         out = open(log, "ab")
-        command = [sys.executable, "-m", "mybroker.cli", "serve", name]
+        command = [sys.executable, "-m", "launch.cli", "serve", name]
         if name == "router":
             command += ["--host", "127.0.0.1"]
         self.processes[name] = subprocess.Popen(command, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)

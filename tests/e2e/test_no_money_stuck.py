@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from mybroker.cli import main
+from launch.cli import main
 from mybroker.internal_http import InternalClient
-from mybroker.platform import Platform
+from launch.platform import Platform
 from subgraphs.orders.idempotency import LOST_REASON, order_id_for
 from tests.conftest import Client, drop_databases, platform_settings, until_the_exchange_quotes
 from tests.e2e.test_trader_story import DEPOSIT, ORDER, PLACE, QUOTE, sign_up, wallet

@@ -60,7 +60,7 @@ class Exchange:
         if shard:
             self.shards = max(self.shards, int(shard.split("/")[1]))
         process = subprocess.Popen(
-            [sys.executable, "-m", "mybroker.cli", "serve", "b3-sim"],
+            [sys.executable, "-m", "launch.cli", "serve", "b3-sim"],
             env=self.env(shard),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ from mybroker.bus.memory import MemoryBus
 from mybroker.db import Database
 from mybroker.events import ORDER_EVENTS
 from mybroker.live import LiveFeed
-from mybroker.migrations import migrations_dir
+from launch.registry import migrations_dir
 from subgraphs.orders.service import OrderService
 from subgraphs.orders.tables import metadata as orders_metadata
 from tests.integration.test_mysql_stores import fresh_database  # noqa: F401 - a fixture

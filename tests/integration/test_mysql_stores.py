@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from mybroker.auth import Caller
 from mybroker.db import Database, messaging_tables
 from mybroker.errors import DomainError, ErrorCode
-from mybroker.migrations import assert_schema_current, create_mysql_database, head_revision, migrate, migrations_dir
+from launch.registry import migrations_dir
+from mybroker.migrations import assert_schema_current, create_mysql_database, head_revision, migrate
 from mybroker.settings import SERVICES
 from subgraphs.wallet.service import Fill, WalletService
 from subgraphs.wallet.tables import reservations

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from mybroker.router_app import bucket_store
+from launch.router_app import bucket_store
 from router.auth import ANONYMOUS, Caller
 from router.rate_limit import Bucket, MemoryBucketStore, RateLimiter, RateLimits, RedisBucketStore
 from tests.integration.support import unique

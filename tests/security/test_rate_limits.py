@@ -10,7 +10,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from mybroker.production import production_router_options
+from launch.production import production_router_options
 from router.compose import compose
 from router.options import config_fields, defaults
 from router.supergraph import Supergraph

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mybroker.production import (
+from launch.production import (
     KNOWN_DEFAULT_SECRETS,
     is_production,
     production_router_options,
@@ -57,7 +57,7 @@ def _cli(*args: str, secret: str | None) -> subprocess.CompletedProcess:
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{ROOT / 'b3-sim'}"
     if secret is not None:
         env["MYBROKER_INTERNAL_SECRET"] = secret
-    return subprocess.run([sys.executable, "-m", "mybroker.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "launch.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -72,7 +72,7 @@ def test_every_entry_point_refuses_to_start_on_a_weak_secret(command, secret):
 
 def test_mybroker_env_production_is_enough(tmp_path):
     env_result = subprocess.run(
-        [sys.executable, "-m", "mybroker.cli", "serve", "identity"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "launch.cli", "serve", "identity"], cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("MYBROKER_")},
              "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'b3-sim'}", "MYBROKER_ENV": "production",
              "MYBROKER_INTERNAL_SECRET": "local-compose-secret-change-me"})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mybroker.cli import BENCHMARKS
+from launch.cli import BENCHMARKS
 
 REPO = Path(__file__).resolve().parents[3]
 PRODUCT = ("mybroker", "router", "subgraphs", "ingest", "b3-sim/b3sim")

@@ -200,7 +200,7 @@ def test_the_sdl_is_served_as_written():
 
 
 def test_bench_flags_a_benchmark_does_not_take_are_refused():
-    from mybroker.cli import main
+    from launch.cli import main
 
     with pytest.raises(SystemExit, match="does not take --clients"):
         main(["bench", "matching", "--clients", "5"])

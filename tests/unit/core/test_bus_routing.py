@@ -82,7 +82,7 @@ def test_create_bus_builds_the_broker_bus_for_real_infra():
 def test_the_embedded_default_never_imports_the_broker_clients():
     code = (
         "import sys; from mybroker.bus import create_bus; from mybroker.settings import Settings;"
-        "create_bus(Settings()); import mybroker.platform;"
+        "create_bus(Settings()); import launch.platform;"
         "print(sorted(m for m in ('aiokafka', 'aio_pika', 'aiormq') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -41,7 +41,7 @@ async def test_a_refused_connection_is_raised():
 
 def test_clients_drop_idle_connections_before_the_servers_do():
     from mybroker.internal_http import INTERNAL_IDLE_SECONDS
-    from mybroker.platform import SERVER_IDLE_SECONDS
+    from launch.platform import SERVER_IDLE_SECONDS
     from router.subgraph_client import SUBGRAPH_IDLE_SECONDS
 
     assert INTERNAL_IDLE_SECONDS < SERVER_IDLE_SECONDS

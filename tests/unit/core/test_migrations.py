@@ -10,7 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from mybroker.db import Database, utc_now
-from mybroker.migrations import assert_schema_current, head_revision, migrate, migrations_dir
+from launch.registry import migrations_dir
+from mybroker.migrations import assert_schema_current, head_revision, migrate
 from mybroker.settings import SERVICES
 
 

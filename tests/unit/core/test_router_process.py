@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mybroker.router_process import router_environment
+from launch.router_process import router_environment
 from mybroker.settings import SERVICES, Settings
 
 

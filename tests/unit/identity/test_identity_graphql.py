@@ -10,7 +10,7 @@ from mybroker.auth import ANONYMOUS, Caller, JwtVerifier, internal_headers
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
 from mybroker.graphql import GraphQLContext, format_error
-from mybroker.platform import serve_app
+from launch.platform import serve_app
 from mybroker.service import Infrastructure
 from mybroker.settings import Settings
 from subgraphs.identity.app import JWKS_PATH, create_service

@@ -15,7 +15,7 @@ from mybroker.cache import MemoryCache
 from mybroker.errors import DomainError, ErrorCode
 from mybroker.events import EXECUTIONS
 from mybroker.internal_http import InternalClient
-from mybroker.platform import serve_app
+from launch.platform import serve_app
 from mybroker.service import Infrastructure, internal_api, service_app
 from mybroker.settings import Settings
 from subgraphs.orders.app import create_service

@@ -14,10 +14,10 @@ import pytest_asyncio
 from mybroker.auth import internal_headers
 from mybroker.bus.memory import MemoryBus
 from mybroker.cache import MemoryCache
-from mybroker.cli import main
+from launch.cli import main
 from mybroker.events import EXECUTION_REPORT, EXECUTIONS, Envelope
 from mybroker.internal_http import InternalClient
-from mybroker.platform import serve_app
+from launch.platform import serve_app
 from mybroker.service import Infrastructure
 from mybroker.settings import Settings
 from subgraphs.orders.app import create_service

@@ -7,7 +7,7 @@ import pytest
 from graphql import parse
 
 from router.identity_headers import internal_headers
-from mybroker.production import production_router_options
+from launch.production import production_router_options
 from router.cost import CostModel
 from router.errors import RequestError
 from router.executor import Executor

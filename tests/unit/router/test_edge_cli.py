@@ -17,11 +17,11 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mybroker.cli import _parser, _router_command, _router_options, _router_supergraph
+from launch.cli import _parser, _router_command, _router_options, _router_supergraph
 
 from .test_router_http import serve
 
-ROUTER = [sys.executable, "-m", "mybroker.cli", "router"]
+ROUTER = [sys.executable, "-m", "launch.cli", "router"]
 START_TIMEOUT = 45.0  # generous: the machine is shared; the measured start-up is in docs/router.md
 
 
@@ -109,7 +109,7 @@ async def test_our_subgraphs_compose_only_with_the_internal_secret(monkeypatch):
 
 
 async def test_supergraph_and_plan_use_the_secret_a_running_platform_saved(monkeypatch, tmp_path):
-    from mybroker.cli import _load_supergraph_sdl
+    from launch.cli import _load_supergraph_sdl
     from mybroker.settings import Settings
     from router.discovery import SubgraphSdlError
     from tests.unit.core.test_subgraph_introspection import SECRET, assets_app

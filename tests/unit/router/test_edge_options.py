@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mybroker.cli import _parser
+from launch.cli import _parser
 from router.cors import CorsPolicy
 from router.csrf import CsrfPolicy
 from router.http import RouterConfig

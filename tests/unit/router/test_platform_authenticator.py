@@ -1,4 +1,4 @@
-"""The broker's JWT verification as the router's Authenticator (mybroker/router_app.py)."""
+"""The broker's JWT verification as the router's Authenticator (launch/router_app.py)."""
 from __future__ import annotations
 
 import time
@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from mybroker.auth import SessionRevocations
-from mybroker.router_app import JwtAuthenticator
+from launch.router_app import JwtAuthenticator
 from router.auth import ANONYMOUS, AuthenticationError, Caller
 
 from .test_router_http import KID, rsa_key, token, verifier_for

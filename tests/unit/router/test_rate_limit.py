@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from router.auth import ANONYMOUS, Caller
-from mybroker.production import PRODUCTION_RATE_LIMITS, production_router_options
+from launch.production import PRODUCTION_RATE_LIMITS, production_router_options
 from router.options import config_fields, defaults, options_from_env, with_overrides
 from router.rate_limit import (
     Bucket,
@@ -384,7 +384,7 @@ def test_production_is_stricter_unless_a_limit_is_set_explicitly():
 
 
 def test_the_cli_help_states_the_real_defaults():
-    from mybroker.cli import _parser
+    from launch.cli import _parser
 
     router = next(action for action in _parser()._subparsers._group_actions[0].choices.items() if action[0] == "router")[1]
     helps = {action.dest: action.help for action in router._actions}

@@ -17,7 +17,7 @@ from graphql import build_client_schema, get_introspection_query
 from .router_fixture_subgraphs import SECRET, InProcessClient
 
 from mybroker.auth import JwtVerifier
-from mybroker.router_app import JwtAuthenticator
+from launch.router_app import JwtAuthenticator
 from router.http import RouterConfig, create_router_app
 from router.limits import OperationLimits
 
@@ -62,7 +62,7 @@ def verifier_for(key) -> JwtVerifier:
 
 
 def authenticator_for(key) -> JwtAuthenticator:
-    """The platform's authenticator (mybroker/router_app.py) over a verifier of `key`'s tokens."""
+    """The platform's authenticator (launch/router_app.py) over a verifier of `key`'s tokens."""
     return JwtAuthenticator(verifier_for(key))
 
 

@@ -13,7 +13,7 @@ from mybroker.cache import MemoryCache
 from mybroker.errors import DomainError, ErrorCode
 from mybroker.events import WALLET_EVENTS, Envelope
 from mybroker.internal_http import InternalClient
-from mybroker.platform import serve_app
+from launch.platform import serve_app
 from mybroker.service import Infrastructure
 from mybroker.settings import Settings
 from subgraphs.wallet.app import create_service

@@ -108,7 +108,7 @@ class Env:
 async def open_env(wallet_url: str, orders_url: str, *, migrate: bool = False) -> Env:
     env = Env(wallet_url, orders_url)
     if migrate:
-        from mybroker.migrations import migrations_dir
+        from launch.registry import migrations_dir
 
         await env.wallet_db.migrate(migrations_dir("wallet"))
         await env.orders_db.migrate(migrations_dir("orders"))
@@ -293,7 +293,7 @@ async def test_the_wallet_service_runs_the_sweeper_and_counts_releases_at_metric
     from mybroker.auth import internal_headers
     from mybroker.cache import MemoryCache
     from mybroker.internal_http import InternalClient
-    from mybroker.platform import serve_app
+    from launch.platform import serve_app
     from mybroker.service import Infrastructure
     from mybroker.settings import Settings
     from subgraphs.wallet.app import create_service

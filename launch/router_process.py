@@ -99,7 +99,7 @@ class RouterProcess:
     async def _spawn(self) -> None:
         settings = self.settings
         process = subprocess.Popen(
-            [sys.executable, "-m", "mybroker.cli", "serve", "router", "--host", settings.host, "--port", str(settings.port("router"))],
+            [sys.executable, "-m", "launch.cli", "serve", "router", "--host", settings.host, "--port", str(settings.port("router"))],
             env=router_environment(settings, os.environ),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

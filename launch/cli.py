@@ -61,7 +61,7 @@ def _subgraph_args(values: list[str]) -> list[tuple[str, str]]:
 
 
 async def _up(args) -> None:
-    from mybroker.platform import Platform, web_dist_dir
+    from launch.platform import Platform, web_dist_dir
     from router.tracing import configure_tracing
 
     configure_tracing("mybroker")  # MYBROKER_TRACING / OTEL_EXPORTER_OTLP_ENDPOINT: docs/router.md
@@ -101,7 +101,8 @@ async def _up(args) -> None:
 async def _serve(args) -> None:
     from mybroker.bus import create_bus
     from mybroker.cache import create_cache
-    from mybroker.platform import WORKERS, build_router_app, build_service, serve_app
+    from launch.platform import build_router_app, serve_app
+    from launch.registry import WORKERS, build_service
     from mybroker.service import Infrastructure
     from router.tracing import configure_tracing
 
@@ -160,13 +161,13 @@ async def _load_supergraph_sdl(args) -> str:
 
 
 def _require_production_secret(settings: Settings) -> None:
-    from mybroker.production import require_real_secret
+    from launch.production import require_real_secret
 
     require_real_secret(settings.internal_secret)
 
 
 def _router_options(args) -> dict:
-    from mybroker.production import is_production, production_router_options, require_real_secret
+    from launch.production import is_production, production_router_options, require_real_secret
     from router.options import OPTION_NAMES, options_from_env, with_overrides
 
     if is_production(args.production, os.environ):
@@ -206,7 +207,7 @@ def _router_command(args) -> None:
     if args.workers == 1:
         _run(_router(args, options))
         return
-    from mybroker.router_app import EDGE_PROTOCOL, WORKER_FACTORY
+    from launch.router_app import EDGE_PROTOCOL, WORKER_FACTORY
     from router.workers import serve_workers
 
     sdl, _supergraph = asyncio.run(_router_supergraph(args))  # checked once, before any worker starts
@@ -218,7 +219,7 @@ def _router_command(args) -> None:
 
 
 async def _router(args, options: dict) -> None:
-    from mybroker.router_app import EDGE_PROTOCOL, standalone_app
+    from launch.router_app import EDGE_PROTOCOL, standalone_app
     from router.standalone import serve
     from router.tracing import configure_tracing
 
@@ -246,20 +247,12 @@ async def _plan(args) -> None:
 
 
 async def _migrate(args) -> None:
-    from mybroker.migrations import migrate, migrations_dir
+    from launch.migrations import MIGRATABLE, migrate_services
 
-    migratable = (*SERVICES, "b3-sim")
-    unknown = [name for name in args.services if name not in migratable]
+    unknown = [name for name in args.services if name not in MIGRATABLE]
     if unknown:  # validated here: argparse rejects an empty list against `choices` (Python < 3.12)
-        raise SystemExit(f"unknown service {', '.join(unknown)}; choose from {', '.join(migratable)}")
-    settings = Settings.from_env()
-    for service in args.services or migratable:
-        url = settings.database_url(service)
-        if service == "b3-sim":  # a sharded exchange keeps one journal database per shard
-            from b3sim.sharding import Shard
-
-            url = Shard.from_settings(settings).journal_url(url)
-        done = await migrate(url, migrations_dir(service))
+        raise SystemExit(f"unknown service {', '.join(unknown)}; choose from {', '.join(MIGRATABLE)}")
+    async for service, done in migrate_services(Settings.from_env(), tuple(args.services) or MIGRATABLE):
         print(f"{service:<9} {done.describe()}", flush=True)
 
 

@@ -1,7 +1,7 @@
 """The router assembled for the platform: where the broker's settings and its JWT
 verification meet the standalone router. `router/` imports nothing of ours (docs/design.md,
-"Who may import whom"); this module, on the composition side with `mybroker.cli` and
-`mybroker.platform`, reads the MYBROKER_* settings and plugs the broker's parts into the
+"Who may import whom"); this module, in the composition root (launch/) with `launch.cli`
+and `launch.platform`, reads the MYBROKER_* settings and plugs the broker's parts into the
 router's hooks: the authenticator, the rate-limit store, uvicorn's edge-timeout protocol."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from router.supergraph import Supergraph
 # uvicorn's HTTP protocol for the router's port: header and body deadlines (slow-loris).
 EDGE_PROTOCOL = "mybroker.edge_timeouts:EdgeTimeoutProtocol"
 # What uvicorn calls in each `mybroker router --workers N` process.
-WORKER_FACTORY = "mybroker.router_app:worker_app"
+WORKER_FACTORY = "launch.router_app:worker_app"
 
 
 class JwtAuthenticator:

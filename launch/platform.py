@@ -1,5 +1,5 @@
 """The embedded platform: every service in one process, each on its own port, and the
-router in a second process (mybroker/router_process.py) so it has a core of its own.
+router in a second process (launch/router_process.py) so it has a core of its own.
 
 Start order matters: services first (schemas created, consumers subscribed), then the
 bus, then the HTTP servers, and the router last, since it composes the supergraph from
@@ -18,7 +18,8 @@ import uvicorn
 from mybroker.bus import create_bus
 from mybroker.cache import create_cache
 from mybroker.edge_timeouts import edge_protocol
-from mybroker.router_process import RouterProcess
+from launch.registry import WORKERS, build_service
+from launch.router_process import RouterProcess
 from mybroker.service import Infrastructure, Service
 from mybroker.settings import SERVICES, Settings
 
@@ -32,29 +33,6 @@ class _Server(uvicorn.Server):
     def capture_signals(self):
         yield
 
-
-def build_service(name: str, infra: Infrastructure) -> Service:
-    """Imports lazily so `mybroker serve wallet` loads only the wallet."""
-    if name == "identity":
-        from subgraphs.identity.app import create_service
-    elif name == "wallet":
-        from subgraphs.wallet.app import create_service
-    elif name == "assets":
-        from subgraphs.assets.app import create_service
-    elif name == "orders":
-        from subgraphs.orders.app import create_service
-    elif name == "reports":
-        from subgraphs.reports.app import create_service
-    elif name == "b3-sim":
-        from b3sim.app import create_service
-    elif name == "ingest":
-        from ingest.app import create_service
-    else:
-        raise ValueError(f"unknown service {name!r}")
-    return create_service(infra)
-
-
-WORKERS = ("b3-sim", "ingest")
 
 # How long a server keeps an idle keep-alive connection (uvicorn's default is 5 s). Every
 # client of ours drops its idle connections sooner (INTERNAL_IDLE_SECONDS, the router's
@@ -90,7 +68,7 @@ async def serve_app(
 
 @dataclass
 class Platform:
-    """`router_process`: the router runs as a child process (mybroker/router_process.py),
+    """`router_process`: the router runs as a child process (launch/router_process.py),
     as `mybroker up` runs it; False serves it on this process's loop."""
 
     settings: Settings
@@ -164,7 +142,7 @@ class Platform:
 
 async def build_router_app(settings: Settings):
     """The router composed from the running subgraphs, verifying tokens with identity's JWKS."""
-    from mybroker.router_app import jwt_authenticator, router_config
+    from launch.router_app import jwt_authenticator, router_config
     from router.discovery import compose_from_urls, sdl_headers
     from router.http import create_router_app
     from router.options import options_from_env
@@ -176,8 +154,8 @@ async def build_router_app(settings: Settings):
     await authenticator.verifier.refresh()
     # The router's edge settings (CORS, CSRF, limits, ...) come from MYBROKER_* variables: docs/router.md.
     options = options_from_env(os.environ)
-    if settings.production:  # no introspection, GraphiQL or query plans: mybroker/production.py
-        from mybroker.production import production_router_options
+    if settings.production:  # no introspection, GraphiQL or query plans: launch/production.py
+        from launch.production import production_router_options
 
         options = production_router_options(options, os.environ)
     return create_router_app(supergraph, router_config(settings, options, authenticator=authenticator, web_dir=web_dist_dir()))
