@@ -97,6 +97,7 @@ class Platform:
         await self.infra.bus.start()
         for service in self.services:
             if service.app is not None:
+                self.infra.local_apps[service.name] = service.app
                 self._servers.append(await serve_app(service.app, settings.host, settings.port(service.name)))
         await self.start_router()
 
@@ -130,6 +131,7 @@ class Platform:
         await asyncio.gather(*(task for _s, task in self._servers), return_exceptions=True)
         self._servers.clear()
         if self.infra is not None:
+            self.infra.local_apps.clear()
             await self.infra.bus.stop()
         for service in reversed(self.services):
             await service.stop()

@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from mybroker.bus import MessageBus
 from mybroker.cache import Cache
+from mybroker.internal_http import InternalClient
 from mybroker.metrics import Metrics
 from mybroker.settings import Settings
 
@@ -28,6 +29,15 @@ class Infrastructure:
     bus: MessageBus
     cache: Cache
     live: LiveHub | None = None  # the process's live fan-out, made by the first live_feed
+    # The ASGI apps of the services this process serves, by name (the embedded platform):
+    # an internal call to one of them skips the socket (InternalClient, call_app).
+    local_apps: dict[str, Any] = field(default_factory=dict)
+
+    def internal_client(self, service: str, timeout: float = 10.0) -> InternalClient:
+        """A client of a sibling's internal API: in-process if this process serves it."""
+        return InternalClient(
+            self.settings.url(service), self.settings.internal_secret, timeout, local_app=lambda: self.local_apps.get(service)
+        )
 
     def live_feed(self, channel: str) -> LiveFeed:
         """A LiveFeed of `channel` on the process's one live hub (close it on stop: the

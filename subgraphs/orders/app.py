@@ -8,7 +8,6 @@ from pathlib import Path
 from mybroker.db import Database, OutboxRelay
 from mybroker.events import EXECUTIONS, ORDER_EVENTS
 from mybroker.graphql import graphql_router
-from mybroker.internal_http import InternalClient
 from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.orders.clients import AssetDirectory, AssetsClient, FillProjection, ReportsClient, Reservations, WalletClient
@@ -39,14 +38,14 @@ def create_service(
     db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
     closers = []
     if assets is None:
-        assets = AssetsClient(InternalClient(settings.url("assets"), settings.internal_secret))
+        assets = AssetsClient(infra.internal_client("assets"))
         closers.append(assets.close)
     if wallet is None:
-        wallet = WalletClient(InternalClient(settings.url("wallet"), settings.internal_secret))
+        wallet = WalletClient(infra.internal_client("wallet"))
         closers.append(wallet.close)
     if projection is None:
         # Short: a fill must not wait long on the projection, which also reads order events.
-        reports = ReportsClient(InternalClient(settings.url("reports"), settings.internal_secret, timeout=2.0))
+        reports = ReportsClient(infra.internal_client("reports", timeout=2.0))
         projection = reports
         closers.append(reports.close)
     live = infra.live_feed(ORDER_EVENTS)

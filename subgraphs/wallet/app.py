@@ -7,7 +7,6 @@ from pathlib import Path
 
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
-from mybroker.internal_http import InternalClient
 from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.wallet.domain import FeeSchedule
@@ -31,7 +30,7 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     relay = OutboxRelay(db, infra.bus)
     closers = []
     if orders is None:
-        client = OrdersClient(InternalClient(settings.url("orders"), settings.internal_secret))
+        client = OrdersClient(infra.internal_client("orders"))
         orders, closers = client, [client.close]
     metrics = Metrics()
     sweeper = ReservationSweeper(
