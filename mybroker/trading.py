@@ -21,3 +21,24 @@ class TimeInForce(str, Enum):
     GTC = "GTC"  # good till cancelled (B3's VAC)
     IOC = "IOC"  # fill what can be filled now, cancel the rest
     FOK = "FOK"  # all now or nothing
+
+
+class ExecType(str, Enum):
+    """What B3 says happened to an order (ExecutionReport.execType)."""
+
+    ACCEPTED = "ACCEPTED"
+    FILL = "FILL"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    REPLACED = "REPLACED"  # quantity: the new total; price: the new limit
+    REPLACE_REJECTED = "REPLACE_REJECTED"  # the order stays as it was
+    CANCEL_REJECTED = "CANCEL_REJECTED"  # B3 does not hold the order (reject_code says why)
+    ORDER_STATUS = "ORDER_STATUS"  # B3's answer to a status request (order_status)
+
+
+class RejectCode(str, Enum):
+    """Why B3 refused a cancel or replace (FIX CxlRejReason)."""
+
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"  # B3 never saw the order, or lost it
+    TOO_LATE = "TOO_LATE"  # B3 knew it, and it is done already: a cancel can cross a fill

@@ -22,7 +22,7 @@ from enum import Enum
 
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.money import CENT, cents, cents_up
-from mybroker.trading import OrderSide, OrderType, TimeInForce
+from mybroker.trading import ExecType, OrderSide, OrderType, RejectCode, TimeInForce  # noqa: F401 - ExecType, RejectCode: the wire's, re-read here
 
 
 class OrderStatus(str, Enum):
@@ -47,27 +47,6 @@ class PendingRequest(str, Enum):
 
 TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 LIVE = frozenset({OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
-
-
-class ExecType(str, Enum):
-    """What B3 says happened to an order (ExecutionReport.execType)."""
-
-    ACCEPTED = "ACCEPTED"
-    FILL = "FILL"
-    CANCELLED = "CANCELLED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    REPLACED = "REPLACED"  # quantity: the new total; price: the new limit
-    REPLACE_REJECTED = "REPLACE_REJECTED"  # the order stays as it was
-    CANCEL_REJECTED = "CANCEL_REJECTED"  # B3 does not hold the order (reject_code says why)
-    ORDER_STATUS = "ORDER_STATUS"  # B3's answer to a status request (order_status)
-
-
-class RejectCode(str, Enum):
-    """Why B3 refused a cancel or replace (FIX CxlRejReason)."""
-
-    UNKNOWN_ORDER = "UNKNOWN_ORDER"  # B3 never saw the order, or lost it
-    TOO_LATE = "TOO_LATE"  # B3 knew it, and it is done already: a cancel can cross a fill
 
 
 # B3's word on an order it was asked about (ExecutionReport.order_status with ORDER_STATUS).
