@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from bench.matching import matching, run_matching
-from mybroker import cli
+from launch import cli
 
 
 def test_the_benchmark_reports_throughput_and_latency_as_its_last_line():
