@@ -201,45 +201,35 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[Transaction]:
-        if self._write_turn is not None:
-            async with self._sqlite_transaction() as tx:
-                yield tx
-            return
-        async with self.sessions() as session:
+        async with self._session(self.sessions) as session:
             async with session.begin():
                 tx = Transaction(session, self)
                 yield tx
-            if tx.emitted:
-                self.committed_messages.set()
-
-    @asynccontextmanager
-    async def _sqlite_transaction(self) -> AsyncIterator[Transaction]:
-        """As `_transaction`, but the session is closed in this task: `async with session`
-        closes it in a task of its own (so a cancellation cannot interrupt the close), two
-        more turns of a busy loop with the write lock held. Here the close cannot be
-        interrupted anyway: on an inline connection (`_InlineSqlite`) its rollback and the
-        connection's return to the pool never suspend."""
-        session = self.sessions()
-        try:
-            async with session.begin():
-                tx = Transaction(session, self)
-                yield tx
-        finally:
-            await session.close()
         if tx.emitted:
             self.committed_messages.set()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self._session(self.read_sessions) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _session(self, make: async_sessionmaker) -> AsyncIterator[AsyncSession]:
+        """A session, closed on the way out. On SQLite it is closed in this task: `async
+        with session` closes it in a task of its own (so a cancellation cannot interrupt
+        the close), two more turns of a busy loop, with the write lock held when it is a
+        transaction. There the close cannot be interrupted anyway: on an inline connection
+        (`_InlineSqlite`) its rollback and the connection's return to the pool never
+        suspend. Elsewhere the close does I/O and keeps SQLAlchemy's protection."""
         if not self.is_sqlite:
-            async with self.read_sessions() as session:
+            async with make() as session:
                 yield session
             return
-        session = self.read_sessions()
+        session = make()
         try:
             yield session
         finally:
-            await session.close()  # in this task, as `_sqlite_transaction` does, for the same reason
+            await session.close()
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncSession]:
@@ -247,11 +237,7 @@ class Database:
         its positions: on MySQL a REPEATABLE READ transaction (writers use READ
         COMMITTED, where two statements may straddle a commit); on SQLite every session
         is one transaction already."""
-        if self.is_sqlite:
-            async with self.read() as session:
-                yield session
-            return
-        async with self.read_sessions() as session:
+        async with self.read() as session:
             if self.engine.dialect.name == "mysql":
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
@@ -298,7 +284,7 @@ class _InlineSqlite(aiosqlite.Connection):
     handler does (a statement that failed busy changed nothing and is simply run again),
     moved to the thread. This process's writers never meet each other (they queue on
     `Database._write_turn`), and in WAL mode readers and the writer do not block each
-    other, so in one process the thread is used only to connect and close."""
+    other, so in one process the thread only opens and closes the connection."""
 
     def __init__(self, path: str, busy_timeout_ms: int):
         # timeout=0: busy timeout 0 from the first statement; check_same_thread=False:
