@@ -92,7 +92,9 @@ def platform_settings(data_dir: Path) -> Settings:
     databases = {name: f"{real.mysql_url}/mybroker_e2e_{run}_{name}" for name in SERVICES}
     # b3-sim rebuilds its books from its journal at start: a run must not inherit another's.
     databases["b3-sim"] = make_url(real.postgres_url).set(database=f"mybroker_e2e_{run}_b3sim").render_as_string(hide_password=False)
-    return real.with_overrides(database_urls=databases, channel_namespace=f"e2e-{run}.")
+    return real.with_overrides(
+        database_urls=databases, mongodb_database=f"mybroker_e2e_{run}", channel_namespace=f"e2e-{run}."
+    )
 
 
 async def drop_databases(settings: Settings) -> None:
@@ -107,6 +109,13 @@ async def drop_databases(settings: Settings) -> None:
                     await connection.execute(text(f"DROP DATABASE IF EXISTS `{url.rsplit('/', 1)[1]}`"))
     finally:
         await engine.dispose()
+    from pymongo import AsyncMongoClient
+
+    archive = AsyncMongoClient(settings.mongodb_url, serverSelectionTimeoutMS=5000)
+    try:
+        await archive.drop_database(settings.mongodb_database)  # ingest's quote history
+    finally:
+        await archive.close()
     if "b3-sim" in settings.database_urls:  # the journal, on PostgreSQL
         journal = make_url(settings.database_urls["b3-sim"])
         server = create_async_engine(journal.set(database="postgres"), isolation_level="AUTOCOMMIT")

@@ -10,7 +10,6 @@ from mybroker.events import MARKET_DATA
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, internal_api, service_app
 from subgraphs.assets import consumers, tables
-from subgraphs.assets.history import HistoryCandles
 from subgraphs.assets.schema import schema
 from subgraphs.assets.service import AssetsService
 
@@ -22,11 +21,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_service(infra: Infrastructure) -> Service:
     db = Database(infra.settings.database_url(NAME), tables.metadata, pool_timeout=infra.settings.db_pool_timeout)
     live = infra.live_feed(MARKET_DATA)
-    # Where ingest archives quotes (MongoDB), candles are bucketed from that history;
-    # elsewhere the market-data consumer folds them into the candle table.
-    settings = infra.settings
-    history = HistoryCandles(settings.mongodb_url, settings.mongodb_database) if settings.history == "mongodb" else None
-    assets = AssetsService(db, infra.cache, live, history)
+    assets = AssetsService(db, infra.cache, live)
 
     app = service_app("My Broker B3 - assets")
     app.include_router(graphql_router(schema, assets, infra.settings.internal_secret))
@@ -39,4 +34,4 @@ def create_service(infra: Infrastructure) -> Service:
 
     app.include_router(internal)
     consumers.subscribe(infra.bus, assets)
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), assets.seed_catalog], on_stop=[live.close, db.dispose, *([history.close] if history else [])])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), assets.seed_catalog], on_stop=[live.close, db.dispose])

@@ -18,7 +18,6 @@ from mybroker.live import LiveFeed
 from mybroker.money import format_money
 from subgraphs.assets import repository
 from subgraphs.assets.catalog_view import CatalogView
-from subgraphs.assets.history import HistoryCandles
 from subgraphs.assets.market import MarketView
 from subgraphs.assets.domain import (
     DEFAULT_ASSETS_PAGE,
@@ -47,13 +46,10 @@ def quote_key(ticker: str) -> str:
 
 
 class AssetsService:
-    def __init__(self, db: Database, cache: Cache, live: LiveFeed | None = None, history: HistoryCandles | None = None):
-        """`history`: candles come from the quote history (MongoDB) instead of the candle
-        table, which the market-data consumer then no longer folds."""
+    def __init__(self, db: Database, cache: Cache, live: LiveFeed | None = None):
         self.db = db
         self.cache = cache
         self.live = live
-        self.history = history
         self.market = MarketView(cache)  # the exchange's book and tape (b3-book-v1, b3-trades-v1)
         self.catalog = CatalogView(self._load_catalog)
 
@@ -150,10 +146,9 @@ class AssetsService:
         idempotent (a repeated tick changes nothing), and an inbox row per tick would grow
         by millions a day."""
         tick = QuoteTick.from_payload(message.data)
-        if self.history is None:
-            async with self.db.transaction() as tx:
-                current = await repository.candles_of_tick(tx.session, tick)
-                await repository.save_candles(tx.session, current, fold_tick(current, tick))
+        async with self.db.transaction() as tx:
+            current = await repository.candles_of_tick(tx.session, tick)
+            await repository.save_candles(tx.session, current, fold_tick(current, tick))
         # After the commit, and even for a redelivery: a crash between the two must not
         # leave the cache behind for good, and the newer-wins rule makes this idempotent.
         cached = await self.latest_quote(tick.ticker)
@@ -196,8 +191,6 @@ class AssetsService:
     async def candles(self, ticker: str, interval: CandleInterval | None, limit: int | None) -> list[Candle]:
         """The latest `limit` candles, oldest first (null arguments mean the contract's defaults)."""
         count = page_size(limit, DEFAULT_CANDLES, MAX_CANDLES, "limit")
-        if self.history is not None:
-            return await self.history.candles(standard_ticker(normalise_ticker(ticker)), interval or CandleInterval.ONE_DAY, count)
         async with self.db.read() as session:
             return await repository.recent_candles(
                 session, standard_ticker(normalise_ticker(ticker)), interval or CandleInterval.ONE_DAY, count

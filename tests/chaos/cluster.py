@@ -61,6 +61,7 @@ class Cluster:
             MYBROKER_CHANNEL_NAMESPACE=self.namespace,
             MYBROKER_INTERNAL_SECRET=f"chaos-{self.run}",
             MYBROKER_B3SIM_DATABASE_URL=self.journal,
+            MYBROKER_MONGODB_DATABASE=f"mybroker_chaos_{self.run}",  # ingest's quote history
             MYBROKER_LOG_LEVEL="WARNING",
             MYBROKER_TICK_INTERVAL="0.25",
             MYBROKER_MARKET_SEED="12",

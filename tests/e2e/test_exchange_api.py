@@ -62,3 +62,28 @@ async def test_book_and_trades_refuse_non_positive_sizes(new_client):
     client = new_client()
     assert await client.error_code('{ asset(ticker: "WEGE3") { book(depth: 0) { time } } }') == "BAD_USER_INPUT"
     assert await client.error_code('{ asset(ticker: "WEGE3") { trades(limit: -1) { time } } }') == "BAD_USER_INPUT"
+
+
+CANDLES = """query($t: ID!) { asset(ticker: $t) {
+  quote { price time } candles(interval: ONE_MINUTE, limit: 3) { time open high low close } } }"""
+
+
+async def test_the_feeds_ticks_build_the_candles_on_either_infra(new_client):
+    """The assets consumer folds every tick into the candle table on the embedded default
+    and on the real engines alike (docs/design.md, Candles): the newest minute candle holds
+    the latest quote, and every candle's range contains its open and close."""
+    client = await trader(new_client)
+
+    def caught_up(data) -> bool:
+        asset = data["asset"]
+        if not asset["quote"] or not asset["candles"]:
+            return False
+        newest = asset["candles"][-1]
+        return Decimal(newest["close"]) == Decimal(asset["quote"]["price"]) and newest["time"] <= asset["quote"]["time"]
+
+    asset = (await client.until(CANDLES, {"t": "PETR4"}, caught_up))["asset"]
+    starts = [c["time"] for c in asset["candles"]]
+    assert starts == sorted(starts), "oldest first"
+    for candle in asset["candles"]:
+        low, high = Decimal(candle["low"]), Decimal(candle["high"])
+        assert low <= Decimal(candle["open"]) <= high and low <= Decimal(candle["close"]) <= high

@@ -1,9 +1,8 @@
 """Market data on the real engines: every published quote reaches Kafka and MongoDB, a
-quote recorded twice is stored once, candles are bucketed from the MongoDB history, and a
-recorded day replays from it. Each test has its own database and topic namespace."""
+quote recorded twice is stored once, and a recorded day replays from it. Each test has
+its own database and topic namespace."""
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
@@ -17,14 +16,8 @@ from ingest.feed import FeedRunner, QuotePublisher
 from ingest.history import HistoryRecorder, MongoHistory
 from mybroker.bus.brokers import BrokerBus
 from mybroker.cache import MemoryCache
-from mybroker.db import Database
 from mybroker.events import MARKET_DATA, QUOTE, Envelope
 from mybroker.service import Infrastructure
-from subgraphs.assets import tables
-from subgraphs.assets.candles import PricePoint, bucket
-from subgraphs.assets.domain import CandleInterval
-from subgraphs.assets.history import HistoryCandles
-from subgraphs.assets.service import AssetsService
 from tests.integration.support import until
 from tests.support.fake_brapi import FakeBrapi
 
@@ -134,41 +127,6 @@ def session_ticks() -> list[dict]:
         (DAY.replace(hour=13, minute=0, second=30) + timedelta(days=2), "32.00", 800),
     ]
     return [quote("PETR4", at, price, volume) for at, price, volume in rows]
-
-
-async def test_candles_are_bucketed_from_the_mongodb_history(isolated, tmp_path):
-    history = MongoHistory(isolated.mongodb_url, isolated.mongodb_database)
-    await history.start()
-    ticks = session_ticks()
-    await history.record(ticks + [quote("VALE3", DAY.replace(hour=13), "60.00", 10)])
-    await history.close()
-    points = [PricePoint(datetime.fromisoformat(t["time"].replace("Z", "+00:00")), Decimal(t["price"]), t["volume"]) for t in ticks]
-
-    candles = HistoryCandles(isolated.mongodb_url, isolated.mongodb_database)
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'assets.db'}", tables.metadata)
-    await db.create_schema()
-    service = AssetsService(db, MemoryCache(), None, candles)
-    await service.seed_catalog()
-    try:
-        days = await service.candles("petr4", CandleInterval.ONE_DAY, 30)
-        assert [(c.start, str(c.open), str(c.high), str(c.low), str(c.close), c.volume) for c in days] == [
-            (DAY, "31.50", "31.90", "31.20", "31.90", 4000),
-            (DAY + timedelta(days=2), "32.10", "32.10", "32.00", "32.00", 800),
-        ]
-        for interval in CandleInterval:
-            everything = bucket("PETR4", points, interval)
-            for limit in (1, 2, 3, 10):  # windows that fit, and ones that must reach back over the gap
-                assert await service.candles("PETR4", interval, limit) == everything[-limit:], (interval, limit)
-        assert await service.candles("ITUB4", CandleInterval.ONE_MINUTE, 5) == []
-
-        # With the history as the source, the consumer no longer folds the candle table.
-        await service.record_quote(Envelope(QUOTE, quote("PETR4", DAY.replace(hour=15), "33.00", 5000)))
-        assert (await service.latest_quote("PETR4")).price == Decimal("33.00")
-        async with db.read() as session:
-            assert await session.scalar(tables.candles.select().with_only_columns(tables.candles.c.ticker).limit(1)) is None
-    finally:
-        await candles.close()
-        await db.dispose()
 
 
 async def test_a_recorded_day_exports_and_replays_from_mongodb(isolated):
