@@ -89,7 +89,7 @@ def _free_port() -> int:
 class PlatformProcess:
     """`mybroker up` in a child process on free ports; ready once it prints its URLs."""
 
-    def __init__(self, infra: str, data_dir: Path):
+    def __init__(self, infra: str, data_dir: Path, *, apart: bool = False):
         self.infra = infra
         self.ports = {name: _free_port() for name in DEFAULT_PORTS}
         env = {**os.environ, "MYBROKER_INFRA": infra}
@@ -104,7 +104,7 @@ class PlatformProcess:
         self.log_path = data_dir / "platform.log"
         self._log = open(self.log_path, "wb")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "launch.cli", "up", "--data-dir", str(data_dir / "data")],
+            [sys.executable, "-m", "launch.cli", "up", "--data-dir", str(data_dir / "data"), *(["--apart"] if apart else [])],
             stdout=subprocess.PIPE, stderr=self._log, env=env, start_new_session=True,
         )
         self.url = f"http://127.0.0.1:{self.ports['router']}/graphql"
@@ -141,7 +141,7 @@ class PlatformProcess:
 
 
 @contextlib.contextmanager
-def platform_to_measure(bench: str, url: str | None, infra: str = "embedded") -> Iterator[tuple[str, str]]:
+def platform_to_measure(bench: str, url: str | None, infra: str = "embedded", *, apart: bool = False) -> Iterator[tuple[str, str]]:
     """(router URL, infra label) for a benchmark: `url` as given ("url"), or `mybroker up`
     on `infra` started here in a child process and stopped afterwards. Either way the
     exchange quotes before the measurement starts."""
@@ -150,12 +150,12 @@ def platform_to_measure(bench: str, url: str | None, infra: str = "embedded") ->
         yield url, "url"
         return
     with tempfile.TemporaryDirectory(prefix=f"mybroker-bench-{bench}-") as tmp:
-        platform = PlatformProcess(infra, Path(tmp))
+        platform = PlatformProcess(infra, Path(tmp), apart=apart)
         try:
             started = time.monotonic()
             platform.wait_up()
             asyncio.run(until_the_exchange_quotes(platform.url))
-            print(f"platform up ({infra}, mybroker up) in {time.monotonic() - started:.1f}s at {platform.url}", flush=True)
+            print(f"platform up ({infra}, mybroker up{' --apart' if apart else ''}) in {time.monotonic() - started:.1f}s at {platform.url}", flush=True)
             yield platform.url, infra
         finally:
             platform.stop()
@@ -440,6 +440,7 @@ def orders(
     orders_per_trader: int | None = None,
     watch_interval: float | None = None,
     infra: str | None = None,
+    apart: bool | None = None,
     url: str | None = None,
 ) -> str:
     """`mybroker bench orders`; returns the JSON line (progress is printed as it goes)."""
@@ -450,8 +451,10 @@ def orders(
     if traders < 1 or per_trader < 0 or interval <= 0:
         raise SystemExit("bench orders: --traders must be 1 or more, --orders-per-trader 0 or more, --watch-interval above 0")
     fee_rate = Settings.from_env().trading_fee_rate
-    with platform_to_measure("orders", url, infra or "embedded") as (url, measured_on):
+    if apart and infra != "real":
+        raise SystemExit("bench orders: --apart needs --infra real (the embedded bus and cache live in one process)")
+    with platform_to_measure("orders", url, infra or "embedded", apart=bool(apart)) as (url, measured_on):
         summary = asyncio.run(run_traders(url, traders, per_trader, interval, fee_rate))
-    summary["infra"] = measured_on
+    summary["infra"] = measured_on + (" apart" if apart and measured_on != "url" else "")
     summary["watch_interval"] = interval
     return orjson.dumps(summary).decode()

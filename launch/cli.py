@@ -74,13 +74,20 @@ async def _up(args) -> None:
     settings = Settings.from_env(**overrides)
     if settings.production:
         _require_production_secret(settings)
-    platform = Platform(settings)
+    if args.apart:
+        from launch.apart import ServicesApart
+
+        platform = ServicesApart(settings, production=settings.production)
+    else:
+        platform = Platform(settings)
     await platform.start()
     router = platform.settings.graphql_url("router")
     if settings.infra == "real":
         where = f"real engines: Kafka {settings.kafka_bootstrap}, RabbitMQ, MySQL, PostgreSQL, MongoDB, Redis"
     else:
         where = f"embedded: SQLite in {settings.data_dir}/, in-memory bus and cache, simulated market"
+    if args.apart:
+        where += f"; every service in a process of its own, logs in {platform.logs}/"
     print(f"\nMy Broker B3 is up ({where}).")
     screen = router.removesuffix("graphql")
     if (web_dist_dir() / "index.html").is_file():
@@ -92,7 +99,17 @@ async def _up(args) -> None:
         print(f"  {name:<9} subgraph: {platform.settings.graphql_url(name)}")
     print("Press Ctrl-C to stop.", flush=True)
     try:
-        await _wait_for_stop_signal()
+        if args.apart:
+            stopped = asyncio.create_task(_wait_for_stop_signal())
+            ended = asyncio.create_task(platform.first_exit())
+            await asyncio.wait({stopped, ended}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if ended.done():
+                print(f"\n{ended.result()} stopped by itself; see {platform.logs}/{ended.result()}.log", flush=True)
+            else:
+                ended.cancel()
+        else:
+            await _wait_for_stop_signal()
     finally:
         print("\nStopping...", flush=True)
         await platform.stop()
@@ -294,7 +311,7 @@ BENCHMARKS = {
     "abuse": "bench.abuse:abuse",
 }
 # Flags only some benchmarks take, passed as keyword arguments when given.
-BENCH_OPTIONS = ("seconds", "runs", "clients", "rate", "workers", "gateways", "traders", "orders_per_trader", "watch_interval", "infra", "url")
+BENCH_OPTIONS = ("seconds", "runs", "clients", "rate", "workers", "gateways", "traders", "orders_per_trader", "watch_interval", "infra", "apart", "url")
 
 
 def _bench(args) -> None:
@@ -326,6 +343,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("embedded", "real"),
         help="embedded (default): SQLite, in-memory bus and cache; real: Kafka, RabbitMQ, MySQL, PostgreSQL, "
         "MongoDB and Redis at their default local addresses (MYBROKER_* variables override each)",
+    )
+    up.add_argument(
+        "--apart",
+        action="store_true",
+        help="with --infra real: every service in a process of its own (`mybroker serve NAME`, as "
+        "docker-compose.yml runs them), so the platform uses every core",
     )
 
     serve = commands.add_parser("serve", help="run one service alone, as a container does")
@@ -384,6 +407,10 @@ def _parser() -> argparse.ArgumentParser:
         "--infra", choices=("embedded", "real"), default=None,
         help="orders: the platform the bench starts, `mybroker up` in a child process: embedded (default) or "
         "--infra real (`mybroker up --infra real`, every service in that one process, on the real engines)",
+    )
+    bench.add_argument(
+        "--apart", action="store_true", default=None,
+        help="orders, with --infra real: the platform it starts runs every service in a process of its own (`mybroker up --apart`)",
     )
     bench.add_argument("--url", default=None, help="orders, abuse: a running router's /graphql; the bench then starts no platform")
     return parser

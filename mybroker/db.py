@@ -35,7 +35,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from mybroker.bus import MessageBus
+from mybroker.bus import MessageBus, PublishIncomplete, publish_in_order
 from mybroker.events import Envelope
 from mybroker.outage_log import OutageLog
 
@@ -402,11 +402,17 @@ class OutboxRelay:
                     .limit(self.batch)
                 )
             ).all()
-        published: list[int] = []
+        if not rows:
+            return 0
+        published: list[int] = []  # only what the bus confirmed is marked
         try:
-            for row in rows:
-                await self.bus.publish(row.channel, Envelope.from_bytes(row.payload), key=row.message_key)
-                published.append(row.seq)
+            # Pipelined where the bus can (one round trip for the batch, not one per row),
+            # in the batch's order either way.
+            await publish_in_order(self.bus, [(row.channel, Envelope.from_bytes(row.payload), row.message_key) for row in rows])
+            published = [row.seq for row in rows]
+        except PublishIncomplete as incomplete:
+            published = [row.seq for row in rows[: incomplete.confirmed]]
+            raise (incomplete.__cause__ or incomplete) from None
         finally:
             if published:
                 async with self.db.transaction() as tx:

@@ -2,6 +2,10 @@
 
 Semantics every adapter keeps (the in-memory one included):
 - `publish` returns once the message is durably accepted (Kafka acks=all, RabbitMQ confirms).
+- `publish_many` (optional; `publish_in_order` falls back to `publish` one by one) sends
+  a run of messages without waiting for each confirmation before the next: the broker
+  gets them in the run's order, and a failure reports how many of the first ones were
+  confirmed (`PublishIncomplete`), so an outbox marks exactly those.
 - Every consumer group receives every message of a channel, in publish order per key;
   within a group each message goes to one handler.
 - At-least-once: a message is acknowledged only after its handler returns, so handlers
@@ -9,7 +13,7 @@ Semantics every adapter keeps (the in-memory one included):
   failing has its message dead-lettered after bounded retries; the flow continues."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, Sequence
 
 from mybroker.events import Envelope
 
@@ -20,6 +24,41 @@ Handler = Callable[[Envelope], Awaitable[None]]
 
 # A channel's dead letters go to the channel's name plus this (b3.orders.dlq, ...).
 DLQ_SUFFIX = ".dlq"
+
+# One message to publish: (channel, message, key).
+Outgoing = tuple[str, Envelope, "str | None"]
+
+
+class PublishIncomplete(Exception):
+    """A run of messages went out only in part: the first `confirmed` of them are durably
+    accepted, the rest may or may not be (they are sent again, and consumers drop the
+    duplicates). The broker's error is the `__cause__`."""
+
+    def __init__(self, confirmed: int):
+        super().__init__(f"{confirmed} message(s) confirmed before the failure")
+        self.confirmed = confirmed
+
+
+def confirmed_prefix(results: Sequence[object]) -> int:
+    """How many leading results are not exceptions (gathered with return_exceptions)."""
+    for index, result in enumerate(results):
+        if isinstance(result, BaseException):
+            return index
+    return len(results)
+
+
+async def publish_in_order(bus: "MessageBus", messages: Sequence[Outgoing]) -> None:
+    """`bus.publish_many` where the bus pipelines, else one confirmed publish at a time;
+    raises PublishIncomplete (from the broker's error) when not all went out."""
+    many = getattr(bus, "publish_many", None)
+    if many is not None:
+        await many(messages)
+        return
+    for index, (channel, message, key) in enumerate(messages):
+        try:
+            await bus.publish(channel, message, key=key)
+        except Exception as exc:
+            raise PublishIncomplete(index) from exc
 
 
 class MessageBus(Protocol):

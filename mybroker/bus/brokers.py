@@ -1,9 +1,10 @@
 """The real bus: RabbitMQ for the exchange's queues, Kafka for every other channel."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+import asyncio
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from mybroker.bus import DLQ_SUFFIX, Handler, MessageBus
+from mybroker.bus import DLQ_SUFFIX, Handler, MessageBus, Outgoing, PublishIncomplete, publish_in_order
 from mybroker.bus.sharding import shard_of, shard_queue
 from mybroker.events import EXCHANGE_ORDERS, Envelope
 
@@ -70,12 +71,41 @@ class BrokerBus:
         return self.rabbit if base in self.queues else self.kafka
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
+        named = self.on_brokers(channel, key)
+        await self.route(named).publish(named, message, key)
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """Each bus's share of the run is pipelined, the two side by side; what counts as
+        confirmed is the run's longest prefix both buses confirmed. Order is kept per
+        channel, which is all a consumer can observe: channels are consumed apart."""
+        named = [(self.on_brokers(channel, key), message, key) for channel, message, key in messages]
+        shares: dict[int, list[int]] = {}  # id(bus) -> positions in the run
+        buses: dict[int, MessageBus] = {}
+        for position, (channel, _message, _key) in enumerate(named):
+            bus = self.route(channel)
+            buses[id(bus)] = bus
+            shares.setdefault(id(bus), []).append(position)
+        outcomes = await asyncio.gather(
+            *(publish_in_order(buses[b], [named[p] for p in positions]) for b, positions in shares.items()),
+            return_exceptions=True,
+        )
+        confirmed, cause = len(messages), None
+        for positions, outcome in zip(shares.values(), outcomes):
+            if isinstance(outcome, PublishIncomplete):
+                if positions[outcome.confirmed] < confirmed:
+                    confirmed, cause = positions[outcome.confirmed], outcome.__cause__
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        if cause is not None or confirmed < len(messages):
+            raise PublishIncomplete(confirmed) from cause
+
+    def on_brokers(self, channel: str, key: str | None) -> str:
+        """The channel's name on the brokers: its shard queue if sharded, namespaced."""
         if self.exchange_shards > 1 and channel == EXCHANGE_ORDERS:
             if key is None:
                 raise ValueError(f"{channel} is sharded by ticker: publish it with the ticker as key")
             channel = shard_queue(channel, shard_of(key, self.exchange_shards), self.exchange_shards)
-        named = self.namespace + channel
-        await self.route(named).publish(named, message, key)
+        return self.namespace + channel
 
     def subscribe(
         self,

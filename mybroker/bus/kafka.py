@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from mybroker.bus import DLQ_SUFFIX, Handler
+from mybroker.bus import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
 from mybroker.bus.retry import deliver
 from mybroker.outage_log import OutageLog
 from mybroker.events import MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, Envelope
@@ -87,6 +87,26 @@ class KafkaBus:
         producer = await self._ensure_producer()
         await self.ensure_topics([channel])
         await producer.send_and_wait(channel, message.to_bytes(), key=key.encode() if key is not None else None)
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """Appends every message to the producer's batches, then waits for the acks
+        together: one round trip for the run instead of one per message. The producer is
+        idempotent, so a partition keeps the run's order even with retries in flight."""
+        producer = await self._ensure_producer()
+        await self.ensure_topics(sorted({channel for channel, _message, _key in messages}))
+        acks: list[asyncio.Future] = []
+        failure: BaseException | None = None
+        for channel, message, key in messages:
+            try:
+                acks.append(await producer.send(channel, message.to_bytes(), key=key.encode() if key is not None else None))
+            except Exception as exc:  # noqa: BLE001 - reported below, after the ones sent
+                failure = exc
+                break
+        results = await asyncio.gather(*acks, return_exceptions=True)
+        confirmed = confirmed_prefix(results)
+        if confirmed < len(messages):
+            cause = failure if confirmed == len(results) else results[confirmed]
+            raise PublishIncomplete(confirmed) from cause
 
     async def start(self) -> None:
         await self._ensure_producer()

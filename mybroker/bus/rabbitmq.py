@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import aio_pika
 from aio_pika import DeliveryMode, ExchangeType, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from mybroker.bus import DLQ_SUFFIX, Handler
+from mybroker.bus import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
 from mybroker.bus.retry import deliver
 from mybroker.bus.sequencer import KeySequencer
 from mybroker.outage_log import OutageLog
@@ -86,9 +86,29 @@ class RabbitBus:
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
         publisher = await self._ensure_publisher()
+        await self._declared_queue(publisher, channel)
+        await self._send(publisher, channel, message, key)
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> None:
+        """Sends the run on the publisher channel without waiting for each confirm, then
+        waits for all of them. Order holds: the queues are declared first, so no send
+        suspends before it takes the channel's write lock, and tasks take it in the order
+        they were created (aiormq writes each publish under that lock)."""
+        publisher = await self._ensure_publisher()
+        for channel in dict.fromkeys(channel for channel, _message, _key in messages):
+            await self._declared_queue(publisher, channel)
+        sends = [asyncio.ensure_future(self._send(publisher, channel, message, key)) for channel, message, key in messages]
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        confirmed = confirmed_prefix(results)
+        if confirmed < len(messages):
+            raise PublishIncomplete(confirmed) from results[confirmed]
+
+    async def _declared_queue(self, publisher: AbstractChannel, channel: str) -> None:
         if channel not in self._declared:  # never publish into a queue that does not exist yet
             await self.declare(publisher, channel)
             self._declared.add(channel)
+
+    async def _send(self, publisher: AbstractChannel, channel: str, message: Envelope, key: str | None) -> None:
         headers = {"x-key": key} if key is not None else None
         await publisher.default_exchange.publish(
             Message(

@@ -73,3 +73,29 @@ async def test_a_live_edge_subscriber_sees_only_what_is_published_after_it_subsc
 
 async def _append(target: list, value) -> None:
     target.append(value)
+
+
+async def test_a_pipelined_run_arrives_in_order_on_both_brokers(names, make_bus):
+    """publish_many (what the outbox relay sends a batch with) keeps the run's order on each
+    channel while Kafka's and RabbitMQ's shares go out side by side, with one key so that
+    Kafka's order is the partition's order."""
+    from mybroker.bus import publish_in_order
+
+    topic, queue = names.channel("kafka"), names.channel("rabbitmq")
+    bus = make_bus()
+    seen: dict[str, list[int]] = {topic: [], queue: []}
+
+    def recorder(channel: str):
+        async def handler(message: Envelope) -> None:
+            seen[channel].append(message.data["n"])
+
+        return handler
+
+    bus.subscribe(topic, names.group(), recorder(topic))
+    bus.subscribe(queue, names.group(), recorder(queue))
+    await bus.start()
+    run = [((topic, queue)[n % 3 == 0], Envelope("T", {"n": n}), "PETR4") for n in range(600)]
+    await publish_in_order(bus, run)
+    await until(lambda: len(seen[topic]) + len(seen[queue]) >= 600, what="600 deliveries")
+    assert seen[queue] == [n for n in range(600) if n % 3 == 0]
+    assert seen[topic] == [n for n in range(600) if n % 3 != 0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from mybroker.bus import create_bus
 from mybroker.bus.brokers import BrokerBus
 from mybroker.bus.memory import MemoryBus
@@ -108,3 +110,37 @@ async def test_deliver_retries_each_handler_a_bounded_number_of_times():
     calls.clear()
     error = await deliver([broken, flaky], Envelope("T", {}), where="t", max_attempts=3, retry_delay=0)
     assert isinstance(error, ValueError) and calls == ["broken"] * 3 + ["flaky"] * 2  # the next handler still runs
+
+
+class _FailsAt(MemoryBus):
+    """Takes the first `good` messages it is given, then fails every publish."""
+
+    def __init__(self, good: int, queues=frozenset()):
+        super().__init__()
+        self.good = good
+        self.queues = queues
+        self.taken: list[int] = []
+
+    async def publish(self, channel, message, key=None):
+        if len(self.taken) == self.good:
+            raise ConnectionError(f"{channel} went away")
+        self.taken.append(message.data["n"])
+
+
+async def test_a_pipelined_run_counts_as_confirmed_only_its_prefix_both_buses_took():
+    """Kafka takes all of its share, RabbitMQ fails on its third message (position 6 of the
+    run): what the relay may mark is positions 0-5, even though Kafka also took 7 and 8."""
+    from mybroker.bus import PublishIncomplete, publish_in_order
+
+    kafka, rabbit = _FailsAt(good=100), _FailsAt(good=2, queues=frozenset({EXCHANGE_ORDERS}))
+    bus = BrokerBus(kafka, rabbit)
+    run = [((ORDER_EVENTS, EXCHANGE_ORDERS)[n % 3 == 0], Envelope("T", {"n": n}), "PETR4") for n in range(9)]
+    with pytest.raises(PublishIncomplete) as failed:
+        await publish_in_order(bus, run)
+    assert failed.value.confirmed == 6
+    assert isinstance(failed.value.__cause__, ConnectionError)
+    assert rabbit.taken == [0, 3] and kafka.taken == [1, 2, 4, 5, 7, 8]
+
+    whole = BrokerBus(_FailsAt(good=100), _FailsAt(good=100, queues=frozenset({EXCHANGE_ORDERS})))
+    await publish_in_order(whole, run)  # no failure: nothing raised
+    assert whole.rabbit.taken == [0, 3, 6] and whole.kafka.taken == [1, 2, 4, 5, 7, 8]

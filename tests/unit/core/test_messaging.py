@@ -157,6 +157,36 @@ async def test_relay_marks_a_whole_batch_in_one_write_and_keeps_what_a_failed_pu
     assert received == [0, 1, 2, 3, 4, 5]
 
 
+async def test_a_pipelining_bus_gets_the_batch_in_one_call_and_only_its_confirmed_prefix_is_marked(tmp_path):
+    from mybroker.bus import PublishIncomplete
+
+    db, _account = _database(tmp_path)
+    await db.create_schema()
+    for n in range(6):
+        async with db.transaction() as tx:
+            await tx.emit("ch", Envelope("T", {"n": n}))
+
+    class Pipelining:
+        """Takes runs whole; the first run fails after its third message."""
+
+        def __init__(self):
+            self.runs: list[list[int]] = []
+
+        async def publish_many(self, messages):
+            self.runs.append([message.data["n"] for _channel, message, _key in messages])
+            if len(self.runs) == 1:
+                raise PublishIncomplete(3) from ConnectionError("broker went away")
+
+    bus = Pipelining()
+    relay = OutboxRelay(db, bus)
+    with pytest.raises(ConnectionError):
+        await relay.publish_pending()
+    assert await relay.publish_pending() == 3, "the three unconfirmed rows go again"
+    assert await relay.publish_pending() == 0
+    await db.dispose()
+    assert bus.runs == [[0, 1, 2, 3, 4, 5], [3, 4, 5]]
+
+
 async def test_relay_crash_between_publish_and_mark_is_absorbed_by_the_inbox(tmp_path):
     db, account = _database(tmp_path)
     await db.create_schema()
