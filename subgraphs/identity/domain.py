@@ -32,6 +32,27 @@ class User:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Account:
+    """A user with what signs them in: the password's hash and the TOTP second factor (the
+    secret pending between enableTotp and confirmTotp, the active one after, and the last
+    time step a code was accepted for, so no code works twice within its window)."""
+
+    user: User
+    password_hash: str
+    totp_secret: str | None = None
+    totp_pending_secret: str | None = None
+    totp_last_step: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.user.id
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
 def normalise_email(raw: str) -> str:
     email = raw.strip().lower()
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email) or ".." in email:
@@ -140,3 +161,19 @@ class RefreshToken:
             raise unauthenticated("The refresh token has already been used or revoked; sign in again.")
         if now >= self.expires_at:
             raise unauthenticated("The refresh token has expired; sign in again.")
+
+
+# ---------------------------------------------------------------- password resets
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """A stored password-reset code (its digest only): works once, until it expires."""
+
+    digest: str
+    user_id: str
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at

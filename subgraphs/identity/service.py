@@ -11,18 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.auth import Caller
 from mybroker.db import Database, Transaction, utc_now
 from mybroker.errors import DomainError, ErrorCode, bad_input, forbidden, unauthenticated
-from subgraphs.identity import domain, totp
-from subgraphs.identity.domain import PasswordHasher, RefreshToken, User
+from subgraphs.identity import domain, repository, totp
+from subgraphs.identity.domain import Account, PasswordHasher, PasswordReset, RefreshToken, User
 from subgraphs.identity.keys import KeyRing
 from subgraphs.identity.throttle import LoginThrottle
 from mybroker.events import IDENTITY_MAIL, MAIL, Envelope
-from subgraphs.identity.tables import password_resets, refresh_tokens, session_revocations, users
 from subgraphs.identity.tokens import AccessTokenIssuer
 
 log = logging.getLogger("mybroker.identity")
@@ -71,14 +69,9 @@ class IdentityService:
         user = User(str(uuid.uuid4()), email, name, self.clock())
         try:
             async with self.db.transaction() as tx:
-                taken = await tx.session.execute(select(users.c.id).where(users.c.email == email))
-                if taken.first() is not None:
+                if await repository.user_id_by_email(tx.session, email) is not None:
                     raise _email_taken()
-                await tx.session.execute(
-                    insert(users).values(
-                        id=user.id, email=user.email, name=user.name, password_hash=password_hash, created_at=user.created_at
-                    )
-                )
+                await repository.add_user(tx.session, user, password_hash)
                 family = str(uuid.uuid4())
                 refresh = await self._issue_refresh_token(tx, user.id, family_id=family)
         except IntegrityError:
@@ -96,21 +89,21 @@ class IdentityService:
         # Before the password is checked: a locked account refuses the right one too.
         await self.throttle.check(email, client_address)
         async with self.db.read() as session:
-            row = (await session.execute(select(users).where(users.c.email == email))).first()
-        stored = row.password_hash if row is not None else self._decoy_hash
+            account = await repository.account_by_email(session, email)
+        stored = account.password_hash if account is not None else self._decoy_hash
         matches = await asyncio.to_thread(self.hasher.verify, password, stored)
-        if row is None or not matches:
+        if account is None or not matches:
             await self.throttle.failed(email, client_address)
             raise domain.invalid_credentials()
-        if row.totp_secret:
+        if account.totp_secret:
             # Only after the right password: the reason tells nothing to who lacks it.
             if not totp_code:
                 raise _totp_error("TOTP_REQUIRED", "Enter the code from your authenticator app.")
-            if not await self._use_totp_code(row.id, row.totp_secret, totp_code, row.totp_last_step):
+            if not await self._use_totp_code(account.id, account.totp_secret, totp_code, account.totp_last_step):
                 await self.throttle.failed(email, client_address)
                 raise _totp_error("TOTP_INVALID", "The authenticator code is wrong or was already used.")
         await self.throttle.succeeded(email)
-        user = _user(row)
+        user = account.user
         family = str(uuid.uuid4())
         async with self.db.transaction() as tx:
             refresh = await self._issue_refresh_token(tx, user.id, family_id=family)
@@ -123,12 +116,9 @@ class IdentityService:
         digest = domain.refresh_token_digest(presented)
         reused: DomainError | None = None
         async with self.db.transaction() as tx:
-            row = (
-                await tx.session.execute(select(refresh_tokens).where(refresh_tokens.c.digest == digest).with_for_update())
-            ).first()
-            if row is None:
+            stored = await repository.refresh_token_for_update(tx.session, digest)
+            if stored is None:
                 raise unauthenticated("The refresh token is not valid; sign in again.")
-            stored = RefreshToken(row.digest, row.user_id, row.family_id, row.issued_at, row.expires_at, row.revoked_at)
             try:
                 stored.check_usable(now)
             except DomainError as error:
@@ -139,14 +129,13 @@ class IdentityService:
                 log.warning("refresh token reused for user %s; revoked its family", stored.user_id)
                 reused = error
             else:
-                await tx.session.execute(
-                    update(refresh_tokens).where(refresh_tokens.c.digest == digest).values(revoked_at=now)
-                )
-                user_row = (await tx.session.execute(select(users).where(users.c.id == stored.user_id))).one()
+                await repository.revoke_refresh_token(tx.session, digest, now)
+                user = await repository.user(tx.session, stored.user_id)
+                assert user is not None  # a refresh token's user_id is a foreign key
                 refresh = await self._issue_refresh_token(tx, stored.user_id, family_id=stored.family_id)
         if reused is not None:
             raise reused
-        return self._session(_user(user_row), refresh, stored.family_id)
+        return self._session(user, refresh, stored.family_id)
 
     async def logout(self, presented: str) -> bool:
         """Signs out the session (refresh family) of `presented`: its refresh tokens die and
@@ -155,9 +144,9 @@ class IdentityService:
         now = self.clock()
         digest = domain.refresh_token_digest(presented)
         async with self.db.transaction() as tx:
-            row = (await tx.session.execute(select(refresh_tokens.c.family_id).where(refresh_tokens.c.digest == digest))).first()
-            if row is not None:
-                await self._revoke_family(tx, row.family_id, now)
+            family = await repository.family_of(tx.session, digest)
+            if family is not None:
+                await self._revoke_family(tx, family, now)
         return True
 
     async def logout_everywhere(self, caller: Caller) -> bool:
@@ -176,18 +165,18 @@ class IdentityService:
         the login throttle like a wrong login."""
         user_id = caller.require_user()
         domain.check_new_password(new)
-        row = await self._find_row(user_id)
-        if row is None:
+        account = await self._find_account(user_id)
+        if account is None:
             raise unauthenticated()
-        await self.throttle.check(row.email, client_address)
-        if not await asyncio.to_thread(self.hasher.verify, current, row.password_hash):
-            await self.throttle.failed(row.email, client_address)
+        await self.throttle.check(account.email, client_address)
+        if not await asyncio.to_thread(self.hasher.verify, current, account.password_hash):
+            await self.throttle.failed(account.email, client_address)
             raise DomainError(ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.")
-        await self.throttle.succeeded(row.email)
+        await self.throttle.succeeded(account.email)
         password_hash = await asyncio.to_thread(self.hasher.hash, new)
         now = self.clock()
         async with self.db.transaction() as tx:
-            await tx.session.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+            await repository.set_password(tx.session, user_id, password_hash)
             await self._revoke_sessions(tx, user_id, now, keep=caller.session_id)
         return True
 
@@ -203,17 +192,15 @@ class IdentityService:
         now = self.clock()
         token = domain.new_refresh_token()
         async with self.db.transaction() as tx:
-            row = (await tx.session.execute(select(users.c.id).where(users.c.email == email))).first()
-            if row is None:
+            user_id = await repository.user_id_by_email(tx.session, email)
+            if user_id is None:
                 mail = {"to": email, "kind": "no-account", "subject": "Redefinição de senha",
                         "body": "Alguém pediu para redefinir a senha deste e-mail, mas não há conta com ele."}
             else:
-                await tx.session.execute(
-                    insert(password_resets).values(
-                        digest=domain.refresh_token_digest(token), user_id=row.id,
-                        expires_at=now + timedelta(seconds=self.password_reset_ttl),
-                    )
+                reset = PasswordReset(
+                    domain.refresh_token_digest(token), user_id, expires_at=now + timedelta(seconds=self.password_reset_ttl)
                 )
+                await repository.add_password_reset(tx.session, reset)
                 minutes = self.password_reset_ttl // 60
                 mail = {"to": email, "kind": "password-reset", "token": token, "subject": "Redefinição de senha",
                         "body": f"Use este código em até {minutes} minutos para criar uma senha nova: {token}"}
@@ -227,57 +214,50 @@ class IdentityService:
         digest = domain.refresh_token_digest(token)
         password_hash = await asyncio.to_thread(self.hasher.hash, new)
         async with self.db.transaction() as tx:
-            row = (
-                await tx.session.execute(select(password_resets).where(password_resets.c.digest == digest).with_for_update())
-            ).first()
-            if row is None or row.used_at is not None or now >= row.expires_at:
+            reset = await repository.password_reset_for_update(tx.session, digest)
+            if reset is None or not reset.usable(now):
                 raise unauthenticated("The reset code is not valid or has expired; ask for a new one.")
-            await tx.session.execute(update(password_resets).where(password_resets.c.digest == digest).values(used_at=now))
-            await tx.session.execute(update(users).where(users.c.id == row.user_id).values(password_hash=password_hash))
-            await self._revoke_sessions(tx, row.user_id, now)
+            await repository.use_password_reset(tx.session, digest, now)
+            await repository.set_password(tx.session, reset.user_id, password_hash)
+            await self._revoke_sessions(tx, reset.user_id, now)
         return True
 
     async def enable_totp(self, caller: Caller) -> tuple[str, str]:
         """A new secret and its otpauth:// URI, pending until confirm_totp proves the app has it."""
-        row = await self._find_row(caller.require_user())
-        if row is None:
+        account = await self._find_account(caller.require_user())
+        if account is None:
             raise unauthenticated()
-        if row.totp_secret:
+        if account.totp_secret:
             raise bad_input("The second factor is already on; turn it off first to set up a new one.")
         secret = totp.new_secret()
         async with self.db.transaction() as tx:
-            await tx.session.execute(update(users).where(users.c.id == row.id).values(totp_pending_secret=secret))
-        return secret, totp.provisioning_uri(secret, row.email)
+            await repository.set_pending_totp(tx.session, account.id, secret)
+        return secret, totp.provisioning_uri(secret, account.email)
 
     async def confirm_totp(self, caller: Caller, code: str) -> bool:
-        row = await self._find_row(caller.require_user())
-        if row is None:
+        account = await self._find_account(caller.require_user())
+        if account is None:
             raise unauthenticated()
-        if not row.totp_pending_secret:
+        if not account.totp_pending_secret:
             raise bad_input("Start with enableTotp.")
-        step = totp.matching_step(row.totp_pending_secret, code, self.clock(), None)
+        step = totp.matching_step(account.totp_pending_secret, code, self.clock(), None)
         if step is None:
             raise bad_input("The authenticator code is wrong.")
         async with self.db.transaction() as tx:
-            await tx.session.execute(
-                update(users).where(users.c.id == row.id)
-                .values(totp_secret=row.totp_pending_secret, totp_pending_secret=None, totp_last_step=step)
-            )
+            await repository.turn_totp_on(tx.session, account.id, account.totp_pending_secret, step)
         return True
 
     async def disable_totp(self, caller: Caller, code: str) -> bool:
-        row = await self._find_row(caller.require_user())
-        if row is None:
+        account = await self._find_account(caller.require_user())
+        if account is None:
             raise unauthenticated()
-        if not row.totp_secret:
+        if not account.totp_secret:
             raise bad_input("The second factor is not on.")
-        if not await self._use_totp_code(row.id, row.totp_secret, code, row.totp_last_step):
-            await self.throttle.failed(row.email, None)
+        if not await self._use_totp_code(account.id, account.totp_secret, code, account.totp_last_step):
+            await self.throttle.failed(account.email, None)
             raise _totp_error("TOTP_INVALID", "The authenticator code is wrong or was already used.")
         async with self.db.transaction() as tx:
-            await tx.session.execute(
-                update(users).where(users.c.id == row.id).values(totp_secret=None, totp_pending_secret=None, totp_last_step=None)
-            )
+            await repository.turn_totp_off(tx.session, account.id)
         return True
 
     async def _use_totp_code(self, user_id: str, secret: str, code: str, last_step: int | None) -> bool:
@@ -287,12 +267,7 @@ class IdentityService:
         if step is None:
             return False
         async with self.db.transaction() as tx:
-            result = await tx.session.execute(
-                update(users)
-                .where(users.c.id == user_id, (users.c.totp_last_step.is_(None)) | (users.c.totp_last_step < step))
-                .values(totp_last_step=step)
-            )
-        return result.rowcount == 1
+            return await repository.advance_totp_step(tx.session, user_id, step)
 
     async def revoked_sessions(self) -> list[str]:
         """What the router polls: every session revoked recently enough that one of its
@@ -301,10 +276,7 @@ class IdentityService:
         would skip the later-committed smaller one. The list is short (15 minutes' worth)."""
         now = self.clock()
         async with self.db.read() as session:
-            rows = await session.execute(
-                select(session_revocations.c.session_id).where(session_revocations.c.expires_at > now).distinct()
-            )
-            return list(rows.scalars().all())
+            return await repository.revoked_sessions(session, now)
 
     async def me(self, caller: Caller) -> User | None:
         if not caller.authenticated:
@@ -324,63 +296,37 @@ class IdentityService:
 
     async def _find(self, user_id: str) -> User | None:
         async with self.db.read() as session:
-            row = (await session.execute(select(users).where(users.c.id == user_id))).first()
-        return _user(row) if row is not None else None
+            return await repository.user(session, user_id)
 
     async def _issue_refresh_token(self, tx: Transaction, user_id: str, family_id: str) -> str:
         token = domain.new_refresh_token()
         record = RefreshToken.issue(token, user_id, family_id, self.clock(), self.refresh_token_ttl)
-        await tx.session.execute(
-            insert(refresh_tokens).values(
-                digest=record.digest,
-                user_id=record.user_id,
-                family_id=record.family_id,
-                issued_at=record.issued_at,
-                expires_at=record.expires_at,
-            )
-        )
+        await repository.add_refresh_token(tx.session, record)
         return token
 
-    async def _find_row(self, user_id: str):
+    async def _find_account(self, user_id: str) -> Account | None:
         async with self.db.read() as session:
-            return (await session.execute(select(users).where(users.c.id == user_id))).first()
+            return await repository.account(session, user_id)
 
     async def _revoke_sessions(self, tx: Transaction, user_id: str, now: datetime, keep: str | None = None) -> None:
         """Every session of the user with a live refresh token, but `keep`."""
-        families = (
-            await tx.session.execute(
-                select(refresh_tokens.c.family_id)
-                .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-                .distinct()
-            )
-        ).scalars().all()
-        for family in families:
+        for family in await repository.live_families(tx.session, user_id):
             if family != keep:
                 await self._revoke_family(tx, family, now)
 
     async def _revoke_family(self, tx: Transaction, family_id: str, now: datetime) -> None:
         """The family's refresh tokens die, and its session joins the revocation list, so
         access tokens already handed out stop working too (not only at their expiry)."""
-        await tx.session.execute(
-            update(refresh_tokens)
-            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        await tx.session.execute(
-            insert(session_revocations).values(
-                session_id=family_id, revoked_at=now, expires_at=now + timedelta(seconds=self.access_tokens.ttl_seconds)
-            )
+        await repository.revoke_family(tx.session, family_id, now)
+        await repository.add_session_revocation(
+            tx.session, family_id, now, expires_at=now + timedelta(seconds=self.access_tokens.ttl_seconds)
         )
         # Entries past every access token's expiry are dead weight: pruned as we go.
-        await tx.session.execute(delete(session_revocations).where(session_revocations.c.expires_at <= now))
+        await repository.prune_session_revocations(tx.session, now)
 
     def _session(self, user: User, refresh_token: str, session_id: str) -> AuthSession:
         access = self.access_tokens.issue(user.id, self.clock(), session_id)
         return AuthSession(access, refresh_token, self.access_tokens.ttl_seconds, user)
-
-
-def _user(row) -> User:
-    return User(row.id, row.email, row.name, row.created_at)
 
 
 def _totp_error(reason: str, message: str) -> DomainError:

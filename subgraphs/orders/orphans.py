@@ -13,15 +13,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Callable
 
-from sqlalchemy import update
-
 from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.events import ORDER_EVENTS
 from subgraphs.orders import messages, repository
 from subgraphs.orders.domain import Order, OrderRequest
 from subgraphs.orders.idempotency import HeldReservation, as_lost, completed, is_lost, lost_order
 from subgraphs.orders.metrics import OrdersMetrics
-from subgraphs.orders.tables import orders
 
 log = logging.getLogger("mybroker.orders")
 
@@ -85,18 +82,7 @@ class OrphanCheck:
                 current = await repository.get(tx.session, lost.id, for_update=True)
                 if current is None or not is_lost(current):
                     return lost
-                await tx.session.execute(
-                    update(orders)
-                    .where(orders.c.id == better.id)
-                    .values(
-                        ticker=better.ticker,
-                        type=better.type.value,
-                        time_in_force=better.time_in_force.value,
-                        limit_price=better.limit_price,
-                        protection_price=better.protection_price,
-                        client_order_id=better.client_order_id,
-                    )
-                )
+                await repository.save_terms(tx.session, better)
                 await tx.emit(ORDER_EVENTS, messages.order_updated(better), key=better.id)
         except Exception:  # noqa: BLE001 - the caller answers with the order as it is
             log.warning("could not complete the terms of lost order %s", lost.id, exc_info=True)

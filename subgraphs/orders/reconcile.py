@@ -20,13 +20,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from sqlalchemy import and_, or_, select
-
 from mybroker.db import utc_now
 from mybroker.events import EXCHANGE_ORDERS, ORDER_STATUS_REQUEST, Envelope
-from subgraphs.orders.domain import OrderStatus
+from subgraphs.orders import repository
 from subgraphs.orders.metrics import OrdersMetrics
-from subgraphs.orders.tables import orders
 
 if TYPE_CHECKING:
     from subgraphs.orders.service import OrderService
@@ -144,15 +141,10 @@ class Reconciler:
 
     async def _request_statuses(self, this: _Pass) -> None:
         late = self.clock() - timedelta(seconds=self.pending_grace)
-        live = or_(
-            orders.c.status.in_([OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value]),
-            and_(orders.c.status == OrderStatus.PENDING.value, orders.c.created_at <= late),
-        )
         after = 0
         while True:
-            query = select(orders.c.seq, orders.c.id, orders.c.ticker).where(orders.c.seq > after, live)
             async with self.db.transaction() as tx:
-                rows = (await tx.session.execute(query.order_by(orders.c.seq).limit(self.batch))).all()
+                rows = await repository.live_orders(tx.session, after=after, pending_before=late, limit=self.batch)
                 for row in rows:
                     this.expected.add(row.id)  # before the commit: an answer may come at once
                     await tx.emit(EXCHANGE_ORDERS, order_status_request(row.id, row.ticker), key=row.ticker)

@@ -3,9 +3,10 @@ takes the session of the caller's transaction; none commits."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.orders.domain import LIVE, Fill, Order, OrderSide, OrderStatus, OrderType, PendingRequest, TimeInForce
@@ -75,6 +76,23 @@ async def save(session: AsyncSession, order: Order) -> None:
     await session.execute(update(orders).where(orders.c.id == order.id).values(**_state(order), **terms))
 
 
+async def save_terms(session: AsyncSession, order: Order) -> None:
+    """Writes the terms a placement asked for over those of the lost order that closed its
+    id (orphans.OrphanCheck.complete); the state stays as it is."""
+    await session.execute(
+        update(orders)
+        .where(orders.c.id == order.id)
+        .values(
+            ticker=order.ticker,
+            type=order.type.value,
+            time_in_force=order.time_in_force.value,
+            limit_price=order.limit_price,
+            protection_price=order.protection_price,
+            client_order_id=order.client_order_id,
+        )
+    )
+
+
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
     query = select(orders).where(orders.c.id == order_id)
     if for_update:  # serialises a report and a cancel on MySQL/PostgreSQL; SQLite already does
@@ -131,3 +149,24 @@ async def fills_of(session: AsyncSession, order_ids: Sequence[str]) -> list[list
         for row in rows:
             by_order[row.order_id].append(Fill(row.id, row.quantity, row.price, row.executed_at))
     return [by_order.get(order_id, []) for order_id in order_ids]
+
+
+class LiveOrder(NamedTuple):
+    """What reconciliation asks B3 about: the order, its ticker, and where the page ends."""
+
+    seq: int
+    id: str
+    ticker: str
+
+
+async def live_orders(session: AsyncSession, *, after: int, pending_before: datetime, limit: int) -> list[LiveOrder]:
+    """The orders B3 should hold, in `seq` order from after `after`: OPEN and
+    PARTIALLY_FILLED (with a request under way or not), and PENDING ones created at or
+    before `pending_before` (a NewOrder just sent is not late yet)."""
+    live = or_(
+        orders.c.status.in_([OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value]),
+        and_(orders.c.status == OrderStatus.PENDING.value, orders.c.created_at <= pending_before),
+    )
+    query = select(orders.c.seq, orders.c.id, orders.c.ticker).where(orders.c.seq > after, live)
+    rows = (await session.execute(query.order_by(orders.c.seq).limit(limit))).all()
+    return [LiveOrder(row.seq, row.id, row.ticker) for row in rows]

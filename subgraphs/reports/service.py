@@ -6,7 +6,6 @@ import logging
 from decimal import Decimal
 
 import orjson
-from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.auth import Caller
@@ -14,7 +13,7 @@ from mybroker.cache import Cache
 from mybroker.db import Database, utc_now
 from mybroker.errors import forbidden
 from mybroker.events import Envelope, parse_iso
-from subgraphs.reports import tables
+from subgraphs.reports import repository
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
 
 log = logging.getLogger("mybroker.reports")
@@ -52,39 +51,15 @@ class ReportsService:
             return False  # the order event's consumer folded it at the same moment
 
     async def _fold(self, tx, fill: Fill) -> bool:
-        seen = await tx.session.execute(
-            select(tables.fills.c.execution_id).where(tables.fills.c.execution_id == fill.execution_id)
-        )
-        if seen.first() is not None:
+        if await repository.fill_recorded(tx.session, fill.execution_id):
             return False
-        await tx.session.execute(
-            insert(tables.fills).values(
-                execution_id=fill.execution_id,
-                order_id=fill.order_id,
-                user_id=fill.user_id,
-                ticker=fill.ticker,
-                side=fill.side.value,
-                quantity=fill.quantity,
-                price=fill.price,
-                executed_at=fill.executed_at,
-            )
-        )
-        h = tables.holdings.c
-        # Locked: fills of two orders (two partitions) may fold into one holding at once on
-        # MySQL/PostgreSQL; SQLite serialises writers already.
-        row = (
-            await tx.session.execute(
-                select(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).with_for_update()
-            )
-        ).first()
-        after = apply_fill(_holding(row) if row else Holding(), fill.side, fill.quantity, fill.price)
-        values = dict(quantity=after.quantity, cost=after.cost, realized=after.realized, updated_at=utc_now())
-        if row is None:
-            await tx.session.execute(insert(tables.holdings).values(user_id=fill.user_id, ticker=fill.ticker, **values))
+        await repository.add_fill(tx.session, fill)
+        before = await repository.holding_for_update(tx.session, fill.user_id, fill.ticker)
+        after = apply_fill(Holding() if before is None else before, fill.side, fill.quantity, fill.price)
+        if before is None:
+            await repository.add_holding(tx.session, fill.user_id, fill.ticker, after, utc_now())
         else:
-            await tx.session.execute(
-                update(tables.holdings).where(h.user_id == fill.user_id, h.ticker == fill.ticker).values(**values)
-            )
+            await repository.save_holding(tx.session, fill.user_id, fill.ticker, after, utc_now())
         return True
 
     async def record_price(self, message: Envelope) -> None:
@@ -100,15 +75,9 @@ class ReportsService:
         """The caller's own portfolio only."""
         if caller.require_user() != str(user_id):
             raise forbidden("This portfolio belongs to someone else.")
-        h = tables.holdings.c
         async with self.db.read() as session:
-            rows = await session.execute(select(tables.holdings).where(h.user_id == str(user_id)))
-            holdings = {row.ticker: _holding(row) for row in rows}
+            holdings = await repository.holdings_of(session, str(user_id))
         open_tickers = sorted(t for t, holding in holdings.items() if holding.quantity != 0)
         cached = await self.cache.get_many([price_key(t) for t in open_tickers])
         prices = {t: None if raw is None else Decimal(orjson.loads(raw)["price"]) for t, raw in zip(open_tickers, cached)}
         return value_portfolio(holdings, prices)
-
-
-def _holding(row) -> Holding:
-    return Holding(row.quantity, row.cost, row.realized)

@@ -6,6 +6,7 @@ and `blocked` the sum of what open reservations hold (docs/internals.md, money r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -47,6 +48,17 @@ class LedgerEntry:
     type: TransactionType
     amount: Decimal  # signed: money into available cash is positive
     order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PostedEntry:
+    """A ledger entry as stored: what `Wallet.transactions` lists."""
+
+    id: str
+    type: TransactionType
+    amount: Decimal
+    order_id: str | None
+    created_at: datetime
 
 
 def check_transfer_amount(amount: Decimal) -> Decimal:

@@ -1,206 +1,241 @@
-"""Loads and saves the wallet's domain objects inside one unit of work, and turns new ledger
-entries into ledger rows plus `WalletTransaction` messages in the outbox (same commit).
+"""Wallets, positions, reservations and the ledger in and out of the wallet database, as
+domain objects. Every function takes the session of the caller's transaction; none
+commits, and none publishes: the service queues each ledger entry's `WalletTransaction`
+in the outbox itself, in the same transaction.
 
 Lock order, everywhere: the wallet row first, then its reservation and position rows, so
-two transactions on one wallet queue behind each other instead of deadlocking."""
+two transactions on one wallet queue behind each other instead of deadlocking. The
+service keeps that order; `reservation_owner` reads unlocked so it can."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from typing import Any, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mybroker.db import Transaction
-from mybroker.events import WALLET_EVENTS, WALLET_TRANSACTION, Envelope, iso
-from mybroker.money import format_money
-from subgraphs.wallet.domain import ZERO, Position, Reservation, ReservationStatus, Side, TransactionType, Wallet
+from subgraphs.wallet.domain import (
+    ZERO,
+    LedgerEntry,
+    Position,
+    PostedEntry,
+    Reservation,
+    ReservationStatus,
+    Side,
+    TransactionType,
+    Wallet,
+)
 from subgraphs.wallet.tables import positions, reservations, settled_fills, wallet_transactions, wallets
 
+R = reservations.c
 
-@dataclass(frozen=True)
-class PostedEntry:
-    """A ledger entry as stored: what `Wallet.transactions` lists."""
-
-    id: str
-    type: TransactionType
-    amount: Decimal
-    order_id: str | None
-    created_at: datetime
+# ------------------------------------------------------------ wallets
 
 
-class WalletStore:
-    def __init__(self, tx: Transaction, now: datetime):
-        self.tx = tx
-        self.session = tx.session
-        self.now = now
+async def wallet_of(session: AsyncSession, user_id: str) -> Wallet | None:
+    """The user's wallet, unlocked (None before their first use)."""
+    row = (await session.execute(select(wallets).where(wallets.c.user_id == user_id))).first()
+    return _wallet(row) if row is not None else None
 
-    # ------------------------------------------------------------ wallets
 
-    async def wallet_for_update(self, user_id: str) -> Wallet:
-        """The user's wallet, locked; created on first use."""
-        wallet = await self._locked_wallet(user_id)
-        if wallet is not None:
-            return wallet
-        values = dict(
-            id=str(uuid.uuid4()), user_id=user_id, currency="BRL", available=ZERO, blocked=ZERO, created_at=self.now, updated_at=self.now
-        )
-        if self.session.bind.dialect.name in ("mysql", "mariadb"):
-            # InnoDB answers a duplicate key with a *shared* lock on the row, kept after the
-            # error: two losers of a creation race would then deadlock on FOR UPDATE below.
-            # ON DUPLICATE KEY UPDATE (a no-op here) takes the exclusive lock, so they queue.
-            await self.session.execute(mysql.insert(wallets).values(**values).on_duplicate_key_update(user_id=user_id))
-        else:
-            try:
-                # A savepoint, so a concurrent creation (unique user_id) leaves our transaction usable.
-                async with self.session.begin_nested():
-                    await self.session.execute(insert(wallets).values(**values))
-            except IntegrityError:
-                pass
-        wallet = await self._locked_wallet(user_id)
-        assert wallet is not None
+async def wallet_for_update(session: AsyncSession, user_id: str, now: datetime) -> Wallet:
+    """The user's wallet, locked; created on first use."""
+    wallet = await _locked_wallet(session, user_id)
+    if wallet is not None:
         return wallet
+    values = dict(id=str(uuid.uuid4()), user_id=user_id, currency="BRL", available=ZERO, blocked=ZERO, created_at=now, updated_at=now)
+    if session.bind.dialect.name in ("mysql", "mariadb"):
+        # InnoDB answers a duplicate key with a *shared* lock on the row, kept after the
+        # error: two losers of a creation race would then deadlock on FOR UPDATE below.
+        # ON DUPLICATE KEY UPDATE (a no-op here) takes the exclusive lock, so they queue.
+        await session.execute(mysql.insert(wallets).values(**values).on_duplicate_key_update(user_id=user_id))
+    else:
+        try:
+            # A savepoint, so a concurrent creation (unique user_id) leaves our transaction usable.
+            async with session.begin_nested():
+                await session.execute(insert(wallets).values(**values))
+        except IntegrityError:
+            pass
+    wallet = await _locked_wallet(session, user_id)
+    assert wallet is not None
+    return wallet
 
-    async def _locked_wallet(self, user_id: str) -> Wallet | None:
-        row = (await self.session.execute(select(wallets).where(wallets.c.user_id == user_id).with_for_update())).first()
-        return wallet_from_row(row) if row is not None else None
 
-    async def save_wallet(self, wallet: Wallet) -> None:
-        await self.session.execute(
-            update(wallets)
-            .where(wallets.c.id == wallet.id)
-            .values(available=wallet.available, blocked=wallet.blocked, updated_at=self.now)
+async def _locked_wallet(session: AsyncSession, user_id: str) -> Wallet | None:
+    row = (await session.execute(select(wallets).where(wallets.c.user_id == user_id).with_for_update())).first()
+    return _wallet(row) if row is not None else None
+
+
+async def save_wallet(session: AsyncSession, wallet: Wallet, now: datetime) -> None:
+    """The balances only; the wallet's new ledger entries are added one by one (add_entry)."""
+    await session.execute(
+        update(wallets).where(wallets.c.id == wallet.id).values(available=wallet.available, blocked=wallet.blocked, updated_at=now)
+    )
+
+
+# ------------------------------------------------------------ the ledger
+
+
+async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, now: datetime) -> PostedEntry:
+    posted = PostedEntry(str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now)
+    await session.execute(
+        insert(wallet_transactions).values(
+            id=posted.id,
+            wallet_id=wallet.id,
+            type=posted.type.value,
+            amount=posted.amount,
+            order_id=posted.order_id,
+            created_at=posted.created_at,
         )
-        await self._post_entries(wallet)
+    )
+    return posted
 
-    async def _post_entries(self, wallet: Wallet) -> None:
-        for entry in wallet.new_entries:
-            entry_id = str(uuid.uuid4())
-            await self.session.execute(
-                insert(wallet_transactions).values(
-                    id=entry_id,
-                    wallet_id=wallet.id,
-                    type=entry.type.value,
-                    amount=entry.amount,
-                    order_id=entry.order_id,
-                    created_at=self.now,
-                )
-            )
-            message = Envelope(
-                WALLET_TRANSACTION,
-                {
-                    "transactionId": entry_id,
-                    "userId": wallet.user_id,
-                    "type": entry.type.value,
-                    "amount": format_money(entry.amount),
-                    "orderId": entry.order_id,
-                    "createdAt": iso(self.now),
-                },
-            )
-            await self.tx.emit(WALLET_EVENTS, message, key=wallet.user_id)
-        wallet.new_entries.clear()
 
-    # ------------------------------------------------------------ positions
+async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[PostedEntry]:
+    """The user's ledger, newest first, at most `first` entries."""
+    query = (
+        select(wallet_transactions)
+        .join(wallets, wallets.c.id == wallet_transactions.c.wallet_id)
+        .where(wallets.c.user_id == user_id)
+        .order_by(wallet_transactions.c.seq.desc())
+        .limit(first)
+    )
+    rows = (await session.execute(query)).all()
+    return [PostedEntry(row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at) for row in rows]
 
-    async def position_for_update(self, wallet_id: str, ticker: str) -> Position:
-        """The position in `ticker`, locked; an empty one if the wallet never held it."""
-        row = (
-            await self.session.execute(
-                select(positions).where(positions.c.wallet_id == wallet_id, positions.c.ticker == ticker).with_for_update()
-            )
-        ).first()
-        if row is None:
-            return Position(ticker)
-        return Position(row.ticker, row.quantity, row.blocked_quantity, row.average_price)
 
-    async def save_position(self, wallet_id: str, position: Position) -> None:
-        values = dict(
-            quantity=position.quantity,
-            blocked_quantity=position.blocked_quantity,
-            average_price=position.average_price,
-            updated_at=self.now,
+# ------------------------------------------------------------ positions
+
+
+async def open_positions(session: AsyncSession, user_id: str) -> list[Position]:
+    """Positions above zero (closed ones are history), by ticker."""
+    query = (
+        select(positions)
+        .join(wallets, wallets.c.id == positions.c.wallet_id)
+        .where(wallets.c.user_id == user_id, positions.c.quantity > 0)
+        .order_by(positions.c.ticker)
+    )
+    return [_position(row) for row in (await session.execute(query)).all()]
+
+
+async def position_for_update(session: AsyncSession, wallet_id: str, ticker: str) -> Position:
+    """The position in `ticker`, locked; an empty one if the wallet never held it."""
+    row = (
+        await session.execute(select(positions).where(positions.c.wallet_id == wallet_id, positions.c.ticker == ticker).with_for_update())
+    ).first()
+    return Position(ticker) if row is None else _position(row)
+
+
+async def save_position(session: AsyncSession, wallet_id: str, position: Position, now: datetime) -> None:
+    values = dict(
+        quantity=position.quantity, blocked_quantity=position.blocked_quantity, average_price=position.average_price, updated_at=now
+    )
+    result = await session.execute(
+        update(positions).where(positions.c.wallet_id == wallet_id, positions.c.ticker == position.ticker).values(**values)
+    )
+    if result.rowcount == 0:
+        await session.execute(insert(positions).values(wallet_id=wallet_id, ticker=position.ticker, **values))
+
+
+# ------------------------------------------------------------ reservations
+
+
+async def reservation_owner(session: AsyncSession, order_id: str) -> str | None:
+    """Who holds this order's reservation; read unlocked, to lock their wallet first."""
+    return (await session.execute(select(R.user_id).where(R.order_id == order_id))).scalar_one_or_none()
+
+
+async def reservation_for_update(session: AsyncSession, order_id: str) -> Reservation | None:
+    row = (await session.execute(select(reservations).where(R.order_id == order_id).with_for_update())).first()
+    return _reservation(row) if row is not None else None
+
+
+async def add_reservation(session: AsyncSession, wallet: Wallet, reservation: Reservation, now: datetime) -> None:
+    await session.execute(
+        insert(reservations).values(
+            order_id=reservation.order_id,
+            user_id=reservation.user_id,
+            wallet_id=wallet.id,
+            side=reservation.side.value,
+            ticker=reservation.ticker,
+            price_per_share=reservation.price_per_share,
+            quantity=reservation.quantity,
+            open_quantity=reservation.open_quantity,
+            amount=reservation.amount,
+            blocked_amount=reservation.blocked_amount,
+            status=reservation.status.value,
+            created_at=now,
+            updated_at=now,
         )
-        result = await self.session.execute(
-            update(positions).where(positions.c.wallet_id == wallet_id, positions.c.ticker == position.ticker).values(**values)
+    )
+
+
+async def save_reservation(session: AsyncSession, reservation: Reservation, now: datetime) -> None:
+    await session.execute(
+        update(reservations)
+        .where(R.order_id == reservation.order_id)
+        .values(
+            quantity=reservation.quantity,
+            price_per_share=reservation.price_per_share,
+            open_quantity=reservation.open_quantity,
+            blocked_amount=reservation.blocked_amount,
+            status=reservation.status.value,
+            updated_at=now,
         )
-        if result.rowcount == 0:
-            await self.session.execute(insert(positions).values(wallet_id=wallet_id, ticker=position.ticker, **values))
-
-    # ------------------------------------------------------------ reservations
-
-    async def reservation_owner(self, order_id: str) -> str | None:
-        """Who holds this order's reservation; read unlocked, to lock their wallet first."""
-        return (
-            await self.session.execute(select(reservations.c.user_id).where(reservations.c.order_id == order_id))
-        ).scalar_one_or_none()
-
-    async def reservation_for_update(self, order_id: str) -> Reservation | None:
-        row = (
-            await self.session.execute(select(reservations).where(reservations.c.order_id == order_id).with_for_update())
-        ).first()
-        if row is None:
-            return None
-        return Reservation(
-            order_id=row.order_id,
-            user_id=row.user_id,
-            side=Side(row.side),
-            ticker=row.ticker,
-            price_per_share=row.price_per_share,
-            quantity=row.quantity,
-            open_quantity=row.open_quantity,
-            amount=row.amount,
-            blocked_amount=row.blocked_amount,
-            status=ReservationStatus(row.status),
-        )
-
-    async def add_reservation(self, wallet: Wallet, reservation: Reservation) -> None:
-        await self.session.execute(
-            insert(reservations).values(
-                order_id=reservation.order_id,
-                user_id=reservation.user_id,
-                wallet_id=wallet.id,
-                side=reservation.side.value,
-                ticker=reservation.ticker,
-                price_per_share=reservation.price_per_share,
-                quantity=reservation.quantity,
-                open_quantity=reservation.open_quantity,
-                amount=reservation.amount,
-                blocked_amount=reservation.blocked_amount,
-                status=reservation.status.value,
-                created_at=self.now,
-                updated_at=self.now,
-            )
-        )
-
-    async def save_reservation(self, reservation: Reservation) -> None:
-        await self.session.execute(
-            update(reservations)
-            .where(reservations.c.order_id == reservation.order_id)
-            .values(
-                quantity=reservation.quantity,
-                price_per_share=reservation.price_per_share,
-                open_quantity=reservation.open_quantity,
-                blocked_amount=reservation.blocked_amount,
-                status=reservation.status.value,
-                updated_at=self.now,
-            )
-        )
-
-    async def first_settlement(self, execution_id: str, order_id: str) -> bool:
-        """Records an execution as settled; False if it already was."""
-        seen = await self.session.execute(select(settled_fills.c.execution_id).where(settled_fills.c.execution_id == execution_id))
-        if seen.first() is not None:
-            return False
-        await self.session.execute(insert(settled_fills).values(execution_id=execution_id, order_id=order_id, settled_at=self.now))
-        return True
+    )
 
 
-def wallet_from_row(row) -> Wallet:
+async def first_settlement(session: AsyncSession, execution_id: str, order_id: str, now: datetime) -> bool:
+    """Records an execution as settled; False if it already was."""
+    seen = await session.execute(select(settled_fills.c.execution_id).where(settled_fills.c.execution_id == execution_id))
+    if seen.first() is not None:
+        return False
+    await session.execute(insert(settled_fills).values(execution_id=execution_id, order_id=order_id, settled_at=now))
+    return True
+
+
+# ------------------------------------------------------------ what the sweeper asks orders about
+
+
+async def unconfirmed_reservations(
+    session: AsyncSession, cutoff: datetime, after: tuple[datetime, str] | None, limit: int
+) -> list[tuple[Reservation, datetime]]:
+    """Open reservations orders has not confirmed, made at or before `cutoff`, each with
+    when it was made; oldest first, from after the keyset `after` (created at, order id)."""
+    query = select(reservations).where(R.status == ReservationStatus.OPEN.value, R.order_seen_at.is_(None), R.created_at <= cutoff)
+    if after is not None:  # keyset: a reservation left unanswered is not asked twice in one sweep
+        at, order_id = after
+        query = query.where(or_(R.created_at > at, and_(R.created_at == at, R.order_id > order_id)))
+    rows = (await session.execute(query.order_by(R.created_at, R.order_id).limit(limit))).all()
+    return [(_reservation(row), row.created_at) for row in rows]
+
+
+async def mark_orders_seen(session: AsyncSession, order_ids: Sequence[str], now: datetime) -> None:
+    """Orders confirmed these reservations' orders exist: they are never asked about again."""
+    await session.execute(update(reservations).where(R.order_id.in_(order_ids)).values(order_seen_at=now))
+
+
+def _wallet(row: Any) -> Wallet:
     return Wallet(id=row.id, user_id=row.user_id, available=row.available, blocked=row.blocked, currency=row.currency)
 
 
-def posted_entry_from_row(row) -> PostedEntry:
-    return PostedEntry(row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at)
+def _position(row: Any) -> Position:
+    return Position(row.ticker, row.quantity, row.blocked_quantity, row.average_price)
+
+
+def _reservation(row: Any) -> Reservation:
+    return Reservation(
+        order_id=row.order_id,
+        user_id=row.user_id,
+        side=Side(row.side),
+        ticker=row.ticker,
+        price_per_share=row.price_per_share,
+        quantity=row.quantity,
+        open_quantity=row.open_quantity,
+        amount=row.amount,
+        blocked_amount=row.blocked_amount,
+        status=ReservationStatus(row.status),
+    )

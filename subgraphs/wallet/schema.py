@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from mybroker.graphql import federation_schema
 from subgraphs.wallet import domain
-from subgraphs.wallet.repository import PostedEntry
+from subgraphs.wallet.domain import PostedEntry
 
 # The domain's enum is the API's: one list of kinds, no mapping to keep in step.
 WalletTransactionType = strawberry.enum(domain.TransactionType, name="WalletTransactionType")

@@ -9,22 +9,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-from sqlalchemy import select
-
 from mybroker.auth import Caller
 from mybroker.catalog import standard_ticker
-from mybroker.db import Database, utc_now
+from mybroker.db import Database, Transaction, utc_now
 from mybroker.errors import bad_input, forbidden
+from mybroker.events import WALLET_EVENTS
+from subgraphs.wallet import messages, repository
 from subgraphs.wallet.domain import (
     NO_FEES,
     FeeSchedule,
     Position,
+    PostedEntry,
     Reservation,
     Side,
     Wallet,
 )
-from subgraphs.wallet.repository import PostedEntry, WalletStore, posted_entry_from_row, wallet_from_row
-from subgraphs.wallet.tables import positions, wallet_transactions, wallets
 
 log = logging.getLogger("mybroker.wallet")
 
@@ -50,26 +49,26 @@ class WalletService:
     async def wallet(self, caller: Caller, user_id: str) -> Wallet:
         _authorize(caller, user_id)
         async with self.db.read() as session:
-            row = (await session.execute(select(wallets).where(wallets.c.user_id == user_id))).first()
-        if row is not None:
-            return wallet_from_row(row)
+            wallet = await repository.wallet_of(session, user_id)
+        if wallet is not None:
+            return wallet
         async with self.db.transaction() as tx:
-            return await WalletStore(tx, self.clock()).wallet_for_update(user_id)
+            return await repository.wallet_for_update(tx.session, user_id, self.clock())
 
     async def positions(self, caller: Caller, user_id: str) -> list[Position]:
         """Open positions (closed ones, at quantity 0, are history), by ticker."""
         _authorize(caller, user_id)
         async with self.db.read() as session:
-            return await _open_positions(session, user_id)
+            return await repository.open_positions(session, user_id)
 
     async def wallet_with_positions(self, caller: Caller, user_id: str) -> tuple[Wallet, list[Position]]:
         """Cash and positions as of one moment, so a settlement is never seen half done
         (the cash already paid, the shares not yet there)."""
         _authorize(caller, user_id)
         async with self.db.snapshot() as session:
-            row = (await session.execute(select(wallets).where(wallets.c.user_id == user_id))).first()
-            if row is not None:
-                return wallet_from_row(row), await _open_positions(session, user_id)
+            wallet = await repository.wallet_of(session, user_id)
+            if wallet is not None:
+                return wallet, await repository.open_positions(session, user_id)
         return await self.wallet(caller, user_id), []
 
     async def transactions(self, caller: Caller, user_id: str, first: int | None = 50) -> list[PostedEntry]:
@@ -78,33 +77,25 @@ class WalletService:
         first = 50 if first is None else first  # an explicit null means the default
         if first < 0 or first > MAX_TRANSACTIONS_PAGE:
             raise bad_input(f"'first' must be between 0 and {MAX_TRANSACTIONS_PAGE}.")
-        query = (
-            select(wallet_transactions)
-            .join(wallets, wallets.c.id == wallet_transactions.c.wallet_id)
-            .where(wallets.c.user_id == user_id)
-            .order_by(wallet_transactions.c.seq.desc())
-            .limit(first)
-        )
         async with self.db.read() as session:
-            rows = (await session.execute(query)).all()
-        return [posted_entry_from_row(row) for row in rows]
+            return await repository.entries_of(session, user_id, first)
 
     async def deposit(self, caller: Caller, amount: Decimal) -> Wallet:
         user_id = caller.require_user()
         async with self.db.transaction() as tx:
-            store = WalletStore(tx, self.clock())
-            wallet = await store.wallet_for_update(user_id)
+            now = self.clock()
+            wallet = await repository.wallet_for_update(tx.session, user_id, now)
             wallet.deposit(amount)
-            await store.save_wallet(wallet)
+            await _save_wallet(tx, wallet, now)
         return wallet
 
     async def withdraw(self, caller: Caller, amount: Decimal) -> Wallet:
         user_id = caller.require_user()
         async with self.db.transaction() as tx:
-            store = WalletStore(tx, self.clock())
-            wallet = await store.wallet_for_update(user_id)
+            now = self.clock()
+            wallet = await repository.wallet_for_update(tx.session, user_id, now)
             wallet.withdraw(amount)
-            await store.save_wallet(wallet)
+            await _save_wallet(tx, wallet, now)
         return wallet
 
     # ------------------------------------------------------------ reservations (orders calls these)
@@ -127,33 +118,33 @@ class WalletService:
         except ValueError:
             raise bad_input(f"Unknown side {side!r}; expected BUY or SELL.") from None
         async with self.db.transaction() as tx:
-            store = WalletStore(tx, self.clock())
-            wallet = await store.wallet_for_update(user_id)
-            existing = await store.reservation_for_update(order_id)
+            now = self.clock()
+            wallet = await repository.wallet_for_update(tx.session, user_id, now)
+            existing = await repository.reservation_for_update(tx.session, order_id)
             if existing is not None:
                 if existing.user_id != user_id or not existing.same_request(order_side, ticker, quantity, price_per_share or Decimal(0)):
                     raise bad_input(f"Order {order_id} already holds a different reservation.")
                 return existing
-            position = await store.position_for_update(wallet.id, ticker)
+            position = await repository.position_for_update(tx.session, wallet.id, ticker)
             reservation = wallet.reserve(order_id, order_side, ticker, quantity, price_per_share, position, self.fees)
-            await store.add_reservation(wallet, reservation)
-            await store.save_wallet(wallet)
+            await repository.add_reservation(tx.session, wallet, reservation, now)
+            await _save_wallet(tx, wallet, now)
             if order_side is Side.SELL:
-                await store.save_position(wallet.id, position)
+                await repository.save_position(tx.session, wallet.id, position, now)
         return reservation
 
     async def cancel_reservation(self, order_id: str) -> Reservation | None:
         """Compensation: frees whatever the reservation still holds. Idempotent; None when
         there never was one."""
         async with self.db.transaction() as tx:
-            store = WalletStore(tx, self.clock())
-            owner = await store.reservation_owner(order_id)
+            now = self.clock()
+            owner = await repository.reservation_owner(tx.session, order_id)
             if owner is None:
                 return None
-            wallet = await store.wallet_for_update(owner)
-            reservation = await store.reservation_for_update(order_id)
+            wallet = await repository.wallet_for_update(tx.session, owner, now)
+            reservation = await repository.reservation_for_update(tx.session, order_id)
             assert reservation is not None
-            await self._close(store, wallet, reservation)
+            await _close(tx, wallet, reservation, now)
         return reservation
 
     # ------------------------------------------------------------ settlement (orders calls these)
@@ -165,22 +156,22 @@ class WalletService:
         ended (`closed`), releases what the reservation still holds. Idempotent, so orders
         may repeat it after a crash. None when the order has no reservation."""
         async with self.db.transaction() as tx:
-            store = WalletStore(tx, self.clock())
-            owner = await store.reservation_owner(order_id)
+            now = self.clock()
+            owner = await repository.reservation_owner(tx.session, order_id)
             if owner is None:
                 log.info("order %s has no reservation; nothing to settle", order_id)
                 return None
-            wallet = await store.wallet_for_update(owner)
-            reservation = await store.reservation_for_update(order_id)
+            wallet = await repository.wallet_for_update(tx.session, owner, now)
+            reservation = await repository.reservation_for_update(tx.session, order_id)
             assert reservation is not None
-            if fill is not None and await store.first_settlement(fill.execution_id, order_id):
-                position = await store.position_for_update(wallet.id, reservation.ticker)
+            if fill is not None and await repository.first_settlement(tx.session, fill.execution_id, order_id, now):
+                position = await repository.position_for_update(tx.session, wallet.id, reservation.ticker)
                 wallet.settle_fill(reservation, position, fill.quantity, fill.price, self.fees)
-                await store.save_position(wallet.id, position)
-                await store.save_reservation(reservation)
-                await store.save_wallet(wallet)
+                await repository.save_position(tx.session, wallet.id, position, now)
+                await repository.save_reservation(tx.session, reservation, now)
+                await _save_wallet(tx, wallet, now)
             if closed and reservation.is_open:
-                await self._close(store, wallet, reservation)
+                await _close(tx, wallet, reservation, now)
         return reservation
 
     async def set_terms(self, order_id: str, quantity: int, price_per_share: Decimal | None) -> Reservation:
@@ -188,45 +179,47 @@ class WalletService:
         INSUFFICIENT_FUNDS / INSUFFICIENT_POSITION and nothing changes; less, and the rest
         is free at once)."""
         async with self.db.transaction() as tx:
-            store = WalletStore(tx, self.clock())
-            owner = await store.reservation_owner(order_id)
+            now = self.clock()
+            owner = await repository.reservation_owner(tx.session, order_id)
             if owner is None:
                 raise bad_input(f"Order {order_id} has no reservation.")
-            wallet = await store.wallet_for_update(owner)
-            reservation = await store.reservation_for_update(order_id)
+            wallet = await repository.wallet_for_update(tx.session, owner, now)
+            reservation = await repository.reservation_for_update(tx.session, order_id)
             assert reservation is not None
             position = None
             if reservation.side is Side.SELL:
-                position = await store.position_for_update(wallet.id, reservation.ticker)
+                position = await repository.position_for_update(tx.session, wallet.id, reservation.ticker)
             wallet.set_terms(reservation, quantity, price_per_share, position, self.fees)
             if position is not None:
-                await store.save_position(wallet.id, position)
-            await store.save_reservation(reservation)
-            await store.save_wallet(wallet)
+                await repository.save_position(tx.session, wallet.id, position, now)
+            await repository.save_reservation(tx.session, reservation, now)
+            await _save_wallet(tx, wallet, now)
         return reservation
 
-    async def _close(self, store: WalletStore, wallet: Wallet, reservation: Reservation) -> None:
-        if reservation.side is Side.SELL:
-            position = await store.position_for_update(wallet.id, reservation.ticker)
-            wallet.release(reservation, position)
-            await store.save_position(wallet.id, position)
-        else:
-            wallet.release(reservation, None)
-        await store.save_reservation(reservation)
-        await store.save_wallet(wallet)
+
+async def _close(tx: Transaction, wallet: Wallet, reservation: Reservation, now: datetime) -> None:
+    """Frees what the reservation still holds; a SELL's shares go back to its position."""
+    if reservation.side is Side.SELL:
+        position = await repository.position_for_update(tx.session, wallet.id, reservation.ticker)
+        wallet.release(reservation, position)
+        await repository.save_position(tx.session, wallet.id, position, now)
+    else:
+        wallet.release(reservation, None)
+    await repository.save_reservation(tx.session, reservation, now)
+    await _save_wallet(tx, wallet, now)
+
+
+async def _save_wallet(tx: Transaction, wallet: Wallet, now: datetime) -> None:
+    """The balances, then each new ledger entry as a row and its WalletTransaction in the
+    outbox, in this transaction: a message goes out if and only if its entry is stored."""
+    await repository.save_wallet(tx.session, wallet, now)
+    for entry in wallet.new_entries:
+        posted = await repository.add_entry(tx.session, wallet, entry, now)
+        await tx.emit(WALLET_EVENTS, messages.wallet_transaction(wallet.user_id, posted), key=wallet.user_id)
+    wallet.new_entries.clear()
 
 
 def _authorize(caller: Caller, user_id: str) -> None:
     if caller.require_user() != user_id:
         raise forbidden("You can only see your own wallet.")
 
-
-async def _open_positions(session, user_id: str) -> list[Position]:
-    query = (
-        select(positions)
-        .join(wallets, wallets.c.id == positions.c.wallet_id)
-        .where(wallets.c.user_id == user_id, positions.c.quantity > 0)
-        .order_by(positions.c.ticker)
-    )
-    rows = (await session.execute(query)).all()
-    return [Position(row.ticker, row.quantity, row.blocked_quantity, row.average_price) for row in rows]

@@ -22,16 +22,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Protocol, Sequence
 
-from sqlalchemy import and_, or_, select, update
-
 from mybroker.db import Database, utc_now
 from mybroker.events import iso
 from mybroker.internal_http import InternalClient
 from mybroker.metrics import Metrics
 from mybroker.money import format_money
-from subgraphs.wallet.domain import ReservationStatus
+from subgraphs.wallet import repository
+from subgraphs.wallet.domain import Side
 from subgraphs.wallet.service import WalletService
-from subgraphs.wallet.tables import reservations
 
 log = logging.getLogger("mybroker.wallet.sweeper")
 
@@ -155,32 +153,19 @@ class ReservationSweeper:
         return SweepResult(asked, confirmed, released)
 
     async def _unconfirmed(self, cutoff: datetime, after: tuple[datetime, str] | None) -> list[Unconfirmed]:
-        query = select(reservations).where(
-            reservations.c.status == ReservationStatus.OPEN.value,
-            reservations.c.order_seen_at.is_(None),
-            reservations.c.created_at <= cutoff,
-        )
-        if after is not None:  # keyset: a reservation left unanswered is not asked twice in one sweep
-            at, order_id = after
-            query = query.where(
-                or_(reservations.c.created_at > at, and_(reservations.c.created_at == at, reservations.c.order_id > order_id))
-            )
-        query = query.order_by(reservations.c.created_at, reservations.c.order_id).limit(self.batch)
         async with self.db.read() as session:
-            rows = (await session.execute(query)).all()
+            held = await repository.unconfirmed_reservations(session, cutoff, after, self.batch)
         return [
             Unconfirmed(
-                row.order_id, row.user_id, row.side, row.ticker, row.quantity, row.price_per_share, row.created_at,
-                f"R$ {format_money(row.blocked_amount)}" if row.side == "BUY" else f"{row.open_quantity} {row.ticker} shares",
+                r.order_id, r.user_id, r.side.value, r.ticker, r.quantity, r.price_per_share, created_at,
+                f"R$ {format_money(r.blocked_amount)}" if r.side is Side.BUY else f"{r.open_quantity} {r.ticker} shares",
             )
-            for row in rows
+            for r, created_at in held
         ]
 
     async def _mark_seen(self, order_ids: list[str], now: datetime) -> None:
         async with self.db.transaction() as tx:
-            await tx.session.execute(
-                update(reservations).where(reservations.c.order_id.in_(order_ids)).values(order_seen_at=now)
-            )
+            await repository.mark_orders_seen(tx.session, order_ids, now)
 
     async def _release(self, held: Unconfirmed) -> int:
         """Orders has closed this order id for good: nothing can use the reservation."""

@@ -100,6 +100,137 @@ def test_packages_import_only_what_their_layer_allows(package, forbidden, skip):
     assert forbidden_imports(ROOT / package, forbidden, skip=skip) == []
 
 
+# Every subgraph has the same rooms for its data (issue 14): `tables.py` describes the rows,
+# `migrations/` changes them, and `repository.py` alone holds the SQL, as functions taking
+# the caller's session and answering domain objects. Services keep the transactions and the
+# business logic; they never build a statement.
+SQL_BUILDERS = ("select", "insert", "update", "delete", "text")
+SQL_ROOMS = ("repository.py", "tables.py", "migrations/")
+# Who may import a subgraph's tables besides its SQL rooms: the app, for `metadata` (its
+# migrations and the embedded engine's create_all).
+TABLE_READERS = (*SQL_ROOMS, "app.py")
+
+
+def sql_statement_builders(source: str) -> set[str]:
+    """The SQLAlchemy statement builders one file reaches, as dotted names: imported
+    (`from sqlalchemy import select`, `from sqlalchemy.sql import text`) or called through
+    an imported SQLAlchemy module (`sa.select`, `mysql.insert`)."""
+    found: set[str] = set()
+    modules: dict[str, str] = {}  # local name -> the SQLAlchemy module it is bound to
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if _is_sqlalchemy(alias.name):
+                    name = alias.asname or alias.name.partition(".")[0]
+                    modules[name] = alias.name if alias.asname else name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and _is_sqlalchemy(node.module):
+            for alias in node.names:
+                if alias.name in SQL_BUILDERS:
+                    found.add(f"{node.module}.{alias.name}")
+                elif alias.name != "*":  # maybe a module (`from sqlalchemy.dialects import mysql`)
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in SQL_BUILDERS:
+            path = _dotted(node.value)
+            if path and path[0] in modules:
+                found.add(".".join((modules[path[0]], *path[1:], node.attr)))
+    return found
+
+
+def _is_sqlalchemy(module: str) -> bool:
+    return module == "sqlalchemy" or module.startswith("sqlalchemy.")
+
+
+def _dotted(node: ast.expr) -> list[str] | None:
+    """`a.b.c` as ["a", "b", "c"]; None for anything but names and attributes."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return None if inner is None else [*inner, node.attr]
+    return None
+
+
+def imports_tables(source: str, subgraph: str) -> bool:
+    """Whether a file imports `subgraphs.<subgraph>.tables`, however it names it."""
+    package = f"subgraphs.{subgraph}"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(a.name == f"{package}.tables" or a.name.startswith(f"{package}.tables.") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == f"{package}.tables" or (node.module == package and any(a.name == "tables" for a in node.names)):
+                return True
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and (node.module == "tables" or (not node.module and any(a.name == "tables" for a in node.names))):
+            return True
+    return False
+
+
+def _outside(subgraph: str, rooms: tuple[str, ...]) -> list[Path]:
+    base = ROOT / "subgraphs" / subgraph
+    return [path for path in sorted(base.rglob("*.py")) if not path.relative_to(base).as_posix().startswith(rooms)]
+
+
+@pytest.mark.parametrize("subgraph", SUBGRAPHS)
+def test_every_subgraph_has_the_same_rooms_for_its_data(subgraph):
+    base = ROOT / "subgraphs" / subgraph
+    assert [room for room in ("repository.py", "tables.py", "migrations/env.py") if not (base / room).is_file()] == []
+
+
+@pytest.mark.parametrize("subgraph", SUBGRAPHS)
+def test_only_the_repository_builds_sql(subgraph):
+    found = [
+        f"{path.relative_to(ROOT).as_posix()}: {builder}"
+        for path in _outside(subgraph, SQL_ROOMS)
+        for builder in sorted(sql_statement_builders(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize("subgraph", SUBGRAPHS)
+def test_only_the_repository_and_the_app_import_the_tables(subgraph):
+    found = [
+        path.relative_to(ROOT).as_posix()
+        for path in _outside(subgraph, TABLE_READERS)
+        if imports_tables(path.read_text(encoding="utf-8"), subgraph)
+    ]
+    assert found == []
+
+
+def test_every_way_of_reaching_a_statement_builder_is_seen():
+    source = '''
+import sqlalchemy as sa
+import sqlalchemy.sql
+from sqlalchemy import Column, delete
+from sqlalchemy.sql import expression
+from sqlalchemy.dialects import mysql
+from sqlalchemy.exc import IntegrityError
+
+def later():
+    from sqlalchemy.sql.expression import text
+    sa.select(1)
+    sqlalchemy.sql.update(t)
+    expression.insert(t)
+    mysql.insert(t)
+    session.delete(row)  # the ORM's session, not a builder
+    IntegrityError.args
+'''
+    assert sql_statement_builders(source) == {
+        "sqlalchemy.delete", "sqlalchemy.sql.expression.text", "sqlalchemy.select", "sqlalchemy.sql.update",
+        "sqlalchemy.sql.expression.insert", "sqlalchemy.dialects.mysql.insert",
+    }
+
+
+def test_every_way_of_importing_the_tables_is_seen():
+    assert imports_tables("from subgraphs.wallet.tables import wallets\n", "wallet")
+    assert imports_tables("from subgraphs.wallet import domain, tables\n", "wallet")
+    assert imports_tables("def f():\n    import subgraphs.wallet.tables\n", "wallet")
+    assert imports_tables("from .tables import wallets\n", "wallet")
+    assert imports_tables("from . import tables\n", "wallet")
+    assert not imports_tables("from subgraphs.wallet import domain, repository\n", "wallet")
+    assert not imports_tables("from subgraphs.orders.tables import orders\n", "wallet")
+
+
 # Where each package of ours lives (b3sim in b3-sim/), for the module graph below.
 PACKAGE_DIRS = {top: ROOT / ("b3-sim/b3sim" if top == "b3sim" else top) for top in OURS if top != "tests"}
 # Import cycles not broken yet, each one strongly connected set of modules, with why.

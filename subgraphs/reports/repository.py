@@ -1,0 +1,66 @@
+"""Holdings and the fills they came from, in and out of the reports database, as domain
+objects. Every function takes the session of the caller's transaction; none commits."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from subgraphs.reports.domain import Fill, Holding
+from subgraphs.reports.tables import fills, holdings
+
+F = fills.c
+H = holdings.c
+
+
+async def fill_recorded(session: AsyncSession, execution_id: str) -> bool:
+    """Whether this execution was folded already (one row per execution)."""
+    return (await session.execute(select(F.execution_id).where(F.execution_id == execution_id))).first() is not None
+
+
+async def add_fill(session: AsyncSession, fill: Fill) -> None:
+    await session.execute(
+        insert(fills).values(
+            execution_id=fill.execution_id,
+            order_id=fill.order_id,
+            user_id=fill.user_id,
+            ticker=fill.ticker,
+            side=fill.side.value,
+            quantity=fill.quantity,
+            price=fill.price,
+            executed_at=fill.executed_at,
+        )
+    )
+
+
+async def holding_for_update(session: AsyncSession, user_id: str, ticker: str) -> Holding | None:
+    """The user's holding in `ticker`, locked (None when they never traded it): fills of two
+    orders (two partitions) may fold into one holding at once on MySQL/PostgreSQL; SQLite
+    serialises writers already."""
+    row = (
+        await session.execute(select(holdings).where(H.user_id == user_id, H.ticker == ticker).with_for_update())
+    ).first()
+    return _holding(row) if row else None
+
+
+async def add_holding(session: AsyncSession, user_id: str, ticker: str, holding: Holding, now: datetime) -> None:
+    await session.execute(insert(holdings).values(user_id=user_id, ticker=ticker, **_values(holding, now)))
+
+
+async def save_holding(session: AsyncSession, user_id: str, ticker: str, holding: Holding, now: datetime) -> None:
+    await session.execute(update(holdings).where(H.user_id == user_id, H.ticker == ticker).values(**_values(holding, now)))
+
+
+async def holdings_of(session: AsyncSession, user_id: str) -> dict[str, Holding]:
+    """Every holding of the user, by ticker (closed ones too, at quantity 0)."""
+    return {row.ticker: _holding(row) for row in await session.execute(select(holdings).where(H.user_id == user_id))}
+
+
+def _holding(row: Any) -> Holding:
+    return Holding(row.quantity, row.cost, row.realized)
+
+
+def _values(holding: Holding, now: datetime) -> dict[str, Any]:
+    return dict(quantity=holding.quantity, cost=holding.cost, realized=holding.realized, updated_at=now)
