@@ -15,10 +15,10 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.db import Transaction
-from mybroker.events import WALLET_EVENTS, WALLET_TRANSACTION, Envelope, iso
-from mybroker.money import format_money
+from mybroker.events import WALLET_EVENTS
 from subgraphs.wallet.domain import ZERO, Position, Reservation, ReservationStatus, Side, TransactionType, Wallet
 from subgraphs.wallet.tables import positions, reservations, settled_fills, wallet_transactions, wallets
+from subgraphs.wallet.wire import transaction_message
 
 
 @dataclass(frozen=True)
@@ -89,17 +89,7 @@ class WalletStore:
                     created_at=self.now,
                 )
             )
-            message = Envelope(
-                WALLET_TRANSACTION,
-                {
-                    "transactionId": entry_id,
-                    "userId": wallet.user_id,
-                    "type": entry.type.value,
-                    "amount": format_money(entry.amount),
-                    "orderId": entry.order_id,
-                    "createdAt": iso(self.now),
-                },
-            )
+            message = transaction_message(entry_id, wallet.user_id, entry, self.now)
             await self.tx.emit(WALLET_EVENTS, message, key=wallet.user_id)
         wallet.new_entries.clear()
 

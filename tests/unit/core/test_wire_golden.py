@@ -18,6 +18,8 @@ from mybroker.trading import OrderSide, OrderType, TimeInForce
 from subgraphs.orders import messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus, PendingRequest
 from subgraphs.orders.reconcile import order_status_request
+from subgraphs.wallet.domain import LedgerEntry, TransactionType
+from subgraphs.wallet.wire import transaction_message
 
 AT = datetime(2026, 3, 2, 13, 30, 5, 123456, tzinfo=timezone.utc)
 LATER = datetime(2026, 3, 2, 13, 31, 0, tzinfo=timezone.utc)
@@ -138,3 +140,13 @@ def test_quote():
         "ticker": "PETR4", "price": "38.50", "change": "0.50", "changePercent": 1.32, "volume": 12_300,
         "time": "2026-03-02T13:30:05.123Z", "source": "simulator",
     }
+
+
+def test_wallet_transaction():
+    envelope = transaction_message("tx-1", "u-1", LedgerEntry(TransactionType.BUY, Decimal("-3850"), "o-1"), AT)
+    assert (envelope.type, envelope.data) == (
+        "WalletTransaction",
+        {"transactionId": "tx-1", "userId": "u-1", "type": "BUY", "amount": "-3850.00", "orderId": "o-1", "createdAt": "2026-03-02T13:30:05.123Z"},
+    )
+    deposit = transaction_message("tx-2", "u-1", LedgerEntry(TransactionType.DEPOSIT, Decimal("100.5")), LATER)
+    assert (deposit.data["amount"], deposit.data["orderId"], deposit.data["createdAt"]) == ("100.50", None, "2026-03-02T13:31:00.000Z")
