@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.events import ORDER_EVENTS
-from subgraphs.orders import messages, repository
+from subgraphs.orders import repository, wire
 from subgraphs.orders.domain import Order, OrderRequest
 from subgraphs.orders.idempotency import HeldReservation, as_lost, completed, is_lost, lost_order
 from subgraphs.orders.metrics import OrdersMetrics
@@ -55,7 +55,7 @@ class OrphanCheck:
         try:
             async with self.db.transaction() as tx:
                 await repository.add(tx.session, lost)
-                await tx.emit(ORDER_EVENTS, messages.order_updated(lost), key=lost.id)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(lost), key=lost.id)
         except Exception as exc:
             if not is_unique_violation(exc):
                 raise
@@ -97,7 +97,7 @@ class OrphanCheck:
                         client_order_id=better.client_order_id,
                     )
                 )
-                await tx.emit(ORDER_EVENTS, messages.order_updated(better), key=better.id)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(better), key=better.id)
         except Exception:  # noqa: BLE001 - the caller answers with the order as it is
             log.warning("could not complete the terms of lost order %s", lost.id, exc_info=True)
             return lost

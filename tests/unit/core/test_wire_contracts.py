@@ -17,9 +17,9 @@ from ingest.simulator import quote_payload
 from mybroker import events, wire
 from mybroker.events import Envelope
 from mybroker.trading import ExecType, OrderSide, OrderType, TimeInForce
-from subgraphs.orders import messages
+from subgraphs.orders import wire as messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus
-from subgraphs.orders.reconcile import order_status_request
+from subgraphs.orders.wire import order_status_request
 from subgraphs.wallet.domain import LedgerEntry, TransactionType
 from subgraphs.wallet.wire import transaction_message
 

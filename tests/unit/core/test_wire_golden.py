@@ -15,9 +15,9 @@ from b3sim.session import Phase
 from b3sim.tape import Trade, trade_envelope
 from ingest.simulator import quote_payload
 from mybroker.trading import OrderSide, OrderType, TimeInForce
-from subgraphs.orders import messages
+from subgraphs.orders import wire as messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus, PendingRequest
-from subgraphs.orders.reconcile import order_status_request
+from subgraphs.orders.wire import order_status_request
 from subgraphs.wallet.domain import LedgerEntry, TransactionType
 from subgraphs.wallet.wire import transaction_message
 
