@@ -12,11 +12,12 @@ from b3sim import wire as b3wire
 from b3sim.book import Book, BookOrder
 from b3sim.exchange import ExecutionReport as ExchangeReport
 from b3sim.market_sync import book_snapshot
-from b3sim.tape import Trade as TapeTrade, trade_envelope
+from b3sim.tape import Trade as TapeTrade
+from b3sim.wire import trade_envelope
 from ingest.simulator import quote_payload
 from mybroker import events, wire
 from mybroker.events import Envelope
-from mybroker.trading import ExecType, OrderSide, OrderType, TimeInForce
+from mybroker.trading import ExecType, OrderSide, OrderType, RejectCode, TimeInForce
 from subgraphs.orders import wire as messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus
 from subgraphs.orders.wire import order_status_request
@@ -52,18 +53,18 @@ PRODUCED: list[tuple[str, Envelope]] = [
     (events.EXCHANGE_ORDERS, messages.cancel_order(_order())),
     (events.EXCHANGE_ORDERS, messages.replace_order(_order(), 200, None)),
     (events.EXCHANGE_ORDERS, order_status_request("o-1", "PETR4")),
-    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", "FILL", AT, 200, 100, execution_id="t-1-A", quantity=100, price=Decimal("38.5")))),
-    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", "ACCEPTED", AT, 300, 0))),
-    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", "REPLACED", AT, 100, 100, quantity=200, price=Decimal("38.1")))),
-    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", "CANCEL_REJECTED", AT, 0, 0, reason="no", reject_code="UNKNOWN_ORDER"))),
-    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", "ORDER_STATUS", AT, 0, 0, order_status="DONE"))),
+    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", ExecType.FILL, AT, 200, 100, execution_id="t-1-A", quantity=100, price=Decimal("38.5")))),
+    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", ExecType.ACCEPTED, AT, 300, 0))),
+    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", ExecType.REPLACED, AT, 100, 100, quantity=200, price=Decimal("38.1")))),
+    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", ExecType.CANCEL_REJECTED, AT, 0, 0, reason="no", reject_code=RejectCode.UNKNOWN_ORDER))),
+    (events.EXECUTIONS, b3wire.report_envelope(ExchangeReport("o-1", ExecType.ORDER_STATUS, AT, 0, 0, order_status="DONE"))),
     (events.ORDER_EVENTS, messages.order_updated(_order(status=OrderStatus.PARTIALLY_FILLED, filled_quantity=100, filled_value=Decimal("3850")), Fill("t-1-A", 100, Decimal("38.5"), AT))),
     (events.ORDER_EVENTS, messages.order_updated(_order(status=OrderStatus.REJECTED, reason="band"))),
     (events.WALLET_EVENTS, transaction_message("tx-1", "u-1", LedgerEntry(TransactionType.SELL, Decimal("3850.5"), "o-1"), AT)),
     (events.WALLET_EVENTS, transaction_message("tx-2", "u-1", LedgerEntry(TransactionType.WITHDRAWAL, Decimal("-40")), AT)),
     (events.EXCHANGE_TRADES, trade_envelope(TRADE)),
-    (events.EXCHANGE_BOOKS, Envelope(events.BOOK_SNAPSHOT, book_snapshot(_book(), AT, TRADE))),
-    (events.EXCHANGE_BOOKS, Envelope(events.BOOK_SNAPSHOT, book_snapshot(Book("VALE3"), AT, None))),
+    (events.EXCHANGE_BOOKS, book_snapshot(_book(), AT, TRADE).envelope()),
+    (events.EXCHANGE_BOOKS, book_snapshot(Book("VALE3"), AT, None).envelope()),
 ]
 
 
