@@ -147,7 +147,8 @@ class AssetsService:
         latest quote unless a newer one is already cached. No inbox here: folding is
         idempotent (a repeated tick changes nothing), and an inbox row per tick would grow
         by millions a day."""
-        tick = quote_tick(Quote.of(message))
+        quote = Quote.of(message)
+        tick = quote_tick(quote)
         async with self.db.transaction() as tx:
             current = await repository.candles_of_tick(tx.session, tick)
             await repository.save_candles(tx.session, current, fold_tick(current, tick))
@@ -155,7 +156,7 @@ class AssetsService:
         # leave the cache behind for good, and the newer-wins rule makes this idempotent.
         cached = await self.latest_quote(tick.ticker)
         if is_newer(tick.time, cached.time if cached else None):
-            await self.cache.set(quote_key(tick.ticker), orjson.dumps(message.data))
+            await self.cache.set(quote_key(tick.ticker), orjson.dumps(quote.payload()))
 
     async def quote_stream(self, tickers: Sequence[str]) -> AsyncIterator[QuoteTick]:
         """Every tick of the asked tickers from now on (the quotes subscription)."""
