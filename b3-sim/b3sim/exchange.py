@@ -51,6 +51,7 @@ MAKER_PREFIX = "mm:"
 # order (or forgot it), TOO_LATE when it knew it and it is done already. A rule refusing a
 # resting order's replace (price band, lot) has no code. ORDER_STATUS answers an
 # OrderStatusRequest (`order_status`). Neither refusal nor answer changes the order.
+
 # What an ORDER_STATUS says of the order.
 RESTING, DONE, UNKNOWN = "RESTING", "DONE", "UNKNOWN"
 # Finished order ids the exchange remembers (oldest forgotten first): enough to tell a
