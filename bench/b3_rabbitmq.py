@@ -27,9 +27,12 @@ import sys
 import time
 import uuid
 from collections import Counter
+from decimal import Decimal
 from statistics import quantiles
 
-from mybroker.events import EXECUTIONS, NEW_ORDER, Envelope
+from mybroker.events import EXECUTIONS, Envelope
+from mybroker.trading import ExecType, OrderSide, OrderType, TimeInForce
+from mybroker.wire import ExecutionReport, NewOrder
 
 TICKERS = ("PETR4", "VALE3", "ITUB4", "BBAS3", "BBDC4", "B3SA3", "ABEV3", "WEGE3", "ITSA4", "PRIO3")
 DEFAULT_ORDERS = 2_000
@@ -42,8 +45,7 @@ def b3_rabbitmq(ops: int | None = None, seed: int = 42, rate: float | None = Non
 
 
 def _order(order_id: str, ticker: str, side: str) -> Envelope:
-    data = {"orderId": order_id, "ticker": ticker, "side": side, "type": "LIMIT", "timeInForce": "DAY", "quantity": 100, "limitPrice": "20.00", "protectionPrice": None}
-    return Envelope(NEW_ORDER, data)
+    return NewOrder(order_id, ticker, OrderSide(side), OrderType.LIMIT, TimeInForce.DAY, 100, Decimal("20.00")).envelope()
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -86,10 +88,10 @@ async def _run(count: int, rate: float | None, window: int, shards: int) -> str:
 
     async def on_report(message: Envelope) -> None:
         now = time.perf_counter()
-        order_id = message.data["orderId"]
-        first_report.setdefault(order_id, now)
-        if message.data["execType"] == "FILL":
-            filled.setdefault(order_id, now)
+        report = ExecutionReport.of(message)
+        first_report.setdefault(report.order_id, now)
+        if report.exec_type is ExecType.FILL:
+            filled.setdefault(report.order_id, now)
         if len(first_report) >= expected["reports"] and len(filled) >= expected["fills"]:
             done.set()
 

@@ -21,11 +21,14 @@ import sys
 import tempfile
 import time
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
 
-from mybroker.events import MARKET_DATA, QUOTE, Envelope, iso, utcnow
+from mybroker.events import MARKET_DATA, utcnow
+from mybroker.money import from_ticks
+from mybroker.wire import Quote
 from launch.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
 from bench.processes import free_port
@@ -55,11 +58,8 @@ async def publish(platform: Platform, rate: int, seconds: float, tickers: list[s
             ticker = tickers[sent % len(tickers)]
             volume += 100
             cents = 1000 + sent % 500
-            quote = {
-                "ticker": ticker, "price": f"{cents / 100:.2f}", "change": "0.10", "changePercent": 0.5,
-                "volume": volume, "time": iso(utcnow()), "source": "bench",
-            }
-            await bus.publish(MARKET_DATA, Envelope(QUOTE, quote), key=ticker)
+            quote = Quote(ticker, from_ticks(cents), Decimal("0.10"), 0.5, volume, utcnow(), source="bench")
+            await bus.publish(MARKET_DATA, quote.envelope(), key=ticker)
             counts[ticker] += 1
             sent += 1
         await asyncio.sleep(SLICE)

@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Mapping
 
-from mybroker.events import iso, parse_iso
+from mybroker.events import parse_iso
 from mybroker.money import CENT
+from mybroker.wire import Quote
 
 SOURCE = "brapi"
 PERCENT = Decimal("0.01")
@@ -95,16 +96,16 @@ def quote_from_record(record: Any, wanted: frozenset[str] | set[str] | None = No
     volume = _volume(record)
     moment = _time(record)
     change = price - previous_close
-    return {
-        "ticker": ticker,
-        "price": f"{price}",
-        "change": f"{change}",
+    return Quote(
+        ticker=ticker,
+        price=price,
+        change=change,
         # A Float in the contract; rounded here from exact decimals, not float arithmetic.
-        "changePercent": float((change * 100 / previous_close).quantize(PERCENT, rounding=ROUND_HALF_EVEN)),
-        "volume": volume,
-        "time": iso(moment),
-        "source": SOURCE,
-    }
+        change_percent=float((change * 100 / previous_close).quantize(PERCENT, rounding=ROUND_HALF_EVEN)),
+        volume=volume,
+        time=moment,
+        source=SOURCE,
+    ).payload()
 
 
 def batches(tickers: list[str], size: int) -> list[list[str]]:

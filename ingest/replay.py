@@ -13,29 +13,29 @@ import asyncio
 import json
 import logging
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 from ingest.feed import SourceExhausted
-from mybroker.events import iso, parse_iso, utcnow
+from mybroker import wire
+from mybroker.events import iso, utcnow
 
 log = logging.getLogger("mybroker.ingest.replay")
 
 Quote = dict[str, Any]
 SOURCE = "replay"
-REQUIRED = ("ticker", "price", "change", "changePercent", "volume", "time")
 
 
 def parse_quote(data: Any) -> tuple[datetime, Quote]:
-    """A recorded Quote payload and its time; raises ValueError for anything else."""
-    if not isinstance(data, dict) or any(name not in data for name in REQUIRED):
+    """A recorded Quote payload and its time; raises ValueError for anything else. The
+    payload is checked by the wire's decoder and replayed as recorded."""
+    if not isinstance(data, dict):
         raise ValueError("not a Quote payload")
     try:
-        Decimal(str(data["price"])), Decimal(str(data["change"]))
-        moment = parse_iso(str(data["time"]))
-    except (InvalidOperation, ValueError):
-        raise ValueError("bad price, change or time") from None
+        moment = wire.Quote.from_payload(data).time
+    except (KeyError, TypeError, InvalidOperation, ValueError):
+        raise ValueError("not a Quote payload: a field is missing, or its price, change or time is bad") from None
     if moment.tzinfo is None:
         raise ValueError("time has no offset")
     if isinstance(data["volume"], bool) or not isinstance(data["volume"], int):

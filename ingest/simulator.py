@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Iterable
 
 from mybroker.catalog import CatalogEntry, load_catalog
-from mybroker.events import iso
-from mybroker.money import format_money, from_ticks, to_ticks
+from mybroker.money import from_ticks, to_ticks
+from mybroker.wire import Quote
 
 SOURCE = "simulator"
 PERCENT = Decimal("0.01")
@@ -93,13 +93,13 @@ def quote_payload(ticker: str, price_ticks: int, previous_close_ticks: int, volu
     """The Quote message data (docs/internals.md); change is against the previous close."""
     price, previous_close = from_ticks(price_ticks), from_ticks(previous_close_ticks)
     change = price - previous_close
-    return {
-        "ticker": ticker,
-        "price": format_money(price),
-        "change": format_money(change),
+    return Quote(
+        ticker=ticker,
+        price=price,
+        change=change,
         # A Float in the contract; rounded here from exact decimals, not float arithmetic.
-        "changePercent": float((change * 100 / previous_close).quantize(PERCENT)),
-        "volume": volume,
-        "time": iso(now),
-        "source": SOURCE,
-    }
+        change_percent=float((change * 100 / previous_close).quantize(PERCENT)),
+        volume=volume,
+        time=now,
+        source=SOURCE,
+    ).payload()

@@ -39,21 +39,19 @@ from b3sim.market_maker import MakerPolicy, ladder
 from b3sim.session import AUCTIONS, Phase
 from mybroker.catalog import CatalogEntry, fractional_ticker
 from mybroker.money import MoneyFormatError, cents, from_ticks, to_ticks
+from mybroker.trading import ExecType, RejectCode
 
 # The maker's order ids; a broker order may not use the prefix (it could cancel the maker's).
 MAKER_PREFIX = "mm:"
 
-ACCEPTED, FILL, CANCELLED, REJECTED, EXPIRED = "ACCEPTED", "FILL", "CANCELLED", "REJECTED", "EXPIRED"
-# A replace took effect (`quantity`: the order's new total, `price`: its new limit), or was
-# refused (`reason`; the order is unchanged).
-REPLACED, REPLACE_REJECTED = "REPLACED", "REPLACE_REJECTED"
-# A cancel of an order the exchange does not hold resting (`reject_code` says why), and the
-# answer to an OrderStatusRequest (`order_status`). Neither changes the order.
-CANCEL_REJECTED, ORDER_STATUS = "CANCEL_REJECTED", "ORDER_STATUS"
-# Why a cancel or replace was refused (FIX CxlRejReason): never seen (or forgotten), or
-# known and done already (filled, cancelled, expired, rejected). A rule refusing a resting
-# order's replace (price band, lot) has no code.
-UNKNOWN_ORDER, TOO_LATE = "UNKNOWN_ORDER", "TOO_LATE"
+# What a report says happened (ExecType) and why a cancel or replace was refused
+# (RejectCode) are the shared enums of mybroker.trading: REPLACED carries the order's new
+# total (`quantity`) and limit (`price`); REPLACE_REJECTED a `reason` (the order is
+# unchanged); CANCEL_REJECTED a `reject_code`: UNKNOWN_ORDER when the exchange never saw the
+# order (or forgot it), TOO_LATE when it knew it and it is done already. A rule refusing a
+# resting order's replace (price band, lot) has no code. ORDER_STATUS answers an
+# OrderStatusRequest (`order_status`). Neither refusal nor answer changes the order.
+
 # What an ORDER_STATUS says of the order.
 RESTING, DONE, UNKNOWN = "RESTING", "DONE", "UNKNOWN"
 # Finished order ids the exchange remembers (oldest forgotten first): enough to tell a
@@ -143,7 +141,7 @@ class Rules:
 @dataclass(frozen=True)
 class ExecutionReport:
     order_id: str
-    exec_type: str
+    exec_type: ExecType
     time: datetime
     leaves_quantity: int
     cumulative_quantity: int
@@ -157,7 +155,7 @@ class ExecutionReport:
     side: Side | None = None
     trade_id: str | None = None
     # CANCEL_REJECTED / REPLACE_REJECTED: UNKNOWN_ORDER or TOO_LATE (None: a rule refused it).
-    reject_code: str | None = None
+    reject_code: RejectCode | None = None
     order_status: str | None = None  # ORDER_STATUS: RESTING, DONE or UNKNOWN
 
 
@@ -274,7 +272,7 @@ class Exchange:
                 reason = self._outside_band(price, market)
         if reason is not None:
             self._finished(command.order_id)
-            return [ExecutionReport(command.order_id, REJECTED, at, 0, 0, reason=reason, ticker=command.ticker)]
+            return [ExecutionReport(command.order_id, ExecType.REJECTED, at, 0, 0, reason=reason, ticker=command.ticker)]
         assert market is not None
         order = BookOrder(
             command.order_id, command.side, command.type, command.time_in_force, command.quantity, price, protection, command.account
@@ -295,7 +293,7 @@ class Exchange:
             if reports:
                 return reports
         code, reason = self._not_resting(command.order_id)
-        return [ExecutionReport(command.order_id, CANCEL_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
+        return [ExecutionReport(command.order_id, ExecType.CANCEL_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
 
     def order_status(self, command: OrderStatusRequest, at: datetime) -> list[ExecutionReport]:
         """Whether the exchange holds the order (RESTING, with what is left and what
@@ -307,15 +305,15 @@ class Exchange:
         if leaves is not None:
             assert market is not None
             cumulative = market.book.quantity(order_id) - leaves
-            return [ExecutionReport(order_id, ORDER_STATUS, at, leaves, cumulative, ticker=ticker, order_status=RESTING)]
+            return [ExecutionReport(order_id, ExecType.ORDER_STATUS, at, leaves, cumulative, ticker=ticker, order_status=RESTING)]
         status = DONE if order_id in self._done or ticker is not None else UNKNOWN
-        return [ExecutionReport(order_id, ORDER_STATUS, at, 0, 0, ticker=ticker or command.ticker, order_status=status)]
+        return [ExecutionReport(order_id, ExecType.ORDER_STATUS, at, 0, 0, ticker=ticker or command.ticker, order_status=status)]
 
-    def _not_resting(self, order_id: str) -> tuple[str, str]:
+    def _not_resting(self, order_id: str) -> tuple[RejectCode, str]:
         """Why a cancel or replace finds no resting order: its reject code and reason."""
         if order_id in self._done or order_id in self._orders:
-            return TOO_LATE, "the order is not resting at the exchange (filled, cancelled, expired or rejected)"
-        return UNKNOWN_ORDER, f"unknown order {order_id!r}: the exchange never received it, or has forgotten it"
+            return RejectCode.TOO_LATE, "the order is not resting at the exchange (filled, cancelled, expired or rejected)"
+        return RejectCode.UNKNOWN_ORDER, f"unknown order {order_id!r}: the exchange never received it, or has forgotten it"
 
     def _finished(self, order_id: str) -> None:
         """Moves a broker order from the live ones to the remembered finished ones."""
@@ -335,7 +333,7 @@ class Exchange:
         market = self._markets.get(ticker or "")
         if market is None:
             code, reason = self._not_resting(command.order_id)
-            return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
+            return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
         reason = self._replace_refusal(command, market)
         price = None
         if reason is None and command.limit_price is not None:
@@ -352,8 +350,8 @@ class Exchange:
             if events:
                 return self._reports(events, at)
             code, reason = self._not_resting(command.order_id)
-            return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker, reject_code=code)]
-        return [ExecutionReport(command.order_id, REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker)]
+            return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker, reject_code=code)]
+        return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker)]
 
     def update_reference(self, command: ReferencePrice, at: datetime) -> list[ExecutionReport]:
         """Moves the reference of a ticker (and of its fractional book) and re-quotes the
@@ -496,7 +494,7 @@ class Exchange:
                 reports.append(
                     ExecutionReport(
                         event.order_id,
-                        FILL,
+                        ExecType.FILL,
                         at,
                         event.leaves,
                         event.cumulative,
@@ -512,20 +510,20 @@ class Exchange:
             elif isinstance(event, Replaced):
                 reports.append(
                     ExecutionReport(
-                        event.order_id, REPLACED, at, event.leaves, event.cumulative,
+                        event.order_id, ExecType.REPLACED, at, event.leaves, event.cumulative,
                         quantity=event.quantity, price=from_ticks(event.price), ticker=ticker,
                     )
                 )
             elif isinstance(event, Accepted):
-                reports.append(ExecutionReport(event.order_id, ACCEPTED, at, event.quantity, 0, ticker=ticker))
+                reports.append(ExecutionReport(event.order_id, ExecType.ACCEPTED, at, event.quantity, 0, ticker=ticker))
             elif isinstance(event, Cancelled):
                 self._finished(event.order_id)
-                reports.append(ExecutionReport(event.order_id, CANCELLED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
+                reports.append(ExecutionReport(event.order_id, ExecType.CANCELLED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
             elif isinstance(event, Expired):
                 self._finished(event.order_id)
-                reports.append(ExecutionReport(event.order_id, EXPIRED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
+                reports.append(ExecutionReport(event.order_id, ExecType.EXPIRED, at, 0, event.cumulative, reason=event.reason, ticker=ticker))
             elif isinstance(event, Rejected):
                 self._finished(event.order_id)
-                reports.append(ExecutionReport(event.order_id, REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
+                reports.append(ExecutionReport(event.order_id, ExecType.REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
         return reports
 

@@ -26,11 +26,12 @@ from typing import AsyncIterator
 from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 
-from b3sim.exchange import FILL, ExecutionReport
-from b3sim.tape import trade_envelope, trades_of
-from b3sim.wire import report_envelope
+from b3sim.exchange import ExecutionReport
+from b3sim.tape import trades_of
+from b3sim.wire import report_envelope, trade_envelope
 from mybroker.db import Database, FixedDecimal, Transaction, UtcDateTime, messaging_tables
 from mybroker.events import EXCHANGE_TRADES, EXECUTIONS, Envelope
+from mybroker.trading import ExecType
 
 CONSUMER = "b3-sim"
 
@@ -137,7 +138,7 @@ class Journal:
                     payload=data,
                 )
             )
-        fills = [report for report in entry.reports if report.exec_type == FILL]
+        fills = [report for report in entry.reports if report.exec_type == ExecType.FILL]
         if fills:
             await tx.session.execute(insert(executions), [_execution_row(report) for report in fills])
         for report, envelope in zip(entry.reports, entry.envelopes):

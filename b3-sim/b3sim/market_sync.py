@@ -16,17 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import orjson
 
 from b3sim.book import Book, Side
 from b3sim.exchange import Exchange
 from b3sim.tape import Trade
+from b3sim.wire import trade_message
+from mybroker import wire
 from mybroker.bus import MessageBus
 from mybroker.cache import Cache
-from mybroker.events import BOOK_SNAPSHOT, EXCHANGE_BOOKS, Envelope, iso, utcnow
-from mybroker.money import format_money, from_ticks
+from mybroker.events import EXCHANGE_BOOKS, utcnow
+from mybroker.money import from_ticks
 
 log = logging.getLogger("mybroker.b3sim.market")
 
@@ -37,25 +39,19 @@ def market_key(ticker: str) -> str:
     return f"b3:market:{ticker}"
 
 
-def _levels(book: Book, side: Side, levels: int) -> list[dict[str, Any]]:
-    return [
-        {"price": format_money(from_ticks(price)), "quantity": quantity, "orders": orders}
-        for price, quantity, orders in book.depth(side, levels)
-    ]
+def _levels(book: Book, side: Side, levels: int) -> tuple[wire.BookLevel, ...]:
+    return tuple(wire.BookLevel(from_ticks(price), quantity, orders) for price, quantity, orders in book.depth(side, levels))
 
 
-def book_snapshot(book: Book, at: datetime, last_trade: Trade | None, levels: int = BOOK_LEVELS) -> dict[str, Any]:
-    """The BookSnapshot payload (docs/internals.md). Pure."""
-    bids, asks = _levels(book, Side.BUY, levels), _levels(book, Side.SELL, levels)
-    return {
-        "ticker": book.ticker,
-        "bids": bids,
-        "asks": asks,
-        "bestBid": bids[0]["price"] if bids else None,
-        "bestAsk": asks[0]["price"] if asks else None,
-        "lastTrade": last_trade.payload() if last_trade else None,
-        "time": iso(at),
-    }
+def book_snapshot(book: Book, at: datetime, last_trade: Trade | None, levels: int = BOOK_LEVELS) -> wire.BookSnapshot:
+    """The BookSnapshot message (docs/internals.md). Pure."""
+    return wire.BookSnapshot(
+        ticker=book.ticker,
+        bids=_levels(book, Side.BUY, levels),
+        asks=_levels(book, Side.SELL, levels),
+        last_trade=None if last_trade is None else trade_message(last_trade),
+        time=at,
+    )
 
 
 class MarketSync:
@@ -115,16 +111,16 @@ class MarketSync:
             if book is not None:
                 snapshots.append(book_snapshot(book, at, self._last_trades.get(ticker), self.levels))
         results = await asyncio.gather(*(self._publish(snapshot) for snapshot in snapshots), return_exceptions=True)
-        failed = [(snapshot["ticker"], result) for snapshot, result in zip(snapshots, results) if isinstance(result, BaseException)]
+        failed = [(snapshot.ticker, result) for snapshot, result in zip(snapshots, results) if isinstance(result, BaseException)]
         if failed:  # one line per flush, not per ticker: an outage would flood the log
             log.warning("%d book snapshots not published (first: %s %r)", len(failed), *failed[0])
         self.published += len(snapshots) - len(failed)
         return len(snapshots) - len(failed)
 
-    async def _publish(self, snapshot: dict[str, Any]) -> None:
-        ticker = snapshot["ticker"]
-        await self.cache.set(market_key(ticker), orjson.dumps(snapshot))
-        await self.bus.publish(EXCHANGE_BOOKS, Envelope(BOOK_SNAPSHOT, snapshot), key=ticker)
+    async def _publish(self, snapshot: wire.BookSnapshot) -> None:
+        message = snapshot.envelope()
+        await self.cache.set(market_key(snapshot.ticker), orjson.dumps(message.data))
+        await self.bus.publish(EXCHANGE_BOOKS, message, key=snapshot.ticker)
 
     async def start(self) -> None:
         core = self.exchange()

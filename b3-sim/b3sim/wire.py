@@ -1,18 +1,19 @@
-"""b3-sim's messages on the wire (docs/internals.md): NewOrder, CancelOrder and
-ReplaceOrder from `b3.orders`, Quote from market data, ExecutionReport out on
-`broker.executions`; OrderStatusRequest from `b3.orders` (answered, never journaled);
-and SessionPhase and RulesChanged, which the app makes itself (from its session clock, and
-at start when the configured rules differ from the journal's) so the journal holds them
-like any other command."""
+"""b3-sim's messages, mapped between its core's commands, reports and trades and the
+kernel's wire types (mybroker.wire holds every encoding and decoding): NewOrder,
+CancelOrder, ReplaceOrder and OrderStatusRequest from `b3.orders` (an OrderStatusRequest
+is answered, never journaled), Quote from market data, ExecutionReport out on
+`broker.executions`, Trade on `b3-trades-v1`.
+
+SessionPhase and RulesChanged are b3-sim's own: the app makes them itself (from its
+session clock, and at start when the configured rules differ from the journal's) so the
+journal holds them like any other command. No channel carries them, so their shape lives
+here, not in the kernel."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from b3sim.book import OrderType, SelfTrade, Side, TimeInForce
+from b3sim.book import SelfTrade
 from b3sim.exchange import (
-    FILL,
-    REPLACED,
     CancelOrder,
     ExecutionReport,
     NewOrder,
@@ -24,17 +25,9 @@ from b3sim.exchange import (
     SessionPhase,
 )
 from b3sim.session import Phase
-from mybroker.events import (
-    CANCEL_ORDER,
-    EXECUTION_REPORT,
-    NEW_ORDER,
-    ORDER_STATUS_REQUEST,
-    QUOTE,
-    REPLACE_ORDER,
-    Envelope,
-    iso,
-)
-from mybroker.money import format_money
+from b3sim.tape import Trade
+from mybroker import wire
+from mybroker.events import Envelope
 
 # The session moved to a new phase: {"phase": "OPEN"}; made by b3-sim itself, journaled.
 SESSION_PHASE = "SessionPhase"
@@ -43,47 +36,30 @@ SESSION_PHASE = "SessionPhase"
 RULES_CHANGED = "RulesChanged"
 
 
-def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def _quantity(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def exchange_command(
     message: Envelope,
 ) -> NewOrder | CancelOrder | ReplaceOrder | SessionPhase | OrderStatusRequest | RulesChanged | None:
     """The command in a `b3.orders` message; None for a type this exchange does not know.
     A malformed message raises, so the bus retries and then dead-letters it."""
-    data = message.data
-    if message.type == NEW_ORDER:
+    if message.type == wire.NewOrder.TYPE:
+        order = wire.NewOrder.of(message)
         return NewOrder(
-            order_id=str(data["orderId"]),
-            ticker=str(data["ticker"]),
-            side=Side(data["side"]),
-            type=OrderType(data["type"]),
-            time_in_force=TimeInForce(data.get("timeInForce") or "DAY"),
-            quantity=int(data["quantity"]),
-            limit_price=_decimal(data.get("limitPrice")),
-            protection_price=_decimal(data.get("protectionPrice")),
-            account=None if data.get("account") is None else str(data["account"]),
+            order.order_id, order.ticker, order.side, order.type, order.time_in_force, order.quantity,
+            order.limit_price, order.protection_price, order.account,
         )
-    if message.type == CANCEL_ORDER:
-        return CancelOrder(order_id=str(data["orderId"]), ticker=str(data.get("ticker", "")))
-    if message.type == REPLACE_ORDER:
-        return ReplaceOrder(
-            order_id=str(data["orderId"]),
-            ticker=str(data.get("ticker", "")),
-            quantity=_quantity(data.get("quantity")),
-            limit_price=_decimal(data.get("limitPrice")),
-        )
+    if message.type == wire.CancelOrder.TYPE:
+        cancel = wire.CancelOrder.of(message)
+        return CancelOrder(cancel.order_id, cancel.ticker)
+    if message.type == wire.ReplaceOrder.TYPE:
+        replace = wire.ReplaceOrder.of(message)
+        return ReplaceOrder(replace.order_id, replace.ticker, replace.quantity, replace.limit_price)
+    if message.type == wire.OrderStatusRequest.TYPE:
+        request = wire.OrderStatusRequest.of(message)
+        return OrderStatusRequest(request.order_id, request.ticker)
     if message.type == SESSION_PHASE:
-        return SessionPhase(Phase(data["phase"]))
-    if message.type == ORDER_STATUS_REQUEST:
-        return OrderStatusRequest(order_id=str(data["orderId"]), ticker=str(data.get("ticker", "")))
+        return SessionPhase(Phase(message.data["phase"]))
     if message.type == RULES_CHANGED:
-        return RulesChanged(Decimal(str(data["priceBandPercent"])), SelfTrade(data["selfTrade"]))
+        return RulesChanged(Decimal(str(message.data["priceBandPercent"])), SelfTrade(message.data["selfTrade"]))
     return None
 
 
@@ -96,29 +72,33 @@ def session_phase_envelope(phase: Phase) -> Envelope:
 
 
 def reference_price(message: Envelope) -> ReferencePrice | None:
-    if message.type != QUOTE:
+    if message.type != wire.Quote.TYPE:
         return None
-    return ReferencePrice(ticker=str(message.data["ticker"]), price=Decimal(str(message.data["price"])))
+    quote = wire.Quote.of(message)
+    return ReferencePrice(ticker=quote.ticker, price=quote.price)
 
 
 def report_envelope(report: ExecutionReport) -> Envelope:
-    fill = report.exec_type == FILL
-    # A FILL carries what traded; a REPLACED the order's new total quantity and limit price.
-    sized = fill or report.exec_type == REPLACED
-    return Envelope(
-        EXECUTION_REPORT,
-        {
-            "orderId": report.order_id,
-            "execType": report.exec_type,
-            "executionId": report.execution_id if fill else None,
-            "quantity": report.quantity if sized else None,
-            "price": format_money(report.price) if sized and report.price is not None else None,
-            "leavesQuantity": report.leaves_quantity,
-            "cumulativeQuantity": report.cumulative_quantity,
-            "reason": report.reason,
-            "time": iso(report.time),
-            # CANCEL_REJECTED / REPLACE_REJECTED: UNKNOWN_ORDER, TOO_LATE or null (a rule refused it).
-            "rejectCode": report.reject_code,
-            "orderStatus": report.order_status,  # ORDER_STATUS: RESTING, DONE or UNKNOWN
-        },
-    )
+    """The report as the broker reads it; the wire type drops what only the journal needs
+    (ticker, side, trade id) and holds the contract's nulls (no size outside FILL/REPLACED)."""
+    return wire.ExecutionReport(
+        order_id=report.order_id,
+        exec_type=report.exec_type,
+        time=report.time,
+        leaves_quantity=report.leaves_quantity,
+        cumulative_quantity=report.cumulative_quantity,
+        execution_id=report.execution_id,
+        quantity=report.quantity,
+        price=report.price,
+        reason=report.reason,
+        reject_code=report.reject_code,
+        order_status=report.order_status,
+    ).envelope()
+
+
+def trade_message(trade: Trade) -> wire.Trade:
+    return wire.Trade(trade.trade_id, trade.ticker, trade.price, trade.quantity, trade.time)
+
+
+def trade_envelope(trade: Trade) -> Envelope:
+    return trade_message(trade).envelope()

@@ -22,7 +22,7 @@ from b3sim.exchange import (
 from b3sim.journal import Entry, Journal
 from b3sim.market_sync import MarketSync
 from b3sim.recovery import rebuild
-from b3sim.tape import Trade
+from b3sim.tape import trades_of
 from b3sim.wire import exchange_command, reference_price, rules_changed_envelope
 from mybroker.events import EXCHANGE_ORDERS, Envelope, utcnow
 
@@ -259,7 +259,7 @@ class ExchangeWorker:
                         # Only a quote the recent-ids set forgot can get here: its new reports are lost.
                         log.error("%s %s was journaled already; %d new reports dropped", entry.message.type, entry.message.id, len(entry.reports))
                     elif entry.trades and self.market is not None:  # the tape is durable: show it
-                        self.market.traded(Trade.from_payload(trade.data) for trade in entry.trades)
+                        self.market.traded(trades_of(entry.reports))
                     del self._uncommitted[entry.message.id]
                     committed.set_result(None)
         finally:

@@ -5,6 +5,7 @@ import logging
 
 from mybroker.bus import MessageBus
 from mybroker.events import BOOK_SNAPSHOT, EXCHANGE_BOOKS, EXCHANGE_TRADES, MARKET_DATA, QUOTE, TRADE, Envelope
+from mybroker.wire import BookSnapshot, Trade
 from subgraphs.assets.service import AssetsService
 
 log = logging.getLogger("mybroker.assets")
@@ -25,11 +26,11 @@ def subscribe(bus: MessageBus, service: AssetsService) -> None:
     # The exchange's book snapshots and tape, into the cache (subgraphs.assets.market).
     async def on_book(message: Envelope) -> None:
         if message.type == BOOK_SNAPSHOT:
-            await service.market.record_book(message.data)
+            await service.market.record_book(BookSnapshot.of(message))
 
     async def on_trade(message: Envelope) -> None:
         if message.type == TRADE:
-            await service.market.record_trade(message.data)
+            await service.market.record_trade(Trade.of(message))
 
     bus.subscribe(EXCHANGE_BOOKS, GROUP, on_book)
     bus.subscribe(EXCHANGE_TRADES, GROUP, on_trade)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
-from typing import Any, Mapping
+from typing import Mapping
 
 from mybroker.errors import bad_input
-from mybroker.events import parse_iso
-from mybroker.money import CENT
 
 # Page sizes (the contract's defaults), bounded so one query cannot read a whole table.
 DEFAULT_ASSETS_PAGE = 50
@@ -88,7 +86,7 @@ def page_size(requested: int | None, default: int, maximum: int, what: str) -> i
 
 @dataclass(frozen=True)
 class QuoteTick:
-    """One market-data tick (the Quote payload of docs/internals.md)."""
+    """One market-data tick (a Quote of docs/internals.md, mapped by subgraphs.assets.wire)."""
 
     ticker: str
     price: Decimal
@@ -96,24 +94,6 @@ class QuoteTick:
     change_percent: float
     volume: int  # cumulative for the day
     time: datetime
-
-    @classmethod
-    def from_payload(cls, data: Mapping[str, Any]) -> "QuoteTick":
-        """Raises ValueError for a payload that does not fit the contract."""
-        try:
-            time = parse_iso(str(data["time"]))
-            if time.tzinfo is None:
-                raise ValueError("quote time has no offset")
-            return cls(
-                ticker=normalise_ticker(str(data["ticker"])),
-                price=Decimal(str(data["price"])).quantize(CENT),
-                change=Decimal(str(data["change"])).quantize(CENT),
-                change_percent=round(float(data["changePercent"]), 2),
-                volume=int(data["volume"]),
-                time=time.astimezone(timezone.utc),
-            )
-        except (KeyError, TypeError, InvalidOperation) as exc:
-            raise ValueError(f"malformed quote payload: {exc!r}") from None
 
 
 @dataclass(frozen=True)

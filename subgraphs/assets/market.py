@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import orjson
 
+from mybroker import wire
 from mybroker.cache import Cache
 from mybroker.events import iso, parse_iso, utcnow
 from subgraphs.assets.domain import normalise_ticker, page_size
@@ -46,38 +47,32 @@ class TapeTrade:
     time: datetime
 
 
-def _time(text: Any) -> datetime:
-    moment = parse_iso(str(text))
+def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("time has no offset")
     return moment.astimezone(timezone.utc)
 
 
-def book_from_snapshot(data: Mapping[str, Any], depth: int) -> OrderBook:
-    def levels(side: str) -> list[BookLevel]:
-        return [BookLevel(Decimal(str(l["price"])), int(l["quantity"]), int(l["orders"])) for l in data[side][:depth]]
+def book_of(snapshot: wire.BookSnapshot, depth: int) -> OrderBook:
+    def levels(side: tuple[wire.BookLevel, ...]) -> list[BookLevel]:
+        return [BookLevel(level.price, level.quantity, level.orders) for level in side[:depth]]
 
-    return OrderBook(levels("bids"), levels("asks"), _time(data["time"]))
+    return OrderBook(levels(snapshot.bids), levels(snapshot.asks), _utc(snapshot.time))
 
 
-def keeps_snapshot(candidate: Mapping[str, Any], cached: Mapping[str, Any] | None) -> bool:
+def keeps_snapshot(candidate: wire.BookSnapshot, cached: wire.BookSnapshot | None) -> bool:
     """Newer (or equal) wins: a redelivered or late snapshot never hides a newer book."""
-    return cached is None or _time(candidate["time"]) >= _time(cached["time"])
+    return cached is None or _utc(candidate.time) >= _utc(cached.time)
 
 
-def add_trade(trades: list[dict[str, Any]], trade: Mapping[str, Any], keep: int = TRADES_KEPT) -> list[dict[str, Any]] | None:
+def add_trade(trades: list[dict[str, Any]], trade: wire.Trade, keep: int = TRADES_KEPT) -> list[dict[str, Any]] | None:
     """The list (newest first) with `trade` in it, or None when it is there already.
-    Raises ValueError for a trade that does not fit the contract."""
-    if any(t["tradeId"] == trade["tradeId"] for t in trades):
+    Raises ValueError for a trade without an offset on its time."""
+    if any(t["tradeId"] == trade.trade_id for t in trades):
         return None
-    entry = {
-        "tradeId": str(trade["tradeId"]),
-        "price": str(Decimal(str(trade["price"]))),
-        "quantity": int(trade["quantity"]),
-        "time": iso(_time(trade["time"])),
-    }
+    entry = {"tradeId": trade.trade_id, "price": str(trade.price), "quantity": trade.quantity, "time": iso(_utc(trade.time))}
     # The tape arrives in order per ticker; a redelivered older trade still sorts into place.
-    merged = sorted([entry, *trades], key=lambda t: _time(t["time"]), reverse=True)
+    merged = sorted([entry, *trades], key=lambda t: parse_iso(t["time"]), reverse=True)
     return merged[:keep]
 
 
@@ -93,17 +88,17 @@ class MarketView:
     def __init__(self, cache: Cache):
         self.cache = cache
 
-    async def record_book(self, data: Mapping[str, Any]) -> None:
-        ticker = normalise_ticker(str(data["ticker"]))
-        book_from_snapshot(data, MAX_BOOK_DEPTH)  # refuse a malformed snapshot before caching it
+    async def record_book(self, snapshot: wire.BookSnapshot) -> None:
+        ticker = normalise_ticker(snapshot.ticker)
+        _utc(snapshot.time)  # refuse a snapshot no later one could be compared with, before caching it
         raw = await self.cache.get(book_key(ticker))
-        if keeps_snapshot(data, orjson.loads(raw) if raw else None):
-            await self.cache.set(book_key(ticker), orjson.dumps(dict(data)))
+        if keeps_snapshot(snapshot, wire.BookSnapshot.from_payload(orjson.loads(raw)) if raw else None):
+            await self.cache.set(book_key(ticker), orjson.dumps(snapshot.payload()))
 
-    async def record_trade(self, data: Mapping[str, Any]) -> None:
-        ticker = normalise_ticker(str(data["ticker"]))
+    async def record_trade(self, trade: wire.Trade) -> None:
+        ticker = normalise_ticker(trade.ticker)
         raw = await self.cache.get(trades_key(ticker))
-        updated = add_trade(orjson.loads(raw) if raw else [], data)
+        updated = add_trade(orjson.loads(raw) if raw else [], trade)
         if updated is not None:
             await self.cache.set(trades_key(ticker), orjson.dumps(updated))
 
@@ -111,12 +106,14 @@ class MarketView:
         """The latest book per ticker, `depth` levels a side; an empty book before the first."""
         levels = page_size(depth, DEFAULT_BOOK_DEPTH, MAX_BOOK_DEPTH, "depth")
         raw = await self.cache.get_many([book_key(normalise_ticker(str(t))) for t in tickers])
-        return [book_from_snapshot(orjson.loads(value), levels) if value else OrderBook([], [], utcnow()) for value in raw]
+        return [
+            book_of(wire.BookSnapshot.from_payload(orjson.loads(value)), levels) if value else OrderBook([], [], utcnow()) for value in raw
+        ]
 
     async def trades(self, ticker: str, limit: int | None) -> list[TapeTrade]:
         """The latest trades, newest first."""
         count = page_size(limit, DEFAULT_TRADES, TRADES_KEPT, "limit")
         raw = await self.cache.get(trades_key(normalise_ticker(ticker)))
         return [
-            TapeTrade(Decimal(t["price"]), int(t["quantity"]), _time(t["time"])) for t in (orjson.loads(raw) if raw else [])[:count]
+            TapeTrade(Decimal(t["price"]), int(t["quantity"]), parse_iso(t["time"])) for t in (orjson.loads(raw) if raw else [])[:count]
         ]

@@ -16,9 +16,11 @@ from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import QUOTE, Envelope
 from mybroker.live import LiveFeed
 from mybroker.money import format_money
+from mybroker.wire import Quote
 from subgraphs.assets import repository
 from subgraphs.assets.catalog_view import CatalogView
 from subgraphs.assets.market import MarketView
+from subgraphs.assets.wire import quote_tick, tick_of
 from subgraphs.assets.domain import (
     DEFAULT_ASSETS_PAGE,
     DEFAULT_CANDLES,
@@ -136,7 +138,7 @@ class AssetsService:
         wanted = [normalise_ticker(str(t)) for t in tickers]
         raw = await self.cache.get_many([quote_key(standard_ticker(t)) for t in wanted])
         return [
-            None if value is None else dataclasses.replace(QuoteTick.from_payload(orjson.loads(value)), ticker=ticker)
+            None if value is None else dataclasses.replace(tick_of(orjson.loads(value)), ticker=ticker)
             for ticker, value in zip(wanted, raw)
         ]
 
@@ -145,7 +147,8 @@ class AssetsService:
         latest quote unless a newer one is already cached. No inbox here: folding is
         idempotent (a repeated tick changes nothing), and an inbox row per tick would grow
         by millions a day."""
-        tick = QuoteTick.from_payload(message.data)
+        quote = Quote.of(message)
+        tick = quote_tick(quote)
         async with self.db.transaction() as tx:
             current = await repository.candles_of_tick(tx.session, tick)
             await repository.save_candles(tx.session, current, fold_tick(current, tick))
@@ -153,7 +156,7 @@ class AssetsService:
         # leave the cache behind for good, and the newer-wins rule makes this idempotent.
         cached = await self.latest_quote(tick.ticker)
         if is_newer(tick.time, cached.time if cached else None):
-            await self.cache.set(quote_key(tick.ticker), orjson.dumps(message.data))
+            await self.cache.set(quote_key(tick.ticker), orjson.dumps(quote.payload()))
 
     async def quote_stream(self, tickers: Sequence[str]) -> AsyncIterator[QuoteTick]:
         """Every tick of the asked tickers from now on (the quotes subscription)."""
@@ -179,7 +182,7 @@ class AssetsService:
         async with aclosing(self.live.subscribe(accepts)) as messages:
             async for message in messages:
                 try:
-                    tick = QuoteTick.from_payload(message.data)
+                    tick = quote_tick(Quote.of(message))
                 except ValueError:
                     log.warning("skipped a malformed quote %s on the live feed", message.id)
                     continue

@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 from mybroker.errors import DomainError, ErrorCode
 from mybroker.internal_http import InternalClient
-from mybroker.events import iso
 from mybroker.money import format_money
 from subgraphs.orders.domain import Fill, Order
+from subgraphs.orders.wire import last_fill
 
 log = logging.getLogger("mybroker.orders")
 
@@ -104,12 +104,7 @@ class ReportsClient:
             "userId": order.user_id,
             "ticker": order.ticker,
             "side": order.side.value,
-            "lastFill": {
-                "executionId": fill.execution_id,
-                "quantity": fill.quantity,
-                "price": format_money(fill.price),
-                "executedAt": iso(fill.executed_at),
-            },
+            "lastFill": last_fill(fill).payload(),
         }
         try:
             await self.http.call("POST", "/internal/fills", body)

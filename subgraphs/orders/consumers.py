@@ -5,7 +5,7 @@ import logging
 
 from mybroker.bus import Handler
 from mybroker.events import EXECUTION_REPORT, Envelope
-from subgraphs.orders import messages
+from mybroker.wire import ExecutionReport
 from subgraphs.orders.service import OrderService
 
 log = logging.getLogger("mybroker.orders")
@@ -19,6 +19,6 @@ def execution_reports(service: OrderService) -> Handler:
             log.warning("unexpected %s message %s on the executions channel", message.type, message.id)
             return
         # Dedupe by envelope id happens inside apply_execution's transaction (the inbox).
-        await service.apply_execution(message.id, messages.execution_report(message.data))
+        await service.apply_execution(message.id, ExecutionReport.of(message))
 
     return handle

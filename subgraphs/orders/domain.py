@@ -23,6 +23,9 @@ from enum import Enum
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.money import CENT, cents, cents_up
 from mybroker.trading import ExecType, OrderSide, OrderType, RejectCode, TimeInForce  # noqa: F401 - ExecType, RejectCode: the wire's, re-read here
+# B3's word about one order (docs/internals.md, broker.executions): the wire's type itself,
+# so the broker reads one shape of report.
+from mybroker.wire import ExecutionReport  # noqa: F401 - re-exported
 
 
 class OrderStatus(str, Enum):
@@ -146,21 +149,6 @@ class Fill:
     quantity: int
     price: Decimal
     executed_at: datetime
-
-
-@dataclass(frozen=True)
-class ExecutionReport:
-    """B3's word about one order (see docs/internals.md, broker.executions)."""
-
-    order_id: str
-    exec_type: ExecType
-    time: datetime
-    execution_id: str | None = None
-    quantity: int | None = None
-    price: Decimal | None = None
-    reason: str | None = None
-    reject_code: RejectCode | None = None
-    order_status: str | None = None  # with ORDER_STATUS: RESTING, DONE or UNKNOWN
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Callable
 
 from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.events import ORDER_EVENTS
-from subgraphs.orders import messages, repository
+from subgraphs.orders import repository, wire
 from subgraphs.orders.domain import Order, OrderRequest
 from subgraphs.orders.idempotency import HeldReservation, as_lost, completed, is_lost, lost_order
 from subgraphs.orders.metrics import OrdersMetrics
@@ -52,7 +52,7 @@ class OrphanCheck:
         try:
             async with self.db.transaction() as tx:
                 await repository.add(tx.session, lost)
-                await tx.emit(ORDER_EVENTS, messages.order_updated(lost), key=lost.id)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(lost), key=lost.id)
         except Exception as exc:
             if not is_unique_violation(exc):
                 raise
@@ -83,7 +83,7 @@ class OrphanCheck:
                 if current is None or not is_lost(current):
                     return lost
                 await repository.save_terms(tx.session, better)
-                await tx.emit(ORDER_EVENTS, messages.order_updated(better), key=better.id)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(better), key=better.id)
         except Exception:  # noqa: BLE001 - the caller answers with the order as it is
             log.warning("could not complete the terms of lost order %s", lost.id, exc_info=True)
             return lost

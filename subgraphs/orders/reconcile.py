@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from mybroker.db import utc_now
-from mybroker.events import EXCHANGE_ORDERS, ORDER_STATUS_REQUEST, Envelope
+from mybroker.events import EXCHANGE_ORDERS
 from subgraphs.orders import repository
 from subgraphs.orders.metrics import OrdersMetrics
+from subgraphs.orders.wire import order_status_request
 
 if TYPE_CHECKING:
     from subgraphs.orders.service import OrderService
@@ -33,10 +34,6 @@ log = logging.getLogger("mybroker.orders.reconcile")
 # B3's words in an ORDER_STATUS report.
 RESTING, DONE, UNKNOWN = "RESTING", "DONE", "UNKNOWN"
 BATCH = 500  # orders per transaction of status requests
-
-
-def order_status_request(order_id: str, ticker: str) -> Envelope:
-    return Envelope(ORDER_STATUS_REQUEST, {"orderId": order_id, "ticker": ticker})
 
 
 @dataclass

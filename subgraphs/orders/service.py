@@ -21,7 +21,8 @@ from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import EXCHANGE_ORDERS, ORDER_EVENTS, ORDER_UPDATED
 from mybroker.live import LiveFeed
-from subgraphs.orders import messages, repository
+from mybroker.wire import OrderUpdated
+from subgraphs.orders import repository, wire
 from subgraphs.orders.clients import AssetDirectory, FillToSettle, FillProjection, Reservation, Reservations
 from subgraphs.orders.domain import (
     ExecType,
@@ -131,8 +132,8 @@ class OrderService:
         try:
             async with self.db.transaction() as tx:
                 await repository.add(tx.session, order)
-                await tx.emit(EXCHANGE_ORDERS, messages.new_order(order), key=order.ticker)
-                await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
+                await tx.emit(EXCHANGE_ORDERS, wire.new_order(order), key=order.ticker)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(order), key=order.id)
         except Exception as exc:
             return await self._save_failed(order, request, terms.price_per_share, exc)
         return order
@@ -196,8 +197,8 @@ class OrderService:
                 raise DomainError(ErrorCode.FORBIDDEN, "This order belongs to someone else.")
             if order.request_cancel(self.clock()):
                 await repository.save(tx.session, order)
-                await tx.emit(EXCHANGE_ORDERS, messages.cancel_order(order), key=order.ticker)
-                await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
+                await tx.emit(EXCHANGE_ORDERS, wire.cancel_order(order), key=order.ticker)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(order), key=order.id)
         return order
 
     async def replace_order(self, caller: Caller, order_id: str, quantity: int | None, limit_price: Decimal | None) -> Order:
@@ -226,8 +227,8 @@ class OrderService:
                 order.request_replace(self.clock())
                 await repository.save(tx.session, order)
                 sent_limit = None if limit_price is None else new_limit
-                await tx.emit(EXCHANGE_ORDERS, messages.replace_order(order, quantity, sent_limit), key=order.ticker)
-                await tx.emit(ORDER_EVENTS, messages.order_updated(order), key=order.id)
+                await tx.emit(EXCHANGE_ORDERS, wire.replace_order(order, quantity, sent_limit), key=order.ticker)
+                await tx.emit(ORDER_EVENTS, wire.order_updated(order), key=order.id)
         except BaseException:
             await self._restore_terms(current)
             raise
@@ -278,7 +279,7 @@ class OrderService:
             await repository.save(tx.session, order)
             if fill is not None:
                 await repository.add_fill(tx.session, order.id, fill)
-            await tx.emit(ORDER_EVENTS, messages.order_updated(order, fill), key=order.id)
+            await tx.emit(ORDER_EVENTS, wire.order_updated(order, fill), key=order.id)
         if report.exec_type is ExecType.ORDER_STATUS and self.status_listener is not None:
             # Ended by this answer: B3 does not hold an order the broker thought live.
             self.status_listener(order.id, report.order_status or "", was_live and order.is_terminal)
@@ -356,7 +357,7 @@ class OrderService:
         # aclosing: leaving `async for` does not close the live subscription by itself.
         async with aclosing(self.live.subscribe(accepts)) as updates:
             async for message in updates:
-                yield messages.order_from_snapshot(message.data)
+                yield wire.order_from_snapshot(OrderUpdated.of(message))
 
     async def _stored(self, user_id: str, order_id: str, client_order_id: str | None) -> Order | None:
         """The order stored under this id, or (orders placed before ids were derived from

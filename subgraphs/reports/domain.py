@@ -10,60 +10,29 @@ must accept events as they come, so a sale past zero opens a short instead of fa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
-from enum import Enum
-from typing import Any, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Mapping
 
-from mybroker.catalog import standard_ticker
-from mybroker.events import parse_iso
-from mybroker.money import CENT, cents
+from mybroker.money import cents
+from mybroker.trading import OrderSide
 
 ZERO = Decimal("0.00")
 
 
-class Side(str, Enum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
 @dataclass(frozen=True)
 class Fill:
-    """One execution of one of a user's orders, from an OrderUpdated event's `lastFill`."""
+    """One execution of one of a user's orders, from an OrderUpdated event's `lastFill`
+    (subgraphs.reports.wire)."""
 
     execution_id: str
     order_id: str
     user_id: str
     ticker: str
-    side: Side
+    side: OrderSide
     quantity: int
     price: Decimal
     executed_at: datetime
-
-    @classmethod
-    def from_order_event(cls, data: Mapping[str, Any]) -> "Fill | None":
-        """The fill an OrderUpdated carries, or None when the change is not a fill.
-        Raises ValueError for a payload that does not fit the contract."""
-        last = data.get("lastFill")
-        if not last:
-            return None
-        try:
-            fill = cls(
-                execution_id=str(last["executionId"]),
-                order_id=str(data["orderId"]),
-                user_id=str(data["userId"]),
-                # A fractional fill (PETR4F) delivers the standard ticker's shares.
-                ticker=standard_ticker(str(data["ticker"]).upper()),
-                side=Side(data["side"]),
-                quantity=int(last["quantity"]),
-                price=Decimal(str(last["price"])),
-                executed_at=parse_iso(str(last["executedAt"])).astimezone(timezone.utc),
-            )
-        except (KeyError, TypeError, InvalidOperation) as exc:
-            raise ValueError(f"malformed order event: {exc!r}") from None
-        if fill.quantity <= 0 or fill.price <= 0 or fill.price != fill.price.quantize(CENT):
-            raise ValueError(f"implausible fill {fill.execution_id}: {fill.quantity} @ {fill.price}")
-        return fill
 
 
 @dataclass(frozen=True)
@@ -77,10 +46,10 @@ class Holding:
         return ZERO if self.quantity == 0 else cents(abs(self.cost) / abs(self.quantity))
 
 
-def apply_fill(holding: Holding, side: Side, quantity: int, price: Decimal) -> Holding:
+def apply_fill(holding: Holding, side: OrderSide, quantity: int, price: Decimal) -> Holding:
     if quantity <= 0:
         raise ValueError("a fill has a positive quantity")
-    direction = 1 if side is Side.BUY else -1
+    direction = 1 if side is OrderSide.BUY else -1
     held = holding.quantity
     if held == 0 or (held > 0) == (direction > 0):
         # Opening or adding: the average re-weights by quantity.

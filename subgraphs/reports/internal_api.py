@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 
 from mybroker.errors import bad_input
 from mybroker.service import internal_api
-from subgraphs.reports.domain import Fill
 from subgraphs.reports.service import ReportsService
+from subgraphs.reports.wire import handed_fill
 
 
 def fills_router(service: ReportsService, secret: str) -> APIRouter:
@@ -24,7 +24,7 @@ def fills_router(service: ReportsService, secret: str) -> APIRouter:
         if not isinstance(body, dict):
             raise bad_input("The body must be a JSON object.")
         try:
-            fill = Fill.from_order_event(body)
+            fill = handed_fill(body)
         except ValueError as exc:
             raise bad_input(str(exc)) from None
         if fill is None:

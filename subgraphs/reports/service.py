@@ -12,9 +12,11 @@ from mybroker.auth import Caller
 from mybroker.cache import Cache
 from mybroker.db import Database, utc_now
 from mybroker.errors import forbidden
-from mybroker.events import Envelope, parse_iso
+from mybroker.events import Envelope, iso, parse_iso
+from mybroker.wire import OrderUpdated, Quote
 from subgraphs.reports import repository
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
+from subgraphs.reports.wire import fill_of
 
 log = logging.getLogger("mybroker.reports")
 
@@ -33,7 +35,7 @@ class ReportsService:
     async def apply_order_update(self, message: Envelope) -> bool:
         """Folds the fill an OrderUpdated carries into the user's holding, once per envelope
         (inbox) and once per execution (fills). True when it changed the projection."""
-        fill = Fill.from_order_event(message.data)
+        fill = fill_of(OrderUpdated.of(message))
         if fill is None:
             return False
         async with self.db.transaction() as tx:
@@ -64,12 +66,12 @@ class ReportsService:
 
     async def record_price(self, message: Envelope) -> None:
         """Keeps the latest price per ticker. Newer wins, so redelivery needs no inbox."""
-        data = message.data
-        ticker, price, time = str(data["ticker"]).upper(), Decimal(str(data["price"])), parse_iso(str(data["time"]))
+        quote = Quote.of(message)
+        ticker = quote.ticker.upper()
         cached = await self.cache.get(price_key(ticker))
-        if cached is not None and parse_iso(orjson.loads(cached)["time"]) > time:
+        if cached is not None and parse_iso(orjson.loads(cached)["time"]) > quote.time:
             return
-        await self.cache.set(price_key(ticker), orjson.dumps({"price": str(price), "time": data["time"]}))
+        await self.cache.set(price_key(ticker), orjson.dumps({"price": str(quote.price), "time": iso(quote.time)}))
 
     async def portfolio(self, caller: Caller, user_id: str) -> PortfolioValue:
         """The caller's own portfolio only."""

@@ -14,7 +14,8 @@ from mybroker.catalog import standard_ticker
 from mybroker.db import Database, Transaction, utc_now
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import WALLET_EVENTS
-from subgraphs.wallet import messages, repository
+from subgraphs.wallet import repository
+from subgraphs.wallet.wire import transaction_message
 from subgraphs.wallet.domain import (
     NO_FEES,
     FeeSchedule,
@@ -215,7 +216,7 @@ async def _save_wallet(tx: Transaction, wallet: Wallet, now: datetime) -> None:
     await repository.save_wallet(tx.session, wallet, now)
     for entry in wallet.new_entries:
         posted = await repository.add_entry(tx.session, wallet, entry, now)
-        await tx.emit(WALLET_EVENTS, messages.wallet_transaction(wallet.user_id, posted), key=wallet.user_id)
+        await tx.emit(WALLET_EVENTS, transaction_message(wallet.user_id, posted), key=wallet.user_id)
     wallet.new_entries.clear()
 
 

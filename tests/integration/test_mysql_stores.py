@@ -224,20 +224,17 @@ async def test_concurrent_fills_of_one_holding_all_count(fresh_database):
     """Fills of different orders (different partitions) for one user and ticker, folded at
     once: the holding row is locked, so no update is lost."""
     from mybroker.cache import MemoryCache
-    from mybroker.events import ORDER_UPDATED, Envelope
+    from mybroker.events import Envelope, parse_iso
+    from mybroker.trading import OrderSide, OrderType, TimeInForce
+    from mybroker.wire import LastFill, OrderUpdated
     from subgraphs.reports.service import ReportsService
 
     def order_filled(n: int) -> Envelope:
-        return Envelope(
-            ORDER_UPDATED,
-            {
-                "orderId": f"o{n}",
-                "userId": ANA,
-                "ticker": "PETR4",
-                "side": "BUY",
-                "lastFill": {"executionId": f"x{n}", "quantity": 100, "price": "10.00", "executedAt": "2026-01-05T13:00:00.000Z"},
-            },
-        )
+        at = parse_iso("2026-01-05T13:00:00.000Z")
+        return OrderUpdated(
+            f"o{n}", ANA, "PETR4", OrderSide.BUY, OrderType.MARKET, TimeInForce.DAY, 100, None, 100, Decimal("10.00"),
+            "FILLED", None, None, LastFill(f"x{n}", 100, Decimal("10.00"), at), at, at,
+        ).envelope()
 
     db = await migrated(fresh_database(), "reports")
     try:

@@ -15,6 +15,7 @@ from subgraphs.assets.domain import (
     page_size,
     search_key,
 )
+from subgraphs.assets.wire import tick_of
 
 UTC = timezone.utc
 T0 = datetime(2025, 3, 10, 13, 59, 30, tzinfo=UTC)
@@ -157,15 +158,17 @@ def test_is_newer_keeps_the_latest_quote():
 # ------------------------------------------------------------------ inputs
 
 
-def test_quote_tick_from_payload():
-    parsed = QuoteTick.from_payload(
+def test_a_quote_payload_as_a_tick():
+    parsed = tick_of(
         {"ticker": "petr4", "price": "31.5", "change": "-0.1", "changePercent": -0.3167, "volume": 10, "time": "2025-03-10T13:00:00.000Z"}
     )
     assert parsed.ticker == "PETR4" and parsed.price == Decimal("31.50") and parsed.change_percent == -0.32
     assert parsed.time == datetime(2025, 3, 10, 13, tzinfo=UTC)
     for broken in ({}, {"ticker": "X", "price": "abc", "change": "0", "changePercent": 0, "volume": 1, "time": "2025-03-10T13:00:00Z"}):
         with pytest.raises(ValueError):
-            QuoteTick.from_payload(broken)
+            tick_of(broken)
+    with pytest.raises(ValueError):  # a time without an offset could be any hour
+        tick_of({"ticker": "X", "price": "1", "change": "0", "changePercent": 0, "volume": 1, "time": "2025-03-10T13:00:00"})
 
 
 def test_search_key_ignores_case_and_accents():

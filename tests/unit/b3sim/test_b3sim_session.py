@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from b3sim.exchange import REPLACED, ExecutionReport, ReplaceOrder, SessionPhase
+from b3sim.exchange import ExecutionReport, ReplaceOrder, SessionPhase
 from b3sim.session import B3, AlwaysOpen, Phase, calendar
-from b3sim.wire import REPLACE_ORDER, exchange_command, report_envelope, session_phase_envelope
-from mybroker.events import NEW_ORDER, Envelope
+from b3sim.wire import exchange_command, report_envelope, session_phase_envelope
+from mybroker.events import NEW_ORDER, REPLACE_ORDER, Envelope
+from mybroker.trading import ExecType
 
 # 2026-11-24 is a Tuesday; Brasília is UTC-3 (no daylight saving time since 2019).
 TUESDAY = datetime(2026, 11, 24, tzinfo=timezone.utc)
@@ -59,7 +60,7 @@ def test_new_commands_decode_from_their_envelopes():
 
 
 def test_a_replaced_report_carries_the_new_quantity_and_price():
-    report = ExecutionReport("o1", REPLACED, TUESDAY, 150, 50, quantity=200, price=Decimal("31.5"))
+    report = ExecutionReport("o1", ExecType.REPLACED, TUESDAY, 150, 50, quantity=200, price=Decimal("31.5"))
     data = report_envelope(report).data
     assert (data["execType"], data["quantity"], data["price"], data["leavesQuantity"], data["cumulativeQuantity"]) == (
         "REPLACED", 200, "31.50", 150, 50

@@ -9,10 +9,10 @@ from b3sim.exchange import Exchange, Rules
 from b3sim.journal import Journal
 from b3sim.market_maker import MakerPolicy
 from b3sim.session import Phase
-from b3sim.wire import REPLACE_ORDER, session_phase_envelope
+from b3sim.wire import session_phase_envelope
 from b3sim.worker import ExchangeWorker
 from mybroker.catalog import load_catalog
-from mybroker.events import Envelope
+from mybroker.events import REPLACE_ORDER, Envelope
 from tests.unit.b3sim.conftest import Clock, limit
 
 

@@ -32,7 +32,7 @@ def test_a_snapshot_lists_levels_best_first_with_their_order_counts():
     for order_id, side, price, quantity in [("b1", Side.BUY, 3100, 100), ("b2", Side.BUY, 3100, 200), ("b3", Side.BUY, 3090, 100), ("s1", Side.SELL, 3120, 300)]:
         book.submit(BookOrder(order_id, side, OrderType.LIMIT, TimeInForce.DAY, quantity, price))
     last = Trade("PETR4-s-1", "PETR4", Decimal("31.05"), 100, AT)
-    snapshot = book_snapshot(book, AT, last, levels=1)
+    snapshot = book_snapshot(book, AT, last, levels=1).payload()
     assert snapshot == {
         "ticker": "PETR4",
         "bids": [{"price": "31.00", "quantity": 300, "orders": 2}],
@@ -42,7 +42,7 @@ def test_a_snapshot_lists_levels_best_first_with_their_order_counts():
         "lastTrade": {"tradeId": "PETR4-s-1", "ticker": "PETR4", "price": "31.05", "quantity": 100, "time": "2026-11-24T13:00:00.000Z"},
         "time": "2026-11-24T13:00:00.000Z",
     }
-    assert book_snapshot(Book("VALE3"), AT, None)["bestBid"] is None
+    assert book_snapshot(Book("VALE3"), AT, None).payload()["bestBid"] is None
 
 
 async def test_trades_go_on_the_tape_once_and_books_to_the_cache(service_settings):
@@ -114,7 +114,7 @@ async def test_changes_between_two_flushes_cost_one_snapshot_per_ticker():
         assert await sync.flush() == 1 and await sync.flush() == 0
         await bus.drain()
         assert [m.data["ticker"] for m in sent] == ["PETR4"]
-        assert sent[0].data["bestBid"] == book_snapshot(core.book("PETR4"), AT, None)["bestBid"]
+        assert sent[0].data["bestBid"] == book_snapshot(core.book("PETR4"), AT, None).payload()["bestBid"]
         sync.touch(None, AT)  # e.g. the session closed: every book
         assert await sync.flush() == 2
     finally:

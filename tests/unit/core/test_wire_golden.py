@@ -12,12 +12,15 @@ from b3sim.book import Book, BookOrder, SelfTrade
 from b3sim.exchange import ExecutionReport as ExchangeReport, Rules
 from b3sim.market_sync import book_snapshot
 from b3sim.session import Phase
-from b3sim.tape import Trade, trade_envelope
+from b3sim.tape import Trade
+from b3sim.wire import trade_envelope
 from ingest.simulator import quote_payload
-from mybroker.trading import OrderSide, OrderType, TimeInForce
-from subgraphs.orders import messages
+from mybroker.trading import ExecType, OrderSide, OrderType, RejectCode, TimeInForce
+from subgraphs.orders import wire as messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus, PendingRequest
-from subgraphs.orders.reconcile import order_status_request
+from subgraphs.orders.wire import order_status_request
+from subgraphs.wallet.domain import PostedEntry, TransactionType
+from subgraphs.wallet.wire import transaction_message
 
 AT = datetime(2026, 3, 2, 13, 30, 5, 123456, tzinfo=timezone.utc)
 LATER = datetime(2026, 3, 2, 13, 31, 0, tzinfo=timezone.utc)
@@ -78,7 +81,7 @@ def test_order_updated_with_and_without_last_fill():
 
 def test_execution_reports():
     fill = b3wire.report_envelope(
-        ExchangeReport("o-1", "FILL", AT, 200, 100, execution_id="t-1-A", quantity=100, price=Decimal("38.5"),
+        ExchangeReport("o-1", ExecType.FILL, AT, 200, 100, execution_id="t-1-A", quantity=100, price=Decimal("38.5"),
                        ticker="PETR4", side=OrderSide.BUY, trade_id="t-1")
     )
     assert fill.type == "ExecutionReport"
@@ -88,17 +91,17 @@ def test_execution_reports():
         "rejectCode": None, "orderStatus": None,
     }
     # Outside FILL / REPLACED, quantity and price stay null even when the core set them.
-    accepted = b3wire.report_envelope(ExchangeReport("o-1", "ACCEPTED", AT, 300, 0, execution_id="x", quantity=300, price=Decimal("1")))
+    accepted = b3wire.report_envelope(ExchangeReport("o-1", ExecType.ACCEPTED, AT, 300, 0, execution_id="x", quantity=300, price=Decimal("1")))
     assert accepted.data == {
         "orderId": "o-1", "execType": "ACCEPTED", "executionId": None, "quantity": None, "price": None,
         "leavesQuantity": 300, "cumulativeQuantity": 0, "reason": None, "time": "2026-03-02T13:30:05.123Z",
         "rejectCode": None, "orderStatus": None,
     }
-    replaced = b3wire.report_envelope(ExchangeReport("o-1", "REPLACED", AT, 100, 100, quantity=200, price=Decimal("38.1")))
+    replaced = b3wire.report_envelope(ExchangeReport("o-1", ExecType.REPLACED, AT, 100, 100, quantity=200, price=Decimal("38.1")))
     assert (replaced.data["executionId"], replaced.data["quantity"], replaced.data["price"]) == (None, 200, "38.10")
-    rejected = b3wire.report_envelope(ExchangeReport("o-1", "CANCEL_REJECTED", AT, 0, 0, reason="no", reject_code="TOO_LATE"))
+    rejected = b3wire.report_envelope(ExchangeReport("o-1", ExecType.CANCEL_REJECTED, AT, 0, 0, reason="no", reject_code=RejectCode.TOO_LATE))
     assert (rejected.data["reason"], rejected.data["rejectCode"]) == ("no", "TOO_LATE")
-    status = b3wire.report_envelope(ExchangeReport("o-1", "ORDER_STATUS", AT, 0, 0, order_status="UNKNOWN"))
+    status = b3wire.report_envelope(ExchangeReport("o-1", ExecType.ORDER_STATUS, AT, 0, 0, order_status="UNKNOWN"))
     assert status.data["orderStatus"] == "UNKNOWN"
 
 
@@ -119,7 +122,7 @@ def test_trade_and_book_snapshot():
     book.submit(BookOrder("b1", OrderSide.BUY, OrderType.LIMIT, TimeInForce.DAY, 100, price=3840))
     book.submit(BookOrder("b2", OrderSide.BUY, OrderType.LIMIT, TimeInForce.DAY, 200, price=3840))
     book.submit(BookOrder("s1", OrderSide.SELL, OrderType.LIMIT, TimeInForce.DAY, 300, price=3860))
-    assert book_snapshot(book, LATER, trade) == {
+    assert book_snapshot(book, LATER, trade).payload() == {
         "ticker": "PETR4",
         "bids": [{"price": "38.40", "quantity": 300, "orders": 2}],
         "asks": [{"price": "38.60", "quantity": 300, "orders": 1}],
@@ -127,7 +130,7 @@ def test_trade_and_book_snapshot():
         "lastTrade": {"tradeId": "t-1", "ticker": "PETR4", "price": "38.50", "quantity": 100, "time": "2026-03-02T13:30:05.123Z"},
         "time": "2026-03-02T13:31:00.000Z",
     }
-    assert book_snapshot(Book("VALE3"), LATER, None) == {
+    assert book_snapshot(Book("VALE3"), LATER, None).payload() == {
         "ticker": "VALE3", "bids": [], "asks": [], "bestBid": None, "bestAsk": None, "lastTrade": None,
         "time": "2026-03-02T13:31:00.000Z",
     }
@@ -138,3 +141,13 @@ def test_quote():
         "ticker": "PETR4", "price": "38.50", "change": "0.50", "changePercent": 1.32, "volume": 12_300,
         "time": "2026-03-02T13:30:05.123Z", "source": "simulator",
     }
+
+
+def test_wallet_transaction():
+    envelope = transaction_message("u-1", PostedEntry("tx-1", TransactionType.BUY, Decimal("-3850"), "o-1", AT))
+    assert (envelope.type, envelope.data) == (
+        "WalletTransaction",
+        {"transactionId": "tx-1", "userId": "u-1", "type": "BUY", "amount": "-3850.00", "orderId": "o-1", "createdAt": "2026-03-02T13:30:05.123Z"},
+    )
+    deposit = transaction_message("u-1", PostedEntry("tx-2", TransactionType.DEPOSIT, Decimal("100.5"), None, LATER))
+    assert (deposit.data["amount"], deposit.data["orderId"], deposit.data["createdAt"]) == ("100.50", None, "2026-03-02T13:31:00.000Z")

@@ -10,7 +10,7 @@ import pytest
 
 from mybroker.errors import DomainError, ErrorCode
 from subgraphs.orders.domain import ExecType, InvalidTransition, OrderStatus, check_lot
-from subgraphs.orders.messages import execution_report
+from mybroker.wire import ExecutionReport
 from tests.unit.orders.test_order_state_machine import T0, new_order, order_in, report
 
 
@@ -61,7 +61,7 @@ def test_a_replace_the_exchange_does_not_know_ends_the_order():
 def test_replace_reports_decode_from_the_wire():
     data = {"orderId": "o-1", "execType": "REPLACED", "quantity": 200, "price": "31.50", "leavesQuantity": 200,
             "cumulativeQuantity": 0, "time": "2026-11-24T13:00:00.000Z"}
-    decoded = execution_report(data)
+    decoded = ExecutionReport.from_payload(data)
     assert (decoded.exec_type, decoded.quantity, decoded.price) == (ExecType.REPLACED, 200, Decimal("31.50"))
 
 

@@ -30,7 +30,7 @@ def new_order(quantity: int = 300) -> Order:
 
 
 def report(kind: ExecType, *, qty: int | None = None, price: str | None = None, exec_id: str | None = None, reason=None, at=T0):
-    return ExecutionReport("o-1", kind, at, exec_id, qty, Decimal(price) if price else None, reason)
+    return ExecutionReport("o-1", kind, at, execution_id=exec_id, quantity=qty, price=Decimal(price) if price else None, reason=reason)
 
 
 def order_in(status: OrderStatus) -> Order:

@@ -161,7 +161,7 @@ async def test_queries_show_only_the_callers_orders(service):
     order_id = (await data(service, ALICE, PLACE, base(type="LIMIT", limitPrice="30.00")))["placeOrder"]["id"]
     await service.apply_execution("m1", ExecutionReport(order_id, ExecType.ACCEPTED, _now()))
     await service.apply_execution(
-        "m2", ExecutionReport(order_id, ExecType.FILL, _now(), "t1-P", 100, Decimal("29.99"))
+        "m2", ExecutionReport(order_id, ExecType.FILL, _now(), execution_id="t1-P", quantity=100, price=Decimal("29.99"))
     )
     mine = (await data(service, ALICE, ORDER, {"id": order_id}))["order"]
     assert mine["status"] == "FILLED" and mine["averagePrice"] == "29.99"

@@ -44,7 +44,7 @@ async def code_of(awaitable) -> ErrorCode:
 
 
 def report(order_id, kind, *, qty=None, price=None, exec_id=None, reason=None) -> ExecutionReport:
-    return ExecutionReport(order_id, kind, T1, exec_id, qty, Decimal(price) if price else None, reason)
+    return ExecutionReport(order_id, kind, T1, execution_id=exec_id, quantity=qty, price=Decimal(price) if price else None, reason=reason)
 
 
 # ---------------------------------------------------------------- placeOrder

@@ -9,9 +9,10 @@ from b3sim.app import create_service as create_exchange
 from mybroker.auth import Caller
 from mybroker.cache import MemoryCache
 from mybroker.db import OutboxRelay
-from mybroker.events import EXECUTIONS, MARKET_DATA, ORDER_EVENTS, QUOTE, Envelope
+from mybroker.events import EXECUTIONS, MARKET_DATA, ORDER_EVENTS, Envelope, utcnow
 from mybroker.service import Infrastructure
 from mybroker.settings import Settings
+from mybroker.wire import Quote
 from subgraphs.orders.consumers import GROUP, execution_reports
 from subgraphs.orders.domain import OrderRequest, OrderSide, OrderStatus, OrderType, TimeInForce
 
@@ -28,7 +29,7 @@ async def until_status(service, order_id, *statuses, timeout=5.0):
         await asyncio.sleep(0.02)
 
 
-async def test_orders_live_their_lives_through_the_exchange(harness):
+async def test_orders_live_their_lives_through_the_exchange(harness, tmp_path):
     bus, service = harness.bus, harness.service
     bus.subscribe(EXECUTIONS, GROUP, execution_reports(service))
     snapshots: list[dict] = []
@@ -37,14 +38,15 @@ async def test_orders_live_their_lives_through_the_exchange(harness):
         snapshots.append(message.data)
 
     bus.subscribe(ORDER_EVENTS, "test", watch)
-    exchange = create_exchange(Infrastructure(Settings(mm_depth=3, mm_lots_per_level=2), bus, MemoryCache()))
+    exchange = create_exchange(Infrastructure(Settings(mm_depth=3, mm_lots_per_level=2, data_dir=tmp_path), bus, MemoryCache()))
     relay = OutboxRelay(harness.db, bus, poll_interval=0.05)
     await exchange.start()
     await bus.start()
     await relay.start()
     try:
         last = harness.assets.assets["PETR4"].last_price
-        await bus.publish(MARKET_DATA, Envelope(QUOTE, {"ticker": "PETR4", "price": f"{last}"}), key="PETR4")
+        quote = Quote("PETR4", last, Decimal("0"), 0.0, 0, utcnow())
+        await bus.publish(MARKET_DATA, quote.envelope(), key="PETR4")
 
         bought = await service.place_order(ALICE, OrderRequest("PETR4", OrderSide.BUY, OrderType.MARKET, 300))
         filled = await until_status(service, bought.id, OrderStatus.FILLED)

@@ -5,7 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subgraphs.reports.domain import Fill, Holding, Side, apply_fill, value_portfolio, value_position
+from mybroker.trading import OrderSide as Side
+from mybroker.wire import OrderUpdated
+from subgraphs.reports.domain import Fill, Holding, apply_fill, value_portfolio, value_position
+from subgraphs.reports.wire import fill_of, handed_fill
 
 D = Decimal
 
@@ -116,7 +119,7 @@ def test_an_empty_portfolio_is_all_zeros():
     assert str(portfolio.market_value) == "0.00"
 
 
-def test_fill_from_order_event():
+def test_a_handed_over_fill():
     data = {
         "orderId": "o-9",
         "userId": "u-1",
@@ -124,12 +127,26 @@ def test_fill_from_order_event():
         "side": "SELL",
         "lastFill": {"executionId": "x-1", "quantity": 100, "price": "31.40", "executedAt": "2025-03-10T10:00:00.000-03:00"},
     }
-    fill = Fill.from_order_event(data)
+    fill = handed_fill(data)
     assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.SELL, 100, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
-    assert Fill.from_order_event({**data, "lastFill": None}) is None
+    assert handed_fill({**data, "lastFill": None}) is None
     # A fill on the fractional book is a holding of the same shares.
-    assert Fill.from_order_event({**data, "ticker": "PETR4F"}).ticker == "PETR4"
+    assert handed_fill({**data, "ticker": "PETR4F"}).ticker == "PETR4"
     for broken in ({**data, "side": "HOLD"}, {**data, "lastFill": {**data["lastFill"], "quantity": 0}},
                    {**data, "lastFill": {**data["lastFill"], "price": "31.405"}}, {"lastFill": {"executionId": "x"}}):
         with pytest.raises(ValueError):
-            Fill.from_order_event(broken)
+            handed_fill(broken)
+
+
+def test_the_fill_of_an_order_event():
+    data = {
+        "orderId": "o-9", "userId": "u-1", "ticker": "PETR4F", "side": "BUY", "type": "LIMIT", "timeInForce": "DAY",
+        "quantity": 10, "limitPrice": "31.40", "filledQuantity": 10, "averagePrice": "31.40", "status": "FILLED",
+        "rejectReason": None, "statusReason": None, "createdAt": "2025-03-10T12:59:00.000Z", "updatedAt": "2025-03-10T13:00:00.000Z",
+        "lastFill": {"executionId": "x-1", "quantity": 10, "price": "31.40", "executedAt": "2025-03-10T10:00:00.000-03:00"},
+    }
+    fill = fill_of(OrderUpdated.from_payload(data))
+    assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.BUY, 10, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
+    assert fill_of(OrderUpdated.from_payload({**data, "lastFill": None})) is None
+    with pytest.raises(ValueError):
+        fill_of(OrderUpdated.from_payload({**data, "lastFill": {**data["lastFill"], "price": "0.00"}}))

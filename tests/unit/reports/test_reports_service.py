@@ -133,10 +133,11 @@ async def test_subgraph_sdl_extends_user_and_references_asset(env):
 async def test_a_fill_handed_over_by_orders_counts_once_with_its_order_event(env):
     """orders hands each fill over before the order shows it (read your writes); the order
     event that follows, or a repeat of the hand-over, finds it done."""
-    from subgraphs.reports.domain import Fill
+    from mybroker.wire import OrderUpdated
+    from subgraphs.reports.wire import fill_of
 
     data = order_event("u-1", "PETR4", "BUY", 100, "31.40", execution_id="x-7")
-    fill = Fill.from_order_event(data)
+    fill = fill_of(OrderUpdated.from_payload(data))
     assert await env.service.record_fill(fill)
     assert not await env.service.record_fill(fill)
     await env.publish(Envelope(ORDER_UPDATED, data))
