@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from mybroker.bus import DLQ_SUFFIX, Handler, MessageBus, Outgoing, PublishIncomplete, publish_in_order
+from mybroker.bus.port import DLQ_SUFFIX, Handler, MessageBus, Outgoing, PublishIncomplete, publish_in_order
 from mybroker.bus.sharding import shard_of, shard_queue
 from mybroker.events import EXCHANGE_ORDERS, Envelope
 

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from mybroker.bus import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
+from mybroker.bus.port import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
 from mybroker.bus.retry import deliver
 from mybroker.outage_log import OutageLog
 from mybroker.events import MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, Envelope

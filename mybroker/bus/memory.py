@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from mybroker.bus import Handler
+from mybroker.bus.port import Handler
 from mybroker.bus.retry import deliver
 from mybroker.bus.sequencer import KeySequencer
 from mybroker.events import Envelope

@@ -22,7 +22,7 @@ import aio_pika
 from aio_pika import DeliveryMode, ExchangeType, Message
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
-from mybroker.bus import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
+from mybroker.bus.port import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
 from mybroker.bus.retry import deliver
 from mybroker.bus.sequencer import KeySequencer
 from mybroker.outage_log import OutageLog

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from typing import Sequence
 
-from mybroker.bus import Handler
+from mybroker.bus.port import Handler
 from mybroker.events import Envelope
 
 log = logging.getLogger("mybroker.bus")
