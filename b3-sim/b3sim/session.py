@@ -5,15 +5,18 @@ changes, so the journal holds every change and a replay goes through the same ph
     CLOSED --> PRE_OPENING (auction) --> OPEN (continuous) --> CLOSING_CALL (auction) --> CLOSED
 
 `always` (the default) is open at every moment, so the simulated platform trades at any
-hour. `b3` is B3's equity session in Brasília time on weekdays: pre-opening 09:45-10:00,
-continuous 10:00-17:55, closing call 17:55-18:00 (holidays are not modelled)."""
+hour. `b3` is B3's equity session on its business days, from the platform's one trading
+calendar (mybroker.calendar, B3's holidays included): the opening auction in the 15
+minutes before continuous trading opens (09:45-10:00 on a usual day, 12:45-13:00 on Ash
+Wednesday), the closing call in the 5 minutes before it closes (17:55-18:00)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
-from zoneinfo import ZoneInfo
+
+from mybroker.calendar import BRASILIA, B3Calendar, b3_calendar
 
 
 class Phase(str, Enum):
@@ -38,33 +41,27 @@ class AlwaysOpen:
 
 
 @dataclass(frozen=True)
-class DailySchedule:
-    """A weekday session in one time zone; the phase starts at each boundary (inclusive)."""
+class B3Session:
+    """B3's phases on the calendar's business days; CLOSED on weekends and holidays."""
 
-    zone: str = "America/Sao_Paulo"
-    pre_opening: time = time(9, 45)
-    open: time = time(10, 0)
-    closing_call: time = time(17, 55)
-    close: time = time(18, 0)
-    weekdays: frozenset[int] = frozenset(range(5))  # Monday..Friday
+    business_days: B3Calendar = field(default_factory=b3_calendar)
+    pre_opening: timedelta = timedelta(minutes=15)  # the opening auction, before the open
+    closing_call: timedelta = timedelta(minutes=5)  # the closing auction, before the close
 
     def phase_at(self, moment: datetime) -> Phase:
         if moment.tzinfo is None:
             raise ValueError("a session phase needs an aware datetime")
-        local = moment.astimezone(ZoneInfo(self.zone))
-        if local.weekday() not in self.weekdays:
+        session = self.business_days.session(moment.astimezone(BRASILIA).date())
+        if session is None or moment < session.open - self.pre_opening or moment >= session.close:
             return Phase.CLOSED
-        now = local.time()
-        if now < self.pre_opening or now >= self.close:
-            return Phase.CLOSED
-        if now < self.open:
+        if moment < session.open:
             return Phase.PRE_OPENING
-        if now < self.closing_call:
+        if moment < session.close - self.closing_call:
             return Phase.OPEN
         return Phase.CLOSING_CALL
 
 
-B3 = DailySchedule()
+B3 = B3Session()
 CALENDARS: dict[str, Calendar] = {"always": AlwaysOpen(), "b3": B3}
 
 

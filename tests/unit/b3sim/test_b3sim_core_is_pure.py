@@ -12,8 +12,9 @@ import b3sim
 
 CORE = ("exchange", "book", "auction", "session", "market_maker", "tape")
 # What the core may import of ours: the pure kernel parts (catalog data, money arithmetic,
-# the trading enums, the envelope's type names), never settings, a store, a bus or a server.
-ALLOWED_OURS = {"mybroker.catalog", "mybroker.money", "mybroker.trading", "mybroker.events"}
+# the trading enums, the envelope's type names, B3's calendar of business days and session
+# hours), never settings, a store, a bus or a server.
+ALLOWED_OURS = {"mybroker.catalog", "mybroker.money", "mybroker.trading", "mybroker.events", "mybroker.calendar"}
 
 
 def imported_modules(source: str) -> set[str]:

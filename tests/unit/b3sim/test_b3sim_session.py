@@ -91,3 +91,19 @@ async def test_the_session_clock_moves_the_exchange_through_the_calendar_and_onl
     assert [m.data["phase"] for m in sent] == ["PRE_OPENING", "OPEN", "CLOSING_CALL", "CLOSED"]
     rebuilding = SessionClock(B3, lambda: None, submit, clock=lambda: now[0])
     assert await rebuilding.tick() is None  # the core is being rebuilt: wait
+
+
+@pytest.mark.parametrize(
+    "moment, phase",
+    [
+        (datetime(2026, 2, 17, 14, 0, tzinfo=timezone.utc), Phase.CLOSED),  # Carnival Tuesday
+        (datetime(2026, 2, 18, 13, 0, tzinfo=timezone.utc), Phase.CLOSED),  # Ash Wednesday opens late
+        (datetime(2026, 2, 18, 15, 45, tzinfo=timezone.utc), Phase.PRE_OPENING),  # 12:45 in Brasília
+        (datetime(2026, 2, 18, 16, 0, tzinfo=timezone.utc), Phase.OPEN),
+        (datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc), Phase.CLOSED),  # Consciência Negra
+        (datetime(2026, 12, 24, 14, 0, tzinfo=timezone.utc), Phase.CLOSED),  # B3 does not trade on the 24th
+        (datetime(2026, 12, 23, 14, 0, tzinfo=timezone.utc), Phase.OPEN),
+    ],
+)
+def test_the_b3_calendar_knows_b3s_holidays_and_late_openings(moment, phase):
+    assert B3.phase_at(moment) is phase
