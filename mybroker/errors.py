@@ -16,6 +16,8 @@ class ErrorCode(str, Enum):
     UNKNOWN_ASSET = "UNKNOWN_ASSET"
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
     INSUFFICIENT_POSITION = "INSUFFICIENT_POSITION"
+    # A withdrawal above the settled cash: the rest comes from sales still to settle (D+2).
+    UNSETTLED_FUNDS = "UNSETTLED_FUNDS"
     ORDER_NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
     # placeOrder with a clientOrderId already used for an order with other terms.
     DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"

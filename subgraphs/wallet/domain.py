@@ -2,13 +2,18 @@
 
 Pure arithmetic on Decimals, no I/O. Every change of cash is a signed `LedgerEntry`
 (money into available cash is positive), so `available` is always the sum of the ledger
-and `blocked` the sum of what open reservations hold (docs/internals.md, money rules)."""
+and `blocked` the sum of what open reservations hold (docs/internals.md, money rules).
+
+A trade's cash (BUY, SELL, FEE entries) settles at B3 on D+2: its entries carry their
+settlement date, and `cash_view` says what is settled, what settles when, and what may be
+withdrawn. Sale proceeds buy at once; only settled cash leaves the broker."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Iterable
 
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.money import CENT, cents, cents_up
@@ -48,6 +53,7 @@ class LedgerEntry:
     type: TransactionType
     amount: Decimal  # signed: money into available cash is positive
     order_id: str | None = None
+    settles_on: date | None = None  # a trade's cash: its settlement day (D+2); None: at once
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,55 @@ class PostedEntry:
     amount: Decimal
     order_id: str | None
     created_at: datetime
+    settles_on: date | None = None
+
+
+@dataclass(frozen=True)
+class CashToSettle:
+    """The trades' cash that settles on one day: `amount` net (sales in, purchases and fees
+    out), and `balance`, the settled cash once it has (a projected balance)."""
+
+    day: date
+    amount: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class CashView:
+    """The wallet's cash as of a day: `settled` at B3; `to_settle` by day, oldest first;
+    `buying_power` (= available: sale proceeds buy at once); `withdrawable`, the available
+    cash that does not come from sales still to settle."""
+
+    settled: Decimal
+    to_settle: tuple[CashToSettle, ...]
+    buying_power: Decimal
+    withdrawable: Decimal
+    receivable: tuple[tuple[date, Decimal], ...]  # sale proceeds still to come in, by day
+
+
+def cash_view(available: Decimal, blocked: Decimal, unsettled: Iterable[tuple[date, Decimal]]) -> CashView:
+    """From the balances and the ledger's unsettled trade entries (settlement day, signed
+    amount): the entries' cash is in `available` already, so settled cash is the wallet's
+    total less what has yet to settle."""
+    by_day: dict[date, Decimal] = {}
+    receivable: dict[date, Decimal] = {}
+    for day, amount in unsettled:
+        by_day[day] = by_day.get(day, ZERO) + amount
+        if amount > 0:
+            receivable[day] = receivable.get(day, ZERO) + amount
+    settled = available + blocked - sum(by_day.values(), ZERO)
+    projected, balance = [], settled
+    for day in sorted(by_day):
+        balance += by_day[day]
+        projected.append(CashToSettle(day, by_day[day], balance))
+    incoming = sum(receivable.values(), ZERO)
+    return CashView(
+        settled=settled,
+        to_settle=tuple(projected),
+        buying_power=available,
+        withdrawable=max(ZERO, available - incoming),
+        receivable=tuple(sorted(receivable.items())),
+    )
 
 
 def check_transfer_amount(amount: Decimal) -> Decimal:
@@ -172,11 +227,18 @@ class Wallet:
     def deposit(self, amount: Decimal) -> None:
         self._post(TransactionType.DEPOSIT, check_transfer_amount(amount))
 
-    def withdraw(self, amount: Decimal) -> None:
+    def withdraw(self, amount: Decimal, cash: CashView | None = None) -> None:
+        """`cash`: the wallet's settlement view now; without it every cash is settled."""
         amount = check_transfer_amount(amount)
         if amount > self.available:
             raise DomainError(
                 ErrorCode.INSUFFICIENT_FUNDS, f"You have R$ {self.available} available; cannot withdraw R$ {amount}."
+            )
+        if cash is not None and amount > cash.withdrawable:
+            dates = ", ".join(f"R$ {value} on {day.strftime('%d/%m/%Y')}" for day, value in cash.receivable)
+            raise DomainError(
+                ErrorCode.UNSETTLED_FUNDS,
+                f"You can withdraw R$ {cash.withdrawable} now; the rest comes from sales that settle at B3 on D+2 ({dates}).",
             )
         self._post(TransactionType.WITHDRAWAL, -amount)
 
@@ -217,9 +279,16 @@ class Wallet:
         return Reservation(order_id, self.user_id, side, ticker, price_per_share, quantity, quantity, amount, amount)
 
     def settle_fill(
-        self, reservation: Reservation, position: Position, quantity: int, price: Decimal, fees: FeeSchedule = NO_FEES
+        self,
+        reservation: Reservation,
+        position: Position,
+        quantity: int,
+        price: Decimal,
+        fees: FeeSchedule = NO_FEES,
+        settles_on: date | None = None,
     ) -> None:
-        """One execution of the reservation's order, at the executed price."""
+        """One execution of the reservation's order, at the executed price; its cash
+        settles at B3 on `settles_on` (D+2 of the trading day)."""
         if not reservation.is_open:
             raise SettlementError(f"order {reservation.order_id}: fill after its reservation closed")
         if quantity <= 0 or quantity > reservation.open_quantity:
@@ -242,13 +311,13 @@ class Wallet:
             fee = min(fee, max(Decimal("0"), reservation.blocked_amount - traded - remaining))
             keep = min(remaining + fees.allowance(remaining), reservation.blocked_amount - traded - fee)
             self._release(reservation, reservation.blocked_amount - keep)
-            self._post(TransactionType.BUY, -traded, order_id)
+            self._post(TransactionType.BUY, -traded, order_id, settles_on)
             position.add_bought(quantity, traded + fee)
         else:
             position.deliver(quantity)
-            self._post(TransactionType.SELL, traded, order_id)
+            self._post(TransactionType.SELL, traded, order_id, settles_on)
         if fee > 0:
-            self._post(TransactionType.FEE, -fee, order_id)
+            self._post(TransactionType.FEE, -fee, order_id, settles_on)
 
     def set_terms(
         self,
@@ -322,6 +391,6 @@ class Wallet:
         self.blocked -= amount
         self._post(TransactionType.RELEASE, amount, reservation.order_id)
 
-    def _post(self, kind: TransactionType, amount: Decimal, order_id: str | None = None) -> None:
+    def _post(self, kind: TransactionType, amount: Decimal, order_id: str | None = None, settles_on: date | None = None) -> None:
         self.available += amount
-        self.new_entries.append(LedgerEntry(kind, amount, order_id))
+        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on))

@@ -9,7 +9,8 @@ service keeps that order; `reservation_owner` reads unlocked so it can."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Sequence
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -80,7 +81,7 @@ async def save_wallet(session: AsyncSession, wallet: Wallet, now: datetime) -> N
 
 
 async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, now: datetime) -> PostedEntry:
-    posted = PostedEntry(str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now)
+    posted = PostedEntry(str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now, entry.settles_on)
     await session.execute(
         insert(wallet_transactions).values(
             id=posted.id,
@@ -89,9 +90,19 @@ async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, n
             amount=posted.amount,
             order_id=posted.order_id,
             created_at=posted.created_at,
+            settles_on=posted.settles_on,
         )
     )
     return posted
+
+
+async def unsettled_of(session: AsyncSession, wallet_id: str, today: date) -> list[tuple[date, Decimal]]:
+    """The wallet's trade entries that settle after `today`: (settlement day, signed amount)."""
+    T = wallet_transactions.c
+    rows = await session.execute(
+        select(T.settles_on, T.amount).where(T.wallet_id == wallet_id, T.settles_on > today).order_by(T.settles_on)
+    )
+    return [(row.settles_on, row.amount) for row in rows]
 
 
 async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[PostedEntry]:
@@ -104,7 +115,7 @@ async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[Po
         .limit(first)
     )
     rows = (await session.execute(query)).all()
-    return [PostedEntry(row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at) for row in rows]
+    return [PostedEntry(row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on) for row in rows]
 
 
 # ------------------------------------------------------------ positions

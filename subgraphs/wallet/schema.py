@@ -3,6 +3,8 @@
 There is no Query field of our own: federation's `_entities` reaches `User.wallet`."""
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from datetime import datetime
 from decimal import Decimal
 
@@ -60,14 +62,26 @@ class WalletTransaction:
 
 
 @strawberry.type
+class CashToSettle:
+    date: dt.date = strawberry.field(description="the B3 business day it settles (D+2 of its trades)")
+    amount: Decimal = strawberry.field(description="net: sale proceeds in, purchases and fees out")
+    balance: Decimal = strawberry.field(description="settled cash once this day has settled (projected)")
+
+
+@strawberry.type
 class Wallet:
     id: strawberry.ID
     currency: str = strawberry.field(description="always BRL")
-    available: Decimal = strawberry.field(description="cash free to spend or withdraw")
+    available: Decimal = strawberry.field(
+        description="cash free to spend (buying power): settled or not, less what open BUY orders block; "
+        "`withdrawable` is what may leave"
+    )
     blocked: Decimal = strawberry.field(description="cash reserved by open BUY orders")
     user_id: strawberry.Private[str]
     # Positions read with the cash in one snapshot, when the resolver had them.
     snapshot_positions: strawberry.Private[list[domain.Position] | None] = None
+    # The settlement view, read once for however many of its fields the query asks.
+    cash_reading: strawberry.Private[asyncio.Task | None] = None
 
     @classmethod
     def from_domain(cls, wallet: domain.Wallet, positions: list[domain.Position] | None = None) -> "Wallet":
@@ -86,6 +100,29 @@ class Wallet:
         if held is None:
             held = await info.context.service.positions(info.context.caller, self.user_id)
         return [Position.from_domain(p) for p in held]
+
+    def _cash(self, info: Info) -> "asyncio.Task[domain.CashView]":
+        # Sibling fields resolve concurrently: the first starts the read, the others share it.
+        if self.cash_reading is None:
+            self.cash_reading = asyncio.ensure_future(info.context.service.cash(info.context.caller, self.user_id))
+        return self.cash_reading
+
+    @strawberry.field(description="cash settled at B3 (trades settle on D+2), blocked cash included")
+    async def settled(self, info: Info) -> Decimal:
+        return (await self._cash(info)).settled
+
+    @strawberry.field(description="trades' cash still to settle, by settlement day, oldest first (a liquidar)")
+    async def to_settle(self, info: Info) -> list[CashToSettle]:
+        view = await self._cash(info)
+        return [CashToSettle(date=item.day, amount=item.amount, balance=item.balance) for item in view.to_settle]
+
+    @strawberry.field(description="what a BUY may spend now: available, sale proceeds not yet settled included")
+    async def buying_power(self, info: Info) -> Decimal:
+        return (await self._cash(info)).buying_power
+
+    @strawberry.field(description="what may be withdrawn now: available cash that is not from sales still to settle")
+    async def withdrawable(self, info: Info) -> Decimal:
+        return (await self._cash(info)).withdrawable
 
     @strawberry.field(description="newest first")
     async def transactions(self, info: Info, first: int | None = 50) -> list[WalletTransaction]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable
 
 from mybroker.auth import Caller
+from mybroker.calendar import BRASILIA, B3Calendar, b3_calendar
 from mybroker.catalog import standard_ticker
 from mybroker.db import Database, Transaction, utc_now
 from mybroker.errors import bad_input, forbidden
@@ -18,12 +19,14 @@ from subgraphs.wallet import repository
 from subgraphs.wallet.wire import transaction_message
 from subgraphs.wallet.domain import (
     NO_FEES,
+    CashView,
     FeeSchedule,
     Position,
     PostedEntry,
     Reservation,
     Side,
     Wallet,
+    cash_view,
 )
 
 log = logging.getLogger("mybroker.wallet")
@@ -40,10 +43,23 @@ class Fill:
 
 
 class WalletService:
-    def __init__(self, db: Database, *, fees: FeeSchedule = NO_FEES, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        fees: FeeSchedule = NO_FEES,
+        clock: Callable[[], datetime] = utc_now,
+        calendar: B3Calendar | None = None,
+    ):
         self.db = db
         self.fees = fees
         self.clock = clock
+        self.calendar = calendar or b3_calendar()
+
+    def _today(self, now: datetime) -> date:
+        """The day settlement counts from: a trade's cash is settled from the start of its
+        settlement day in Brasília."""
+        return now.astimezone(BRASILIA).date()
 
     # ------------------------------------------------------------ the owner's view
 
@@ -72,6 +88,16 @@ class WalletService:
                 return wallet, await repository.open_positions(session, user_id)
         return await self.wallet(caller, user_id), []
 
+    async def cash(self, caller: Caller, user_id: str) -> CashView:
+        """Settled cash, cash to settle by day, buying power and what may be withdrawn now."""
+        _authorize(caller, user_id)
+        now = self.clock()
+        async with self.db.snapshot() as session:
+            wallet = await repository.wallet_of(session, user_id)
+            if wallet is None:
+                return cash_view(Decimal("0.00"), Decimal("0.00"), ())
+            return cash_view(wallet.available, wallet.blocked, await repository.unsettled_of(session, wallet.id, self._today(now)))
+
     async def transactions(self, caller: Caller, user_id: str, first: int | None = 50) -> list[PostedEntry]:
         """The ledger, newest first."""
         _authorize(caller, user_id)
@@ -95,7 +121,8 @@ class WalletService:
         async with self.db.transaction() as tx:
             now = self.clock()
             wallet = await repository.wallet_for_update(tx.session, user_id, now)
-            wallet.withdraw(amount)
+            unsettled = await repository.unsettled_of(tx.session, wallet.id, self._today(now))
+            wallet.withdraw(amount, cash_view(wallet.available, wallet.blocked, unsettled))
             await _save_wallet(tx, wallet, now)
         return wallet
 
@@ -167,7 +194,8 @@ class WalletService:
             assert reservation is not None
             if fill is not None and await repository.first_settlement(tx.session, fill.execution_id, order_id, now):
                 position = await repository.position_for_update(tx.session, wallet.id, reservation.ticker)
-                wallet.settle_fill(reservation, position, fill.quantity, fill.price, self.fees)
+                settles_on = self.calendar.settlement_date(self.calendar.trading_day(now))
+                wallet.settle_fill(reservation, position, fill.quantity, fill.price, self.fees, settles_on)
                 await repository.save_position(tx.session, wallet.id, position, now)
                 await repository.save_reservation(tx.session, reservation, now)
                 await _save_wallet(tx, wallet, now)

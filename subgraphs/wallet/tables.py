@@ -1,7 +1,7 @@
 """The wallet's store. Money columns are FixedDecimal (exact integer centavos), never floats."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, MetaData, String, Table
 
 from mybroker.db import FixedDecimal, UtcDateTime, messaging_tables
 from subgraphs.wallet.domain import AVERAGE_PRICE_PLACES
@@ -65,7 +65,11 @@ wallet_transactions = Table(
     Column("amount", FixedDecimal(2), nullable=False),
     Column("order_id", String(64)),
     Column("created_at", UtcDateTime(), nullable=False),
+    # A trade's cash settles at B3 on this day (D+2); null for what is settled at once
+    # (deposits, withdrawals, reservations and their releases).
+    Column("settles_on", Date()),
     Index("ix_wallet_transactions_wallet_seq", "wallet_id", "seq"),
+    Index("ix_wallet_transactions_wallet_settles_on", "wallet_id", "settles_on"),
 )
 
 # Executions already settled: a fill is applied once even if it comes in two envelopes.
