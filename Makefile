@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test unit e2e venv clean services services-down services-status bench web
+.PHONY: up test lint unit e2e venv clean services services-down services-status bench web
 
 venv: $(VENV)/.installed
 
@@ -32,8 +32,17 @@ web:
 web/dist/index.html: $(WEB_SOURCES)
 	cd web && npm ci --no-audit --no-fund && npm run build
 
-test: venv
+# The lint and the type check run once per CI run: on the embedded pass, not again on
+# MYBROKER_INFRA=real (.ci/run), which tests the same code against other engines.
+LINT := $(if $(filter real,$(MYBROKER_INFRA)),,lint)
+
+test: venv $(LINT)
 	$(BIN)/pytest -q
+
+# ruff and mypy, configured in pyproject.toml; either failing fails the build.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 unit: venv
 	$(BIN)/pytest -q tests/unit
@@ -48,7 +57,7 @@ bench: venv
 	$(BIN)/mybroker bench subscriptions
 
 clean:
-	rm -rf .mybroker .pytest_cache .hypothesis
+	rm -rf .mybroker .pytest_cache .hypothesis .mypy_cache .ruff_cache
 
 # Local engines for MYBROKER_INFRA=real (Kafka, RabbitMQ, MariaDB, PostgreSQL, MongoDB
 # wire-compatible SecantusDB, Redis) on 127.0.0.1; installs what is missing first.

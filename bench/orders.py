@@ -210,7 +210,7 @@ class Trader:
                     self.m.error(f"HTTP {response.status}: {str(body)[:200]}")
                     return None
                 return body
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
             self.m.error(f"{type(error).__name__}: {error}")
             return None
 
@@ -297,7 +297,7 @@ class Trader:
                         return
         except asyncio.CancelledError:
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError, BenchError) as error:
+        except (TimeoutError, aiohttp.ClientError, BenchError) as error:
             self.m.error(f"orderUpdates: {type(error).__name__}: {error}")
             ready.set()
 
@@ -319,7 +319,7 @@ class Trader:
             state.changed.clear()
             try:
                 await asyncio.wait_for(state.changed.wait(), max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.m.error(f"order stuck {state.status} for {ORDER_TIMEOUT:.0f}s")
                 return False
         return True

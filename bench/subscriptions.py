@@ -116,7 +116,7 @@ class Clients:
                 ).decode())
             self.connected += 1
             ready.set_result(None)
-        except Exception as error:  # counted and reported, never a trace
+        except Exception as error:  # noqa: BLE001 - counted and reported, never a trace
             self.failures.append(f"{type(error).__name__}: {error}")
             if not ready.done():
                 ready.set_result(None)
@@ -289,7 +289,7 @@ def subscriptions(ops: int | None = None, seed: int = 42, *, clients: int | None
             import uvloop
 
             result = uvloop.run(run_subscriptions_bench(clients=clients, rate=rate, seconds=seconds, gateway=gateway))
-        except (BenchSetupError, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, BenchSetupError, OSError) as error:
             message = str(error) or type(error).__name__
             return f"subscriptions bench could not run on {gateway}: {message}\n" + json.dumps({"error": message})
         text = report(result)

@@ -134,7 +134,7 @@ class BrapiClient:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
                 body = await response.read()
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._outcome(_Retryable("timeout")) from None
         except aiohttp.ClientError as exc:  # refused or dropped connection, bad framing
             raise self._outcome(_Retryable("connection_error", detail=f" ({type(exc).__name__})")) from None

@@ -98,7 +98,7 @@ class MongoHistory:
         from pymongo import AsyncMongoClient  # lazy: the embedded default never needs it
 
         # Bounded waits: a down server fails a write in seconds, not pymongo's default 30 s.
-        self._client = AsyncMongoClient(url, serverSelectionTimeoutMS=timeout_ms, timeoutMS=timeout_ms, tz_aware=True)
+        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, serverSelectionTimeoutMS=timeout_ms, timeoutMS=timeout_ms, tz_aware=True)
         self.collection = self._client[database][COLLECTION]
         self._indexed = False
 
@@ -183,7 +183,7 @@ class HistoryRecorder:
         if self._task is not None:
             try:
                 await asyncio.wait_for(self.flush(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("quote history: %d rounds unwritten at stop", len(self._pending))
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

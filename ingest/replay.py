@@ -49,11 +49,13 @@ async def rounds(quotes: AsyncIterator[tuple[datetime, Quote]]) -> AsyncIterator
     moment: datetime | None = None
     async for when, quote in quotes:
         if current and when != moment:
+            assert moment is not None  # set with the first quote
             yield moment, current
             current = []
         moment = when
         current.append(quote)
     if current:
+        assert moment is not None
         yield moment, current
 
 

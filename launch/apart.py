@@ -96,7 +96,7 @@ class ServicesApart:
                 child.send_signal(signal.SIGINT)
                 try:
                     await asyncio.wait_for(child.wait(), STOP_TIMEOUT)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     child.kill()
                     await child.wait()
         await asyncio.gather(*self._pumps, return_exceptions=True)

@@ -18,8 +18,12 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
+
+if TYPE_CHECKING:  # imported where it runs: most commands never start services apart
+    from launch.apart import ServicesApart
 
 SERVE_CHOICES = (*SERVICES, "b3-sim", "ingest", "router")
 
@@ -74,20 +78,20 @@ async def _up(args) -> None:
     settings = Settings.from_env(**overrides)
     if settings.production:
         _require_production_secret(settings)
+    apart: ServicesApart | None = None
     if args.apart:
         from launch.apart import ServicesApart
 
-        platform = ServicesApart(settings, production=settings.production)
-    else:
-        platform = Platform(settings)
+        apart = ServicesApart(settings, production=settings.production)
+    platform: Platform | ServicesApart = apart if apart is not None else Platform(settings)
     await platform.start()
     router = platform.settings.graphql_url("router")
     if settings.infra == "real":
         where = f"real engines: Kafka {settings.kafka_bootstrap}, RabbitMQ, MySQL, PostgreSQL, MongoDB, Redis"
     else:
         where = f"embedded: SQLite in {settings.data_dir}/, in-memory bus and cache, simulated market"
-    if args.apart:
-        where += f"; every service in a process of its own, logs in {platform.logs}/"
+    if apart is not None:
+        where += f"; every service in a process of its own, logs in {apart.logs}/"
     print(f"\nMy Broker B3 is up ({where}).")
     screen = router.removesuffix("graphql")
     if (web_dist_dir() / "index.html").is_file():
@@ -99,13 +103,13 @@ async def _up(args) -> None:
         print(f"  {name:<9} subgraph: {platform.settings.graphql_url(name)}")
     print("Press Ctrl-C to stop.", flush=True)
     try:
-        if args.apart:
+        if apart is not None:
             stopped = asyncio.create_task(_wait_for_stop_signal())
-            ended = asyncio.create_task(platform.first_exit())
+            ended = asyncio.create_task(apart.first_exit())
             await asyncio.wait({stopped, ended}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
             if ended.done():
-                print(f"\n{ended.result()} stopped by itself; see {platform.logs}/{ended.result()}.log", flush=True)
+                print(f"\n{ended.result()} stopped by itself; see {apart.logs}/{ended.result()}.log", flush=True)
             else:
                 ended.cancel()
         else:
@@ -118,22 +122,25 @@ async def _up(args) -> None:
 async def _serve(args) -> None:
     from mybroker.bus import create_bus
     from mybroker.cache import create_cache
-    from launch.platform import build_router_app, serve_app
+    from launch.platform import _Server, build_router_app, serve_app
     from launch.registry import WORKERS, build_service
     from mybroker.service import Infrastructure
     from router.tracing import configure_tracing
 
     configure_tracing(f"mybroker-{args.service}")
-    settings = Settings.from_env(**({"production": True} if args.production else {}))
+    settings = Settings.from_env(production=True) if args.production else Settings.from_env()
     if settings.production:
         _require_production_secret(settings)
     if not settings.internal_secret:
         raise SystemExit("MYBROKER_INTERNAL_SECRET must be set when services run apart (it proves calls come from the router).")
-    port = args.port or settings.ports.get(args.service)
+    port: int | None = args.port or settings.ports.get(args.service)
     # Default MYBROKER_HOST (127.0.0.1): a subgraph is reached by the router alone; a
     # container sets MYBROKER_HOST=0.0.0.0 on a network only the router shares.
     host = args.host or settings.host
+    server: _Server | None = None
+    task: asyncio.Task | None = None
     if args.service == "router":
+        assert port is not None, "settings.ports names the router's port"
         server, task = await serve_app(await build_router_app(settings), host, port, "info", lifespan="on")
         print(f"router on {host}:{port}", flush=True)
         await _wait_for_stop_signal()
@@ -144,14 +151,14 @@ async def _serve(args) -> None:
     service = build_service(args.service, infra)
     await service.start()
     await infra.bus.start()
-    server = task = None
     if args.service not in WORKERS:
+        assert port is not None, "settings.ports names every served service's port"
         server, task = await serve_app(service.app, host, port, "info")
     print(f"{args.service} running" + (f" on port {port}" if server else ""), flush=True)
     try:
         await _wait_for_stop_signal()
     finally:
-        if server:
+        if server and task:
             server.should_exit = True
             await task
         await infra.bus.stop()

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from typing import Literal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,7 @@ SERVER_IDLE_SECONDS = 60
 
 
 async def serve_app(
-    app, host: str, port: int, log_level: str = "warning", *, lifespan: str = "off"
+    app, host: str, port: int, log_level: str = "warning", *, lifespan: Literal["auto", "on", "off"] = "off"
 ) -> tuple[_Server, asyncio.Task]:
     """Serves an ASGI app on the running loop. Services are started by Service.start, so
     their lifespan is off; the router owns its subgraph connection pool (lifespan on)."""

@@ -39,7 +39,10 @@ def migrations_dir(service: str) -> Path:
     if service not in MIGRATABLE:
         raise ValueError(f"unknown service {service!r}")
     package = _factory(service).partition(":")[0].rpartition(".")[0]  # its package, not its app
-    return Path(import_module(package).__file__).parent / "migrations"
+    module_file = import_module(package).__file__
+    if module_file is None:  # a namespace package has no folder of its own to look in
+        raise ValueError(f"{package} is not a regular package")
+    return Path(module_file).parent / "migrations"
 
 
 def _factory(name: str) -> str:

@@ -135,7 +135,7 @@ class SessionRevocations:
             if self._failing:
                 log.info("session revocations reachable again at %s", self.url)
             self._failing = False
-        except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as error:
+        except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as error:
             if not self._failing:  # one line per outage, not one per second
                 log.warning("cannot fetch session revocations from %s (%r); using the last list", self.url, error)
             self._failing = True
@@ -193,7 +193,7 @@ class JwtVerifier:
                 if kid not in self._keys and (stale or not self._keys):
                     try:
                         await self.refresh()
-                    except (aiohttp.ClientError, asyncio.TimeoutError):
+                    except (TimeoutError, aiohttp.ClientError):
                         pass
         return self._keys.get(kid)
 

@@ -48,7 +48,7 @@ class RedisCache:
         self.namespace = namespace
 
     async def get(self, key: str) -> bytes | None:
-        return await self._redis.get(self.namespace + key)
+        return await self._redis.get(self.namespace + key)  # type: ignore[return-value]  # bytes: decode_responses is off
 
     async def set(self, key: str, value: bytes) -> None:
         await self._redis.set(self.namespace + key, value)
@@ -56,7 +56,7 @@ class RedisCache:
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
         if not keys:
             return []  # MGET with no keys is a Redis error
-        return await self._redis.mget([self.namespace + key for key in keys])
+        return await self._redis.mget([self.namespace + key for key in keys])  # type: ignore[return-value]  # bytes, as above
 
     async def close(self) -> None:
         await self._redis.aclose()  # also disconnects the pool from_url created

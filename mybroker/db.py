@@ -435,7 +435,7 @@ class OutboxRelay:
             if published < self.batch:
                 try:
                     await asyncio.wait_for(self.db.committed_messages.wait(), self.poll_interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
 

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from functools import partial
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar
 
 import strawberry
 from fastapi import APIRouter
@@ -212,7 +212,7 @@ def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
     # Factories, not instances: Strawberry builds each extension per request (a shared
     # instance's execution_context would be every concurrent request's); the parse and
     # validation LRU caches themselves live at module level, keyed by size (>= 0.341).
-    cached = [
+    cached: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
         partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
         StringArgumentLimit,
@@ -221,8 +221,15 @@ def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
     return SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
 
 
-class GraphQLContext:
-    def __init__(self, caller: Caller, service: Any, client_address: str | None = None, *, internal: bool = False):
+ServiceT = TypeVar("ServiceT")
+
+
+class GraphQLContext(Generic[ServiceT]):
+    """What a resolver finds in `info.context`. Each subgraph's schema names its own,
+    `Info = strawberry.Info[GraphQLContext[ItsService], None]`, so `info.context.service`
+    is typed there (checked by mypy, `make lint`)."""
+
+    def __init__(self, caller: Caller, service: ServiceT, client_address: str | None = None, *, internal: bool = False):
         self.caller = caller
         # The request carried the internal secret (it came from the router or a sibling
         # service): only then are `_service` and introspection answered.
@@ -290,7 +297,7 @@ def _shape(error: GraphQLError, code: ErrorCode, message: str, extra: dict[str, 
     return formatted
 
 
-class SubgraphGraphQL(GraphQL):
+class SubgraphGraphQL(GraphQL[GraphQLContext[Any], None]):
     """Strawberry's plain ASGI app with the contract's error format and the caller the
     router vouched for in its context. Plain ASGI rather than Strawberry's FastAPI router:
     FastAPI's per-request dependency solving cost about a third of a subgraph's CPU per
@@ -304,7 +311,7 @@ class SubgraphGraphQL(GraphQL):
         self.service = service
         self.internal_secret = internal_secret
 
-    async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext:
+    async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext[Any]:
         return GraphQLContext(
             caller_from_headers(request.headers, self.internal_secret),
             self.service,

@@ -155,6 +155,6 @@ async def call_app(
     handling = asyncio.ensure_future(handle())
     try:
         await asyncio.wait_for(asyncio.shield(handling), timeout)
-    except asyncio.TimeoutError:
-        raise asyncio.TimeoutError(f"{method} {path} did not answer in {timeout} s") from None
+    except TimeoutError:
+        raise TimeoutError(f"{method} {path} did not answer in {timeout} s") from None
     return status, b"".join(chunks)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from typing import TYPE_CHECKING, AsyncGenerator, Callable
 
 from broadcaster import Broadcast, BroadcastBackend
 
@@ -150,7 +150,7 @@ class LiveFeed:
     def subscribers(self) -> int:
         return len(self._buffers)
 
-    async def subscribe(self, accepts: Callable[[Envelope], bool] = _everything) -> AsyncIterator[Envelope]:
+    async def subscribe(self, accepts: Callable[[Envelope], bool] = _everything) -> AsyncGenerator[Envelope, None]:
         """Every message from now on that `accepts` takes, until the caller stops (close the
         generator: `contextlib.aclosing`) or the feed is closed."""
         if self._closed:
@@ -171,9 +171,9 @@ class LiveFeed:
     async def _pump(self, source: "Subscriber", buffer: _Buffer, accepts: Callable[[Envelope], bool]) -> None:
         """Moves messages from Broadcast's (unbounded) queue to the bounded buffer at once."""
         try:
-            async for event in source:
+            async for event in source:  # type: ignore[union-attr]  # broadcaster types __aiter__ as Optional
                 try:
-                    message = envelope_of(event)
+                    message = envelope_of(event)  # type: ignore[arg-type]  # never None: the Subscriber ends instead
                     wanted = accepts(message)
                 except Exception:  # noqa: BLE001 - one bad message must not end the subscription
                     log.warning("skipped a message on %s: not an Envelope, or the filter failed", self.channel, exc_info=True)

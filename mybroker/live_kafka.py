@@ -186,7 +186,7 @@ class KafkaLiveBackend(BroadcastBackend):
     async def _wait_for_change(self, timeout: float | None) -> None:
         try:
             await asyncio.wait_for(self._changed.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # time to look for the missing topics again
 
     async def _deliver(self, tp: TopicPartition, records) -> None:

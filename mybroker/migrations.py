@@ -14,6 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -184,7 +185,7 @@ def run_environment(target_metadata: MetaData) -> None:
     from alembic import context
 
     config = context.config
-    options = dict(target_metadata=target_metadata, compare_type=True, render_as_batch=True)
+    options: dict[str, Any] = dict(target_metadata=target_metadata, compare_type=True, render_as_batch=True)
     if context.is_offline_mode():
         context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True, **options)
         with context.begin_transaction():
@@ -196,7 +197,7 @@ def run_environment(target_metadata: MetaData) -> None:
         return
 
     async def run_with_own_engine() -> None:
-        engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+        engine = create_async_engine(_url(config))
         try:
             async with engine.connect() as conn:
                 await conn.run_sync(_run_migrations, options)
@@ -207,7 +208,14 @@ def run_environment(target_metadata: MetaData) -> None:
     asyncio.run(run_with_own_engine())
 
 
-def _run_migrations(connection: Connection, options: dict) -> None:
+def _url(config: Config) -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url and no open connection to migrate")
+    return url
+
+
+def _run_migrations(connection: Connection, options: dict[str, Any]) -> None:
     from alembic import context
 
     context.configure(connection=connection, **options)
@@ -221,6 +229,8 @@ def _adopt_create_all_schema(connection: Connection, config: Config) -> str | No
     if not set(inspect(connection).get_table_names()) - {"alembic_version"}:
         return None
     base = ScriptDirectory.from_config(config).get_base()
+    if base is None:  # no revisions at all: nothing to stamp the tables with
+        return None
     log.warning("database has tables but no migration history: stamping baseline %s", base)
     config.attributes["connection"] = connection
     command.stamp(config, base)

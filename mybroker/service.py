@@ -4,7 +4,7 @@ starts one, as a container does (both in launch.cli / launch.platform)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from fastapi import FastAPI
 # Module level, not inside internal_api: with postponed annotations FastAPI resolves a
@@ -53,8 +53,8 @@ class Infrastructure:
 class Service:
     name: str
     app: Any | None  # ASGI app, or None for headless workers (b3-sim, ingest)
-    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_start: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         for step in self.on_start:

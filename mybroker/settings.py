@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 SERVICES = ("identity", "wallet", "assets", "orders", "reports")
 DEFAULT_PORTS = {"router": 4000, "identity": 4001, "wallet": 4002, "assets": 4003, "orders": 4004, "reports": 4005}
@@ -175,7 +175,7 @@ class Settings:
             raise ValueError(f"MYBROKER_INFRA must be 'embedded' or 'real', not {infra!r}")
         real = infra == "real"
         seed = get("MARKET_SEED")
-        values = dict(
+        values: dict[str, Any] = dict(
             data_dir=data_dir,
             host=get("HOST", "127.0.0.1"),
             ports=ports,

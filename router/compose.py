@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from graphql import GraphQLError, ListTypeNode, NonNullTypeNode, TypeNode, print_ast
+from graphql import GraphQLError, ListTypeNode, NamedTypeNode, NonNullTypeNode, TypeNode, print_ast
 
 from router.merged_schema import MergedArgument, MergedEnumValue, MergedField, MergedSchema, MergedType
 from router.operation import Field, InlineFragment, Selection, parse_selection_set
@@ -104,13 +105,14 @@ def _shape(node: TypeNode) -> tuple:
     levels = []
     while True:
         non_null = isinstance(node, NonNullTypeNode)
-        if non_null:
+        if isinstance(node, NonNullTypeNode):
             node = node.type
         if isinstance(node, ListTypeNode):
             levels.append((True, non_null))
             node = node.type
         else:
             levels.append((False, non_null))
+            assert isinstance(node, NamedTypeNode)
             return node.name.value, tuple(levels)
 
 
@@ -232,14 +234,14 @@ class _Merger:
             graph = self._graph(schema)
             if kind in ("OBJECT", "INTERFACE") and subgraph_type.keys:
                 for fields, resolvable in subgraph_type.keys:
-                    join = {"graph": graph, "key": fields}
+                    join: dict[str, Any] = {"graph": graph, "key": fields}
                     if subgraph_type.extension:
                         join["extension"] = True
                     if not resolvable:
                         join["resolvable"] = False
                     merged.join_types.append(join)
             else:
-                join = {"graph": graph}
+                join = {"graph": graph}  # typed above
                 if kind in ("OBJECT", "INTERFACE") and subgraph_type.extension and name not in ("Query", "Mutation", "Subscription"):
                     join["extension"] = True
                 merged.join_types.append(join)

@@ -39,14 +39,14 @@ async def fetch_subgraph_sdl(
                 headers={"content-type": "application/json", **(headers or {})},
             ) as response:
                 raw = await response.read()
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+    except (TimeoutError, aiohttp.ClientError, OSError) as error:
         raise SubgraphSdlError(f'subgraph "{name}" at {url} is unreachable ({type(error).__name__})') from None
     try:
         answer = orjson.loads(raw)
     except orjson.JSONDecodeError:
         answer = None
     try:
-        sdl = answer["data"]["_service"]["sdl"]  # type: ignore[index]
+        sdl = answer["data"]["_service"]["sdl"]
     except (KeyError, TypeError):
         refusal = _first_error(answer)
         if refusal:

@@ -142,9 +142,9 @@ class Edge:
 
     async def handle(self, request: EdgeRequest) -> Response:
         for stage in self.stages:
-            refusal = (await stage.check(request)) if stage.awaits else stage.check(request)
+            refusal = (await stage.check(request)) if stage.awaits else stage.check(request)  # type: ignore[misc]  # `awaits` says which
             if refusal is not None:
-                return self.answer(request.headers, refusal)
+                return self.answer(request.headers, refusal)  # type: ignore[arg-type]  # awaited above when it must be
         headers = request.headers
         transport = streaming_transport(headers.get("accept", ""))
         if transport is not None:  # SSE or multipart: subscriptions (and single results) as a stream
@@ -169,7 +169,7 @@ class Edge:
                     internal_headers(self.internal_secret, caller.user_id, request.address, session_id=caller.session_id),
                     allow_mutations=request.allow_mutations,
                     include_plan=include_plan,
-                    charge=None if self.limiter is None else self._cost_charger(request),
+                    charge=None if self.limiter is None else self._cost_charger(request, self.limiter),
                 )
                 self.tracing.record(span, headers, request.operation_name, outcome)
         except Exception:  # a router bug: logged with an id, never a trace to the client
@@ -182,10 +182,10 @@ class Edge:
             return self.answer(headers, ExecutionOutcome({"errors": [error]}, 500), started)
         return self.answer(headers, outcome, started)
 
-    def _cost_charger(self, request: EdgeRequest):
+    def _cost_charger(self, request: EdgeRequest, limiter: RateLimiter):
         """Bills an operation's estimated cost to the caller's cost bucket: 1 was drawn at
         the door with the operation itself, the rest once demand control knows the cost."""
-        limiter, metrics, caller, address = self.limiter, self.metrics, request.caller, request.address
+        metrics, caller, address = self.metrics, request.caller, request.address
 
         async def charge(cost: int) -> RequestError | None:
             if cost <= 1:

@@ -118,7 +118,7 @@ class Executor:
                 return self._broken_client(service, error, state)
             message = f'Subgraph "{service}" did not answer within the operation\'s deadline of {self.operation_timeout:g} s.'
             state.errors.append(_router_error(message, service, url, code=RouterErrorCode.SUBGRAPH_UNAVAILABLE))
-        except Exception as error:  # a broken client must not take the whole response down
+        except Exception as error:  # noqa: BLE001 - a broken client must not take the whole response down
             return self._broken_client(service, error, state)
         return None
 
@@ -194,10 +194,10 @@ class Executor:
         for error in response.get("errors") or ():
             if not isinstance(error, dict):
                 continue
-            path = error.get("path")
-            if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int) and path[1] < len(owners):
-                for _, owner_path in owners[path[1]]:
-                    state.errors.append(_subgraph_error(error, fetch.service, [*owner_path, *path[2:]]))
+            error_path = error.get("path")
+            if isinstance(error_path, list) and len(error_path) >= 2 and error_path[0] == "_entities" and isinstance(error_path[1], int) and error_path[1] < len(owners):
+                for _, owner_path in owners[error_path[1]]:
+                    state.errors.append(_subgraph_error(error, fetch.service, [*owner_path, *error_path[2:]]))
             else:
                 state.errors.append(_subgraph_error(error, fetch.service, None))
 

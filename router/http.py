@@ -131,6 +131,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         return json_response({"status": "ok"})
 
     async def metrics_endpoint(_: Request) -> Response:
+        assert metrics is not None, "routed only when metrics are on"
         return Response(metrics.exposition(), media_type=metrics.content_type)
 
     @contextlib.asynccontextmanager

@@ -59,7 +59,7 @@ def check_inlined_size(document: DocumentNode, limits: OperationLimits) -> None:
                     sizes[name] = size(fragments[name].selection_set, visiting | {name})
                 total += sizes[name]
             else:
-                total += (1 if isinstance(node, FieldNode) else 0) + size(node.selection_set, visiting)
+                total += (1 if isinstance(node, FieldNode) else 0) + size(node.selection_set, visiting)  # type: ignore[attr-defined, operator]  # a field or an inline fragment
         return total
 
     for definition in document.definitions:

@@ -7,7 +7,7 @@ and the printer of subgraph operations handle two node kinds only: `Field` and
 nodes: they are forwarded to subgraphs verbatim and printed with graphql-core's printer."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Iterable, Mapping
 
 from graphql import (
     ArgumentNode,
@@ -26,7 +26,7 @@ from graphql import (
 from graphql.language import Visitor, visit
 
 # A @skip/@include condition: (directive is "skip", literal bool or variable name).
-Condition = tuple[bool, Union[bool, str]]
+Condition = tuple[bool, bool | str]
 
 
 class Field:
@@ -75,7 +75,7 @@ class InlineFragment:
         return f"InlineFragment({print_selections((self,))})"
 
 
-Selection = Union[Field, InlineFragment]
+Selection = Field | InlineFragment
 
 
 class Operation:
@@ -197,7 +197,7 @@ def _convert(selection_set: SelectionSetNode | None, fragments: Mapping[str, Fra
 
 
 def conditions_of(directives: Iterable[DirectiveNode]) -> tuple[Condition, ...]:
-    conditions = []
+    conditions: list[Condition] = []
     for directive in directives:
         name = directive.name.value
         if name not in ("skip", "include"):

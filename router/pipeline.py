@@ -16,7 +16,7 @@ from graphql import (
     GraphQLSyntaxError,
     OperationDefinitionNode,
     ValuesOfCorrectTypeRule,
-    execute as graphql_execute,
+    execute_sync,
     parse,
     specified_rules,
     validate,
@@ -142,7 +142,9 @@ class RouterPipeline:
                     cached = error
             self._cache.put(key, cached)
         if isinstance(cached, OverEveryLimit):
-            raise self._cost_refusal(cached.cost, headers, at_least=cached.at_least)
+            refusal = self._cost_refusal(cached.cost, headers, at_least=cached.at_least)
+            assert refusal is not None, "over every limit: refused to whoever asks"
+            raise refusal
         if isinstance(cached, RequestError):
             raise cached
         return cached
@@ -264,7 +266,8 @@ class RouterPipeline:
         if isinstance(coerced, list):
             raise _request_errors(RouterErrorCode.BAD_USER_INPUT, coerced)
         # graphql-core 3.3 wraps the values (VariableValues.coerced); 3.2 returns the dict.
-        return getattr(coerced, "coerced", coerced)
+        values: Any = getattr(coerced, "coerced", coerced)
+        return values
 
     def check_cost(self, prepared: PreparedOperation, coerced: Mapping[str, Any], headers: Mapping[str, str] | None) -> int:
         """The operation's estimated cost; RequestError (OPERATION_TOO_COMPLEX) over the
@@ -277,14 +280,15 @@ class RouterPipeline:
         return estimated
 
     def _cost_refusal(self, cost: int, headers: Mapping[str, str] | None, *, at_least: bool = False) -> RequestError | None:
-        signed_in = bool(headers) and USER_HEADER in headers
+        signed_in = headers is not None and USER_HEADER in headers
         refusal = too_expensive(cost, self.limits.max_cost if signed_in else self.limits.max_cost_anonymous, at_least=at_least)
         if refusal is not None and self.metrics is not None:
             self.metrics.observe_cost_refusal(signed_in)
         return refusal
 
     def _introspect(self, document: DocumentNode, variables: Mapping[str, Any], state) -> None:
-        result = graphql_execute(self.schema, document, variable_values=dict(variables))
+        # Introspection resolves synchronously: execute_sync says so to mypy too.
+        result = execute_sync(self.schema, document, variable_values=dict(variables))
         if result.data:
             state.data.update(result.data)
         for error in result.errors or ():
@@ -295,6 +299,7 @@ class RouterPipeline:
     def explain(self, query: str, operation_name: str | None = None) -> str:
         """The plan of an operation, printed (for `mybroker plan` and debugging)."""
         prepared = self._prepare(query, operation_name, refuse_dear=False)  # a dear operation's plan too
+        assert isinstance(prepared, PreparedOperation), "refuse_dear=False prepares every operation"
         return prepared.plan.pretty()
 
 

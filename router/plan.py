@@ -3,7 +3,6 @@ produces, the executor runs, and `QueryPlan.pretty()` prints in Apollo's style."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from router.operation import InlineFragment, Selection, print_selections
 
@@ -51,7 +50,7 @@ class ParallelNode:
     nodes: tuple["PlanNode", ...]
 
 
-PlanNode = Union[FetchNode, FlattenNode, SequenceNode, ParallelNode]
+PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode
 
 
 @dataclass(frozen=True)

@@ -106,13 +106,13 @@ class SelectionSetBuilder:
         signature = _signature(field)
         taken = self.reserved.get(field.name)
         existing = self.items.get(("f", field.name, ()))
-        if (taken is None or taken == signature) and (existing is None or _signature(existing.template) == signature):
+        if (taken is None or taken == signature) and (existing is None or _signature(existing.template) == signature):  # type: ignore[union-attr]  # an "f" key holds a FieldBuilder
             return self.field(Field(field.name, None, field.arguments))
         n = 0
         while True:
             alias = f"_key_{field.name}" + (f"_{n}" if n else "")
             existing = self.items.get(("f", alias, ()))
-            if alias not in self.reserved and (existing is None or _signature(existing.template) == signature):
+            if alias not in self.reserved and (existing is None or _signature(existing.template) == signature):  # type: ignore[union-attr]  # as above
                 return self.field(Field(field.name, alias, field.arguments))
             n += 1
 
@@ -122,7 +122,7 @@ class SelectionSetBuilder:
         if found is None:
             # Same object, same response keys: the fragment shares `reserved`.
             found = self.items[key] = FragmentBuilder(type_condition, directives, self.reserved, self.field_types)
-        return found.selections  # type: ignore[union-attr]
+        return found.selections  # type: ignore[return-value]  # an "i" key holds a FragmentBuilder
 
     def build(self) -> tuple[Selection, ...]:
         built: list[Selection] = [TYPENAME] if self.typename else []
@@ -221,7 +221,8 @@ class FetchGroup:
         return self.selection.fragment(type_name)
 
     def chain(self) -> list["FetchGroup"]:
-        chain, group = [], self
+        chain: list[FetchGroup] = []
+        group: FetchGroup | None = self
         while group is not None:
             chain.append(group)
             group = group.parent
@@ -474,7 +475,6 @@ class _Planning:
         the root, for a shareable root field), and plan from there the chain of fields down
         to `field`, each of which it must resolve itself. The answers merge at the same
         response paths. True when planned."""
-        info = self.sg.types[parent_type].fields[field.name]
         ancestry = self.ancestry
         for start in range(len(ancestry) - 1, -1, -1):
             group, builder, type_name, _, path = ancestry[start]
@@ -506,7 +506,7 @@ class _Planning:
                     sources = [(group, builder, type_name)]
                     if path == group.path and (origin := group.origins.get(type_name)) is not None:
                         sources.append((group.parent, origin[1], origin[0]))
-                    for source, source_builder, source_type in sources:
+                    for source, source_builder, source_type in sources:  # noqa: B007 - used after the loop breaks
                         keys = [
                             (hops, order, key)
                             for order, key in enumerate(self.sg.keys(type_name, target, resolvable_only=True))

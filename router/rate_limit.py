@@ -305,7 +305,7 @@ class RateLimiter:
         draws = [d for d in draws if d.bucket.limited]
         if not self.limits.enabled or not draws:
             return None
-        now = self.clock()
+        now = (self.clock or self.store.clock)()  # set in __post_init__; the `or` tells mypy
         if now < self._unavailable_until:
             self.outage.failed(self._last_error)
             return None

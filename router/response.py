@@ -92,7 +92,7 @@ class _Walk:
     def _applies(self, condition: str, object_type: GraphQLObjectType) -> bool:
         condition_type = self.schema.get_type(condition)
         return condition_type is not None and is_abstract_type(condition_type) and self.schema.is_sub_type(
-            condition_type, object_type  # type: ignore[arg-type]
+            condition_type, object_type
         )
 
     def object(self, object_type: GraphQLObjectType, selections, value: Mapping[str, Any], path: tuple) -> dict[str, Any]:
@@ -122,7 +122,7 @@ class _Walk:
         (selection set, runtime type); every object of a list shares it."""
         fields: dict[str, list[Field]] = {}
         self.collect(object_type, selections, fields)
-        plan = []
+        plan: list[tuple[str, str, Any, tuple[Selection, ...], str, bool]] = []
         for key, nodes in fields.items():
             first = nodes[0]
             name = first.name

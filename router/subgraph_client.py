@@ -6,7 +6,6 @@ and orjson on both ways. `ObservedSubgraphClient` wraps either with a span per f
 W3C traceparent sent along, so the subgraph's spans join the trace) and metrics."""
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
@@ -85,7 +84,7 @@ class HttpSubgraphClient:
                 refused = isinstance(error, aiohttp.ClientConnectorError)  # nothing to retry on
                 if refused or attempt == attempts:
                     raise SubgraphUnavailable(type(error).__name__) from None
-            except asyncio.TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
+            except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
                 raise SubgraphTimeout(f"no answer within {self.timeout} s") from None
             except (aiohttp.ClientError, OSError) as error:
                 raise SubgraphUnavailable(type(error).__name__) from None

@@ -199,9 +199,12 @@ class SubgraphSchema:
 
     def rename_type(self, node: TypeNode) -> TypeNode:
         if isinstance(node, NonNullTypeNode):
-            return NonNullTypeNode(type=self.rename_type(node.type))
+            inner = self.rename_type(node.type)
+            assert isinstance(inner, (NamedTypeNode, ListTypeNode)), "non-null of a non-null"
+            return NonNullTypeNode(type=inner)
         if isinstance(node, ListTypeNode):
             return ListTypeNode(type=self.rename_type(node.type))
+        assert isinstance(node, NamedTypeNode)
         renamed = self.rename(node.name.value)
         return node if renamed == node.name.value else NamedTypeNode(name=NameNode(value=renamed))
 

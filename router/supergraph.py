@@ -351,7 +351,7 @@ class _Loader:
                 args = _directive_args(value.directives, self.d_graph)
                 if not args:
                     continue
-                name, url = args[0].get("name"), args[0].get("url")
+                name, url = args[0]["name"], args[0].get("url")  # name: String! in join__graph
                 self.graph_by_enum[value.name.value] = name
                 self.sg.subgraphs[name] = Subgraph(name, url or "", value.name.value)
 
@@ -404,13 +404,13 @@ class _Loader:
         for args in _directive_args(directives, self.d_implements):
             graph = self._graph(args.get("graph"))
             if graph is not None:
-                implements.setdefault(graph, set()).add(args.get("interface"))
+                implements.setdefault(graph, set()).add(args["interface"])  # String! in join__implements
         info.implements = {g: frozenset(v) for g, v in implements.items()}
         members: dict[str, set[str]] = {}
         for args in _directive_args(directives, self.d_member):
             graph = self._graph(args.get("graph"))
             if graph is not None:
-                members.setdefault(graph, set()).add(args.get("member"))
+                members.setdefault(graph, set()).add(args["member"])  # String! in join__unionMember
         info.members = {g: frozenset(v) for g, v in members.items()}
         if kind in ("OBJECT", "INTERFACE"):
             for node in nodes:
@@ -559,7 +559,7 @@ def _has(directives, name: str) -> bool:
 
 def _with(node, **changes):
     """A changed copy of an AST node (graphql-core 3.3 nodes are frozen dataclasses, 3.2's are not)."""
-    if dataclasses.is_dataclass(node):
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
         return dataclasses.replace(node, **changes)
     node = copy.copy(node)
     for key, value in changes.items():

@@ -121,7 +121,7 @@ def main(argv: list[str]) -> int:
             ok = mongo_smoke(args[0])
         else:
             ok = {"kafka": kafka, "amqp": amqp, "mongo": mongo}[kind](args[0], int(args[1]))
-    except Exception as exc:  # any failure means "not answering (yet)"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not answering (yet)"
         if kind == "mongo-smoke":
             print(f"mongo smoke test failed: {exc!r}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, replace as _replace
 from enum import Enum
-from typing import Iterator, Union
+from typing import Iterator
 
 from b3sim.auction import auction_price
 from mybroker.trading import OrderSide as Side, OrderType, TimeInForce
@@ -123,7 +123,7 @@ class Replaced:
     priority_kept: bool
 
 
-Event = Union[Accepted, Filled, Cancelled, Rejected, Expired, Replaced]
+Event = Accepted | Filled | Cancelled | Rejected | Expired | Replaced
 
 
 # ---------------------------------------------------------------- the book

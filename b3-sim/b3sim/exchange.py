@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable, Union
+from typing import Iterable
 
 from b3sim.book import (
     Accepted,
@@ -127,7 +127,7 @@ class RulesChanged:
     self_trade: SelfTrade
 
 
-Command = Union[NewOrder, CancelOrder, ReplaceOrder, ReferencePrice, SessionPhase, EndOfSession, OrderStatusRequest, RulesChanged]
+Command = NewOrder | CancelOrder | ReplaceOrder | ReferencePrice | SessionPhase | EndOfSession | OrderStatusRequest | RulesChanged
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,9 @@ class Exchange:
         leaves = market.book.remaining(order_id) if market is not None else None
         if leaves is not None:
             assert market is not None
-            cumulative = market.book.quantity(order_id) - leaves
+            total = market.book.quantity(order_id)
+            assert total is not None  # resting, so it has a quantity
+            cumulative = total - leaves
             return [ExecutionReport(order_id, ExecType.ORDER_STATUS, at, leaves, cumulative, ticker=ticker, order_status=RESTING)]
         status = DONE if order_id in self._done or ticker is not None else UNKNOWN
         return [ExecutionReport(order_id, ExecType.ORDER_STATUS, at, 0, 0, ticker=ticker or command.ticker, order_status=status)]
@@ -331,6 +333,7 @@ class Exchange:
         answers REPLACE_REJECTED and leaves the order as it was."""
         ticker = self._orders.get(command.order_id)
         market = self._markets.get(ticker or "")
+        reason: str | None
         if market is None:
             code, reason = self._not_resting(command.order_id)
             return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]

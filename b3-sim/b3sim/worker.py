@@ -117,7 +117,9 @@ class ExchangeWorker:
         # The replay starts under the journal's first rules; its RulesChanged move them on.
         first = rules_changed_envelope(configured)
         first = Envelope(first.type, await self.journal.initial_rules(first.data), id=first.id)
-        exchange.handle(exchange_command(first), self.clock())  # empty books: nothing to report
+        command = exchange_command(first)
+        assert command is not None  # a RulesChanged
+        exchange.handle(command, self.clock())  # empty books: nothing to report
         replayed = await rebuild(exchange, self.journal, recent_quotes=self.RECENT_QUOTES)
         self._journaled_quotes = dict.fromkeys(replayed.quote_ids)
         self.exchange = exchange
@@ -127,7 +129,9 @@ class ExchangeWorker:
         if (journaled.price_band_percent, journaled.self_trade) != (configured.price_band_percent, configured.self_trade):
             message = rules_changed_envelope(configured)
             async with self._lock:
-                entry = self._handle(message, exchange_command(message))
+                rules = exchange_command(message)
+                assert rules is not None  # a RulesChanged
+                entry = self._handle(message, rules)
                 committed = self._append(entry)
             await committed
             log.warning(
@@ -184,7 +188,7 @@ class ExchangeWorker:
         if committer is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(committer), grace)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - unacked: redelivered, replayed
+            except (TimeoutError, Exception):  # noqa: BLE001 - unacked: redelivered, replayed
                 committer.cancel()
                 await asyncio.gather(committer, return_exceptions=True)
 

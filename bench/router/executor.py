@@ -143,7 +143,7 @@ class _Run:
                 args = {a.name.value: value_from_ast_untyped(a.value, self.variables) for a in node.arguments} if node.arguments else {}
                 try:
                     value = resolver(obj, args)
-                except Exception as error:  # a resolver's refusal is a field error, as in GraphQL
+                except Exception as error:  # noqa: BLE001 - a resolver's refusal is a field error, as in GraphQL
                     self.errors.append({"message": str(error) or type(error).__name__, "path": [*path, key]})
                     value = None
             if node.selection_set is not None and value is not None:

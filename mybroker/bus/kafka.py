@@ -319,7 +319,7 @@ class _Worker:
         if self.busy:  # let the record in hand finish and commit, within the grace period
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+            except (TimeoutError, Exception):  # noqa: BLE001
                 pass
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import aio_pika
 from aio_pika import DeliveryMode, ExchangeType, Message
@@ -109,7 +109,7 @@ class RabbitBus:
             self._declared.add(channel)
 
     async def _send(self, publisher: AbstractChannel, channel: str, message: Envelope, key: str | None) -> None:
-        headers = {"x-key": key} if key is not None else None
+        headers: dict[str, Any] | None = {"x-key": key} if key is not None else None
         await publisher.default_exchange.publish(
             Message(
                 message.to_bytes(),
@@ -268,7 +268,7 @@ class _QueueWorker:
         if self.busy:  # let the message in hand finish and be acked, within the grace period
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+            except (TimeoutError, Exception):  # noqa: BLE001
                 pass
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

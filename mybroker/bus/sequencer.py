@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Awaitable, Hashable, TypeVar
+from typing import Any, Awaitable, Coroutine, Hashable, TypeVar
 
 T = TypeVar("T")
 
@@ -19,7 +19,7 @@ class KeySequencer:
         # The last delivery handed in per key, until it ends: what the next one waits for.
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
 
-    def run(self, key: Hashable, delivery: Awaitable[T]) -> Awaitable[T]:
+    def run(self, key: Hashable, delivery: Awaitable[T]) -> Coroutine[Any, Any, T]:
         """Must be called in arrival order, synchronously (it takes the key's place in
         line at once); the returned awaitable runs `delivery` when its turn comes."""
         previous = self._tails.get(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from functools import partial
-from typing import Any, AsyncIterator, Callable, Mapping
+from typing import Any, AsyncGenerator, Callable, Mapping
 
 import orjson
 
@@ -93,13 +93,13 @@ class SubscriptionEngine:
         """Client subscriptions on a shared subscription now (for tests and metrics)."""
         return self.fanout.clients
 
-    async def results(self, live: LiveOperation, headers: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+    async def results(self, live: LiveOperation, headers: Mapping[str, str]) -> AsyncGenerator[dict[str, Any], None]:
         """Execution results, one per event (a query or mutation: exactly one). Raises
         SubscriptionError when the subscription ends in errors."""
         async for shared in self.stream(live, headers):
             yield shared.result
 
-    async def stream(self, live: LiveOperation, headers: Mapping[str, str]) -> AsyncIterator[SharedResult]:
+    async def stream(self, live: LiveOperation, headers: Mapping[str, str]) -> AsyncGenerator[SharedResult, None]:
         """As `results`, each result shared with (and serialised once for) every identical
         client subscription; a reader that lags loses its oldest results."""
         if not live.is_subscription:

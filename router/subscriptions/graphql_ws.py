@@ -213,12 +213,12 @@ class GraphQLTransportWS:
         except Exception:  # a router bug: logged with an id, never a trace to the client
             request_id = uuid.uuid4().hex[:12]
             log.exception("subscription %s failed (request id %s)", operation_id, request_id)
-            error = {
+            shaped = {
                 "message": f"Internal server error (request id {request_id}).",
                 "extensions": {"code": RouterErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
             }
             with contextlib.suppress(_Closed):
-                await self._send({"id": operation_id, "type": "error", "payload": [error]})
+                await self._send({"id": operation_id, "type": "error", "payload": [shaped]})
         finally:
             if self.operations.get(operation_id) is asyncio.current_task():
                 del self.operations[operation_id]

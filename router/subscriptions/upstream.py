@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator, Callable, Protocol
+from typing import Any, AsyncGenerator, Callable, Protocol
 
 import aiohttp
 import orjson
@@ -27,7 +27,7 @@ class UpstreamError(Exception):
 
 
 class SubgraphSubscriber(Protocol):
-    def subscribe(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+    def subscribe(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> AsyncGenerator[dict[str, Any], None]:
         """The subgraph's execution results for one subscription, until it completes.
         Raises UpstreamError for an `error` message, SubgraphUnavailable for anything else
         that ends it (refused, dropped, not speaking the protocol)."""
@@ -57,7 +57,7 @@ class WebSocketSubscriber:
         if self._own is not None and not self._own.closed:
             await self._own.close()
 
-    async def subscribe(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> AsyncGenerator[dict[str, Any], None]:
         try:
             ws = await self._session().ws_connect(
                 url,
@@ -66,7 +66,7 @@ class WebSocketSubscriber:
                 heartbeat=self.heartbeat,  # aiohttp pings the subgraph: a dead peer is noticed
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
             )
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise SubgraphUnavailable(f"WebSocket refused: {type(error).__name__}") from None
         completed = False
         try:
@@ -87,7 +87,7 @@ class WebSocketSubscriber:
                     return
                 elif kind == "ping":
                     await ws.send_str('{"type":"pong"}')
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as error:
+        except (TimeoutError, aiohttp.ClientError, ConnectionError) as error:
             raise SubgraphUnavailable(f"the WebSocket failed: {type(error).__name__}") from None
         finally:
             if not ws.closed:
@@ -111,7 +111,7 @@ async def _receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
     """The next protocol message; SubgraphUnavailable when the socket closes or talks nonsense."""
     try:
         message = await ws.receive()
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise SubgraphUnavailable("no answer on the WebSocket") from None
     if message.type == aiohttp.WSMsgType.TEXT:
         try:

@@ -8,24 +8,27 @@ from __future__ import annotations
 from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
-from typing import AsyncGenerator, Awaitable, Callable, Optional
+from typing import AsyncGenerator, Awaitable, Callable
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from mybroker.graphql import federation_schema
+from mybroker.graphql import GraphQLContext, federation_schema
 from subgraphs.assets import domain, market
 from subgraphs.assets.service import AssetsService
+
+# The context SubgraphGraphQL builds, with this subgraph's service: what resolvers get as `info`.
+Info = strawberry.Info[GraphQLContext[AssetsService], None]
 
 AssetType = strawberry.enum(domain.AssetType, name="AssetType")
 CandleInterval = strawberry.enum(domain.CandleInterval, name="CandleInterval")
 
 
-def _service(info: strawberry.Info) -> AssetsService:
+def _service(info: Info) -> AssetsService:
     return info.context.service
 
 
-def _loader(info: strawberry.Info, name: str, load: Callable[[list], Awaitable[list]]) -> DataLoader:
+def _loader(info: Info, name: str, load: Callable[[list], Awaitable[list]]) -> DataLoader:
     """One DataLoader per request and purpose, kept in the request context."""
     loaders = info.context.loaders
     if name not in loaders:
@@ -110,32 +113,32 @@ class Asset:
         return cls(ticker=strawberry.ID(record.ticker), name=record.name, type=record.type, lot_size=record.lot_size)
 
     @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, ticker: strawberry.ID) -> Optional["Asset"]:
+    async def resolve_reference(cls, info: Info, ticker: strawberry.ID) -> Asset | None:
         record = await _loader(info, "assets", _service(info).find_many).load(ticker)
         return cls.from_record(record) if record else None
 
     @strawberry.field(description="latest quote; null before the first tick")
-    async def quote(self, info: strawberry.Info) -> Optional[Quote]:
+    async def quote(self, info: Info) -> Quote | None:
         tick = await _loader(info, "quotes", _service(info).latest_quotes).load(self.ticker)
         return Quote.from_tick(tick) if tick else None
 
     @strawberry.field(description="best levels of the B3 book for this ticker, best first")
-    async def book(self, info: strawberry.Info, depth: Optional[int] = market.DEFAULT_BOOK_DEPTH) -> OrderBook:
+    async def book(self, info: Info, depth: int | None = market.DEFAULT_BOOK_DEPTH) -> OrderBook:
         view = _service(info).market
         loader = _loader(info, f"books:{depth}", lambda tickers: view.books(tickers, depth))
         return OrderBook.from_domain(await loader.load(self.ticker))
 
     @strawberry.field(description="latest trades on B3 for this ticker, newest first")
-    async def trades(self, info: strawberry.Info, limit: Optional[int] = market.DEFAULT_TRADES) -> list[Trade]:
+    async def trades(self, info: Info, limit: int | None = market.DEFAULT_TRADES) -> list[Trade]:
         found = await _service(info).market.trades(self.ticker, limit)
         return [Trade(price=trade.price, quantity=trade.quantity, time=trade.time) for trade in found]
 
     @strawberry.field(description="oldest first")
     async def candles(
         self,
-        info: strawberry.Info,
-        interval: Optional[CandleInterval] = domain.CandleInterval.ONE_DAY,
-        limit: Optional[int] = 30,
+        info: Info,
+        interval: CandleInterval | None = domain.CandleInterval.ONE_DAY,
+        limit: int | None = 30,
     ) -> list[Candle]:
         return [Candle.from_domain(c) for c in await _service(info).candles(self.ticker, interval, limit)]
 
@@ -145,15 +148,15 @@ class Query:
     @strawberry.field
     async def assets(
         self,
-        info: strawberry.Info,
-        search: Optional[str] = strawberry.UNSET,
-        type: Optional[AssetType] = strawberry.UNSET,
-        first: Optional[int] = 50,
+        info: Info,
+        search: str | None = strawberry.UNSET,
+        type: AssetType | None = strawberry.UNSET,
+        first: int | None = 50,
     ) -> list[Asset]:
         return [Asset.from_record(r) for r in await _service(info).search(search or None, type or None, first)]
 
     @strawberry.field
-    async def asset(self, info: strawberry.Info, ticker: strawberry.ID) -> Optional[Asset]:
+    async def asset(self, info: Info, ticker: strawberry.ID) -> Asset | None:
         record = await _service(info).find(ticker)
         return Asset.from_record(record) if record else None
 
@@ -161,7 +164,7 @@ class Query:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="a quote each time any of these tickers ticks")
-    async def quotes(self, info: strawberry.Info, tickers: list[strawberry.ID]) -> AsyncGenerator[Quote, None]:
+    async def quotes(self, info: Info, tickers: list[strawberry.ID]) -> AsyncGenerator[Quote, None]:
         async with aclosing(_service(info).quote_stream(tickers)) as ticks:
             async for tick in ticks:
                 yield Quote.from_tick(tick)

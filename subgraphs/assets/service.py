@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from contextlib import aclosing
-from typing import Any, AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any, AsyncGenerator, Iterable, Mapping, Sequence
 
 import orjson
 
@@ -158,7 +158,7 @@ class AssetsService:
         if is_newer(tick.time, cached.time if cached else None):
             await self.cache.set(quote_key(tick.ticker), orjson.dumps(quote.payload()))
 
-    async def quote_stream(self, tickers: Sequence[str]) -> AsyncIterator[QuoteTick]:
+    async def quote_stream(self, tickers: Sequence[str]) -> AsyncGenerator[QuoteTick, None]:
         """Every tick of the asked tickers from now on (the quotes subscription)."""
         wanted = {normalise_ticker(str(t)) for t in tickers}
         if not wanted:

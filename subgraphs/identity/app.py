@@ -73,4 +73,4 @@ def create_service(infra: Infrastructure) -> Service:
     app.include_router(internal)
 
     # Service.stop runs these in reverse: the relay stops before its database closes.
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose, *([attempts.close] if shared else [])])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), relay.start], on_stop=[relay.stop, db.dispose, *([attempts.close] if shared else [])])  # type: ignore[union-attr]  # shared: Redis's store

@@ -71,7 +71,7 @@ async def advance_totp_step(session: AsyncSession, user_id: str, step: int) -> b
     result = await session.execute(
         update(users).where(U.id == user_id, (U.totp_last_step.is_(None)) | (U.totp_last_step < step)).values(totp_last_step=step)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
 
 
 # ------------------------------------------------------------ refresh tokens and sessions

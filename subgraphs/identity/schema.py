@@ -4,11 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.types import Info
 
-from mybroker.graphql import federation_schema
+from mybroker.graphql import GraphQLContext, federation_schema
 from subgraphs.identity import domain
-from subgraphs.identity.service import AuthSession
+from subgraphs.identity.service import AuthSession, IdentityService
+
+# The context SubgraphGraphQL builds, with this subgraph's service: what resolvers get as `info`.
+Info = strawberry.Info[GraphQLContext[IdentityService], None]
 
 
 @strawberry.federation.type(keys=["id"])

@@ -135,6 +135,7 @@ class IdentityService:
                 refresh = await self._issue_refresh_token(tx, stored.user_id, family_id=stored.family_id)
         if reused is not None:
             raise reused
+        assert user is not None  # not reused: read in the transaction
         return self._session(user, refresh, stored.family_id)
 
     async def logout(self, presented: str) -> bool:
@@ -279,7 +280,7 @@ class IdentityService:
             return await repository.revoked_sessions(session, now)
 
     async def me(self, caller: Caller) -> User | None:
-        if not caller.authenticated:
+        if not caller.authenticated or caller.user_id is None:
             return None
         return await self._find(caller.user_id)
 

@@ -169,7 +169,7 @@ class LoginThrottle:
         """Raises RATE_LIMITED while the account or the address is locked or in its delay."""
         now = self.clock()
         wait, locked = 0.0, False
-        for kind, key in self._keys(email, address):
+        for _kind, key in self._keys(email, address):
             entry = await self.store.get(key)
             if entry.failures == 0 or now - entry.last_failure > self.policy.lock_seconds:
                 continue

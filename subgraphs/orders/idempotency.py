@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from mybroker.catalog import standard_ticker
 from mybroker.errors import DomainError, ErrorCode
@@ -132,7 +133,7 @@ def completed(lost: Order, request: OrderRequest, protection_price: Decimal | No
     already (or they do not match what the wallet held)."""
     if not is_lost(lost) or not same_terms(lost, request):
         return None
-    terms = dict(
+    terms: dict[str, Any] = dict(
         ticker=request.ticker,
         type=request.type,
         time_in_force=request.time_in_force,

@@ -126,7 +126,7 @@ class Reconciler:
                 if wait > 0 and not this.all_answered.is_set():
                     try:
                         await asyncio.wait_for(this.all_answered.wait(), wait)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
             finally:
                 self._current = None

@@ -11,10 +11,14 @@ from typing import AsyncGenerator
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.federation.schema_directives import Key
-from strawberry.types import Info
+from strawberry.federation.types import FieldSet
 
-from mybroker.graphql import federation_schema
+from mybroker.graphql import GraphQLContext, federation_schema
 from subgraphs.orders import domain
+from subgraphs.orders.service import OrderService
+
+# The context SubgraphGraphQL builds, with this subgraph's service: what resolvers get as `info`.
+Info = strawberry.Info[GraphQLContext[OrderService], None]
 
 OrderSide = strawberry.enum(domain.OrderSide)
 OrderType = strawberry.enum(domain.OrderType)
@@ -31,7 +35,7 @@ def _fills(info: Info) -> DataLoader[str, list[domain.Fill]]:
     return loaders["orders.fills"]
 
 
-@strawberry.federation.type(keys=[Key(fields="ticker", resolvable=False)])
+@strawberry.federation.type(keys=[Key(fields=FieldSet("ticker"), resolvable=False)])
 class Asset:
     ticker: strawberry.ID
 

@@ -11,7 +11,7 @@ import uuid
 from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
-from typing import AsyncIterator, Callable, Sequence
+from typing import AsyncGenerator, Callable, Sequence
 
 import aiohttp
 
@@ -134,7 +134,7 @@ class OrderService:
                 await repository.add(tx.session, order)
                 await tx.emit(EXCHANGE_ORDERS, wire.new_order(order), key=order.ticker)
                 await tx.emit(ORDER_EVENTS, wire.order_updated(order), key=order.id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to save is reported to the trader, see _save_failed
             return await self._save_failed(order, request, terms.price_per_share, exc)
         return order
 
@@ -300,7 +300,7 @@ class OrderService:
                     to_settle = None if fill is None else FillToSettle(fill.execution_id, fill.quantity, fill.price)
                     await self.wallet.settle(order.id, to_settle, effect.closed)
                 break
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:  # unreachable, timed out, restarting
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # unreachable, timed out, restarting
                 attempt += 1
                 if attempt == 1 or attempt % 100 == 0:
                     log.warning("wallet unavailable settling order %s (attempt %d): %r; retrying", order.id, attempt, exc)
@@ -348,7 +348,7 @@ class OrderService:
         async with self.db.read() as session:
             return await repository.fills_of(session, order_ids)
 
-    async def order_updates(self, caller: Caller) -> AsyncIterator[Order]:
+    async def order_updates(self, caller: Caller) -> AsyncGenerator[Order, None]:
         """The caller's orders as they change, from the order-events stream."""
         user_id = caller.require_user()
         if self.live is None:

@@ -8,12 +8,17 @@ from decimal import Decimal
 
 import strawberry
 from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
-from mybroker.graphql import federation_schema
+from mybroker.graphql import GraphQLContext, federation_schema
 from subgraphs.reports import domain
+from subgraphs.reports.service import ReportsService
+
+# The context SubgraphGraphQL builds, with this subgraph's service: what resolvers get as `info`.
+Info = strawberry.Info[GraphQLContext[ReportsService], None]
 
 
-@strawberry.federation.type(keys=[Key(fields="ticker", resolvable=False)])
+@strawberry.federation.type(keys=[Key(fields=FieldSet("ticker"), resolvable=False)])
 class Asset:
     ticker: strawberry.ID
 
@@ -65,7 +70,7 @@ class User:
         return cls(id=id)
 
     @strawberry.field
-    async def portfolio(self, info: strawberry.Info) -> Portfolio:
+    async def portfolio(self, info: Info) -> Portfolio:
         return Portfolio.from_domain(await info.context.service.portfolio(info.context.caller, self.id))
 
 

@@ -341,11 +341,11 @@ class Wallet:
         if reservation.side is Side.SELL:
             if position is None:
                 raise ValueError(f"order {reservation.order_id}: a SELL's terms need its position")
-            extra = open_quantity - reservation.open_quantity
-            if extra > 0:
-                position.block(extra)
+            extra_shares = open_quantity - reservation.open_quantity
+            if extra_shares > 0:
+                position.block(extra_shares)
             else:
-                position.unblock(-extra)
+                position.unblock(-extra_shares)
         else:
             if price_per_share is None or not price_per_share.is_finite() or price_per_share <= 0:
                 raise bad_input("A BUY needs a positive price per share.")

@@ -48,7 +48,7 @@ async def wallet_for_update(session: AsyncSession, user_id: str, now: datetime) 
     if wallet is not None:
         return wallet
     values = dict(id=str(uuid.uuid4()), user_id=user_id, currency="BRL", available=ZERO, blocked=ZERO, created_at=now, updated_at=now)
-    if session.bind.dialect.name in ("mysql", "mariadb"):
+    if session.get_bind().dialect.name in ("mysql", "mariadb"):
         # InnoDB answers a duplicate key with a *shared* lock on the row, kept after the
         # error: two losers of a creation race would then deadlock on FOR UPDATE below.
         # ON DUPLICATE KEY UPDATE (a no-op here) takes the exclusive lock, so they queue.
@@ -147,7 +147,7 @@ async def save_position(session: AsyncSession, wallet_id: str, position: Positio
     result = await session.execute(
         update(positions).where(positions.c.wallet_id == wallet_id, positions.c.ticker == position.ticker).values(**values)
     )
-    if result.rowcount == 0:
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
         await session.execute(insert(positions).values(wallet_id=wallet_id, ticker=position.ticker, **values))
 
 

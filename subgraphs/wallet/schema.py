@@ -10,17 +10,21 @@ from decimal import Decimal
 
 import strawberry
 from strawberry.federation.schema_directives import Key
-from strawberry.types import Info
+from strawberry.federation.types import FieldSet
 
-from mybroker.graphql import federation_schema
+from mybroker.graphql import GraphQLContext, federation_schema
 from subgraphs.wallet import domain
 from subgraphs.wallet.domain import PostedEntry
+from subgraphs.wallet.service import WalletService
+
+# The context SubgraphGraphQL builds, with this subgraph's service: what resolvers get as `info`.
+Info = strawberry.Info[GraphQLContext[WalletService], None]
 
 # The domain's enum is the API's: one list of kinds, no mapping to keep in step.
 WalletTransactionType = strawberry.enum(domain.TransactionType, name="WalletTransactionType")
 
 
-@strawberry.federation.type(keys=[Key(fields="ticker", resolvable=False)])
+@strawberry.federation.type(keys=[Key(fields=FieldSet("ticker"), resolvable=False)])
 class Asset:
     ticker: strawberry.ID
 

@@ -122,7 +122,7 @@ class Cluster:
                         async with http.get(self.url(name) + "/health") as response:
                             if response.status == 200:
                                 return
-                    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                    except (TimeoutError, aiohttp.ClientError, OSError):
                         pass
                 else:
                     with open(self.log(name), "rb") as file:

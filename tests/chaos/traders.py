@@ -68,7 +68,7 @@ class ChaosTrader:
         try:
             async with self.http.post(self.url, json={"query": query, "variables": variables or {}}, headers=headers) as response:
                 body = await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise Unavailable(repr(exc)) from None
         if not isinstance(body, dict):
             raise Unavailable(f"HTTP {response.status}: {body!r}")

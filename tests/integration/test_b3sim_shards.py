@@ -37,7 +37,7 @@ async def test_two_shards_each_trade_their_own_tickers(settings, exchange):
     bus.subscribe(EXECUTIONS, "orders", collect)
     await bus.start()
     try:
-        for shard, ticker in tickers.items():
+        for _shard, ticker in tickers.items():
             await bus.publish(EXCHANGE_ORDERS, limit(f"s-{ticker}", ticker, "SELL", "20.00"), key=ticker)
             await bus.publish(EXCHANGE_ORDERS, limit(f"b-{ticker}", ticker, "BUY", "20.00"), key=ticker)
         await until(lambda: len(reports) >= 8, what="both shards' reports")

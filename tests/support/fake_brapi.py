@@ -118,7 +118,7 @@ class FakeBrapi:
             if fault.kind == "stall":
                 try:
                     await asyncio.wait_for(self._closing.wait(), fault.seconds)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             else:
                 return web.Response(status=fault.status, headers=fault.headers, body=fault.body, content_type="application/json")

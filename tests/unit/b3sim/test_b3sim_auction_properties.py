@@ -22,7 +22,7 @@ auction_orders = st.lists(
 
 def fill_auction(book: Book, orders) -> dict[str, BookOrder]:
     placed: dict[str, BookOrder] = {}
-    for i, (side, qty, price, owner, cancel_later) in enumerate(orders):
+    for i, (side, qty, price, owner, _cancel_later) in enumerate(orders):
         order = BookOrder(f"o{i}", side, OrderType.LIMIT, TimeInForce.DAY, qty, price, owner=owner)
         book.add_to_auction(order)
         placed[order.order_id] = order
@@ -59,7 +59,7 @@ def test_the_uncross_trades_at_one_price_in_priority_and_leaves_the_book_uncross
     traded: dict[str, int] = {}
     for fill in fills:
         traded[fill.order_id] = traded.get(fill.order_id, 0) + fill.quantity
-    for order_id, order in placed.items():  # every share traded or still rests
+    for order_id in placed:  # every share traded or still rests
         assert before[order_id] == traded.get(order_id, 0) + (book.remaining(order_id) or 0)
     # Price-time priority: an order that traded had everything better, or as good and
     # earlier, on its side fully filled first.

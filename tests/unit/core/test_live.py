@@ -115,7 +115,7 @@ async def test_a_full_buffer_drops_the_oldest_and_counts_it_without_holding_up_o
 
     for i in range(1, 11):  # at the pace the fast subscriber reads
         await publish(bus, MARKET_DATA, quote(f"T{i}"))
-        await until(lambda: len(fast.received) == i + 1, what="the fast subscriber keeps up")
+        await until(lambda: len(fast.received) == i + 1, what="the fast subscriber keeps up")  # noqa: B023 - awaited within its iteration
     assert feed.dropped == 7  # the slow one: 10 arrived, 3 fit
     # The slow subscriber keeps the newest three, in order.
     assert [(await slow.__anext__()).data["ticker"] for _ in range(3)] == ["T8", "T9", "T10"]

@@ -191,7 +191,7 @@ async def _pending(ws):
     while True:
         try:
             yield await asyncio.wait_for(ws.recv(), 0.05)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
 
 

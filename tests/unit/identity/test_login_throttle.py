@@ -69,7 +69,7 @@ async def test_hammering_through_the_delay_reaches_the_lock_at_once():
 
 async def test_success_resets_the_account_but_not_the_address():
     t, clock = throttle()
-    for n in range(4):
+    for _ in range(4):
         clock.now += 10
         await t.failed("ana@example.com", "10.0.0.9")
     await t.succeeded("ana@example.com")

@@ -128,7 +128,7 @@ async def test_a_retry_after_the_wallet_timed_out_reuses_what_it_blocked(harness
         calls += 1
         await real_reserve(reservation)
         if calls == 1:
-            raise asyncio.TimeoutError  # it did block; the answer was lost
+            raise TimeoutError  # it did block; the answer was lost
 
     harness.wallet.reserve = blocks_then_times_out
     with pytest.raises(asyncio.TimeoutError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, AsyncGenerator, Optional, Union
+from typing import Annotated, Any, AsyncGenerator
 
 import orjson
 import strawberry
@@ -91,16 +91,16 @@ class AccountsUser:
 @strawberry.type(name="Query")
 class AccountsQuery:
     @strawberry.field
-    def me(self, info: strawberry.Info) -> Optional[AccountsUser]:
+    def me(self, info: strawberry.Info) -> AccountsUser | None:
         return AccountsUser(**_store(info).users["1"])
 
     @strawberry.field
-    def user(self, info: strawberry.Info, id: strawberry.ID) -> Optional[AccountsUser]:
+    def user(self, info: strawberry.Info, id: strawberry.ID) -> AccountsUser | None:
         found = _store(info).users.get(id)
         return AccountsUser(**found) if found else None
 
     @strawberry.field
-    def whoami(self, info: strawberry.Info) -> Optional[str]:
+    def whoami(self, info: strawberry.Info) -> str | None:
         """The user the router vouched for (internal token + user header), if any."""
         return caller_from_headers(info.context["headers"], SECRET).user_id
 
@@ -168,7 +168,7 @@ def _product(data: dict | None):
     return ProductsFurniture(**common, material=Material(data["material"]))
 
 
-SearchResult = Annotated[Union[ProductsBook, ProductsFurniture, ProductsUser], strawberry.union("SearchResult")]
+SearchResult = Annotated[ProductsBook | ProductsFurniture | ProductsUser, strawberry.union("SearchResult")]
 
 
 @strawberry.type(name="Query")
@@ -178,7 +178,7 @@ class ProductsQuery:
         return [_product(p) for p in _store(info).products[:first]]
 
     @strawberry.field
-    def product(self, info: strawberry.Info, upc: strawberry.ID) -> Optional[ProductsProduct]:
+    def product(self, info: strawberry.Info, upc: strawberry.ID) -> ProductsProduct | None:
         return _product(_store(info).product(upc))
 
     @strawberry.field
@@ -207,7 +207,7 @@ class InventoryProduct:
     upc: strawberry.ID
 
     @strawberry.field
-    def in_stock(self, info: strawberry.Info) -> Optional[bool]:
+    def in_stock(self, info: strawberry.Info) -> bool | None:
         return _store(info).in_stock(self.upc)
 
 
@@ -300,7 +300,7 @@ class ReviewsFurniture:
         return _reviews(_store(info), product=self.upc)
 
 
-Reviewable = Annotated[Union[ReviewsBook, ReviewsFurniture], strawberry.union("Reviewable")]
+Reviewable = Annotated[ReviewsBook | ReviewsFurniture, strawberry.union("Reviewable")]
 
 
 @strawberry.type(name="Query")
