@@ -10,7 +10,8 @@ import "./playground.css";
 
 const DEFAULT_QUERY = `# My Broker B3
 # Signed in on the trading screen in this tab? Headers already carries your token.
-# Otherwise sign in with the login mutation and put the access token in Headers.
+# Otherwise sign in with the login mutation and put the access token in Headers:
+#   {"Authorization": "Bearer <accessToken>"}
 # The Plan tab (left) shows the router's query plan for the operation.
 
 query Assets {
@@ -32,7 +33,7 @@ function defaultHeaders(): string {
   } catch {
     // an unreadable session: start without a token
   }
-  return JSON.stringify({ Authorization: "Bearer <access token from the login mutation>" }, null, 2);
+  return ""; // anonymous: a placeholder token would be refused as malformed
 }
 
 const plan = { title: "Query plan", icon: PlanIcon, content: PlanPanel };

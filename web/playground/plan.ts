@@ -35,4 +35,4 @@ export function planOf(body: unknown): string | null {
 }
 
 export const NO_PLAN_NOTE =
-  "The router sent no plan: query plans are off (MYBROKER_ROUTER_QUERY_PLANS, or production mode).";
+  "The router sent no plan: its query plans are off (RouterConfig.expose_query_plan; production mode).";
