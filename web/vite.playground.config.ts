@@ -8,5 +8,16 @@ export default defineConfig({
   root: "playground",
   base: "/playground/",
   esbuild: { jsx: "automatic", jsxImportSource: "react" },
-  build: { outDir: "../dist/playground", emptyOutDir: true, chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: "../dist/playground",
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2000,
+    rollupOptions: {
+      // GraphiQL's framer-motion marks its modules "use client" (for React Server
+      // Components); meaningless in a browser-only bundle, and one warning per module.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
+    },
+  },
 });
