@@ -65,7 +65,8 @@ def _subgraph_args(values: list[str]) -> list[tuple[str, str]]:
 
 
 async def _up(args) -> None:
-    from launch.platform import Platform, web_dist_dir
+    from launch.platform import Platform
+    from launch.web_dist import playground_dir, web_dist_dir
     from router.tracing import configure_tracing
 
     configure_tracing("mybroker")  # MYBROKER_TRACING / OTEL_EXPORTER_OTLP_ENDPOINT: docs/router.md
@@ -98,7 +99,12 @@ async def _up(args) -> None:
         print(f"  Trading screen:           {screen}")
     else:
         print(f"  Trading screen:           {screen} (not built: it needs Node.js and npm, then `make up`)")
-    print(f"  GraphQL API and GraphiQL: {router}")
+    if settings.production:
+        print(f"  GraphQL API:              {router}")
+    elif (playground_dir() / "index.html").is_file():
+        print(f"  GraphQL API and GraphiQL: {router}")
+    else:
+        print(f"  GraphQL API and GraphiQL: {router} (GraphiQL not built: it needs Node.js and npm, then `make up`)")
     for name in SERVICES:
         print(f"  {name:<9} subgraph: {platform.settings.graphql_url(name)}")
     print("Press Ctrl-C to stop.", flush=True)

@@ -12,7 +12,6 @@ import logging
 import os
 from typing import Literal
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import uvicorn
 
@@ -21,6 +20,7 @@ from mybroker.cache import create_cache
 from mybroker.edge_timeouts import edge_protocol
 from launch.registry import WORKERS, build_service
 from launch.router_process import RouterProcess
+from launch.web_dist import playground_dir, web_dist_dir
 from mybroker.service import Infrastructure, Service
 from mybroker.settings import SERVICES, Settings
 
@@ -159,10 +159,8 @@ async def build_router_app(settings: Settings):
         from launch.production import production_router_options
 
         options = production_router_options(options, os.environ)
-    return create_router_app(supergraph, router_config(settings, options, authenticator=authenticator, web_dir=web_dist_dir()))
+    return create_router_app(supergraph, router_config(
+        settings, options, authenticator=authenticator, web_dir=web_dist_dir(), playground_dir=playground_dir(),
+    ))
 
 
-def web_dist_dir() -> Path:
-    """The trading screen's build: MYBROKER_WEB_DIR, or web/dist at the repo root (`make up` builds it)."""
-    configured = os.environ.get("MYBROKER_WEB_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "web" / "dist"

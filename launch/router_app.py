@@ -16,6 +16,7 @@ from router.http import RouterConfig, create_router_app
 from router.options import config_fields
 from router.rate_limit import BucketStore, MemoryBucketStore, RedisBucketStore
 from router.supergraph import Supergraph
+from launch.web_dist import playground_dir
 
 # uvicorn's HTTP protocol for the router's port: header and body deadlines (slow-loris).
 EDGE_PROTOCOL = "mybroker.edge_timeouts:EdgeTimeoutProtocol"
@@ -61,7 +62,8 @@ def bucket_store(settings: Settings) -> BucketStore:
 
 
 def router_config(
-    settings: Settings, options: Mapping[str, Any], *, authenticator: Any = None, web_dir: Path | None = None
+    settings: Settings, options: Mapping[str, Any], *, authenticator: Any = None, web_dir: Path | None = None,
+    playground_dir: Path | None = None,
 ) -> RouterConfig:
     """The router's configuration from the settings and its edge options (router/options.py)."""
     # Each `--workers` process builds its own store: on Redis they all share the buckets,
@@ -69,16 +71,16 @@ def router_config(
     return RouterConfig(
         authenticator=authenticator, internal_secret=settings.internal_secret,
         trusted_proxies=frozenset(settings.trusted_proxies), rate_limit_store=bucket_store(settings),
-        web_dir=web_dir, **config_fields(options),
+        web_dir=web_dir, playground_dir=playground_dir, **config_fields(options),
     )
 
 
 def standalone_app(supergraph: Supergraph, options: Mapping[str, Any], settings: Settings, jwks: str | None = None):
     """`mybroker router`'s app: tokens verified when a JWKS is given (--jwks or
-    MYBROKER_JWKS_URL), every caller anonymous otherwise."""
+    MYBROKER_JWKS_URL), every caller anonymous otherwise; GraphiQL as `make up` built it."""
     jwks_url = jwks or settings.jwks_url
     authenticator = jwt_authenticator(settings, jwks_url) if jwks_url else None
-    return create_router_app(supergraph, router_config(settings, options, authenticator=authenticator))
+    return create_router_app(supergraph, router_config(settings, options, authenticator=authenticator, playground_dir=playground_dir()))
 
 
 def worker_app():

@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 from opentelemetry import propagate, trace
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from router.errors import RequestError, RouterErrorCode
 from router.identity_headers import internal_headers
@@ -81,7 +81,7 @@ class Edge:
     def __init__(
         self, pipeline: RouterPipeline, stages: tuple[Stage, ...], *, live: SubscriptionServer, answer: Answer,
         tracing: RequestTracing, internal_secret: str, limiter: RateLimiter | None, metrics: Any,
-        max_body_bytes: int | None, graphiql_page: str | None, expose_query_plan: bool,
+        max_body_bytes: int | None, graphiql_page: Callable[[], Response] | None, expose_query_plan: bool,
     ):
         self.pipeline = pipeline
         self.stages = stages
@@ -92,7 +92,7 @@ class Edge:
         self.limiter = limiter
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        self.graphiql_page = graphiql_page  # None: GraphiQL off
+        self.graphiql_page = graphiql_page  # the playground's page, read per request; None: GraphiQL off
         self.expose_query_plan = expose_query_plan
 
     # ------------------------------------------------------------ decoding
@@ -120,7 +120,7 @@ class Edge:
     async def get(self, request: Request) -> Response:
         headers, params = request.headers, request.query_params
         if "query" not in params and self.graphiql_page is not None and "text/html" in headers.get("accept", ""):
-            return HTMLResponse(self.graphiql_page)
+            return self.graphiql_page()
         variables: Any = None
         if params.get("variables"):
             try:

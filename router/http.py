@@ -1,6 +1,6 @@
 """The router's HTTP app (Starlette): /graphql for POST and GET (router/edge.py: the
 ordered stages that guard the door, router/stages.py), the WebSocket transport, GraphiQL
-for browsers, /health, /metrics, the trading screen at / (web/). RouterConfig is every
+for browsers (web/playground's build, no CDN), /health, /metrics, the trading screen at / (web/). RouterConfig is every
 setting (docs/router.md lists them); create_router_app assembles the parts.
 
 The platform's authenticator (router.auth) says who is calling: credentials it refuses
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -62,6 +61,10 @@ class RouterConfig:
     # Answer `Apollo-Query-Plan-Experimental: 1` with the plan in `extensions.queryPlan`.
     expose_query_plan: bool = True
     graphiql: bool = True
+    # GraphiQL's build (web/dist/playground; `make up` builds it), served to browsers at
+    # GET /graphql and its files under /playground/assets while `graphiql` is on. None, or
+    # a directory without a build: GET /graphql says how to build it.
+    playground_dir: Path | None = None
     # Off: `__schema` and `__type` answer INTROSPECTION_DISABLED (`__typename` still works).
     introspection: bool = True
     csrf: CsrfPolicy = field(default_factory=CsrfPolicy)
@@ -123,8 +126,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         pipeline, stages, live=live, answer=Answer(metrics), tracing=RequestTracing(tracer),
         internal_secret=config.internal_secret, limiter=limiter, metrics=metrics,
         max_body_bytes=config.limits.max_body_bytes, expose_query_plan=config.expose_query_plan,
-        graphiql_page=resources.files("router").joinpath("static/graphiql.html").read_text(encoding="utf-8")
-        if config.graphiql else None,
+        graphiql_page=_playground_page(config.playground_dir) if config.graphiql else None,
     )
 
     async def health(_: Request) -> Response:
@@ -154,6 +156,8 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     if config.web_dir is not None:
         routes.extend(_web_screen_routes(config.web_dir))
+    if config.graphiql and config.playground_dir is not None:
+        routes.append(Mount("/playground/assets", app=_bundles(config.playground_dir / "assets"), name="playground-assets"))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=cors_middleware(config.cors))
     app.state.pipeline = pipeline
     app.state.supergraph = supergraph
@@ -186,14 +190,31 @@ def _web_screen_routes(web_dir: Path) -> list[BaseRoute]:
             return HTMLResponse(_SCREEN_NOT_BUILT)
         return FileResponse(page, headers={"cache-control": "no-cache"})
 
-    static = StaticFiles(directory=web_dir / "assets", check_dir=False)
+    return [Route("/", index, methods=["GET", "HEAD"]), Mount("/assets", app=_bundles(web_dir / "assets"), name="web-assets")]
+
+
+def _bundles(assets: Path):
+    """Vite's hashed bundles in `assets`, looked up per request (a build may come later)."""
+    static = StaticFiles(directory=assets, check_dir=False)
 
     async def bundles(scope, receive, send) -> None:
-        if not (web_dir / "assets").is_dir():  # not built: a 404, not StaticFiles' 500
+        if not assets.is_dir():  # not built: a 404, not StaticFiles' 500
             return await Response(status_code=404)(scope, receive, send)
         await static(scope, receive, send)
 
-    return [Route("/", index, methods=["GET", "HEAD"]), Mount("/assets", app=bundles, name="web-assets")]
+    return bundles
+
+
+def _playground_page(playground_dir: Path | None) -> Callable[[], Response]:
+    """GraphiQL's page, read per request like the screen's; without a build, what to run."""
+
+    def page() -> Response:
+        built = None if playground_dir is None else playground_dir / "index.html"
+        if built is None or not built.is_file():
+            return HTMLResponse(PLAYGROUND_NOT_BUILT)
+        return FileResponse(built, headers={"cache-control": "no-cache"})
+
+    return page
 
 
 _SCREEN_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>My Broker B3</title>
@@ -203,4 +224,13 @@ _SCREEN_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><tit
 Install Node, then run <code>make up</code> again (it builds <code>web/</code> when npm is there),
 or build it yourself with <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code> and reload this page.</p>
 <p>The platform runs without it: the GraphQL API and GraphiQL are at <a href="/graphql">/graphql</a>.</p>
+</body></html>"""
+
+PLAYGROUND_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>My Broker B3 · GraphiQL</title>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 10vh auto; padding: 0 1rem; line-height: 1.5">
+<h1>GraphiQL</h1>
+<p>The playground is not built: run <code>make up</code> (needs Node.js 20.19 or newer with npm).
+It builds <code>web/</code>, GraphiQL included, into <code>web/dist</code>; or build it yourself with
+<code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code> and reload this page.</p>
+<p>The GraphQL API works without it: POST your operations to this address, <code>/graphql</code>.</p>
 </body></html>"""

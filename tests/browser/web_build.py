@@ -1,4 +1,5 @@
-"""Builds web/ into web/dist for the browser tests, once per change of its sources.
+"""Builds web/ into web/dist (the screen) and web/dist/playground (GraphiQL) for the
+browser tests, once per change of its sources.
 
 A stamp (sha256 of package-lock.json and every source file) is written next to the build;
 a matching stamp means the build is current. `npm ci` runs only when node_modules was not
@@ -14,12 +15,14 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 DIST = WEB / "dist"
 BUILD_STAMP = DIST / ".build-stamp"
 INSTALL_STAMP = WEB / "node_modules" / ".mybroker-lock-sha256"
-SOURCES = ("package.json", "package-lock.json", "index.html", "vite.config.ts", "tsconfig.json")
+SOURCES = ("package.json", "package-lock.json", "index.html", "vite.config.ts", "vite.playground.config.ts", "tsconfig.json")
+SOURCE_DIRS = ("src", "playground")
+PLAYGROUND = DIST / "playground"
 
 
 def sources_digest() -> str:
     digest = hashlib.sha256()
-    files = [WEB / name for name in SOURCES] + sorted(p for p in (WEB / "src").rglob("*") if p.is_file())
+    files = [WEB / name for name in SOURCES] + sorted(p for d in SOURCE_DIRS for p in (WEB / d).rglob("*") if p.is_file())
     for path in files:
         digest.update(str(path.relative_to(WEB)).encode())
         digest.update(path.read_bytes())
@@ -33,7 +36,8 @@ def npm_path() -> str | None:
 def ensure_built() -> None:
     """Raises RuntimeError with npm's output when the install or the build fails."""
     wanted = sources_digest()
-    if BUILD_STAMP.is_file() and BUILD_STAMP.read_text() == wanted and (DIST / "index.html").is_file():
+    built = (DIST / "index.html").is_file() and (PLAYGROUND / "index.html").is_file()
+    if BUILD_STAMP.is_file() and BUILD_STAMP.read_text() == wanted and built:
         return
     npm = npm_path()
     if npm is None:

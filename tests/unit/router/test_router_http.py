@@ -120,7 +120,7 @@ async def test_get_query_and_refused_get_mutation(router_url):
 async def test_graphiql_for_browsers_and_health(router_url):
     status, page, response = await get(router_url, {}, {"accept": "text/html,application/xhtml+xml"})
     assert status == 200 and response.content_type == "text/html"
-    assert "graphiql" in page.lower() and "createFetcher" in page
+    assert "GraphiQL" in page  # the playground, or what to run to build it (test_playground_page.py)
     async with aiohttp.ClientSession() as session:
         async with session.get(router_url + "/health") as response:
             assert response.status == 200 and await response.json() == {"status": "ok"}
