@@ -54,6 +54,11 @@ class LedgerEntry:
     amount: Decimal  # signed: money into available cash is positive
     order_id: str | None = None
     settles_on: date | None = None  # a trade's cash: its settlement day (D+2); None: at once
+    # What a statement line needs to say "Compra PETR4 100 @ 31,45": the order's ticker (on
+    # every entry of an order), and the fill's quantity and price (on BUY and SELL).
+    ticker: str | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ class PostedEntry:
     order_id: str | None
     created_at: datetime
     settles_on: date | None = None
+    ticker: str | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -274,7 +282,7 @@ class Wallet:
             raise DomainError(
                 ErrorCode.INSUFFICIENT_FUNDS, f"This order needs R$ {amount}; you have R$ {self.available} available."
             )
-        self._post(TransactionType.RESERVE, -amount, order_id)
+        self._post(TransactionType.RESERVE, -amount, order_id, ticker=ticker)
         self.blocked += amount
         return Reservation(order_id, self.user_id, side, ticker, price_per_share, quantity, quantity, amount, amount)
 
@@ -311,13 +319,13 @@ class Wallet:
             fee = min(fee, max(Decimal("0"), reservation.blocked_amount - traded - remaining))
             keep = min(remaining + fees.allowance(remaining), reservation.blocked_amount - traded - fee)
             self._release(reservation, reservation.blocked_amount - keep)
-            self._post(TransactionType.BUY, -traded, order_id, settles_on)
+            self._post(TransactionType.BUY, -traded, order_id, settles_on=settles_on, ticker=reservation.ticker, quantity=quantity, price=price)
             position.add_bought(quantity, traded + fee)
         else:
             position.deliver(quantity)
-            self._post(TransactionType.SELL, traded, order_id, settles_on)
+            self._post(TransactionType.SELL, traded, order_id, settles_on=settles_on, ticker=reservation.ticker, quantity=quantity, price=price)
         if fee > 0:
-            self._post(TransactionType.FEE, -fee, order_id, settles_on)
+            self._post(TransactionType.FEE, -fee, order_id, settles_on=settles_on, ticker=reservation.ticker)
 
     def set_terms(
         self,
@@ -359,7 +367,7 @@ class Wallet:
                     f"These terms need R$ {extra} more; you have R$ {self.available} available.",
                 )
             if extra > 0:
-                self._post(TransactionType.RESERVE, -extra, reservation.order_id)
+                self._post(TransactionType.RESERVE, -extra, reservation.order_id, ticker=reservation.ticker)
                 self.blocked += extra
                 reservation.blocked_amount += extra
             else:
@@ -389,8 +397,18 @@ class Wallet:
             return
         reservation.blocked_amount -= amount
         self.blocked -= amount
-        self._post(TransactionType.RELEASE, amount, reservation.order_id)
+        self._post(TransactionType.RELEASE, amount, reservation.order_id, ticker=reservation.ticker)
 
-    def _post(self, kind: TransactionType, amount: Decimal, order_id: str | None = None, settles_on: date | None = None) -> None:
+    def _post(
+        self,
+        kind: TransactionType,
+        amount: Decimal,
+        order_id: str | None = None,
+        *,
+        settles_on: date | None = None,
+        ticker: str | None = None,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+    ) -> None:
         self.available += amount
-        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on))
+        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on, ticker, quantity, price))

@@ -81,7 +81,9 @@ async def save_wallet(session: AsyncSession, wallet: Wallet, now: datetime) -> N
 
 
 async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, now: datetime) -> PostedEntry:
-    posted = PostedEntry(str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now, entry.settles_on)
+    posted = PostedEntry(
+        str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now, entry.settles_on, entry.ticker, entry.quantity, entry.price
+    )
     await session.execute(
         insert(wallet_transactions).values(
             id=posted.id,
@@ -91,6 +93,9 @@ async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, n
             order_id=posted.order_id,
             created_at=posted.created_at,
             settles_on=posted.settles_on,
+            ticker=posted.ticker,
+            quantity=posted.quantity,
+            price=posted.price,
         )
     )
     return posted
@@ -115,7 +120,12 @@ async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[Po
         .limit(first)
     )
     rows = (await session.execute(query)).all()
-    return [PostedEntry(row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on) for row in rows]
+    return [
+        PostedEntry(
+            row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on, row.ticker, row.quantity, row.price
+        )
+        for row in rows
+    ]
 
 
 # ------------------------------------------------------------ positions

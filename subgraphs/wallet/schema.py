@@ -53,6 +53,12 @@ class WalletTransaction:
     amount: Decimal = strawberry.field(description="signed: money into available cash is positive")
     order_id: strawberry.ID | None
     created_at: datetime
+    ticker: str | None = strawberry.field(description="the order's ticker, on every entry an order made")
+    quantity: int | None = strawberry.field(description="BUY and SELL: the shares this fill traded")
+    price: Decimal | None = strawberry.field(description="BUY and SELL: the price per share of this fill")
+    settles_on: dt.date | None = strawberry.field(
+        description="BUY, SELL and FEE: the B3 business day this cash settles (D+2); null: settled at once"
+    )
 
     @classmethod
     def from_entry(cls, entry: PostedEntry) -> "WalletTransaction":
@@ -62,10 +68,14 @@ class WalletTransaction:
             amount=entry.amount,
             order_id=strawberry.ID(entry.order_id) if entry.order_id else None,
             created_at=entry.created_at,
+            ticker=entry.ticker,
+            quantity=entry.quantity,
+            price=entry.price,
+            settles_on=entry.settles_on,
         )
 
 
-@strawberry.type
+@strawberry.type(description="trades' cash that settles on one B3 business day")
 class CashToSettle:
     date: dt.date = strawberry.field(description="the B3 business day it settles (D+2 of its trades)")
     amount: Decimal = strawberry.field(description="net: sale proceeds in, purchases and fees out")

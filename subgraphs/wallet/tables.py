@@ -68,6 +68,10 @@ wallet_transactions = Table(
     # A trade's cash settles at B3 on this day (D+2); null for what is settled at once
     # (deposits, withdrawals, reservations and their releases).
     Column("settles_on", Date()),
+    # The order's ticker on its entries; the fill's quantity and price on BUY and SELL.
+    Column("ticker", String(20)),
+    Column("quantity", Integer),
+    Column("price", FixedDecimal(2)),
     Index("ix_wallet_transactions_wallet_seq", "wallet_id", "seq"),
     Index("ix_wallet_transactions_wallet_settles_on", "wallet_id", "settles_on"),
 )

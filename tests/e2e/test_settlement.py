@@ -15,7 +15,8 @@ from tests.e2e.test_trader_story import DEPOSIT, PLACE, QUOTE, WITHDRAW, sign_up
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 CASH = """{ me { wallet { available blocked settled buyingPower withdrawable
-    toSettle { date amount balance } } } }"""
+    toSettle { date amount balance }
+    transactions(first: 20) { type amount orderId ticker quantity price settlesOn } } } }"""
 
 
 def settlement_days() -> set[str]:
@@ -45,6 +46,13 @@ async def test_a_sales_cash_buys_at_once_but_leaves_only_once_settled(new_client
     assert Decimal(cash["settled"]) + Decimal(pending["amount"]) == total == Decimal(pending["balance"])
     assert Decimal(cash["settled"]) == Decimal("20000.00"), "nothing settled yet: the deposit is all that is"
     assert Decimal(cash["withdrawable"]) < Decimal(cash["available"]), "the sale's proceeds cannot leave yet"
+
+    bought = [line for line in cash["transactions"] if line["type"] == "BUY" and line["orderId"] == order["id"]]
+    assert bought and all(line["ticker"] == "PETR4" and line["settlesOn"] == pending["date"] for line in bought)
+    assert sum(line["quantity"] for line in bought) == 100
+    assert all(Decimal(line["amount"]) == -Decimal(line["price"]) * line["quantity"] for line in bought)
+    [deposit] = [line for line in cash["transactions"] if line["type"] == "DEPOSIT"]
+    assert (deposit["ticker"], deposit["settlesOn"]) == (None, None)
 
     with pytest.raises(GraphQLError) as refused:
         await trader.execute(WITHDRAW, {"amount": cash["available"]})

@@ -107,3 +107,15 @@ async def test_a_trade_after_the_close_settles_from_the_next_trading_day(service
     entries = await service.transactions(carol, "carol")
     assert {entry.settles_on for entry in entries if entry.type.value == "BUY"} == {date(2026, 12, 9)}
     assert {entry.settles_on for entry in entries if entry.type.value == "DEPOSIT"} == {None}
+
+
+async def test_each_trade_entry_says_what_was_traded_and_when_it_settles(service):
+    dave = Caller("dave")
+    await service.deposit(dave, D("1000.00"))
+    await trade(service, "dave", "BUY", 10, "31.45", 1)
+    lines = {entry.type.value: entry for entry in await service.transactions(dave, "dave")}
+    bought = lines["BUY"]
+    assert (bought.ticker, bought.quantity, bought.price, bought.amount) == ("PETR4", 10, D("31.45"), D("-314.50"))
+    assert bought.settles_on == date(2026, 12, 8)
+    assert (lines["RESERVE"].ticker, lines["RESERVE"].quantity, lines["RESERVE"].settles_on) == ("PETR4", None, None)
+    assert (lines["DEPOSIT"].ticker, lines["DEPOSIT"].price) == (None, None)
