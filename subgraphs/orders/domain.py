@@ -52,6 +52,18 @@ TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJ
 LIVE = frozenset({OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
 
 
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which orders a history page holds: any of the tickers, sides and statuses (empty:
+    all), placed from `since` (inclusive) until `until` (exclusive)."""
+
+    tickers: tuple[str, ...] = ()
+    sides: tuple[OrderSide, ...] = ()
+    statuses: tuple[OrderStatus, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 # B3's word on an order it was asked about (ExecutionReport.order_status with ORDER_STATUS).
 EXCHANGE_UNKNOWN = "UNKNOWN"
 UNKNOWN_AT_EXCHANGE = "The exchange does not hold this order, so the broker ended it and released its reservation."

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, Sequence
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subgraphs.orders.domain import LIVE, Fill, Order, OrderSide, OrderStatus, OrderType, PendingRequest, TimeInForce
+from subgraphs.orders.domain import LIVE, Fill, Order, OrderFilter, OrderSide, OrderStatus, OrderType, PendingRequest, TimeInForce
 from subgraphs.orders.tables import executions, orders
 
 # The statuses clients read while a request is under way, and the request behind each.
@@ -108,18 +108,44 @@ async def by_client_order_id(session: AsyncSession, user_id: str, client_order_i
     return _row_to_order(row) if row else None
 
 
+def _reads_as(status: OrderStatus):
+    """The rows whose order reads `status` (a live order with a request under way reads
+    PENDING_CANCEL or PENDING_REPLACE, not its stored status)."""
+    if status in _PENDING_STATUS:
+        return and_(orders.c.pending == _PENDING_STATUS[status].value, orders.c.status.in_([s.value for s in LIVE]))
+    if status in LIVE:
+        return and_(orders.c.status == status.value, orders.c.pending.is_(None))
+    return orders.c.status == status.value
+
+
 async def of_user(session: AsyncSession, user_id: str, status: OrderStatus | None, first: int) -> list[Order]:
     """Newest first."""
     query = select(orders).where(orders.c.user_id == user_id)
-    if status in _PENDING_STATUS:
-        live = [s.value for s in LIVE]
-        query = query.where(orders.c.pending == _PENDING_STATUS[status].value, orders.c.status.in_(live))
-    elif status is not None:
-        query = query.where(orders.c.status == status.value)
-        if status in LIVE:  # a live order with a request under way reads PENDING_CANCEL/REPLACE
-            query = query.where(orders.c.pending.is_(None))
+    if status is not None:
+        query = query.where(_reads_as(status))
     rows = (await session.execute(query.order_by(orders.c.seq.desc()).limit(first))).all()
     return [_row_to_order(row) for row in rows]
+
+
+async def history_of(
+    session: AsyncSession, user_id: str, wanted: OrderFilter, before_seq: int | None, limit: int
+) -> list[tuple[int, Order]]:
+    """Newest first, after the cursor (`before_seq`), at most `limit` rows, with their seq."""
+    query = select(orders).where(orders.c.user_id == user_id)
+    if before_seq is not None:
+        query = query.where(orders.c.seq < before_seq)
+    if wanted.tickers:
+        query = query.where(orders.c.ticker.in_(wanted.tickers))
+    if wanted.sides:
+        query = query.where(orders.c.side.in_([side.value for side in wanted.sides]))
+    if wanted.statuses:
+        query = query.where(or_(*(_reads_as(status) for status in wanted.statuses)))
+    if wanted.since is not None:
+        query = query.where(orders.c.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(orders.c.created_at < wanted.until)
+    rows = (await session.execute(query.order_by(orders.c.seq.desc()).limit(limit))).all()
+    return [(row.seq, _row_to_order(row)) for row in rows]
 
 
 async def add_fill(session: AsyncSession, order_id: str, fill: Fill) -> None:

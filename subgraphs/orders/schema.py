@@ -14,6 +14,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from mybroker.graphql import GraphQLContext, federation_schema
+from mybroker.pagination import encode_cursor
 from subgraphs.orders import domain
 from subgraphs.orders.service import OrderService
 
@@ -112,6 +113,42 @@ class Order:
         return _maybe(await info.context.service.order(info.context.caller, id))
 
 
+@strawberry.federation.type(shareable=True, description="where a page of a connection stands (Relay)")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="pass as `after` for the next page; null on an empty page")
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+
+
+@strawberry.input(description="which orders a history page holds: any of each list (empty or null: all), placed in [from, to)")
+class OrderHistoryFilter:
+    tickers: list[strawberry.ID] | None = None
+    sides: list[OrderSide] | None = None
+    statuses: list[OrderStatus] | None = None
+    from_: datetime | None = strawberry.field(default=None, name="from", description="placed at or after")
+    to: datetime | None = strawberry.field(default=None, description="placed before")
+
+    def to_domain(self) -> domain.OrderFilter:
+        return domain.OrderFilter(
+            tickers=tuple(str(t) for t in self.tickers or ()),
+            sides=tuple(self.sides or ()),
+            statuses=tuple(self.statuses or ()),
+            since=self.from_,
+            until=self.to,
+        )
+
+
 @strawberry.federation.type(keys=["id"])
 class User:
     id: strawberry.ID
@@ -119,6 +156,17 @@ class User:
     @strawberry.field(description="the user's orders, newest first")
     async def orders(self, info: Info, status: OrderStatus | None = strawberry.UNSET, first: int | None = 50) -> list[Order]:
         return _all(await info.context.service.orders_of(info.context.caller, self.id, status or None, _page(first)))
+
+    @strawberry.field(
+        description="the user's orders, newest first, a page at a time (at most 500 a page; more is refused), filtered"
+    )
+    async def order_history(
+        self, info: Info, first: int | None = 50, after: str | None = None, filter: OrderHistoryFilter | None = None
+    ) -> OrderConnection | None:
+        wanted = filter.to_domain() if filter is not None else domain.OrderFilter()
+        page = await info.context.service.order_history(info.context.caller, str(self.id), wanted, first, after)
+        edges = [OrderEdge(cursor=encode_cursor(seq), node=Order.of(order)) for seq, order in page.items]
+        return OrderConnection(edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor))
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> "User":

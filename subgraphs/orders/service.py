@@ -9,6 +9,7 @@ import asyncio
 import logging
 import uuid
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import AsyncGenerator, Callable, Sequence
@@ -21,6 +22,7 @@ from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import EXCHANGE_ORDERS, ORDER_EVENTS, ORDER_UPDATED
 from mybroker.live import LiveFeed
+from mybroker.pagination import Page, decode_cursor, page_of, page_size
 from mybroker.wire import OrderUpdated
 from subgraphs.orders import repository, wire
 from subgraphs.orders.clients import AssetDirectory, FillToSettle, FillProjection, Reservation, Reservations
@@ -31,6 +33,7 @@ from subgraphs.orders.domain import (
     InvalidTransition,
     MoneyEffect,
     Order,
+    OrderFilter,
     OrderRequest,
     OrderStatus,
     check_lot,
@@ -52,6 +55,7 @@ log = logging.getLogger("mybroker.orders")
 
 CONSUMER = "orders"  # inbox name for broker.executions
 MAX_PAGE = 500
+DEFAULT_PAGE = 50
 
 
 class OrderService:
@@ -342,6 +346,21 @@ class OrderService:
             raise bad_input("first must not be negative.")
         async with self.db.read() as session:
             return await repository.of_user(session, user_id, status, min(first, MAX_PAGE))
+
+    async def order_history(
+        self, caller: Caller, user_id: str, wanted: OrderFilter, first: int | None, after: str | None
+    ) -> Page[Order]:
+        """A page of the user's orders, newest first, after the cursor; only the user may."""
+        if caller.require_user() != user_id:
+            raise DomainError(ErrorCode.FORBIDDEN, "These orders belong to someone else.")
+        size = page_size(first, DEFAULT_PAGE, MAX_PAGE)
+        before = decode_cursor(after)
+        if wanted.since is not None and wanted.until is not None and wanted.since >= wanted.until:
+            raise bad_input("'from' must be before 'to'.")
+        tickers = tuple(dict.fromkeys(ticker.strip().upper() for ticker in wanted.tickers))
+        async with self.db.read() as session:
+            rows = await repository.history_of(session, user_id, replace(wanted, tickers=tickers), before, size + 1)
+        return page_of(rows, size)
 
     async def fills(self, order_ids: Sequence[str]) -> list[list[Fill]]:
         """Batch load for Order.executions (callers have already been checked per order)."""

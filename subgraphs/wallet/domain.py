@@ -77,6 +77,17 @@ class PostedEntry:
 
 
 @dataclass(frozen=True)
+class EntryFilter:
+    """Which ledger entries a history page holds: any of the types and tickers (empty: all),
+    posted from `since` (inclusive) until `until` (exclusive)."""
+
+    types: tuple[TransactionType, ...] = ()
+    tickers: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class CashToSettle:
     """The trades' cash that settles on one day: `amount` net (sales in, purchases and fees
     out), and `balance`, the settled cash once it has (a projected balance)."""

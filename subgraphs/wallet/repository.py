@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.wallet.domain import (
+    EntryFilter,
     ZERO,
     LedgerEntry,
     Position,
@@ -110,6 +111,32 @@ async def unsettled_of(session: AsyncSession, wallet_id: str, today: date) -> li
     return [(row.settles_on, row.amount) for row in rows]
 
 
+def _posted(row: Any) -> PostedEntry:
+    return PostedEntry(
+        row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on, row.ticker, row.quantity, row.price
+    )
+
+
+async def entry_history(
+    session: AsyncSession, wallet_id: str, wanted: EntryFilter, before_seq: int | None, limit: int
+) -> list[tuple[int, PostedEntry]]:
+    """The wallet's ledger, newest first, after the cursor (`before_seq`), at most `limit`."""
+    T = wallet_transactions.c
+    query = select(wallet_transactions).where(T.wallet_id == wallet_id)
+    if before_seq is not None:
+        query = query.where(T.seq < before_seq)
+    if wanted.types:
+        query = query.where(T.type.in_([kind.value for kind in wanted.types]))
+    if wanted.tickers:
+        query = query.where(T.ticker.in_(wanted.tickers))
+    if wanted.since is not None:
+        query = query.where(T.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(T.created_at < wanted.until)
+    rows = (await session.execute(query.order_by(T.seq.desc()).limit(limit))).all()
+    return [(row.seq, _posted(row)) for row in rows]
+
+
 async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[PostedEntry]:
     """The user's ledger, newest first, at most `first` entries."""
     query = (
@@ -120,12 +147,7 @@ async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[Po
         .limit(first)
     )
     rows = (await session.execute(query)).all()
-    return [
-        PostedEntry(
-            row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on, row.ticker, row.quantity, row.price
-        )
-        for row in rows
-    ]
+    return [_posted(row) for row in rows]
 
 
 # ------------------------------------------------------------ positions

@@ -13,6 +13,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from mybroker.graphql import GraphQLContext, federation_schema
+from mybroker.pagination import encode_cursor
 from subgraphs.wallet import domain
 from subgraphs.wallet.domain import PostedEntry
 from subgraphs.wallet.service import WalletService
@@ -72,6 +73,37 @@ class WalletTransaction:
             quantity=entry.quantity,
             price=entry.price,
             settles_on=entry.settles_on,
+        )
+
+
+@strawberry.federation.type(shareable=True, description="where a page of a connection stands (Relay)")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None = strawberry.field(description="pass as `after` for the next page; null on an empty page")
+
+
+@strawberry.type
+class WalletTransactionEdge:
+    cursor: str
+    node: WalletTransaction
+
+
+@strawberry.type
+class WalletTransactionConnection:
+    edges: list[WalletTransactionEdge]
+    page_info: PageInfo
+
+
+@strawberry.input(description="which entries a history page holds: any of each list (empty or null: all), posted in [from, to)")
+class TransactionHistoryFilter:
+    types: list[WalletTransactionType] | None = None
+    tickers: list[strawberry.ID] | None = None
+    from_: datetime | None = strawberry.field(default=None, name="from", description="posted at or after")
+    to: datetime | None = strawberry.field(default=None, description="posted before")
+
+    def to_domain(self) -> domain.EntryFilter:
+        return domain.EntryFilter(
+            types=tuple(self.types or ()), tickers=tuple(str(t) for t in self.tickers or ()), since=self.from_, until=self.to
         )
 
 
@@ -137,6 +169,17 @@ class Wallet:
     @strawberry.field(description="what may be withdrawn now: available cash that is not from sales still to settle")
     async def withdrawable(self, info: Info) -> Decimal:
         return (await self._cash(info)).withdrawable
+
+    @strawberry.field(description="the ledger, newest first, a page at a time (at most 500 a page; more is refused), filtered")
+    async def transaction_history(
+        self, info: Info, first: int | None = 50, after: str | None = None, filter: TransactionHistoryFilter | None = None
+    ) -> WalletTransactionConnection | None:
+        wanted = filter.to_domain() if filter is not None else domain.EntryFilter()
+        page = await info.context.service.transaction_history(info.context.caller, self.user_id, wanted, first, after)
+        edges = [WalletTransactionEdge(cursor=encode_cursor(seq), node=WalletTransaction.from_entry(entry)) for seq, entry in page.items]
+        return WalletTransactionConnection(
+            edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
+        )
 
     @strawberry.field(description="newest first")
     async def transactions(self, info: Info, first: int | None = 50) -> list[WalletTransaction]:

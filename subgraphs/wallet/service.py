@@ -4,7 +4,7 @@ changes nothing."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Callable
@@ -15,11 +15,13 @@ from mybroker.catalog import standard_ticker
 from mybroker.db import Database, Transaction, utc_now
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import WALLET_EVENTS
+from mybroker.pagination import Page, decode_cursor, page_of, page_size
 from subgraphs.wallet import repository
 from subgraphs.wallet.wire import transaction_message
 from subgraphs.wallet.domain import (
     NO_FEES,
     CashView,
+    EntryFilter,
     FeeSchedule,
     Position,
     PostedEntry,
@@ -97,6 +99,23 @@ class WalletService:
             if wallet is None:
                 return cash_view(Decimal("0.00"), Decimal("0.00"), ())
             return cash_view(wallet.available, wallet.blocked, await repository.unsettled_of(session, wallet.id, self._today(now)))
+
+    async def transaction_history(
+        self, caller: Caller, user_id: str, wanted: EntryFilter, first: int | None, after: str | None
+    ) -> Page[PostedEntry]:
+        """A page of the ledger, newest first, after the cursor."""
+        _authorize(caller, user_id)
+        size = page_size(first, 50, MAX_TRANSACTIONS_PAGE)
+        before = decode_cursor(after)
+        if wanted.since is not None and wanted.until is not None and wanted.since >= wanted.until:
+            raise bad_input("'from' must be before 'to'.")
+        tickers = tuple(dict.fromkeys(standard_ticker(ticker.strip().upper()) for ticker in wanted.tickers))
+        async with self.db.read() as session:
+            wallet = await repository.wallet_of(session, user_id)
+            rows = [] if wallet is None else await repository.entry_history(
+                session, wallet.id, replace(wanted, tickers=tickers), before, size + 1
+            )
+        return page_of(rows, size)
 
     async def transactions(self, caller: Caller, user_id: str, first: int | None = 50) -> list[PostedEntry]:
         """The ledger, newest first."""
