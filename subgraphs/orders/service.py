@@ -55,6 +55,7 @@ log = logging.getLogger("mybroker.orders")
 
 CONSUMER = "orders"  # inbox name for broker.executions
 MAX_PAGE = 500
+MAX_FILTER_TICKERS = 100  # one IN list; a screen filters by a few
 DEFAULT_PAGE = 50
 
 
@@ -357,9 +358,17 @@ class OrderService:
         before = decode_cursor(after)
         if wanted.since is not None and wanted.until is not None and wanted.since >= wanted.until:
             raise bad_input("'from' must be before 'to'.")
-        tickers = tuple(dict.fromkeys(ticker.strip().upper() for ticker in wanted.tickers))
+        if len(wanted.tickers) > MAX_FILTER_TICKERS:
+            raise bad_input(f"Filter by at most {MAX_FILTER_TICKERS} tickers.")
+        # Each value once: a list of 5,000 BUYs is one IN (BUY).
+        wanted = replace(
+            wanted,
+            tickers=tuple(dict.fromkeys(ticker.strip().upper() for ticker in wanted.tickers)),
+            sides=tuple(dict.fromkeys(wanted.sides)),
+            statuses=tuple(dict.fromkeys(wanted.statuses)),
+        )
         async with self.db.read() as session:
-            rows = await repository.history_of(session, user_id, replace(wanted, tickers=tickers), before, size + 1)
+            rows = await repository.history_of(session, user_id, wanted, before, size + 1)
         return page_of(rows, size)
 
     async def fills(self, order_ids: Sequence[str]) -> list[list[Fill]]:

@@ -34,6 +34,7 @@ from subgraphs.wallet.domain import (
 log = logging.getLogger("mybroker.wallet")
 
 MAX_TRANSACTIONS_PAGE = 500
+MAX_FILTER_TICKERS = 100  # one IN list; a screen filters by a few
 MAX_TICKER_LENGTH = 20
 
 
@@ -109,11 +110,13 @@ class WalletService:
         before = decode_cursor(after)
         if wanted.since is not None and wanted.until is not None and wanted.since >= wanted.until:
             raise bad_input("'from' must be before 'to'.")
+        if len(wanted.tickers) > MAX_FILTER_TICKERS:
+            raise bad_input(f"Filter by at most {MAX_FILTER_TICKERS} tickers.")
         tickers = tuple(dict.fromkeys(standard_ticker(ticker.strip().upper()) for ticker in wanted.tickers))
         async with self.db.read() as session:
             wallet = await repository.wallet_of(session, user_id)
             rows = [] if wallet is None else await repository.entry_history(
-                session, wallet.id, replace(wanted, tickers=tickers), before, size + 1
+                session, wallet.id, replace(wanted, tickers=tickers, types=tuple(dict.fromkeys(wanted.types))), before, size + 1
             )
         return page_of(rows, size)
 

@@ -66,3 +66,23 @@ async def test_history_pages_hold_every_order_and_entry_once_newest_first(new_cl
     assert too_big["data"]["me"]["orderHistory"] is None
     [error] = too_big["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "500" in error["message"]
+
+
+async def test_bad_history_requests_get_a_typed_refusal(new_client):
+    trader = new_client()
+    await sign_up(trader, "careless")
+    cases = [
+        (ORDERS, {"first": 5, "after": "not-a-cursor"}, "cursor"),
+        (ORDERS, {"first": 5, "filter": {"from": "2026-12-08T00:00:00Z", "to": "2026-12-01T00:00:00Z"}}, "before"),
+        (ORDERS, {"first": 5, "filter": {"tickers": [f"T{n}" for n in range(101)]}}, "100 tickers"),
+        (LEDGER, {"first": -1}, "500"),
+        (LEDGER, {"first": 5, "after": "c2VxOi0x"}, "cursor"),
+    ]
+    for query, variables, says in cases:
+        _status, body = await trader.post(query, variables)
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (variables, body)
+        assert says in error["message"], (variables, error)
+    many_sides = {"first": 5, "filter": {"sides": ["BUY"] * 5000, "statuses": ["OPEN"] * 5000}}
+    _status, body = await trader.post(ORDERS, many_sides)
+    assert not body.get("errors") or body["errors"][0]["extensions"]["code"] != "INTERNAL_SERVER_ERROR", body
