@@ -96,6 +96,11 @@ class B3Calendar:
     def _days(self) -> list[date]:
         return sorted(self._sessions)
 
+    def load(self) -> None:
+        """Reads the calendar now (about 0.4 s: pandas and numpy load), so that a service
+        pays it at start, not on its first trade with every request waiting."""
+        self._sessions  # noqa: B018 - the cached property is the loading
+
     def session(self, day: date) -> Session | None:
         """B3's session on `day`, None on weekends and holidays."""
         self._check(day)

@@ -50,6 +50,6 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     return Service(
         NAME,
         app,
-        on_start=[partial(db.migrate, MIGRATIONS), relay.start, sweeper.start],
+        on_start=[partial(db.migrate, MIGRATIONS), wallet.load_calendar, relay.start, sweeper.start],
         on_stop=[sweeper.stop, relay.stop, db.dispose, *closers],
     )

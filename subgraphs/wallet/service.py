@@ -3,6 +3,7 @@ ledger rows and queues their `WalletTransaction` messages together; a use case t
 changes nothing."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -58,6 +59,10 @@ class WalletService:
         self.fees = fees
         self.clock = clock
         self.calendar = calendar or b3_calendar()
+
+    async def load_calendar(self) -> None:
+        """At start, in a thread: the first fill must not stall the loop on loading it."""
+        await asyncio.to_thread(self.calendar.load)
 
     def _today(self, now: datetime) -> date:
         """The day settlement counts from: a trade's cash is settled from the start of its

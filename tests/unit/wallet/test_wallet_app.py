@@ -111,3 +111,22 @@ async def test_ledger_entries_reach_the_bus_and_settlements_settle(running):
     ]
     assert all(m.data["userId"] == ANA for m in published)
     assert (await graphql(http, WALLET))["data"]["_entities"][0]["wallet"] == {"available": "360.00", "blocked": "0.00"}
+
+
+async def test_the_wallet_reads_the_trading_calendar_at_start_not_on_its_first_fill(tmp_path):
+    """Loading exchange-calendars takes about 0.4 s; on the first fill it stalled every request."""
+    import mybroker.calendar as calendar_module
+
+    fresh = calendar_module.B3Calendar()
+    previous, calendar_module._SHARED = calendar_module._SHARED, fresh
+    try:
+        settings = Settings(data_dir=tmp_path, internal_secret=SECRET)
+        service = create_service(Infrastructure(settings, MemoryBus(), MemoryCache()))
+        assert "_sessions" not in vars(fresh)
+        await service.start()
+        try:
+            assert "_sessions" in vars(fresh), "loaded by the wallet's start"
+        finally:
+            await service.stop()
+    finally:
+        calendar_module._SHARED = previous
