@@ -126,11 +126,15 @@ class Wallet:
     user_id: strawberry.Private[str]
     # Positions read with the cash in one snapshot, when the resolver had them.
     snapshot_positions: strawberry.Private[list[domain.Position] | None] = None
-    # The settlement view, read once for however many of its fields the query asks.
+    # The settlement view, read with the cash when the query asks for it (User.wallet), or
+    # else once for however many of its fields the query asks.
+    snapshot_cash: strawberry.Private[domain.CashView | None] = None
     cash_reading: strawberry.Private[asyncio.Task | None] = None
 
     @classmethod
-    def from_domain(cls, wallet: domain.Wallet, positions: list[domain.Position] | None = None) -> "Wallet":
+    def from_domain(
+        cls, wallet: domain.Wallet, positions: list[domain.Position] | None = None, cash: domain.CashView | None = None
+    ) -> "Wallet":
         return cls(
             id=strawberry.ID(wallet.id),
             currency=wallet.currency,
@@ -138,6 +142,7 @@ class Wallet:
             blocked=wallet.blocked,
             user_id=wallet.user_id,
             snapshot_positions=positions,
+            snapshot_cash=cash,
         )
 
     @strawberry.field
@@ -147,11 +152,13 @@ class Wallet:
             held = await info.context.service.positions(info.context.caller, self.user_id)
         return [Position.from_domain(p) for p in held]
 
-    def _cash(self, info: Info) -> "asyncio.Task[domain.CashView]":
+    async def _cash(self, info: Info) -> domain.CashView:
+        if self.snapshot_cash is not None:
+            return self.snapshot_cash
         # Sibling fields resolve concurrently: the first starts the read, the others share it.
         if self.cash_reading is None:
             self.cash_reading = asyncio.ensure_future(info.context.service.cash(info.context.caller, self.user_id))
-        return self.cash_reading
+        return await self.cash_reading
 
     @strawberry.field(description="cash settled at B3 (trades settle on D+2), blocked cash included")
     async def settled(self, info: Info) -> Decimal:
@@ -197,7 +204,27 @@ class User:
 
     @strawberry.field
     async def wallet(self, info: Info) -> Wallet:
-        return Wallet.from_domain(*await info.context.service.wallet_with_positions(info.context.caller, str(self.id)))
+        with_cash = bool(CASH_FIELDS & _selected(info.selected_fields))
+        return Wallet.from_domain(
+            *await info.context.service.wallet_with_positions(info.context.caller, str(self.id), with_cash=with_cash)
+        )
+
+
+# Wallet's fields that need the settlement view: asked for, it is read in the same
+# snapshot as the balances.
+CASH_FIELDS = frozenset({"settled", "toSettle", "buyingPower", "withdrawable"})
+
+
+def _selected(fields) -> set[str]:
+    """The names selected directly under these fields, through fragments."""
+    names: set[str] = set()
+    for field in fields:
+        for selection in getattr(field, "selections", ()):
+            if hasattr(selection, "name") and not hasattr(selection, "type_condition"):
+                names.add(selection.name)
+            else:  # an inline fragment or a fragment spread: its own selections
+                names |= _selected([selection])
+    return names
 
 
 @strawberry.type

@@ -34,6 +34,8 @@ from subgraphs.wallet.domain import (
 
 log = logging.getLogger("mybroker.wallet")
 
+NO_CASH = cash_view(Decimal("0.00"), Decimal("0.00"), ())  # a wallet not opened yet
+
 MAX_TRANSACTIONS_PAGE = 500
 MAX_FILTER_TICKERS = 100  # one IN list; a screen filters by a few
 MAX_TICKER_LENGTH = 20
@@ -86,25 +88,30 @@ class WalletService:
         async with self.db.read() as session:
             return await repository.open_positions(session, user_id)
 
-    async def wallet_with_positions(self, caller: Caller, user_id: str) -> tuple[Wallet, list[Position]]:
-        """Cash and positions as of one moment, so a settlement is never seen half done
-        (the cash already paid, the shares not yet there)."""
+    async def wallet_with_positions(
+        self, caller: Caller, user_id: str, *, with_cash: bool = False
+    ) -> tuple[Wallet, list[Position], CashView | None]:
+        """Cash, positions and (`with_cash`) the settlement view as of one moment, so a
+        settlement is never seen half done (the cash already paid, the shares not yet
+        there, or `settled` from a balance `available` does not show yet)."""
         _authorize(caller, user_id)
         async with self.db.snapshot() as session:
             wallet = await repository.wallet_of(session, user_id)
             if wallet is not None:
-                return wallet, await repository.open_positions(session, user_id)
-        return await self.wallet(caller, user_id), []
+                positions = await repository.open_positions(session, user_id)
+                return wallet, positions, await self._cash_of(session, wallet) if with_cash else None
+        return await self.wallet(caller, user_id), [], NO_CASH if with_cash else None
 
     async def cash(self, caller: Caller, user_id: str) -> CashView:
         """Settled cash, cash to settle by day, buying power and what may be withdrawn now."""
         _authorize(caller, user_id)
-        now = self.clock()
         async with self.db.snapshot() as session:
             wallet = await repository.wallet_of(session, user_id)
-            if wallet is None:
-                return cash_view(Decimal("0.00"), Decimal("0.00"), ())
-            return cash_view(wallet.available, wallet.blocked, await repository.unsettled_of(session, wallet.id, self._today(now)))
+            return NO_CASH if wallet is None else await self._cash_of(session, wallet)
+
+    async def _cash_of(self, session, wallet: Wallet) -> CashView:
+        unsettled = await repository.unsettled_of(session, wallet.id, self._today(self.clock()))
+        return cash_view(wallet.available, wallet.blocked, unsettled)
 
     async def transaction_history(
         self, caller: Caller, user_id: str, wanted: EntryFilter, first: int | None, after: str | None

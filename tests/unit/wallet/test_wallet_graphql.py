@@ -138,3 +138,26 @@ def test_the_wallet_part_of_the_contract_is_intact():
     )
     served = build_schema(schema.as_str().replace("type Query {", "type Query {\n  me: User"), assume_valid=True)
     assert find_breaking_changes(contract, served) == []
+
+
+async def test_the_settlement_view_is_read_with_the_balances_when_asked_through_fragments(wallet):
+    """`settled` and `available` from one snapshot: User.wallet reads the settlement view
+    with the balances when the query selects any of its fields, fragments included."""
+    await wallet.own_shares(ANA, 100, "30.00")
+    reads = []
+    cash = wallet.service.cash
+
+    async def counted(*args, **kwargs):
+        reads.append(args)
+        return await cash(*args, **kwargs)
+
+    wallet.service.cash = counted
+    query = """query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { wallet {
+        available ...Cash ... on Wallet { withdrawable } } } } }
+      fragment Cash on Wallet { settled buyingPower toSettle { date amount balance } }"""
+    data, errors = await run(wallet, query, user(ANA), Caller(ANA))
+    assert not errors, errors
+    got = data["_entities"][0]["wallet"]
+    assert reads == [], "no second read: the view came with the balances"
+    assert got["available"] == got["buyingPower"] == got["withdrawable"] == "0.00"
+    assert got["settled"] == "3000.00" and got["toSettle"][0]["amount"] == "-3000.00"
