@@ -87,6 +87,10 @@ class Settings:
     price_band_percent: Decimal = Decimal("0")
     self_trade_prevention: str = "CANCEL_AGGRESSOR"
     session_calendar: str = "always"
+    # Under "always" the market never closes, so b3-sim rolls the trading day at 18:00 in
+    # Brasília and DAY orders expire then (b3sim.session_clock.DayRoll). Off: DAY orders
+    # rest until cancelled, for tests that must not see a roll in the middle.
+    day_roll: bool = True
     # b3-sim sharded by ticker (mybroker.bus.sharding): this process's shard and the count.
     # MYBROKER_B3SIM_SHARD=2/3 sets both (b3-sim processes); MYBROKER_B3SIM_SHARDS=3 the
     # count alone (publishers of b3.orders route by it). 1/1: one exchange, one queue.
@@ -225,6 +229,7 @@ class Settings:
             price_band_percent=Decimal(get("PRICE_BAND_PERCENT", "0")),
             self_trade_prevention=get("SELF_TRADE_PREVENTION", "CANCEL_AGGRESSOR").upper(),
             session_calendar=get("SESSION_CALENDAR", "always").lower(),
+            day_roll=get("DAY_ROLL", "on").lower() not in ("off", "0", "false", "no"),
             b3sim_shard=b3sim_shard,
             b3sim_shards=b3sim_shards,
             trading_fee_rate=Decimal(get("TRADING_FEE_RATE", "0")),

@@ -82,7 +82,11 @@ def platform_settings(data_dir: Path) -> Settings:
     ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
     # The tests' own address is a trusted proxy, so tests/security can give each attack its
     # own X-Forwarded-For address and a locked attacker does not lock the other tests out.
-    common = dict(data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7, trusted_proxies=("127.0.0.1",))
+    # No day roll: a run that straddles 18:00 in Brasília must not see its resting DAY orders
+    # expire mid-test (tests/unit/b3sim/test_b3sim_day_roll.py holds the roll).
+    common = dict(
+        data_dir=data_dir, ports=ports, tick_interval=0.2, market_seed=7, trusted_proxies=("127.0.0.1",), day_roll=False
+    )
     if os.environ.get("MYBROKER_INFRA") != "real":
         return Settings.from_env(env={}, **common)
     real = Settings.from_env(**common)

@@ -14,6 +14,7 @@ consumes its own `b3.orders` queue and market data in its own consumer group, an
 its own journal database."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -23,8 +24,9 @@ from b3sim.journal import Journal, metadata
 from b3sim.market_sync import MarketSync
 from b3sim.sharding import Shard
 from b3sim.session import calendar
-from b3sim.session_clock import SessionClock
+from b3sim.session_clock import DayRoll, SessionClock
 from b3sim.worker import ExchangeWorker
+from mybroker.calendar import b3_calendar
 from mybroker.catalog import load_catalog
 from mybroker.db import Database, OutboxRelay
 from mybroker.events import MARKET_DATA
@@ -74,11 +76,21 @@ def create_service(infra: Infrastructure) -> Service:
     session_clock = SessionClock(
         calendar(settings.session_calendar), lambda: worker.exchange.phase if worker.exchange else None, worker.on_exchange_order
     )
-    clocked = settings.session_calendar != "always"
+    # ... and its DAY orders expire when the trading day rolls (18:00 in Brasília).
+    day_roll = DayRoll(
+        b3_calendar().trading_day,
+        lambda: worker.exchange.trading_day if worker.exchange else False,
+        worker.on_exchange_order,
+    )
+    tickers = [session_clock] if settings.session_calendar != "always" else [day_roll] if settings.day_roll else []
+
+    async def load_calendar() -> None:  # in a thread: its 0.4 s must not stall the loop
+        await asyncio.to_thread(b3_calendar().load)
+
     return Service(
         NAME,
         None,
-        on_start=[migrate, recover, relay.start, market.start] + ([session_clock.start] if clocked else []),
-        on_stop=([session_clock.stop] if clocked else []) + [worker.stop, market.stop, relay.stop, db.dispose],
+        on_start=[migrate, recover, relay.start, market.start, load_calendar, *(t.start for t in tickers)],
+        on_stop=[*(t.stop for t in tickers), worker.stop, market.stop, relay.stop, db.dispose],
     )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable
 
@@ -106,7 +106,11 @@ class ReferencePrice:
 
 @dataclass(frozen=True)
 class EndOfSession:
-    """The trading session closed: DAY orders expire."""
+    """The trading session closed: DAY orders expire. In the continuous mode (no session
+    calendar, the market never closes) b3-sim's day roll sends one when the trading day
+    changes (b3sim.session_clock.DayRoll), naming the day that begins."""
+
+    trading_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,9 @@ class Exchange:
         # so a replay runs under the rules of the time, not the ones configured now).
         self.rules_journaled = False
         self.phase = rules.phase
+        # The trading day the last EndOfSession began (None before the first): the day roll
+        # compares it with the calendar's, so a restart after the roll still expires.
+        self.trading_day: date | None = None
         self._markets: dict[str, _Market] = {}
         # A reference price moves the ticker's books: its own and its fractional one; and a
         # book takes its reference from its ticker's quote (`quoted_by`).
@@ -244,7 +251,7 @@ class Exchange:
         if isinstance(command, SessionPhase):
             return self.change_phase(command, at)
         if isinstance(command, EndOfSession):
-            return self.end_session(at)
+            return self.end_session(at, command.trading_day)
         if isinstance(command, OrderStatusRequest):
             return self.order_status(command, at)
         if isinstance(command, RulesChanged):
@@ -413,7 +420,9 @@ class Exchange:
                     events.extend(market.book.cancel(order_id, f"the exchange's price band changed: {reason}"))
         return self._reports(events, at)
 
-    def end_session(self, at: datetime) -> list[ExecutionReport]:
+    def end_session(self, at: datetime, trading_day: date | None = None) -> list[ExecutionReport]:
+        if trading_day is not None:
+            self.trading_day = trading_day
         events: list[Event] = []
         for market in self._markets.values():
             events.extend(market.book.expire(TimeInForce.DAY))

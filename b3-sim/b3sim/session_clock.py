@@ -4,22 +4,54 @@ Every `interval` seconds it asks the calendar for the phase now; when that diffe
 the core's, it hands the worker a SessionPhase envelope, which goes through the same
 path as an order (lock, journal, reports), so a replay of the journal passes through the
 same phase changes at the same points. The `always` calendar never changes phase, so
-the clock is not started for it."""
+the clock is not started for it; its DAY orders expire through the day roll (DayRoll)
+when the trading day changes."""
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import Awaitable, Callable
+from datetime import date, datetime
+from typing import Awaitable, Callable, Literal
 
 from b3sim.session import Calendar, Phase
-from b3sim.wire import session_phase_envelope
+from b3sim.wire import end_of_session_envelope, session_phase_envelope
 from mybroker.events import Envelope, utcnow
 
 log = logging.getLogger("mybroker.b3sim")
 
 
-class SessionClock:
+class _Ticking:
+    """Calls `tick()` every `interval` seconds until stopped; a failed tick is logged and
+    the next one tries again."""
+
+    interval: float
+    _task: asyncio.Task | None
+
+    async def tick(self) -> object:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"b3sim-{type(self).__name__}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
+                log.exception("%s tick failed", type(self).__name__)
+            await asyncio.sleep(self.interval)
+
+
+class SessionClock(_Ticking):
     def __init__(
         self,
         calendar: Calendar,
@@ -46,22 +78,41 @@ class SessionClock:
         await self.submit(session_phase_envelope(wanted))
         return wanted
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="b3sim-session-clock")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
-                log.exception("session clock tick failed")
-            await asyncio.sleep(self.interval)
+class DayRoll(_Ticking):
+    """The continuous mode's close: the `always` calendar never closes, so DAY orders would
+    never expire. Every `interval` seconds this compares the trading day now (the kernel's
+    calendar, rolling at 18:00 in Brasília) with the exchange's, and when they differ hands
+    the worker an EndOfSession for the new day, journaled like any command: DAY orders
+    expire, a replay expires them at the same point, and a restart after the roll still
+    expires what the day before left."""
+
+    def __init__(
+        self,
+        trading_day: Callable[[datetime], date],
+        current: Callable[[], date | None | Literal[False]],
+        submit: Callable[[Envelope], Awaitable[None]],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        interval: float = 1.0,
+    ):
+        self.trading_day = trading_day
+        self.current = current  # the exchange's trading day; False while it is being rebuilt
+        self.submit = submit
+        self.clock = clock
+        self.interval = interval
+        self._task: asyncio.Task | None = None
+
+    async def tick(self) -> date | None:
+        """One look at the calendar; answers the day it rolled the exchange to, if any."""
+        current = self.current()
+        if current is False:
+            return None
+        today = self.trading_day(self.clock())
+        if current == today:
+            return None
+        log.info("trading day %s -> %s: DAY orders expire", current, today)
+        await self.submit(end_of_session_envelope(today))
+        return today
+

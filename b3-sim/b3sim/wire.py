@@ -4,17 +4,19 @@ CancelOrder, ReplaceOrder and OrderStatusRequest from `b3.orders` (an OrderStatu
 is answered, never journaled), Quote from market data, ExecutionReport out on
 `broker.executions`, Trade on `b3-trades-v1`.
 
-SessionPhase and RulesChanged are b3-sim's own: the app makes them itself (from its
-session clock, and at start when the configured rules differ from the journal's) so the
-journal holds them like any other command. No channel carries them, so their shape lives
+SessionPhase, EndOfSession and RulesChanged are b3-sim's own: the app makes them itself
+(from its session clock or day roll, and at start when the configured rules differ from
+the journal's) so the journal holds them like any other command. No channel carries them, so their shape lives
 here, not in the kernel."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from b3sim.book import SelfTrade
 from b3sim.exchange import (
     CancelOrder,
+    EndOfSession,
     ExecutionReport,
     NewOrder,
     OrderStatusRequest,
@@ -34,11 +36,14 @@ SESSION_PHASE = "SessionPhase"
 # The rules in force from here on: {"priceBandPercent": "5", "selfTrade": "NONE"}; made by
 # b3-sim at start when the configured rules differ from the journal's, journaled.
 RULES_CHANGED = "RulesChanged"
+# The trading day changed in the continuous mode: {"tradingDay": "2026-12-07"}; DAY orders
+# of the day before expire. Made by b3-sim's day roll, journaled.
+END_OF_SESSION = "EndOfSession"
 
 
 def exchange_command(
     message: Envelope,
-) -> NewOrder | CancelOrder | ReplaceOrder | SessionPhase | OrderStatusRequest | RulesChanged | None:
+) -> NewOrder | CancelOrder | ReplaceOrder | SessionPhase | EndOfSession | OrderStatusRequest | RulesChanged | None:
     """The command in a `b3.orders` message; None for a type this exchange does not know.
     A malformed message raises, so the bus retries and then dead-letters it."""
     if message.type == wire.NewOrder.TYPE:
@@ -60,6 +65,8 @@ def exchange_command(
         return SessionPhase(Phase(message.data["phase"]))
     if message.type == RULES_CHANGED:
         return RulesChanged(Decimal(str(message.data["priceBandPercent"])), SelfTrade(message.data["selfTrade"]))
+    if message.type == END_OF_SESSION:
+        return EndOfSession(date.fromisoformat(str(message.data["tradingDay"])))
     return None
 
 
@@ -69,6 +76,10 @@ def rules_changed_envelope(rules: Rules) -> Envelope:
 
 def session_phase_envelope(phase: Phase) -> Envelope:
     return Envelope(SESSION_PHASE, {"phase": phase.value})
+
+
+def end_of_session_envelope(trading_day: date) -> Envelope:
+    return Envelope(END_OF_SESSION, {"tradingDay": trading_day.isoformat()})
 
 
 def reference_price(message: Envelope) -> ReferencePrice | None:

@@ -75,7 +75,7 @@ async def screen_platform(tmp_path_factory, web_dist) -> Platform:
     # Access tokens live ACCESS_TOKEN_TTL seconds, so the screen must renew them during the story.
     ports = dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS))))
     settings = Settings.from_env(
-        env={}, data_dir=tmp_path_factory.mktemp("screen-platform"), ports=ports, tick_interval=0.2, market_seed=7,
+        env={}, data_dir=tmp_path_factory.mktemp("screen-platform"), ports=ports, tick_interval=0.2, market_seed=7, day_roll=False,
         access_token_ttl=ACCESS_TOKEN_TTL,
     )
     running = Platform(settings)

@@ -64,6 +64,7 @@ class Cluster:
             MYBROKER_MONGODB_DATABASE=f"mybroker_chaos_{self.run}",  # ingest's quote history
             MYBROKER_LOG_LEVEL="WARNING",
             MYBROKER_TICK_INTERVAL="0.25",
+            MYBROKER_DAY_ROLL="off",  # a run across 18:00 in Brasília keeps its DAY orders
             MYBROKER_MARKET_SEED="12",
             MYBROKER_TRADING_FEE_RATE=FEE_RATE,
             # An orphan reservation (orders killed between reserving and saving) is released

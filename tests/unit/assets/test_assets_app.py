@@ -33,7 +33,17 @@ def free_port() -> int:
 async def served(tmp_path):
     bus = MemoryBus()
     settings = Settings.from_env(env={}, data_dir=tmp_path, internal_secret=SECRET)
-    service = create_service(Infrastructure(settings, bus, MemoryCache()))
+    infra = Infrastructure(settings, bus, MemoryCache())
+    feeds = []  # the service's live feeds: a test waits on their subscribers, never a sleep
+    opened = infra.live_feed
+
+    def recorded(channel):
+        feeds.append(opened(channel))
+        return feeds[-1]
+
+    infra.live_feed = recorded
+    service = create_service(infra)
+    bus.feeds = feeds
     await service.start()
     await bus.start()
     port = free_port()
@@ -99,7 +109,8 @@ async def test_quotes_subscription_over_websocket(served):
             assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
             query = 'subscription { quotes(tickers: ["PETR4"]) { ticker price } }'
             await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
-            await asyncio.sleep(0.2)  # the subscription reaches the live feed
+            while not any(feed.subscribers for feed in bus.feeds):  # the subscription reaches the live feed
+                await asyncio.sleep(0.01)
             await bus.publish(MARKET_DATA, Envelope(QUOTE, {**quote, "ticker": "VALE3"}), key="VALE3")
             await bus.publish(MARKET_DATA, Envelope(QUOTE, quote), key="PETR4")
             message = await ws.receive_json(timeout=5)

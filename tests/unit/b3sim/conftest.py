@@ -95,7 +95,8 @@ async def journal_db(tmp_path):
 @pytest.fixture
 def service_settings(tmp_path) -> Settings:
     """The service's settings: its journal in tmp_path, the maker at POLICY."""
-    return Settings(data_dir=tmp_path, mm_depth=POLICY.depth, mm_lots_per_level=POLICY.lots_per_level)
+    # No day roll: these tests count what the journal holds (test_b3sim_day_roll.py rolls).
+    return Settings(data_dir=tmp_path, mm_depth=POLICY.depth, mm_lots_per_level=POLICY.lots_per_level, day_roll=False)
 
 
 @pytest.fixture
