@@ -8,7 +8,6 @@ the clock is not started for it; its DAY orders expire through the day roll (Day
 when the trading day changes."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import date, datetime
 from typing import Awaitable, Callable, Literal
@@ -16,42 +15,12 @@ from typing import Awaitable, Callable, Literal
 from b3sim.session import Calendar, Phase
 from b3sim.wire import end_of_session_envelope, session_phase_envelope
 from mybroker.events import Envelope, utcnow
+from mybroker.periodic import Periodic
 
 log = logging.getLogger("mybroker.b3sim")
 
 
-class _Ticking:
-    """Calls `tick()` every `interval` seconds until stopped; a failed tick is logged and
-    the next one tries again."""
-
-    interval: float
-    _task: asyncio.Task | None
-
-    async def tick(self) -> object:
-        raise NotImplementedError
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"b3sim-{type(self).__name__}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
-                log.exception("%s tick failed", type(self).__name__)
-            await asyncio.sleep(self.interval)
-
-
-class SessionClock(_Ticking):
+class SessionClock:
     def __init__(
         self,
         calendar: Calendar,
@@ -66,7 +35,16 @@ class SessionClock(_Ticking):
         self.submit = submit
         self.clock = clock
         self.interval = interval
-        self._task: asyncio.Task | None = None
+        self._loop = Periodic(
+            "b3sim-session-clock", interval, self.tick, first_at_once=True,
+            on_error=lambda _exc: log.exception("session clock tick failed"),
+        )
+
+    async def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
 
     async def tick(self) -> Phase | None:
         """One look at the calendar; answers the phase it moved the exchange to, if any."""
@@ -80,7 +58,7 @@ class SessionClock(_Ticking):
 
 
 
-class DayRoll(_Ticking):
+class DayRoll:
     """The continuous mode's close: the `always` calendar never closes, so DAY orders would
     never expire. Every `interval` seconds this compares the trading day now (the kernel's
     calendar, rolling at 18:00 in Brasília) with the exchange's, and when they differ hands
@@ -102,7 +80,16 @@ class DayRoll(_Ticking):
         self.submit = submit
         self.clock = clock
         self.interval = interval
-        self._task: asyncio.Task | None = None
+        self._loop = Periodic(
+            "b3sim-day-roll", interval, self.tick, first_at_once=True,
+            on_error=lambda _exc: log.exception("day roll tick failed"),
+        )
+
+    async def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
 
     async def tick(self) -> date | None:
         """One look at the calendar; answers the day it rolled the exchange to, if any."""

@@ -80,14 +80,11 @@ class BrokerBus:
         confirmed is the run's longest prefix both buses confirmed. Order is kept per
         channel, which is all a consumer can observe: channels are consumed apart."""
         named = [(self.on_brokers(channel, key), message, key) for channel, message, key in messages]
-        shares: dict[int, list[int]] = {}  # id(bus) -> positions in the run
-        buses: dict[int, MessageBus] = {}
+        shares: dict[MessageBus, list[int]] = {}  # each bus's positions in the run
         for position, (channel, _message, _key) in enumerate(named):
-            bus = self.route(channel)
-            buses[id(bus)] = bus
-            shares.setdefault(id(bus), []).append(position)
+            shares.setdefault(self.route(channel), []).append(position)
         outcomes = await asyncio.gather(
-            *(publish_in_order(buses[b], [named[p] for p in positions]) for b, positions in shares.items()),
+            *(publish_in_order(bus, [named[p] for p in positions]) for bus, positions in shares.items()),
             return_exceptions=True,
         )
         confirmed, cause = len(messages), None

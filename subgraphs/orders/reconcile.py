@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from mybroker.db import utc_now
+from mybroker.periodic import Periodic
 from mybroker.events import EXCHANGE_ORDERS
 from subgraphs.orders import repository
 from subgraphs.orders.metrics import OrdersMetrics
@@ -94,7 +95,6 @@ class Reconciler:
         batch: int = BATCH,
     ):
         self.db = service.db
-        self.interval = interval
         self.pending_grace = pending_grace
         self.reply_timeout = reply_timeout
         self.metrics = metrics if metrics is not None else service.metrics
@@ -102,7 +102,13 @@ class Reconciler:
         self.batch = batch
         self._lock = asyncio.Lock()  # one pass at a time: answers are matched by order id
         self._current: _Pass | None = None
-        self._task: asyncio.Task | None = None
+        # Not at start: the exchange may still be rebuilding its books.
+        self._loop = Periodic(
+            "orders-reconcile",
+            interval,
+            self.run,
+            on_error=lambda _exc: log.exception("reconciliation pass failed; the next one runs in %s s", self.interval),
+        )
         # apply_execution calls this for every ORDER_STATUS report it applied.
         service.status_listener = self.heard
 
@@ -152,25 +158,18 @@ class Reconciler:
 
     # ---------------------------------------------------------------- the periodic pass
 
+    @property
+    def interval(self) -> float:
+        """Seconds between passes: the loop's, so that setting it applies to the next one."""
+        return self._loop.interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._loop.interval = seconds
+
     async def start(self) -> None:
-        if self.interval > 0 and self._task is None:
-            self._task = asyncio.create_task(self._every_interval(), name="orders-reconcile")
+        if self.interval > 0:
+            self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _every_interval(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)  # not at start: the exchange may still be rebuilding
-            try:
-                await self.run()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the next pass tries again
-                log.exception("reconciliation pass failed; the next one runs in %s s", self.interval)
+        await self._loop.stop()

@@ -15,7 +15,6 @@ released (the question is asked again at the next sweep), because releasing with
 word could free the money of an order that is live."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from mybroker.db import Database, utc_now
 from mybroker.events import iso
 from mybroker.internal_http import InternalClient
 from mybroker.metrics import Metrics
+from mybroker.periodic import Periodic
 from mybroker.money import format_money
 from subgraphs.wallet import repository
 from subgraphs.wallet.domain import Side
@@ -121,11 +121,12 @@ class ReservationSweeper:
         self.wallet = wallet
         self.orders = orders
         self.grace = grace
-        self.interval = interval
         self.clock = clock
         self.metrics = metrics if metrics is not None else SweeperMetrics()
         self.batch = batch
-        self._task: asyncio.Task | None = None
+        # First after one interval: at start, orders may not be serving yet, and no
+        # reservation made since is past its grace anyway.
+        self._loop = Periodic("wallet-reservation-sweeper", interval, self._sweep_and_log, on_error=self._failed)
 
     async def sweep(self) -> SweepResult:
         """One pass over every open reservation past its grace that orders has not confirmed."""
@@ -181,34 +182,29 @@ class ReservationSweeper:
 
     # ---------------------------------------------------------------- the loop
 
+    @property
+    def interval(self) -> float:
+        """Seconds between passes: the loop's, so that setting it applies to the next one."""
+        return self._loop.interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._loop.interval = seconds
+
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._every_interval(), name="wallet-reservation-sweeper")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._loop.stop()
 
-    async def _every_interval(self) -> None:
-        while True:
-            # First after one interval: at start, orders may not be serving yet, and no
-            # reservation made since is past its grace anyway.
-            await asyncio.sleep(self.interval)
-            try:
-                result = await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the next sweep asks again
-                self.metrics.failed_sweeps.inc()
-                log.warning("reservation sweep failed (%r); the next one runs in %s s", exc, self.interval)
-                continue
-            if result.released:
-                log.info("reservation sweep: %s", result)
+    async def _sweep_and_log(self) -> None:
+        result = await self.sweep()
+        if result.released:
+            log.info("reservation sweep: %s", result)
+
+    def _failed(self, exc: Exception) -> None:
+        self.metrics.failed_sweeps.inc()
+        log.warning("reservation sweep failed (%r); the next one runs in %s s", exc, self.interval)
 
 
 def _age(delta: timedelta) -> str:

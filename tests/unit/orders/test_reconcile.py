@@ -135,7 +135,7 @@ async def test_a_pass_with_nothing_live_sends_nothing(harness):
 async def test_the_periodic_pass_runs_every_interval_and_zero_turns_it_off(harness):
     off = Reconciler(harness.service, interval=0)
     await off.start()
-    assert off._task is None
+    assert not off._loop.running
 
     reconciler = Reconciler(harness.service, interval=0.01, reply_timeout=0)
     await reconciler.start()
