@@ -49,6 +49,7 @@ class Exchange:
             MYBROKER_B3SIM_DATABASE_URL=self.journal,
             MYBROKER_INTERNAL_SECRET="it-secret",
             MYBROKER_LOG_LEVEL="WARNING",
+            MYBROKER_DAY_ROLL="off",  # the tests count what the journal holds
         )
         if shard:
             env["MYBROKER_B3SIM_SHARD"] = shard

@@ -25,7 +25,9 @@ def pytest_ignore_collect(collection_path: Path, config) -> bool | None:
 def settings():
     from mybroker.settings import Settings
 
-    return Settings.from_env()
+    # No day roll: tests here count what b3-sim's journal holds, and a run across 18:00 in
+    # Brasília must keep its DAY orders (tests/unit/b3sim/test_b3sim_day_roll.py rolls).
+    return Settings.from_env().with_overrides(day_roll=False)
 
 
 class Names:
