@@ -14,6 +14,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 import strawberry
 from fastapi import APIRouter
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
@@ -29,6 +30,7 @@ from strawberry.types import ExecutionResult
 from mybroker.auth import Caller, caller_from_headers, client_address_from_headers, is_internal
 from mybroker.errors import DomainError, ErrorCode, bad_input, forbidden
 from mybroker.events import iso, parse_iso
+from mybroker.graphql_direct import DirectPath, encode, plain_operation, takes_json
 from mybroker.money import MoneyFormatError, format_money, parse_money
 
 log = logging.getLogger("mybroker.graphql")
@@ -71,6 +73,9 @@ CONFIG = StrawberryConfig(scalar_map={Decimal: DecimalScalar, datetime: DateTime
 
 
 class SubgraphSchema(strawberry.federation.Schema):
+    # True when its extensions are federation_schema's four alone (the direct path's test).
+    house_extensions_only = False
+
     def process_errors(self, errors, execution_context=None) -> None:
         """Shapes every error to the contract in place (format_error logs the unexpected
         ones, once): the subscription WebSocket sends `error.formatted` as it stands."""
@@ -151,13 +156,19 @@ class StringArgumentLimit(SchemaExtension):
     def on_validate(self):
         context = self.execution_context
         if not context.pre_execution_errors and context.graphql_document is not None:
-            if _long_literal(context.query or "", context.graphql_document, self.limit) or _longest_string(
-                context.variables or {}, self.limit
-            ):
-                context.pre_execution_errors = [
-                    GraphQLError(too_long_message(self.limit), original_error=bad_input(too_long_message(self.limit)))
-                ]
+            error = too_long_error(context.query or "", context.graphql_document, context.variables, self.limit)
+            if error is not None:
+                context.pre_execution_errors = [error]
         yield
+
+
+def too_long_error(
+    query: str, document: DocumentNode, variables: dict[str, Any] | None, limit: int = MAX_STRING_ARGUMENT
+) -> GraphQLError | None:
+    """BAD_USER_INPUT when a literal or a variable holds a string longer than `limit`."""
+    if _long_literal(query, document, limit) or _longest_string(variables or {}, limit):
+        return GraphQLError(too_long_message(limit), original_error=bad_input(too_long_message(limit)))
+    return None
 
 
 # What maps a subgraph for a stranger who reaches it directly (not through the router): its
@@ -218,7 +229,9 @@ def federation_schema(*, extensions=(), **kwargs) -> SubgraphSchema:
         StringArgumentLimit,
         RouterOnlyIntrospection,
     ]
-    return SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
+    schema = SubgraphSchema(config=CONFIG, extensions=[*cached, *extensions], **kwargs)
+    schema.house_extensions_only = not extensions
+    return schema
 
 
 ServiceT = TypeVar("ServiceT")
@@ -310,20 +323,88 @@ class SubgraphGraphQL(GraphQL[GraphQLContext[Any], None]):
         super().__init__(schema, connection_init_wait_timeout=timedelta(seconds=10))
         self.service = service
         self.internal_secret = internal_secret
+        # Only for a schema whose extensions are the house's own four, whose work the
+        # direct path repeats; a schema with more goes through Strawberry alone.
+        self.direct = (
+            DirectPath(
+                schema, cache_size=DOCUMENT_CACHE_SIZE, too_long=too_long_error, router_only=asks_router_only_fields,
+                format_error=format_error,
+            )
+            if isinstance(schema, SubgraphSchema) and schema.house_extensions_only
+            else None
+        )
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.direct is not None and scope["type"] == "http" and scope["method"] == "POST":
+            headers = Headers(scope=scope)
+            if takes_json(headers):
+                body = await _read_body(receive)
+                if body is None:
+                    return  # the client left before its request was whole
+                if await self._answer_directly(body, headers, send):
+                    return
+                receive = _replaying(body, receive)
+        await super().__call__(scope, receive, send)
+
+    async def _answer_directly(self, body: bytes, headers: Headers, send) -> bool:
+        """Answers a plain operation on the direct path (mybroker.graphql_direct); False,
+        having sent nothing, when the request is Strawberry's to answer."""
+        assert self.direct is not None
+        operation = plain_operation(body)
+        if operation is None:
+            return False
+        context = self._context(headers)
+        document = self.direct.prepare(operation, internal=context.internal)
+        if document is None:
+            return False
+        payload = encode(await self.direct.execute(document, operation, context))
+        await send({
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode("latin-1"))],
+        })
+        await send({"type": "http.response.body", "body": payload})
+        return True
+
+    def _context(self, headers: Headers) -> GraphQLContext[Any]:
+        return GraphQLContext(
+            caller_from_headers(headers, self.internal_secret),
+            self.service,
+            client_address_from_headers(headers, self.internal_secret),
+            internal=is_internal(headers, self.internal_secret),
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> GraphQLContext[Any]:
-        return GraphQLContext(
-            caller_from_headers(request.headers, self.internal_secret),
-            self.service,
-            client_address_from_headers(request.headers, self.internal_secret),
-            internal=is_internal(request.headers, self.internal_secret),
-        )
+        return self._context(request.headers)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             response["errors"] = [format_error(error) for error in result.errors]
         return response
+
+
+async def _read_body(receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive):
+    """`receive` for Strawberry once the body was read here: the body first, then the
+    connection's own messages (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay():
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 def graphql_router(schema: strawberry.federation.Schema, service: Any, internal_secret: str) -> APIRouter:
