@@ -109,6 +109,7 @@ class NewOrder(_Message):
     protection_price: Decimal | None = None  # a MARKET order never trades beyond it
     account: str | None = None  # the owner: self-trade prevention compares it
     stop_price: Decimal | None = None  # STOP and STOP_LIMIT: the trigger
+    oco_group: str | None = None  # orders of one group cancel each other when one executes
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -124,6 +125,8 @@ class NewOrder(_Message):
         }
         if self.stop_price is not None:  # only stops carry it: every other order keeps its shape
             data["stopPrice"] = _money(self.stop_price)
+        if self.oco_group is not None:
+            data["ocoGroup"] = self.oco_group
         return data
 
     @classmethod
@@ -139,6 +142,7 @@ class NewOrder(_Message):
             protection_price=_decimal(data.get("protectionPrice")),
             account=_str(data.get("account")),
             stop_price=_decimal(data.get("stopPrice")),
+            oco_group=_str(data.get("ocoGroup")),
         )
 
 

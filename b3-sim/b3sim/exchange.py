@@ -17,7 +17,12 @@ Stop orders (STOP, STOP_LIMIT) wait outside their book (b3sim.stops) until a tra
 at or through their stop price, while the market is OPEN; then they enter the book in
 the same command, as a protected MARKET or a LIMIT order, after the trades of that
 command so far. What they trade may trigger more stops (a cascade), all in one command,
-so a replay of the journal triggers the same stops at the same trades."""
+so a replay of the journal triggers the same stops at the same trades.
+
+OCO (one cancels the other): orders naming the same `oco_group` (two at most, one
+account, one book) are one instruction; the first fill or trigger of either cancels the
+other in the same command, before anything else can trade it, and a cancel of either
+cancels both."""
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -47,6 +52,8 @@ from b3sim.stops import Stops, Triggered
 from mybroker.catalog import CatalogEntry, fractional_ticker
 from mybroker.money import MoneyFormatError, cents, from_ticks, to_ticks
 from mybroker.trading import STOPS, ExecType, RejectCode
+
+OCO_REASON = "OCO: the other order of the group executed"
 
 # What a command makes happen: the book's events and the stops' triggers.
 Happened = Event | Triggered
@@ -83,6 +90,8 @@ class NewOrder:
     account: str | None = None
     # STOP and STOP_LIMIT: the trigger (a SELL's below the last trade, a BUY's above).
     stop_price: Decimal | None = None
+    # OCO: the orders naming one group cancel each other when one executes (fill or trigger).
+    oco_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,11 @@ class Exchange:
         self._done: OrderedDict[str, str] = OrderedDict()
         self._known_done = known_done
         self._maker_seq = 0
+        # OCO groups: the live orders of each group, and each grouped order's group. A group
+        # whose first order executed or ended is closed: an order naming it later is refused.
+        self._groups: dict[str, list[str]] = {}
+        self._group_of: dict[str, str] = {}
+        self._closed_groups: OrderedDict[str, None] = OrderedDict()
 
     def _new_book(self, ticker: str) -> Book:
         return Book(ticker, f"{ticker}-{self.session}", self.rules.self_trade)
@@ -280,6 +294,11 @@ class Exchange:
         # The book's own ticker string: a million remembered ids share a few tickers.
         self._orders[command.order_id] = market.book.ticker if market is not None else command.ticker
         reason = self._refusal(command, market)
+        if reason is None and command.oco_group is not None:
+            assert market is not None
+            reason = self._oco_refusal(command, market)
+            if reason is None:
+                self._join(command.order_id, command.oco_group)
         if reason is None and command.type in STOPS:
             assert market is not None
             return self._new_stop(command, market, at)
@@ -302,8 +321,64 @@ class Exchange:
         )
         if self.phase is Phase.OPEN:
             events = market.book.submit(order)
-            return self._reports(self._trigger(market, events) if market.stops.waiting else events, at)
+            return self._reports(self._trigger(market, events) if market.stops.waiting or self._group_of else events, at)
         return self._reports(market.book.add_to_auction(order), at)
+
+    def _oco_refusal(self, command: NewOrder, market: _Market) -> str | None:
+        group = command.oco_group
+        assert group is not None
+        if group in self._closed_groups:
+            return f"OCO group {group!r} is closed: an order of it executed or ended"
+        legs = self._groups.get(group, [])
+        if len(legs) >= 2:
+            return f"OCO group {group!r} already holds two orders"
+        for leg in legs:
+            other = self._leg(leg)
+            if other is None or self._orders.get(leg) != market.book.ticker or other.owner != command.account:
+                return f"OCO group {group!r} belongs to another account or ticker"
+            # Two exits of one position: the same side (they could trade with each other
+            # otherwise), and at most one of them in the book (one sweep could fill both).
+            if other.side is not command.side:
+                return f"the orders of OCO group {group!r} must be on the same side"
+            if leg not in market.stops and command.type not in STOPS:
+                return f"OCO group {group!r} pairs one order in the book with a stop, not two in the book"
+        return None
+
+    def _leg(self, order_id: str) -> BookOrder | None:
+        """A live grouped order as its book (or its stop) holds it."""
+        market = self._markets.get(self._orders.get(order_id, ""))
+        if market is None:
+            return None
+        stop = market.stops.waiting.get(order_id)
+        return stop.order if stop is not None else market.book.order(order_id)
+
+    def _join(self, order_id: str, group: str) -> None:
+        self._groups.setdefault(group, []).append(order_id)
+        self._group_of[order_id] = group
+
+    def _close_group(self, order_id: str, reason: str) -> list[Happened]:
+        """Closes the group of `order_id` (it executed or ended): its other live orders are
+        cancelled, with `reason`."""
+        group = self._group_of.pop(order_id, None)
+        if group is None:
+            return []
+        self._closed_groups[group] = None
+        if len(self._closed_groups) > self._known_done:
+            self._closed_groups.popitem(last=False)
+        events: list[Happened] = []
+        for leg in self._groups.pop(group, []):
+            if leg == order_id:
+                continue
+            self._group_of.pop(leg, None)
+            market = self._markets.get(self._orders.get(leg, ""))
+            if market is None:
+                continue
+            stop = market.stops.remove(leg)
+            if stop is not None:
+                events.append(Cancelled(leg, stop.order.quantity, 0, reason))
+            else:
+                events.extend(market.book.cancel(leg, reason))
+        return events
 
     def _new_stop(self, command: NewOrder, market: _Market, at: datetime) -> list[ExecutionReport]:
         """Accepts a stop order to wait for its trigger, or rejects it: a stop price that is
@@ -346,23 +421,49 @@ class Exchange:
 
     def _trigger(self, market: _Market, book_events: list[Event]) -> list[Happened]:
         """Appends to a book action's events the stops its trades trigger: each enters the
-        book at the end of the events so far (its Accepted was reported when it arrived),
-        and what it trades may trigger more, until no trade triggers anything. Only while
-        OPEN: an auction's uncross before CLOSED triggers nothing (GTC stops wait)."""
-        stops = market.stops
+        book once the action is over (its Accepted was reported when it arrived), at the end
+        of the events so far, and what it trades may trigger more, until no trade triggers
+        anything. Only while OPEN: an auction's uncross before CLOSED triggers nothing (GTC
+        stops wait). OCO, in any phase: a fill closes its group as soon as the action that
+        made it is over, before any stop that action triggered enters, and a trigger closes
+        its group at once; the other order of the group is cancelled."""
+        stops, group_of = market.stops, self._group_of
         events = cast(list[Happened], book_events)  # the same list, grown in place
-        if self.phase is not Phase.OPEN:
-            return events
-        i = 0
-        while i < len(events) and stops.waiting:
-            event = events[i]
-            i += 1
-            if type(event) is not Filled or not event.aggressor or not stops.might_trigger(event.price):
-                continue  # each trade yields two fills; its aggressor's stands for it
-            for stop in stops.triggered_by(event.price):
-                events.append(Triggered(stop.order_id, stop.order.quantity, event.price, event.trade_id))
-                events.extend(e for e in market.book.submit(stop.order) if type(e) is not Accepted)
+        if group_of:
+            self._close_filled_groups(events, 0)
+        start = 0
+        while start < len(events) and stops.waiting and self.phase is Phase.OPEN:
+            end = len(events)
+            for k in range(start, end):
+                event = events[k]
+                if not (isinstance(event, Filled) and event.aggressor and stops.waiting and stops.might_trigger(event.price)):
+                    continue  # each trade yields two fills; its aggressor's stands for it
+                gone: set[str] = set()  # OCO siblings of a stop this trade triggered first
+                for stop in stops.triggered_by(event.price):
+                    if stop.order_id in gone:
+                        events.append(Cancelled(stop.order_id, stop.order.quantity, 0, OCO_REASON))
+                        continue
+                    events.append(Triggered(stop.order_id, stop.order.quantity, event.price, event.trade_id))
+                    if group_of and stop.order_id in group_of:  # its OCO sibling goes before it trades
+                        gone.update(self._groups.get(group_of[stop.order_id], ()))
+                        events.extend(self._close_group(stop.order_id, OCO_REASON))
+                    entered = len(events)
+                    events.extend(e for e in market.book.submit(stop.order) if type(e) is not Accepted)
+                    if group_of:
+                        self._close_filled_groups(events, entered)
+            start = end
         return events
+
+    def _close_filled_groups(self, events: list[Happened], start: int) -> None:
+        """Closes the OCO group of every grouped order filled in events[start:] (what closing
+        appends are cancels, not fills)."""
+        group_of = self._group_of
+        k = start
+        while k < len(events):
+            event = events[k]
+            k += 1
+            if isinstance(event, Filled) and event.order_id in group_of:
+                events.extend(self._close_group(event.order_id, OCO_REASON))
 
     def cancel_order(self, command: CancelOrder, at: datetime) -> list[ExecutionReport]:
         """Cancels a resting broker order. A cancel of an order that is not resting is
@@ -373,9 +474,13 @@ class Exchange:
         market = self._markets.get(self._orders.get(command.order_id, ""))
         if market is not None:
             stop = market.stops.remove(command.order_id)
-            if stop is not None:
-                return self._reports([Cancelled(stop.order_id, stop.order.quantity, 0, "cancelled on request")], at)
-            reports = self._reports(market.book.cancel(command.order_id), at)
+            events: list[Happened] = (
+                [Cancelled(stop.order_id, stop.order.quantity, 0, "cancelled on request")] if stop is not None
+                else list(market.book.cancel(command.order_id))
+            )
+            if events and self._group_of:  # an OCO is one instruction: its other order goes too
+                events.extend(self._close_group(command.order_id, "OCO: the other order of the group was cancelled"))
+            reports = self._reports(events, at)
             if reports:
                 return reports
         code, reason = self._not_resting(command.order_id)
@@ -411,6 +516,14 @@ class Exchange:
         ticker = self._orders.pop(order_id, None)
         if ticker is None:
             return
+        if self._group_of and order_id in self._group_of:  # ended otherwise (expired, rejected): the group is spent
+            group = self._group_of.pop(order_id)
+            legs = self._groups.get(group, [])
+            if order_id in legs:
+                legs.remove(order_id)
+            if not legs:
+                self._groups.pop(group, None)
+                self._closed_groups[group] = None
         done = self._done
         done[order_id] = ticker
         if len(done) > self._known_done:
@@ -443,7 +556,7 @@ class Exchange:
             assert market is not None
             events = market.book.replace(command.order_id, command.quantity, price, match=self.phase is Phase.OPEN)
             if events:
-                return self._reports(self._trigger(market, events) if market.stops.waiting else events, at)
+                return self._reports(self._trigger(market, events) if market.stops.waiting or self._group_of else events, at)
             code, reason = self._not_resting(command.order_id)
             return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker, reject_code=code)]
         return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker)]
@@ -470,7 +583,7 @@ class Exchange:
                 order_id = f"{MAKER_PREFIX}{ticker}:{self._maker_seq}"
                 market.maker_orders.append(order_id)
                 posted.extend(post(BookOrder(order_id, level.side, OrderType.LIMIT, TimeInForce.GTC, level.quantity, level.price)))
-            events.extend(self._trigger(market, posted) if market.stops.waiting else posted)
+            events.extend(self._trigger(market, posted) if market.stops.waiting or self._group_of else posted)
         return self._reports(events, at)
 
     def change_phase(self, command: SessionPhase, at: datetime) -> list[ExecutionReport]:
@@ -485,7 +598,7 @@ class Exchange:
         if old is not Phase.OPEN and new not in AUCTIONS:
             for market in self._markets.values():
                 uncrossed = market.book.uncross(market.reference if market.reference is not None else market.book.last_price)
-                events.extend(self._trigger(market, uncrossed) if market.stops.waiting else uncrossed)
+                events.extend(self._trigger(market, uncrossed) if market.stops.waiting or self._group_of else uncrossed)
         if new is Phase.CLOSED:
             for market in self._markets.values():
                 events.extend(self._expire_day(market))

@@ -334,3 +334,104 @@ def test_a_stop_triggers_exactly_once_at_the_first_trade_at_or_through_its_price
 @given(COMMANDS)
 def test_stops_are_deterministic_so_a_replay_gives_the_same_reports(commands):
     assert run(commands)[0] == run(commands)[0]
+
+
+# ---------------------------------------------------------------- OCO
+
+
+def leg(order_id, group, side=Side.SELL, kind=OrderType.LIMIT, price=None, stop_price=None, account="cai", qty=100):
+    return NewOrder(
+        order_id, "PETR4", side, kind, TimeInForce.GTC, qty, None if price is None else Decimal(price), None, account,
+        None if stop_price is None else Decimal(stop_price), group,
+    )
+
+
+def test_oco_a_take_profit_fill_cancels_the_stop_loss_in_the_same_command():
+    core = exchange()
+    core.handle(leg("tp", "g1", price="31.60"), T0)  # take-profit above the market
+    core.handle(leg("sl", "g1", kind=OrderType.STOP, stop_price="31.30"), T0)  # stop-loss below it
+    reports = core.handle(order("b1", Side.BUY, OrderType.LIMIT, "31.60", qty=300, account="buyer"), T0)
+    assert of(reports, "tp") == [ExecType.FILL]
+    [cancelled] = [r for r in reports if r.order_id == "sl"]
+    assert cancelled.exec_type is ExecType.CANCELLED and "OCO" in cancelled.reason
+    # The market falling through the stop later triggers nothing.
+    core.handle(order("b2", Side.BUY, OrderType.LIMIT, "31.00", qty=500, tif=TimeInForce.GTC, account="buyer"), T0)
+    assert of(core.handle(order("m1", Side.SELL, qty=400), T0), "sl") == []
+
+
+def test_oco_a_stop_loss_trigger_cancels_the_take_profit_and_a_cancel_takes_both():
+    core = exchange()
+    core.handle(leg("tp", "g1", price="31.60"), T0)
+    core.handle(leg("sl", "g1", kind=OrderType.STOP, stop_price="31.38"), T0)
+    reports = core.handle(order("m1", Side.SELL), T0)  # trades at 31.38
+    assert [(r.order_id, r.exec_type) for r in reports if r.order_id in ("tp", "sl")][:2] == [
+        ("sl", ExecType.TRIGGERED), ("tp", ExecType.CANCELLED),
+    ]
+    assert "tp" not in core.book("PETR4")
+    core.handle(leg("tp2", "g2", price="31.60"), T0)
+    core.handle(leg("sl2", "g2", kind=OrderType.STOP, stop_price="31.00"), T0)
+    cancelled = core.handle(CancelOrder("sl2", "PETR4"), T0)
+    assert [(r.order_id, r.exec_type) for r in cancelled] == [("sl2", ExecType.CANCELLED), ("tp2", ExecType.CANCELLED)]
+
+
+def test_an_oco_group_holds_two_orders_of_one_account_and_is_not_reopened():
+    core = exchange()
+    core.handle(leg("a", "g", price="31.60"), T0)
+    assert core.handle(leg("x", "g", price="31.70", account="someone-else"), T0)[0].exec_type is ExecType.REJECTED
+    core.handle(leg("b", "g", kind=OrderType.STOP, stop_price="31.00"), T0)
+    assert "two orders" in core.handle(leg("c", "g", price="31.80"), T0)[0].reason
+    core.handle(CancelOrder("a", "PETR4"), T0)
+    assert "closed" in core.handle(leg("d", "g", price="31.80"), T0)[0].reason
+
+
+PAIR_IDS = st.integers(min_value=0, max_value=3)
+
+
+@st.composite
+def oco_pair(draw):
+    """A take-profit LIMIT and a stop (STOP or STOP_LIMIT) on one side, one group; the
+    prices are drawn freely, so some are refused (a stop on the wrong side) or cross."""
+    n, side = draw(PAIR_IDS), draw(st.sampled_from(Side))
+    kind = draw(st.sampled_from([OrderType.STOP, OrderType.STOP_LIMIT]))
+    group = f"g{n}"
+    take_profit = NewOrder(f"tp{n}", "PETR4", side, OrderType.LIMIT, TimeInForce.GTC, 100, draw(PRICES), None, "cai", None, group)
+    stop_leg = NewOrder(
+        f"sl{n}", "PETR4", side, kind, TimeInForce.GTC, 100, draw(PRICES) if kind is OrderType.STOP_LIMIT else None, None,
+        "cai", draw(PRICES), group,
+    )
+    return [take_profit, stop_leg] if draw(st.booleans()) else [stop_leg, take_profit]
+
+
+OCO_COMMANDS = st.lists(
+    st.one_of(
+        other_order().map(lambda c: [c]), other_order().map(lambda c: [c]), oco_pair(),
+        PRICES.map(lambda p: [ReferencePrice("PETR4", p)]),
+    ),
+    max_size=30,
+).map(lambda chunks: [c for chunk in chunks for c in chunk])
+
+
+@settings(max_examples=300, deadline=None)
+@given(OCO_COMMANDS)
+def test_oco_cancels_its_sibling_so_at_most_one_order_of_a_group_executes(commands):
+    reports, _ = run(commands)
+    groups: dict[str, list[str]] = {}
+    for report in reports:
+        if report.exec_type is ExecType.ACCEPTED:
+            placed = next(c for c in commands if isinstance(c, NewOrder) and c.order_id == report.order_id)
+            if placed.oco_group is not None:
+                groups.setdefault(placed.oco_group, []).append(report.order_id)
+    for legs in groups.values():
+        executed = [
+            (i, r.order_id) for i, r in enumerate(reports)
+            if r.order_id in legs and r.exec_type in (ExecType.FILL, ExecType.TRIGGERED)
+        ]
+        if not executed:
+            continue
+        first_at, first = executed[0]
+        assert {oid for _, oid in executed} == {first}, f"both orders of an OCO group executed: {legs}"
+        for sibling in set(legs) - {first}:
+            ends = [i for i, r in enumerate(reports) if r.order_id == sibling and r.exec_type is ExecType.CANCELLED]
+            assert ends and ends[0] > first_at or any(
+                i < first_at for i in ends
+            ), f"{sibling} was not cancelled when {first} executed"
