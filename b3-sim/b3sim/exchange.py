@@ -19,10 +19,10 @@ the same command, as a protected MARKET or a LIMIT order, after the trades of th
 command so far. What they trade may trigger more stops (a cascade), all in one command,
 so a replay of the journal triggers the same stops at the same trades.
 
-OCO (one cancels the other): orders naming the same `oco_group` (two at most, one
-account, one book) are one instruction; the first fill or trigger of either cancels the
-other in the same command, before anything else can trade it, and a cancel of either
-cancels both."""
+OCO (one cancels the other): orders naming the same `oco_group` (two at most, of one
+account, book and side, at most one of them in the book) are one instruction; the first
+fill or trigger of either cancels the other in the same command, before anything else
+can trade it, and a cancel of either cancels both."""
 from __future__ import annotations
 
 from collections import OrderedDict
