@@ -19,6 +19,9 @@ class ErrorCode(str, Enum):
     # A withdrawal above the settled cash: the rest comes from sales still to settle (D+2).
     UNSETTLED_FUNDS = "UNSETTLED_FUNDS"
     ORDER_NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
+    # A STOP / STOP_LIMIT whose stopPrice is on the wrong side of the last price: a SELL's
+    # at or above it, a BUY's at or below it (it would trigger at once).
+    STOP_PRICE_WRONG_SIDE = "STOP_PRICE_WRONG_SIDE"
     # placeOrder with a clientOrderId already used for an order with other terms.
     DUPLICATE_CLIENT_ORDER_ID = "DUPLICATE_CLIENT_ORDER_ID"
     RATE_LIMITED = "RATE_LIMITED"

@@ -14,6 +14,14 @@ class OrderSide(str, Enum):
 class OrderType(str, Enum):
     MARKET = "MARKET"
     LIMIT = "LIMIT"
+    # Stop orders wait at B3, outside the book, until a trade at or through their stopPrice
+    # (a SELL's at or below it, a BUY's at or above it); then a STOP enters as a MARKET
+    # order (protected) and a STOP_LIMIT as a LIMIT at its limitPrice.
+    STOP = "STOP"
+    STOP_LIMIT = "STOP_LIMIT"
+
+
+STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 
 
 class TimeInForce(str, Enum):
@@ -35,6 +43,9 @@ class ExecType(str, Enum):
     REPLACE_REJECTED = "REPLACE_REJECTED"  # the order stays as it was
     CANCEL_REJECTED = "CANCEL_REJECTED"  # B3 does not hold the order (reject_code says why)
     ORDER_STATUS = "ORDER_STATUS"  # B3's answer to a status request (order_status)
+    # A stop order's trigger: a trade at or through its stop price; `price` is that trade's.
+    # The order now works as a MARKET (STOP) or LIMIT (STOP_LIMIT) order; fills follow.
+    TRIGGERED = "TRIGGERED"
 
 
 class RejectCode(str, Enum):

@@ -108,9 +108,11 @@ class NewOrder(_Message):
     limit_price: Decimal | None = None
     protection_price: Decimal | None = None  # a MARKET order never trades beyond it
     account: str | None = None  # the owner: self-trade prevention compares it
+    stop_price: Decimal | None = None  # STOP and STOP_LIMIT: the trigger
+    oco_group: str | None = None  # orders of one group cancel each other when one executes
 
     def payload(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "orderId": self.order_id,
             "ticker": self.ticker,
             "side": self.side.value,
@@ -121,6 +123,11 @@ class NewOrder(_Message):
             "protectionPrice": _money(self.protection_price),
             "account": self.account,
         }
+        if self.stop_price is not None:  # only stops carry it: every other order keeps its shape
+            data["stopPrice"] = _money(self.stop_price)
+        if self.oco_group is not None:
+            data["ocoGroup"] = self.oco_group
+        return data
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any]) -> "NewOrder":
@@ -134,6 +141,8 @@ class NewOrder(_Message):
             limit_price=_decimal(data.get("limitPrice")),
             protection_price=_decimal(data.get("protectionPrice")),
             account=_str(data.get("account")),
+            stop_price=_decimal(data.get("stopPrice")),
+            oco_group=_str(data.get("ocoGroup")),
         )
 
 
@@ -185,7 +194,8 @@ class ReplaceOrder(_Message):
 class ExecutionReport(_Message):
     """broker.executions: B3's word about one order. The encoder holds the contract's
     rule: `executionId` only on FILL; `quantity` and `price` on FILL (what traded) and
-    REPLACED (the new total and limit), null otherwise."""
+    REPLACED (the new total and limit), null otherwise; TRIGGERED carries the `price` of the
+    trade that triggered the stop."""
 
     TYPE = events.EXECUTION_REPORT
     order_id: str
@@ -208,7 +218,7 @@ class ExecutionReport(_Message):
             "execType": ExecType(self.exec_type).value,
             "executionId": self.execution_id if fill else None,
             "quantity": self.quantity if sized else None,
-            "price": _money(self.price) if sized else None,
+            "price": _money(self.price) if sized or self.exec_type == ExecType.TRIGGERED else None,
             "leavesQuantity": self.leaves_quantity,
             "cumulativeQuantity": self.cumulative_quantity,
             "reason": self.reason,
@@ -272,9 +282,11 @@ class OrderUpdated(_Message):
     last_fill: LastFill | None
     created_at: datetime
     updated_at: datetime
+    stop_price: Decimal | None = None  # STOP and STOP_LIMIT only
+    triggered_at: datetime | None = None  # when B3 triggered the stop
 
     def payload(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "orderId": self.order_id,
             "userId": self.user_id,
             "ticker": self.ticker,
@@ -292,6 +304,12 @@ class OrderUpdated(_Message):
             "createdAt": iso(self.created_at),
             "updatedAt": iso(self.updated_at),
         }
+        # Only stops carry these: every other order's snapshot keeps its shape.
+        if self.stop_price is not None:
+            data["stopPrice"] = format_money(self.stop_price)
+        if self.triggered_at is not None:
+            data["triggeredAt"] = iso(self.triggered_at)
+        return data
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any]) -> "OrderUpdated":
@@ -313,6 +331,8 @@ class OrderUpdated(_Message):
             last_fill=LastFill.from_payload(last) if last else None,
             created_at=parse_iso(str(data["createdAt"])),
             updated_at=parse_iso(str(data["updatedAt"])),
+            stop_price=_decimal(data.get("stopPrice")),
+            triggered_at=None if data.get("triggeredAt") is None else parse_iso(str(data["triggeredAt"])),
         )
 
 

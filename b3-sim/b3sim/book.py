@@ -217,6 +217,11 @@ class Book:
         resting = self._index.get(order_id)
         return resting.order.quantity if resting else None
 
+    def order(self, order_id: str) -> BookOrder | None:
+        """A resting order as submitted (last replaced)."""
+        resting = self._index.get(order_id)
+        return resting.order if resting else None
+
     def resting(self) -> list[tuple[str, int]]:
         """Every resting order as (order id, price), in a deterministic order (arrival)."""
         return [(order_id, resting.order.price) for order_id, resting in self._index.items()]  # type: ignore[misc]

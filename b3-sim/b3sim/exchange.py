@@ -11,14 +11,25 @@ The exchange's rules (`Rules`): a price band around the reference, self-trade pr
 between one account's orders, and the session phase (b3sim.session). Outside OPEN nothing
 matches: auction phases collect LIMIT orders and uncross them at one price when the
 phase ends; CLOSED rejects new orders. The rules and the maker's policy come in as values
-(b3sim.config makes them of the settings): the core reads no configuration."""
+(b3sim.config makes them of the settings): the core reads no configuration.
+
+Stop orders (STOP, STOP_LIMIT) wait outside their book (b3sim.stops) until a trade there
+at or through their stop price, while the market is OPEN; then they enter the book in
+the same command, as a protected MARKET or a LIMIT order, after the trades of that
+command so far. What they trade may trigger more stops (a cascade), all in one command,
+so a replay of the journal triggers the same stops at the same trades.
+
+OCO (one cancels the other): orders naming the same `oco_group` (two at most, of one
+account, book and side, at most one of them in the book) are one instruction; the first
+fill or trigger of either cancels the other in the same command, before anything else
+can trade it, and a cancel of either cancels both."""
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Sequence, cast
 
 from b3sim.book import (
     Accepted,
@@ -37,9 +48,15 @@ from b3sim.book import (
 )
 from b3sim.market_maker import MakerPolicy, ladder
 from b3sim.session import AUCTIONS, Phase
+from b3sim.stops import Stops, Triggered
 from mybroker.catalog import CatalogEntry, fractional_ticker
 from mybroker.money import MoneyFormatError, cents, from_ticks, to_ticks
-from mybroker.trading import ExecType, RejectCode
+from mybroker.trading import STOPS, ExecType, RejectCode
+
+OCO_REASON = "OCO: the other order of the group executed"
+
+# What a command makes happen: the book's events and the stops' triggers.
+Happened = Event | Triggered
 
 # The maker's order ids; a broker order may not use the prefix (it could cancel the maker's).
 MAKER_PREFIX = "mm:"
@@ -71,6 +88,10 @@ class NewOrder:
     protection_price: Decimal | None = None
     # The broker's account (user id) that owns the order: self-trade prevention compares it.
     account: str | None = None
+    # STOP and STOP_LIMIT: the trigger (a SELL's below the last trade, a BUY's above).
+    stop_price: Decimal | None = None
+    # OCO: the orders naming one group cancel each other when one executes (fill or trigger).
+    oco_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +194,7 @@ class _Market:
     counterpart: str | None = None
     reference: int | None = None
     maker_orders: list[str] = field(default_factory=list)
+    stops: Stops = field(default_factory=Stops)  # broker stop orders waiting for a trade
 
 
 class Exchange:
@@ -219,6 +241,11 @@ class Exchange:
         self._done: OrderedDict[str, str] = OrderedDict()
         self._known_done = known_done
         self._maker_seq = 0
+        # OCO groups: the live orders of each group, and each grouped order's group. A group
+        # whose first order executed or ended is closed: an order naming it later is refused.
+        self._groups: dict[str, list[str]] = {}
+        self._group_of: dict[str, str] = {}
+        self._closed_groups: OrderedDict[str, None] = OrderedDict()
 
     def _new_book(self, ticker: str) -> Book:
         return Book(ticker, f"{ticker}-{self.session}", self.rules.self_trade)
@@ -267,6 +294,14 @@ class Exchange:
         # The book's own ticker string: a million remembered ids share a few tickers.
         self._orders[command.order_id] = market.book.ticker if market is not None else command.ticker
         reason = self._refusal(command, market)
+        if reason is None and command.oco_group is not None:
+            assert market is not None
+            reason = self._oco_refusal(command, market)
+            if reason is None:
+                self._join(command.order_id, command.oco_group)
+        if reason is None and command.type in STOPS:
+            assert market is not None
+            return self._new_stop(command, market, at)
         price = protection = None
         if reason is None:
             assert market is not None
@@ -285,8 +320,150 @@ class Exchange:
             command.order_id, command.side, command.type, command.time_in_force, command.quantity, price, protection, command.account
         )
         if self.phase is Phase.OPEN:
-            return self._reports(market.book.submit(order), at)
+            events = market.book.submit(order)
+            return self._reports(self._trigger(market, events) if market.stops.waiting or self._group_of else events, at)
         return self._reports(market.book.add_to_auction(order), at)
+
+    def _oco_refusal(self, command: NewOrder, market: _Market) -> str | None:
+        group = command.oco_group
+        assert group is not None
+        if group in self._closed_groups:
+            return f"OCO group {group!r} is closed: an order of it executed or ended"
+        legs = self._groups.get(group, [])
+        if len(legs) >= 2:
+            return f"OCO group {group!r} already holds two orders"
+        for leg in legs:
+            other = self._leg(leg)
+            if other is None or self._orders.get(leg) != market.book.ticker or other.owner != command.account:
+                return f"OCO group {group!r} belongs to another account or ticker"
+            # Two exits of one position: the same side (they could trade with each other
+            # otherwise), and at most one of them in the book (one sweep could fill both).
+            if other.side is not command.side:
+                return f"the orders of OCO group {group!r} must be on the same side"
+            if leg not in market.stops and command.type not in STOPS:
+                return f"OCO group {group!r} pairs one order in the book with a stop, not two in the book"
+        return None
+
+    def _leg(self, order_id: str) -> BookOrder | None:
+        """A live grouped order as its book (or its stop) holds it."""
+        market = self._markets.get(self._orders.get(order_id, ""))
+        if market is None:
+            return None
+        stop = market.stops.waiting.get(order_id)
+        return stop.order if stop is not None else market.book.order(order_id)
+
+    def _join(self, order_id: str, group: str) -> None:
+        self._groups.setdefault(group, []).append(order_id)
+        self._group_of[order_id] = group
+
+    def _close_group(self, order_id: str, reason: str) -> list[Happened]:
+        """Closes the group of `order_id` (it executed or ended): its other live orders are
+        cancelled, with `reason`."""
+        group = self._group_of.pop(order_id, None)
+        if group is None:
+            return []
+        self._closed_groups[group] = None
+        if len(self._closed_groups) > self._known_done:
+            self._closed_groups.popitem(last=False)
+        events: list[Happened] = []
+        for leg in self._groups.pop(group, []):
+            if leg == order_id:
+                continue
+            self._group_of.pop(leg, None)
+            market = self._markets.get(self._orders.get(leg, ""))
+            if market is None:
+                continue
+            stop = market.stops.remove(leg)
+            if stop is not None:
+                events.append(Cancelled(leg, stop.order.quantity, 0, reason))
+            else:
+                events.extend(market.book.cancel(leg, reason))
+        return events
+
+    def _new_stop(self, command: NewOrder, market: _Market, at: datetime) -> list[ExecutionReport]:
+        """Accepts a stop order to wait for its trigger, or rejects it: a stop price that is
+        not on the tick, or on the wrong side of the last trade (it would trigger at once)."""
+        reason = None
+        stop = price = protection = None
+        try:
+            stop = to_ticks(command.stop_price) if command.stop_price is not None else None
+            price = to_ticks(command.limit_price) if command.limit_price is not None else None
+            protection = to_ticks(command.protection_price) if command.protection_price is not None else None
+        except MoneyFormatError as exc:
+            reason = str(exc)
+        if reason is None:
+            reason = self._stop_refusal(command, stop, market) or self._outside_band(price, market)
+        if reason is not None:
+            self._finished(command.order_id)
+            return [ExecutionReport(command.order_id, ExecType.REJECTED, at, 0, 0, reason=reason, ticker=command.ticker)]
+        assert stop is not None
+        limit = command.type is OrderType.STOP_LIMIT
+        enters = BookOrder(
+            command.order_id, command.side, OrderType.LIMIT if limit else OrderType.MARKET, command.time_in_force,
+            command.quantity, price if limit else None, None if limit else protection, command.account,
+        )
+        market.stops.add(enters, stop)
+        return [ExecutionReport(command.order_id, ExecType.ACCEPTED, at, command.quantity, 0, ticker=market.book.ticker)]
+
+    def _stop_refusal(self, command: NewOrder, stop: int | None, market: _Market) -> str | None:
+        if stop is None or stop <= 0:
+            return f"a {command.type.value} order needs a positive stop price"
+        if command.time_in_force not in (TimeInForce.DAY, TimeInForce.GTC):
+            return f"a {command.type.value} order waits for its trigger: DAY or GTC, not {command.time_in_force.value}"
+        last = market.book.last_price if market.book.last_price is not None else market.reference
+        if last is None:
+            return f"no last price yet for {command.ticker}; stop orders are not accepted"
+        if command.side is Side.SELL and stop >= last:
+            return f"a SELL stop price must be below the last price {from_ticks(last)} (it would trigger at once)"
+        if command.side is Side.BUY and stop <= last:
+            return f"a BUY stop price must be above the last price {from_ticks(last)} (it would trigger at once)"
+        return None
+
+    def _trigger(self, market: _Market, book_events: list[Event]) -> list[Happened]:
+        """Appends to a book action's events the stops its trades trigger: each enters the
+        book once the action is over (its Accepted was reported when it arrived), at the end
+        of the events so far, and what it trades may trigger more, until no trade triggers
+        anything. Only while OPEN: an auction's uncross before CLOSED triggers nothing (GTC
+        stops wait). OCO, in any phase: a fill closes its group as soon as the action that
+        made it is over, before any stop that action triggered enters, and a trigger closes
+        its group at once; the other order of the group is cancelled."""
+        stops, group_of = market.stops, self._group_of
+        events = cast(list[Happened], book_events)  # the same list, grown in place
+        if group_of:
+            self._close_filled_groups(events, 0)
+        start = 0
+        while start < len(events) and stops.waiting and self.phase is Phase.OPEN:
+            end = len(events)
+            for k in range(start, end):
+                event = events[k]
+                if not (isinstance(event, Filled) and event.aggressor and stops.waiting and stops.might_trigger(event.price)):
+                    continue  # each trade yields two fills; its aggressor's stands for it
+                gone: set[str] = set()  # OCO siblings of a stop this trade triggered first
+                for stop in stops.triggered_by(event.price):
+                    if stop.order_id in gone:
+                        events.append(Cancelled(stop.order_id, stop.order.quantity, 0, OCO_REASON))
+                        continue
+                    events.append(Triggered(stop.order_id, stop.order.quantity, event.price, event.trade_id))
+                    if group_of and stop.order_id in group_of:  # its OCO sibling goes before it trades
+                        gone.update(self._groups.get(group_of[stop.order_id], ()))
+                        events.extend(self._close_group(stop.order_id, OCO_REASON))
+                    entered = len(events)
+                    events.extend(e for e in market.book.submit(stop.order) if type(e) is not Accepted)
+                    if group_of:
+                        self._close_filled_groups(events, entered)
+            start = end
+        return events
+
+    def _close_filled_groups(self, events: list[Happened], start: int) -> None:
+        """Closes the OCO group of every grouped order filled in events[start:] (what closing
+        appends are cancels, not fills)."""
+        group_of = self._group_of
+        k = start
+        while k < len(events):
+            event = events[k]
+            k += 1
+            if isinstance(event, Filled) and event.order_id in group_of:
+                events.extend(self._close_group(event.order_id, OCO_REASON))
 
     def cancel_order(self, command: CancelOrder, at: datetime) -> list[ExecutionReport]:
         """Cancels a resting broker order. A cancel of an order that is not resting is
@@ -296,7 +473,14 @@ class Exchange:
         never trade."""
         market = self._markets.get(self._orders.get(command.order_id, ""))
         if market is not None:
-            reports = self._reports(market.book.cancel(command.order_id), at)
+            stop = market.stops.remove(command.order_id)
+            events: list[Happened] = (
+                [Cancelled(stop.order_id, stop.order.quantity, 0, "cancelled on request")] if stop is not None
+                else list(market.book.cancel(command.order_id))
+            )
+            if events and self._group_of:  # an OCO is one instruction: its other order goes too
+                events.extend(self._close_group(command.order_id, "OCO: the other order of the group was cancelled"))
+            reports = self._reports(events, at)
             if reports:
                 return reports
         code, reason = self._not_resting(command.order_id)
@@ -309,6 +493,9 @@ class Exchange:
         ticker = self._orders.get(order_id)
         market = self._markets.get(ticker or "")
         leaves = market.book.remaining(order_id) if market is not None else None
+        if market is not None and order_id in market.stops:  # waiting for its trigger: held
+            quantity = market.stops.waiting[order_id].order.quantity
+            return [ExecutionReport(order_id, ExecType.ORDER_STATUS, at, quantity, 0, ticker=ticker, order_status=RESTING)]
         if leaves is not None:
             assert market is not None
             total = market.book.quantity(order_id)
@@ -329,6 +516,14 @@ class Exchange:
         ticker = self._orders.pop(order_id, None)
         if ticker is None:
             return
+        if self._group_of and order_id in self._group_of:  # ended otherwise (expired, rejected): the group is spent
+            group = self._group_of.pop(order_id)
+            legs = self._groups.get(group, [])
+            if order_id in legs:
+                legs.remove(order_id)
+            if not legs:
+                self._groups.pop(group, None)
+                self._closed_groups[group] = None
         done = self._done
         done[order_id] = ticker
         if len(done) > self._known_done:
@@ -344,6 +539,9 @@ class Exchange:
         if market is None:
             code, reason = self._not_resting(command.order_id)
             return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=command.ticker, reject_code=code)]
+        if command.order_id in market.stops:
+            reason = "a stop order waiting for its trigger cannot be replaced; cancel it and place a new one"
+            return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker)]
         reason = self._replace_refusal(command, market)
         price = None
         if reason is None and command.limit_price is not None:
@@ -358,7 +556,7 @@ class Exchange:
             assert market is not None
             events = market.book.replace(command.order_id, command.quantity, price, match=self.phase is Phase.OPEN)
             if events:
-                return self._reports(events, at)
+                return self._reports(self._trigger(market, events) if market.stops.waiting or self._group_of else events, at)
             code, reason = self._not_resting(command.order_id)
             return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker, reject_code=code)]
         return [ExecutionReport(command.order_id, ExecType.REPLACE_REJECTED, at, 0, 0, reason=reason, ticker=ticker)]
@@ -371,10 +569,11 @@ class Exchange:
         if command.price <= 0:
             return []
         reference = to_ticks(cents(command.price))
-        events: list[Event] = []
+        events: list[Happened] = []
         for ticker in self._books_of.get(command.ticker, ()):
             market = self._markets[ticker]
             market.reference = reference
+            posted: list[Event] = []
             for order_id in market.maker_orders:
                 market.book.cancel(order_id, "re-quote")
             market.maker_orders.clear()
@@ -383,7 +582,8 @@ class Exchange:
                 self._maker_seq += 1
                 order_id = f"{MAKER_PREFIX}{ticker}:{self._maker_seq}"
                 market.maker_orders.append(order_id)
-                events.extend(post(BookOrder(order_id, level.side, OrderType.LIMIT, TimeInForce.GTC, level.quantity, level.price)))
+                posted.extend(post(BookOrder(order_id, level.side, OrderType.LIMIT, TimeInForce.GTC, level.quantity, level.price)))
+            events.extend(self._trigger(market, posted) if market.stops.waiting or self._group_of else posted)
         return self._reports(events, at)
 
     def change_phase(self, command: SessionPhase, at: datetime) -> list[ExecutionReport]:
@@ -394,14 +594,22 @@ class Exchange:
         if new is old:
             return []
         self.phase = new
-        events: list[Event] = []
+        events: list[Happened] = []
         if old is not Phase.OPEN and new not in AUCTIONS:
             for market in self._markets.values():
-                events.extend(market.book.uncross(market.reference if market.reference is not None else market.book.last_price))
+                uncrossed = market.book.uncross(market.reference if market.reference is not None else market.book.last_price)
+                events.extend(self._trigger(market, uncrossed) if market.stops.waiting or self._group_of else uncrossed)
         if new is Phase.CLOSED:
             for market in self._markets.values():
-                events.extend(market.book.expire(TimeInForce.DAY))
+                events.extend(self._expire_day(market))
         return self._reports(events, at)
+
+    @staticmethod
+    def _expire_day(market: _Market, reason: str = "end of the trading session") -> list[Event]:
+        """DAY orders end: those resting in the book and the stops still waiting."""
+        events = market.book.expire(TimeInForce.DAY, reason)
+        events.extend(Expired(stop.order_id, stop.order.quantity, 0, reason) for stop in market.stops.expire(TimeInForce.DAY))
+        return events
 
     def change_rules(self, command: RulesChanged, at: datetime) -> list[ExecutionReport]:
         """Applies new rules. A resting LIMIT order outside the new price band around its
@@ -425,7 +633,7 @@ class Exchange:
             self.trading_day = trading_day
         events: list[Event] = []
         for market in self._markets.values():
-            events.extend(market.book.expire(TimeInForce.DAY))
+            events.extend(self._expire_day(market))
         return self._reports(events, at)
 
     # ------------------------------------------------------------ helpers
@@ -440,14 +648,17 @@ class Exchange:
         reason = self._quantity_refusal(command.quantity, command.ticker, market)
         if reason is not None:
             return reason
-        if command.type is OrderType.LIMIT:
+        if command.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             if command.limit_price is None or command.limit_price <= 0:
-                return "a LIMIT order needs a positive limit price"
+                return f"a {command.type.value} order needs a positive limit price"
         elif command.limit_price is not None:
-            return "a MARKET order takes no limit price"
+            return f"a {command.type.value} order takes no limit price"
+        if command.type not in STOPS and command.stop_price is not None:
+            return f"a {command.type.value} order takes no stop price"
         if command.type is OrderType.MARKET and market.reference is None:
             return f"no reference price yet for {command.ticker}; MARKET orders are not accepted"
-        if self.phase in AUCTIONS and (command.type is not OrderType.LIMIT or command.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)):
+        # Stops wait outside the book, so an auction takes them too; they trigger once it is OPEN.
+        if self.phase in AUCTIONS and command.type not in STOPS and (command.type is not OrderType.LIMIT or command.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)):
             return f"only LIMIT DAY or GTC orders are accepted during the {self.phase.value} auction"
         return None
 
@@ -494,7 +705,7 @@ class Exchange:
             f"{from_ticks(reference)} ({from_ticks(low)} to {from_ticks(high)})"
         )
 
-    def _reports(self, events: list[Event], at: datetime) -> list[ExecutionReport]:
+    def _reports(self, events: Sequence[Happened], at: datetime) -> list[ExecutionReport]:
         reports = []
         for event in events:
             if event.order_id.startswith(MAKER_PREFIX):
@@ -537,5 +748,12 @@ class Exchange:
             elif isinstance(event, Rejected):
                 self._finished(event.order_id)
                 reports.append(ExecutionReport(event.order_id, ExecType.REJECTED, at, 0, 0, reason=event.reason, ticker=ticker))
+            elif isinstance(event, Triggered):
+                reports.append(
+                    ExecutionReport(
+                        event.order_id, ExecType.TRIGGERED, at, event.quantity, 0,
+                        price=from_ticks(event.price), ticker=ticker, trade_id=event.trade_id,
+                    )
+                )
         return reports
 

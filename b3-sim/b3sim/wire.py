@@ -50,7 +50,7 @@ def exchange_command(
         order = wire.NewOrder.of(message)
         return NewOrder(
             order.order_id, order.ticker, order.side, order.type, order.time_in_force, order.quantity,
-            order.limit_price, order.protection_price, order.account,
+            order.limit_price, order.protection_price, order.account, order.stop_price, order.oco_group,
         )
     if message.type == wire.CancelOrder.TYPE:
         cancel = wire.CancelOrder.of(message)

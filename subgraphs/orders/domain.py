@@ -5,6 +5,7 @@ reports it (a state machine), and the prices a reservation blocks. Pure: no I/O.
     PENDING / OPEN / PARTIALLY_FILLED --> CANCELLED | EXPIRED
     PENDING --> REJECTED
     OPEN / PARTIALLY_FILLED --REPLACED--> the same status, new quantity and/or limit price
+    OPEN (a STOP or STOP_LIMIT waiting) --TRIGGERED--> OPEN, `triggered_at` set; fills follow
 
 FILLED, CANCELLED, REJECTED and EXPIRED are terminal: nothing changes them again.
 
@@ -21,8 +22,8 @@ from decimal import Decimal
 from enum import Enum
 
 from mybroker.errors import DomainError, ErrorCode, bad_input
-from mybroker.money import CENT, cents, cents_up
-from mybroker.trading import ExecType, OrderSide, OrderType, RejectCode, TimeInForce  # noqa: F401 - ExecType, RejectCode: the wire's, re-read here
+from mybroker.money import CENT, cents, cents_up, format_money
+from mybroker.trading import STOPS, ExecType, OrderSide, OrderType, RejectCode, TimeInForce  # noqa: F401 - ExecType, RejectCode: the wire's, re-read here
 # B3's word about one order (docs/internals.md, broker.executions): the wire's type itself,
 # so the broker reads one shape of report.
 from mybroker.wire import ExecutionReport  # noqa: F401 - re-exported
@@ -92,6 +93,7 @@ class OrderRequest:
     limit_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
     client_order_id: str | None = None
+    stop_price: Decimal | None = None  # STOP and STOP_LIMIT: the trigger
 
     def validated(self) -> "OrderRequest":
         """The request normalised, or BAD_USER_INPUT / UNKNOWN_ASSET for what no asset can fix."""
@@ -100,9 +102,10 @@ class OrderRequest:
             raise DomainError(ErrorCode.UNKNOWN_ASSET, f"Unknown asset {self.ticker!r}.")
         if self.quantity <= 0:
             raise bad_input("quantity must be greater than zero.")
-        if self.type is OrderType.LIMIT:
+        stop_price = self._validated_stop()
+        if self.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             if self.limit_price is None:
-                raise bad_input("A LIMIT order needs a limitPrice.")
+                raise bad_input(f"A {self.type.value} order needs a limitPrice.")
             if self.limit_price <= 0:
                 raise bad_input("limitPrice must be greater than zero.")
             if self.limit_price > MAX_PRICE:
@@ -110,13 +113,62 @@ class OrderRequest:
             if self.limit_price != self.limit_price.quantize(CENT):
                 raise bad_input("limitPrice has more than two decimal places.")
         elif self.limit_price is not None:
-            raise bad_input("A MARKET order takes no limitPrice.")
+            raise bad_input(f"A {self.type.value} order takes no limitPrice.")
         client_order_id = self.client_order_id.strip() if self.client_order_id is not None else None
         if client_order_id is not None and not 0 < len(client_order_id) <= MAX_CLIENT_ORDER_ID:
             raise bad_input(f"clientOrderId must have 1 to {MAX_CLIENT_ORDER_ID} characters.")
         limit_price = self.limit_price.quantize(CENT) if self.limit_price is not None else None
         return OrderRequest(
-            ticker, self.side, self.type, self.quantity, limit_price, self.time_in_force or TimeInForce.DAY, client_order_id
+            ticker, self.side, self.type, self.quantity, limit_price, self.time_in_force or TimeInForce.DAY, client_order_id,
+            stop_price,
+        )
+
+    def _validated_stop(self) -> Decimal | None:
+        """The stop price on the tick (R$ 0,01), required by STOP and STOP_LIMIT and refused
+        elsewhere. A stop waits for its trigger, so only DAY and GTC make sense for it."""
+        if self.type not in STOPS:
+            if self.stop_price is not None:
+                raise bad_input(f"Só ordens STOP e STOP_LIMIT têm stopPrice (a {self.type.value} order takes no stopPrice).")
+            return None
+        if self.stop_price is None:
+            raise bad_input(f"Uma ordem {self.type.value} precisa de stopPrice, o preço de disparo (a {self.type.value} order needs a stopPrice).")
+        if self.stop_price <= 0 or self.stop_price > MAX_PRICE:
+            raise bad_input(f"stopPrice deve ser maior que zero e no máximo {MAX_PRICE} (stopPrice must be positive, at most {MAX_PRICE}).")
+        if self.stop_price != self.stop_price.quantize(CENT):
+            # The contract's rule for more than two decimals; B3's tick for stocks is R$ 0,01.
+            raise bad_input(
+                f"stopPrice {self.stop_price} fora do tick de R$ 0,01: use no máximo duas casas decimais "
+                "(stopPrice is not a multiple of the R$ 0.01 tick)."
+            )
+        if self.time_in_force not in (TimeInForce.DAY, TimeInForce.GTC, None):
+            raise bad_input(
+                f"Uma ordem {self.type.value} aguarda o disparo: use DAY ou GTC, não {self.time_in_force.value} "
+                "(a stop order waits for its trigger: DAY or GTC)."
+            )
+        return self.stop_price.quantize(CENT)
+
+
+def check_stop(request: OrderRequest, last_price: Decimal | None) -> None:
+    """A stop's trigger must be on the far side of the last price: a SELL's (stop-loss)
+    below it, a BUY's above it; at or through it, B3 would trigger it at once (and refuses
+    it, as home brokers do). STOP_PRICE_WRONG_SIDE otherwise."""
+    if request.type not in STOPS:
+        return
+    assert request.stop_price is not None
+    if last_price is None or last_price <= 0:
+        raise bad_input("Ainda não há preço de mercado para este ativo; uma ordem stop precisa dele (no market price yet).")
+    shown, last = format_money(request.stop_price), format_money(last_price)
+    if request.side is OrderSide.SELL and request.stop_price >= last_price:
+        raise DomainError(
+            ErrorCode.STOP_PRICE_WRONG_SIDE,
+            f"O preço de disparo de uma venda stop (R$ {shown}) deve ficar abaixo do último preço (R$ {last}) "
+            f"(a SELL stopPrice must be below the last price {last}).",
+        )
+    if request.side is OrderSide.BUY and request.stop_price <= last_price:
+        raise DomainError(
+            ErrorCode.STOP_PRICE_WRONG_SIDE,
+            f"O preço de disparo de uma compra stop (R$ {shown}) deve ficar acima do último preço (R$ {last}) "
+            f"(a BUY stopPrice must be above the last price {last}).",
         )
 
 
@@ -140,10 +192,15 @@ class ReservationTerms:
 def reservation_terms(request: OrderRequest, last_price: Decimal | None, collar: Decimal) -> ReservationTerms:
     """A LIMIT order reserves at its limit. A MARKET order has no price of its own, so it
     gets a protection price one collar away from the last trade: a BUY never pays more
-    than what was reserved for it, and a SELL never sells below the collar."""
-    if request.type is OrderType.LIMIT:
+    than what was reserved for it, and a SELL never sells below the collar. A stop holds
+    its reservation from the start: a STOP_LIMIT as a LIMIT, a STOP as the MARKET order it
+    becomes would at its trigger price (it triggers at a trade there), collar included."""
+    if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
         assert request.limit_price is not None
         return ReservationTerms(request.limit_price, None)
+    if request.type is OrderType.STOP:
+        assert request.stop_price is not None
+        last_price = request.stop_price
     if last_price is None or last_price <= 0:
         raise bad_input("There is no market price yet for this asset; place a LIMIT order instead.")
     if request.side is OrderSide.BUY:
@@ -198,6 +255,8 @@ class Order:
     reason: str | None = None
     cancel_requested_at: datetime | None = None
     pending: PendingRequest | None = None
+    stop_price: Decimal | None = None  # STOP and STOP_LIMIT: the trigger
+    triggered_at: datetime | None = None  # when B3 triggered the stop (None: waiting, or not a stop)
 
     @classmethod
     def place(cls, order_id: str, user_id: str, request: OrderRequest, terms: ReservationTerms, at: datetime) -> "Order":
@@ -214,6 +273,7 @@ class Order:
             client_order_id=request.client_order_id,
             created_at=at,
             updated_at=at,
+            stop_price=request.stop_price,
         )
 
     @property
@@ -255,8 +315,19 @@ class Order:
         self.status = OrderStatus.OPEN
         self.updated_at = at
 
+    def trigger(self, at: datetime) -> None:
+        """B3 triggered the stop: it now works as a MARKET (STOP) or LIMIT (STOP_LIMIT)
+        order; its status stays OPEN until fills come. Once only."""
+        self._require(frozenset({OrderStatus.OPEN}), "TRIGGERED")
+        if self.type not in STOPS or self.triggered_at is not None:
+            raise InvalidTransition(f"order {self.id}: TRIGGERED is only for a waiting stop")
+        self.triggered_at = at
+        self.updated_at = at
+
     def fill(self, fill: Fill) -> None:
         self._require(frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED}), "FILL")
+        if self.type in STOPS and self.triggered_at is None:
+            raise InvalidTransition(f"order {self.id}: a stop fills only once triggered")
         if fill.quantity <= 0 or fill.price <= 0:
             raise InvalidTransition(f"order {self.id}: fill of {fill.quantity} at {fill.price} is not a fill")
         if fill.quantity > self.leaves_quantity:
@@ -369,6 +440,8 @@ class Order:
             raise InvalidTransition(f"report for {report.order_id} applied to order {self.id}")
         if report.exec_type is ExecType.ACCEPTED:
             self.accept(report.time)
+        elif report.exec_type is ExecType.TRIGGERED:
+            self.trigger(report.time)
         elif report.exec_type is ExecType.FILL:
             if not report.execution_id or report.quantity is None or report.price is None:
                 raise InvalidTransition(f"order {self.id}: a FILL needs executionId, quantity and price")
@@ -407,5 +480,8 @@ class Order:
 
     @property
     def reserved_price(self) -> Decimal | None:
-        """What the wallet reserves per open share: a LIMIT BUY its limit (a SELL blocks shares)."""
-        return self.limit_price if self.side is OrderSide.BUY else None
+        """What the wallet reserves per open share: a LIMIT or STOP_LIMIT BUY its limit, a
+        STOP BUY its protection (a SELL blocks shares)."""
+        if self.side is not OrderSide.BUY:
+            return None
+        return self.protection_price if self.type is OrderType.STOP else self.limit_price

@@ -49,13 +49,14 @@ def same_terms(order: Order, request: OrderRequest) -> bool:
             standard_ticker(request.ticker),
             request.quantity,
         )
-    return (order.ticker, order.side, order.type, order.quantity, order.limit_price, order.time_in_force) == (
+    return (order.ticker, order.side, order.type, order.quantity, order.limit_price, order.time_in_force, order.stop_price) == (
         request.ticker,
         request.side,
         request.type,
         request.quantity,
         request.limit_price,
         request.time_in_force,
+        request.stop_price,
     )
 
 
@@ -139,7 +140,8 @@ def completed(lost: Order, request: OrderRequest, protection_price: Decimal | No
         time_in_force=request.time_in_force,
         limit_price=request.limit_price,
         # A LIMIT order has no protection price; a MARKET one had what the wallet blocked.
-        protection_price=None if request.type is OrderType.LIMIT else protection_price,
+        protection_price=None if request.type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else protection_price,
+        stop_price=request.stop_price,
         client_order_id=request.client_order_id,
     )
     if all(getattr(lost, name) == value for name, value in terms.items()):

@@ -34,6 +34,8 @@ def _row_to_order(row: Any) -> Order:
         reason=row.reason,
         cancel_requested_at=row.cancel_requested_at,
         pending=None if row.pending is None else PendingRequest(row.pending),
+        stop_price=row.stop_price,
+        triggered_at=row.triggered_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -47,6 +49,7 @@ def _state(order: Order) -> dict[str, Any]:
         "reason": order.reason,
         "cancel_requested_at": order.cancel_requested_at,
         "pending": None if order.pending is None else order.pending.value,
+        "triggered_at": order.triggered_at,
         "updated_at": order.updated_at,
     }
 
@@ -64,6 +67,7 @@ async def add(session: AsyncSession, order: Order) -> None:
             quantity=order.quantity,
             limit_price=order.limit_price,
             protection_price=order.protection_price,
+            stop_price=order.stop_price,
             created_at=order.created_at,
             **_state(order),
         )
@@ -88,6 +92,7 @@ async def save_terms(session: AsyncSession, order: Order) -> None:
             time_in_force=order.time_in_force.value,
             limit_price=order.limit_price,
             protection_price=order.protection_price,
+            stop_price=order.stop_price,
             client_order_id=order.client_order_id,
         )
     )

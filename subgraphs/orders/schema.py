@@ -73,6 +73,12 @@ class Order:
     )
     created_at: datetime
     updated_at: datetime
+    stop_price: Decimal | None = strawberry.field(
+        description="STOP and STOP_LIMIT: the trigger; a SELL triggers at a trade at or below it, a BUY at or above it"
+    )
+    triggered_at: datetime | None = strawberry.field(
+        description="when B3 triggered the stop (a trade at or through stopPrice); null while it waits, and for other types"
+    )
     user_id: strawberry.Private[str]
     ticker: strawberry.Private[str]
 
@@ -92,6 +98,8 @@ class Order:
             status_reason=order.reason,
             created_at=order.created_at,
             updated_at=order.updated_at,
+            stop_price=order.stop_price,
+            triggered_at=order.triggered_at,
             user_id=order.user_id,
             ticker=order.ticker,
         )
@@ -179,10 +187,17 @@ class PlaceOrderInput:
     side: OrderSide
     type: OrderType
     quantity: int
-    limit_price: Decimal | None = strawberry.field(default=strawberry.UNSET, description="required for LIMIT, forbidden for MARKET")
+    limit_price: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="required for LIMIT and STOP_LIMIT, forbidden for MARKET and STOP"
+    )
     time_in_force: TimeInForce | None = TimeInForce.DAY
     client_order_id: str | None = strawberry.field(
         default=strawberry.UNSET, description="idempotency key: placing again with the same key returns the first order"
+    )
+    stop_price: Decimal | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="required for STOP and STOP_LIMIT, forbidden otherwise: the trigger, a SELL's below the last price "
+        "(stop-loss), a BUY's above it; refused with STOP_PRICE_WRONG_SIDE otherwise",
     )
 
     def to_request(self) -> domain.OrderRequest:
@@ -194,6 +209,7 @@ class PlaceOrderInput:
             limit_price=_given(self.limit_price),
             time_in_force=_given(self.time_in_force) or domain.TimeInForce.DAY,
             client_order_id=_given(self.client_order_id),
+            stop_price=_given(self.stop_price),
         )
 
 

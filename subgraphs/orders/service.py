@@ -37,6 +37,7 @@ from subgraphs.orders.domain import (
     OrderRequest,
     OrderStatus,
     check_lot,
+    check_stop,
     reservation_terms,
 )
 from subgraphs.orders.idempotency import (
@@ -110,6 +111,7 @@ class OrderService:
         if not asset.active:
             raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{request.ticker} is not traded.")
         check_lot(request.quantity, asset.lot_size, asset.max_quantity)
+        check_stop(request, asset.last_price)
         terms = reservation_terms(request, asset.last_price, self.collar)
         order = Order.place(order_id, user_id, request, terms, self.clock())
 

@@ -17,7 +17,7 @@ orders = Table(
     Column("client_order_id", String(64)),
     Column("ticker", String(16), nullable=False),
     Column("side", String(8), nullable=False),
-    Column("type", String(8), nullable=False),
+    Column("type", String(16), nullable=False),  # STOP_LIMIT: ten characters
     Column("time_in_force", String(8), nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("limit_price", FixedDecimal(2)),
@@ -31,6 +31,9 @@ orders = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # A cancel or replace asked of B3 and not answered yet (domain.PendingRequest).
     Column("pending", String(10)),
+    # STOP and STOP_LIMIT: the trigger, and when B3 triggered it (null: waiting).
+    Column("stop_price", FixedDecimal(2)),
+    Column("triggered_at", UtcDateTime),
     # The idempotency key: one order per (user, clientOrderId); NULLs never collide.
     UniqueConstraint("user_id", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_user_seq", "user_id", "seq"),

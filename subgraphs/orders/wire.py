@@ -25,6 +25,7 @@ def new_order(order: Order) -> Envelope:
         protection_price=order.protection_price,
         # Who owns the order at the exchange: its self-trade prevention compares it.
         account=order.user_id,
+        stop_price=order.stop_price,
     ).envelope()
 
 
@@ -63,6 +64,8 @@ def order_updated(order: Order, fill: Fill | None = None) -> Envelope:
         last_fill=None if fill is None else last_fill(fill),
         created_at=order.created_at,
         updated_at=order.updated_at,
+        stop_price=order.stop_price,
+        triggered_at=order.triggered_at,
     ).envelope()
 
 
@@ -88,6 +91,8 @@ def order_from_snapshot(update: wire.OrderUpdated) -> Order:
         filled_value=(update.average_price or Decimal("0")) * filled,
         reason=update.status_reason,
         pending=pending,
+        stop_price=update.stop_price,
+        triggered_at=update.triggered_at,
         created_at=update.created_at,
         updated_at=update.updated_at,
     )

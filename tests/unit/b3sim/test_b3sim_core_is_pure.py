@@ -10,7 +10,7 @@ import pytest
 
 import b3sim
 
-CORE = ("exchange", "book", "auction", "session", "market_maker", "tape")
+CORE = ("exchange", "book", "auction", "session", "market_maker", "tape", "stops")
 # What the core may import of ours: the pure kernel parts (catalog data, money arithmetic,
 # the trading enums, the envelope's type names, B3's calendar of business days and session
 # hours), never settings, a store, a bus or a server.
