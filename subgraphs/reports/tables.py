@@ -15,10 +15,10 @@ holdings = Table(
     Column("ticker", String(16), primary_key=True),
     Column("quantity", BigInteger, nullable=False),
     Column("cost", FixedDecimal(2), nullable=False),  # average_price x quantity, to the centavo
-    # The average price with costs, six places, as the wallet's (mybroker.cost_basis).
-    Column("average_price", FixedDecimal(6), nullable=False, server_default="0"),
     Column("realized", FixedDecimal(2), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The average price with costs, six places, as the wallet's (mybroker.cost_basis).
+    Column("average_price", FixedDecimal(6), nullable=False, server_default="0"),
 )
 
 # One row per execution applied: what makes a fill count once, and the trade history.
