@@ -64,7 +64,7 @@ class WalletTransaction:
     settles_on: dt.date | None = strawberry.field(
         description="BUY, SELL and FEE: the B3 business day this cash settles (D+2); null: settled at once"
     )
-    fee_kind: FeeKind | None = strawberry.field(  # type: ignore[valid-type]
+    fee_kind: FeeKind | None = strawberry.field(
         default=None, description="FEE: which cost of the fill (one line per item); null on other entries"
     )
 

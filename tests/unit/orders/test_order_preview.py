@@ -20,10 +20,11 @@ schema = build_schema()
 # Friday 2025-11-14, 14:00 in Brasília: D+2 skips the weekend and Thursday 20 November
 # (Consciência Negra) is after it: Tuesday 18 November.
 FRIDAY = datetime(2025, 11, 14, 17, 0, tzinfo=timezone.utc)
+ALICE = Caller("alice")
 PLAN = FeeSchedule(B3_2025, BrokeragePlan("flat", D("4.90"), D("0.05")))
 
 
-async def preview(service, variables, caller=Caller("alice")):
+async def preview(service, variables, caller=ALICE):
     result = await schema.execute(PREVIEW, variable_values=variables, context_value=GraphQLContext(caller, service))
     if result.errors:
         return None, [format_error(e)["extensions"]["code"] for e in result.errors]
