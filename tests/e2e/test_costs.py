@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import aiohttp
 import pytest
+import pytest_asyncio
 
+from launch.platform import Platform
 from mybroker.calendar import b3_calendar
 from mybroker.events import utcnow
 from mybroker.money import cents
 from mybroker.settings import Settings
+from tests.conftest import Client, drop_databases, platform_settings, until_the_exchange_quotes
 from tests.e2e.test_trader_story import DEPOSIT, PLACE, QUOTE, sign_up, until_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -33,8 +37,26 @@ def traded(order: dict) -> Decimal:
     return sum((cents(D(e["price"]) * e["quantity"]) for e in order["executions"]), D("0.00"))
 
 
-async def test_a_buy_then_a_sell_cost_what_the_preview_said_and_the_books_agree(new_client):
-    trader = new_client()
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def with_fees(tmp_path_factory):
+    """A platform on the product's default settings: fees on (the shared one has them off)."""
+    settings = platform_settings(tmp_path_factory.mktemp("costs"))
+    assert settings.fees
+    running = Platform(settings)
+    await running.start()
+    await until_the_exchange_quotes(running.settings.graphql_url("router"))
+    yield running
+    await running.stop()
+    if settings.infra == "real":
+        await drop_databases(settings)
+
+
+async def test_a_buy_then_a_sell_cost_what_the_preview_said_and_the_books_agree(with_fees):
+    async with aiohttp.ClientSession() as session:
+        await _story(Client(session, with_fees.router_url))
+
+
+async def _story(trader: Client) -> None:
     await sign_up(trader, "costs")
     await trader.execute(DEPOSIT, {"amount": "20000.00"})
     quote = await trader.until(QUOTE, {"t": "PETR4"}, lambda d: d["asset"]["quote"] is not None)
