@@ -260,20 +260,21 @@ def test_a_fill_is_charged_b3s_fees_item_by_item_and_the_reservation_covers_them
 
 def test_an_order_split_into_fills_pays_the_fees_of_its_total():
     """Each fill pays the fees on the order's value so far less what the earlier fills paid:
-    four fills of R$ 0.01 pay what one of R$ 0.04 would, never a centavo each."""
+    four fills of 101.00 pay what one of 404.00 would (0.5%: 2.02, not 4 x 0.50; 0.3%: 1.21,
+    not 4 x 0.30), and the brokerage once."""
     wallet = new_wallet("500.00")
     position = Position("MXRF11")
-    reservation = wallet.reserve("o1", Side.BUY, "MXRF11", 400, D("1.00"), position, HEAVY)
-    # 400.00 + 2.00 (0.5%) + 1.20 (0.3%) + 2.50 brokerage + 0.12 ISS (its 5%, 0.125 half-even)
-    assert reservation.amount == D("405.82")
+    reservation = wallet.reserve("o1", Side.BUY, "MXRF11", 400, D("1.01"), position, HEAVY)
+    # 404.00 + 2.02 (0.5%) + 1.21 (0.3%) + 2.50 brokerage + 0.12 ISS (its 5%, 0.125 half-even)
+    assert reservation.amount == D("409.85")
     paid = D("0")
-    for price in ("0.99", "1.00", "0.97", "1.00"):
+    for _ in range(4):
         wallet.new_entries.clear()
-        wallet.settle_fill(reservation, position, 100, D(price), HEAVY)
+        wallet.settle_fill(reservation, position, 100, D("1.01"), HEAVY)
         paid += -sum((e.amount for e in wallet.new_entries if e.type is T.FEE), D("0"))
         assert reservation.blocked_amount >= 0 and wallet.blocked == reservation.blocked_amount
-    assert paid == HEAVY.order_costs(D("396.00")).total == D("2.50") + D("0.12") + D("1.98") + D("1.19")
-    assert wallet.blocked == 0 and wallet.available == D("500.00") - D("396.00") - paid
+    assert paid == HEAVY.order_costs(D("404.00")).total == D("2.50") + D("0.12") + D("2.02") + D("1.21")
+    assert wallet.blocked == 0 and wallet.available == D("500.00") - D("404.00") - paid
 
 
 def test_brokerage_is_charged_once_per_order_with_its_iss():
