@@ -53,6 +53,7 @@ from bench.orders_model import (
     ticker_for,
 )
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
+from mybroker.fees import FeeSchedule
 
 DEPOSIT_AMOUNT = Decimal("200000.00")
 ORDER_TIMEOUT = 120.0  # an order that never ends is an error, not a hang
@@ -187,12 +188,12 @@ class OrderState:
 
 
 class Trader:
-    def __init__(self, n: int, url: str, m: Measurements, fee_rate: Decimal, watch_interval: float):
+    def __init__(self, n: int, url: str, m: Measurements, fees: FeeSchedule, watch_interval: float):
         self.n = n
         self.url = url
         self.m = m
         self.ticker = ticker_for(n)
-        self.ledger = Ledger(fee_rate=fee_rate)
+        self.ledger = Ledger(schedule=fees)
         self.watch_interval = watch_interval
         self.orders: dict[str, OrderState] = {}
         self.pending: list[tuple[Decimal, dict, float]] = []  # fills not yet seen in the wallet
@@ -409,9 +410,9 @@ async def _progress(m: Measurements, started: float, total: int) -> None:
               f"refused sells {m.refused_sells}  errors {m.errors}", flush=True)
 
 
-async def run_traders(url: str, traders: int, orders_per_trader: int, watch_interval: float, fee_rate: Decimal) -> dict:
+async def run_traders(url: str, traders: int, orders_per_trader: int, watch_interval: float, fees: FeeSchedule) -> dict:
     m = Measurements()
-    crowd = [Trader(n, url, m, fee_rate, watch_interval) for n in range(traders)]
+    crowd = [Trader(n, url, m, fees, watch_interval) for n in range(traders)]
     signing_up = time.monotonic()
     await asyncio.gather(*(trader.start() for trader in crowd))
     print(f"{traders} traders signed up, deposited and subscribed in {time.monotonic() - signing_up:.1f}s; trading...", flush=True)
@@ -450,11 +451,12 @@ def orders(
     interval = 1.0 if watch_interval is None else watch_interval
     if traders < 1 or per_trader < 0 or interval <= 0:
         raise SystemExit("bench orders: --traders must be 1 or more, --orders-per-trader 0 or more, --watch-interval above 0")
-    fee_rate = Settings.from_env().trading_fee_rate
+    # The platform's costs, from the same settings it reads (fees on by default).
+    fees = Settings.from_env().fee_schedule()
     if apart and infra != "real":
         raise SystemExit("bench orders: --apart needs --infra real (the embedded bus and cache live in one process)")
     with platform_to_measure("orders", url, infra or "embedded", apart=bool(apart)) as (url, measured_on):
-        summary = asyncio.run(run_traders(url, traders, per_trader, interval, fee_rate))
+        summary = asyncio.run(run_traders(url, traders, per_trader, interval, fees))
     summary["infra"] = measured_on + (" apart" if apart and measured_on != "url" else "")
     summary["watch_interval"] = interval
     return orjson.dumps(summary).decode()

@@ -9,10 +9,10 @@ platform and feeds these.
 - **The money.** A trader's ledger is what it deposited and every execution the platform
   reported on its orders. Cash must be deposits - bought value + sold value - fees, to the
   centavo, with nothing left blocked once every order is done; each position the bought
-  minus the sold shares. The fee is the wallet's schedule (subgraphs/wallet/domain.py:
-  FeeSchedule): `trading_fee_rate` x each fill's traded value, rounded half-even to the
-  centavo, per fill. (The wallet caps a BUY fill's fee at what the order's block still
-  holds; with the default rate 0, or whenever the allowance covers it, that is the same.)
+  minus the sold shares. The fees are the platform's schedule (mybroker/fees.py, from
+  the same settings: Settings.fee_schedule): an order's fills together pay the costs of
+  the order's total traded value (B3's fees each rounded half-even to the centavo, the
+  brokerage and its ISS once), whatever the number of fills.
 - **The numbers.** Percentiles are nearest-rank: the p-th percentile of n values is the
   ceil(p/100 x n)-th smallest, an observed value, never an interpolation."""
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from enum import Enum
 
+from mybroker.fees import NO_FEES, FeeSchedule
 from mybroker.money import CENT, cents, cents_up
 
 ZERO = Decimal("0.00")
@@ -104,25 +105,26 @@ class Fill:
 class Ledger:
     """What one trader put in and what the platform said it executed: the wallet it must see."""
 
-    fee_rate: Decimal = Decimal("0")
+    schedule: FeeSchedule = NO_FEES
     deposits: Decimal = ZERO
     fills: list[Fill] = field(default_factory=list)
+    order_values: list[Decimal] = field(default_factory=list)  # each order's traded value
 
     def deposit(self, amount: Decimal) -> None:
         self.deposits += amount
 
     def add_executions(self, side: str, ticker: str, executions: Iterable[Mapping]) -> None:
-        for execution in executions:
-            self.fills.append(Fill(side, ticker, int(execution["quantity"]), Decimal(execution["price"])))
-
-    def fee(self, fill: Fill) -> Decimal:
-        return cents(cents(fill.price * fill.quantity) * self.fee_rate)
+        """Every execution of one order (it has ended)."""
+        fills = [Fill(side, ticker, int(e["quantity"]), Decimal(e["price"])) for e in executions]
+        self.fills.extend(fills)
+        if fills:
+            self.order_values.append(sum((cents(f.price * f.quantity) for f in fills), ZERO))
 
     def cash(self) -> Decimal:
-        total = self.deposits
+        total = self.deposits - self.fees()
         for fill in self.fills:
             traded = cents(fill.price * fill.quantity)
-            total += (traded if fill.side == "SELL" else -traded) - self.fee(fill)
+            total += traded if fill.side == "SELL" else -traded
         return total
 
     def positions(self) -> dict[str, int]:
@@ -132,7 +134,7 @@ class Ledger:
         return {ticker: quantity for ticker, quantity in held.items() if quantity}
 
     def fees(self) -> Decimal:
-        return sum((self.fee(fill) for fill in self.fills), ZERO)
+        return sum((self.schedule.order_costs(value).total for value in self.order_values), ZERO)
 
 
 def wallet_positions(wallet: Mapping) -> dict[str, int]:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
+
+from mybroker.fees import NO_FEES, BrokeragePlan, FeeSchedule, b3_fee_table
 
 SERVICES = ("identity", "wallet", "assets", "orders", "reports")
 DEFAULT_PORTS = {"router": 4000, "identity": 4001, "wallet": 4002, "assets": 4003, "orders": 4004, "reports": 4005}
@@ -96,9 +99,14 @@ class Settings:
     # count alone (publishers of b3.orders route by it). 1/1: one exchange, one queue.
     b3sim_shard: int = 1
     b3sim_shards: int = 1
-    # Broker + B3 fees as a fraction of each fill's traded value (configurable; B3's
-    # trading + settlement fees are about 0.0003 for individuals). Zero: no FEE entries.
-    trading_fee_rate: Decimal = Decimal("0")
+    # Costs of a trade (mybroker/fees.py): B3's emolumentos and liquidação from the dated
+    # table, on by default (MYBROKER_FEES=off charges nothing: tests about something else);
+    # the broker's plan: brokerage per order executed (R$ 0.00 by default, as most Brazilian
+    # brokers now charge) and the ISS on it.
+    fees: bool = True
+    brokerage_plan: str = "zero"
+    brokerage_per_order: Decimal = Decimal("0.00")
+    iss_rate: Decimal = Decimal("0.05")
     # No money stuck: the wallet's sweeper asks orders, every `reservation_sweep_interval`
     # seconds, about reservations older than `reservation_grace_seconds` and releases those
     # with no order behind them (at most grace + interval + one sweep after reserving).
@@ -232,7 +240,10 @@ class Settings:
             day_roll=get("DAY_ROLL", "on").lower() not in ("off", "0", "false", "no"),
             b3sim_shard=b3sim_shard,
             b3sim_shards=b3sim_shards,
-            trading_fee_rate=Decimal(get("TRADING_FEE_RATE", "0")),
+            fees=get("FEES", "on").lower() not in ("off", "0", "false", "no"),
+            brokerage_plan=get("BROKERAGE_PLAN", "zero"),
+            brokerage_per_order=Decimal(get("BROKERAGE_PER_ORDER", "0.00")),
+            iss_rate=Decimal(get("ISS_RATE", "0.05")),
             reservation_grace_seconds=_seconds(get, "RESERVATION_GRACE_SECONDS", 30.0),
             reservation_sweep_interval=_seconds(get, "RESERVATION_SWEEP_INTERVAL", 10.0, positive=True),
             reconcile_interval=_seconds(get, "RECONCILE_INTERVAL", 300.0),
@@ -243,6 +254,15 @@ class Settings:
         )
         values.update(overrides)
         return cls(**values)
+
+    def fee_schedule(self) -> FeeSchedule:
+        """The costs every service counts alike: the wallet charges them, orders previews
+        them, reports puts them in the average price. B3's table is the one in force on the
+        day the service starts."""
+        if not self.fees:
+            return NO_FEES
+        plan = BrokeragePlan(self.brokerage_plan, self.brokerage_per_order, self.iss_rate)
+        return FeeSchedule(b3_fee_table(date.today()), plan)
 
     @property
     def internal_secret_file(self) -> Path:

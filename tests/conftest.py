@@ -151,7 +151,10 @@ async def until_the_exchange_quotes(router_url: str, timeout: float = 90.0) -> N
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def platform(tmp_path_factory) -> Platform:
-    settings = platform_settings(tmp_path_factory.mktemp("platform"))
+    # Fees off: the stories on this platform are about orders, money flows and the API, and
+    # count cash without costs. The product's default (fees on) runs on a platform of its own
+    # in tests/e2e/test_costs.py.
+    settings = platform_settings(tmp_path_factory.mktemp("platform")).with_overrides(fees=False)
     running = Platform(settings)
     await running.start()
     await until_the_exchange_quotes(running.settings.graphql_url("router"))

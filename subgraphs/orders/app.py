@@ -59,6 +59,7 @@ def create_service(
         live=live,
         projection=projection,
         metrics=counters,
+        fees=settings.fee_schedule(),
     )
     reconciler = Reconciler(
         orders,
@@ -80,6 +81,6 @@ def create_service(
     return Service(
         NAME,
         app,
-        on_start=[partial(db.migrate, MIGRATIONS), relay.start, reconciler.start],
+        on_start=[partial(db.migrate, MIGRATIONS), orders.load_calendar, relay.start, reconciler.start],
         on_stop=[reconciler.stop, live.close, relay.stop, db.dispose, *closers],
     )

@@ -3,6 +3,7 @@ order enums, Query.order/orders, Mutation.placeOrder/cancelOrder, Subscription.o
 and User.orders). Resolvers are one-liners into OrderService."""
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from strawberry.federation.types import FieldSet
 from mybroker.graphql import GraphQLContext, federation_schema
 from mybroker.pagination import encode_cursor
 from subgraphs.orders import domain
+from subgraphs.orders.preview import OrderPreview as OrderPreviewValue
 from subgraphs.orders.service import OrderService
 
 # The context SubgraphGraphQL builds, with this subgraph's service: what resolvers get as `info`.
@@ -213,6 +215,36 @@ class PlaceOrderInput:
         )
 
 
+@strawberry.type(description="what an order will cost before it is sent (the ticket), as the wallet will charge and reserve it")
+class OrderPreview:
+    price_per_share: Decimal = strawberry.field(description="the limit price, or a MARKET order's protection price (last price and collar)")
+    value: Decimal = strawberry.field(description="price per share x quantity")
+    emolumentos: Decimal = strawberry.field(description="B3's trading fee")
+    liquidacao: Decimal = strawberry.field(description="B3's settlement fee")
+    brokerage: Decimal = strawberry.field(description="the broker's brokerage (corretagem) of the order")
+    iss: Decimal = strawberry.field(description="ISS on the brokerage")
+    fees: Decimal = strawberry.field(description="every cost together, at swing-trade rates (a day trade is settled at the day's end)")
+    total: Decimal = strawberry.field(description="BUY: what it pays, value + fees; SELL: what it brings, value - fees")
+    reserved: Decimal = strawberry.field(description="cash the wallet blocks while the order is open (a BUY: value + fees; a SELL: its brokerage)")
+    settlement_date: dt.date = strawberry.field(description="the B3 business day its cash settles (D+2 of today's trading day)")
+
+    @classmethod
+    def of(cls, preview: OrderPreviewValue) -> "OrderPreview":
+        costs = preview.costs
+        return cls(
+            price_per_share=preview.price_per_share,
+            value=preview.value,
+            emolumentos=costs.emolumentos,
+            liquidacao=costs.liquidacao,
+            brokerage=costs.brokerage,
+            iss=costs.iss,
+            fees=costs.total,
+            total=preview.total,
+            reserved=preview.reserved,
+            settlement_date=preview.settlement_date,
+        )
+
+
 def _given(value):
     """An omitted optional input field (UNSET) reads as null."""
     return None if value is strawberry.UNSET else value
@@ -235,6 +267,10 @@ class Query:
     @strawberry.field(description="one of the caller's orders; null if it does not exist or belongs to someone else")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return _maybe(await info.context.service.order(info.context.caller, id))
+
+    @strawberry.field(description="what this order would cost and reserve, and when it settles, without placing it")
+    async def order_preview(self, info: Info, input: PlaceOrderInput) -> OrderPreview:
+        return OrderPreview.of(await info.context.service.preview(info.context.caller, input.to_request()))
 
     @strawberry.field(description="the caller's orders, newest first")
     async def orders(self, info: Info, status: OrderStatus | None = strawberry.UNSET, first: int | None = 50) -> list[Order]:

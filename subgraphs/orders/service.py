@@ -17,10 +17,12 @@ from typing import AsyncGenerator, Callable, Sequence
 import aiohttp
 
 from mybroker.auth import Caller
+from mybroker.calendar import B3Calendar, b3_calendar
 from mybroker.catalog import standard_ticker
 from mybroker.db import Database, is_unique_violation, utc_now
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import EXCHANGE_ORDERS, ORDER_EVENTS, ORDER_UPDATED
+from mybroker.fees import NO_FEES, FeeSchedule
 from mybroker.live import LiveFeed
 from mybroker.pagination import Page, decode_cursor, page_of, page_size
 from mybroker.wire import OrderUpdated
@@ -51,6 +53,7 @@ from subgraphs.orders.idempotency import (
 )
 from subgraphs.orders.metrics import OrdersMetrics
 from subgraphs.orders.orphans import OrphanCheck, Presence
+from subgraphs.orders.preview import OrderPreview, preview_order
 
 log = logging.getLogger("mybroker.orders")
 
@@ -73,8 +76,12 @@ class OrderService:
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         metrics: OrdersMetrics | None = None,
+        fees: FeeSchedule = NO_FEES,
+        calendar: B3Calendar | None = None,
     ):
         self.db = db
+        self.fees = fees  # the wallet's schedule (Settings.fee_schedule), for orderPreview
+        self.calendar = calendar or b3_calendar()
         self.assets = assets
         self.wallet = wallet
         self.collar = market_order_collar
@@ -330,6 +337,15 @@ class OrderService:
             log.exception("could not restore the reservation of order %s after a failed replace", order.id)
 
     # ---------------------------------------------------------------- queries
+
+    async def preview(self, caller: Caller, request: OrderRequest) -> OrderPreview:
+        """The ticket's figures for this order: value, costs, what it reserves, settlement."""
+        caller.require_user()
+        return await preview_order(request, self.assets, self.fees, self.collar, self.calendar, self.clock())
+
+    async def load_calendar(self) -> None:
+        """At start, in a thread: the first preview must not stall the loop on loading it."""
+        await asyncio.to_thread(self.calendar.load)
 
     async def order(self, caller: Caller, order_id: str) -> Order | None:
         """The caller's order; None when it does not exist or is someone else's."""

@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_service(infra: Infrastructure) -> Service:
     db = Database(infra.settings.database_url(NAME), tables.metadata, pool_timeout=infra.settings.db_pool_timeout)
-    reports = ReportsService(db, infra.cache)
+    reports = ReportsService(db, infra.cache, infra.settings.fee_schedule())
 
     app = service_app("My Broker B3 - reports")
     app.include_router(graphql_router(schema, reports, infra.settings.internal_secret))

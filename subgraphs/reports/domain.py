@@ -1,9 +1,10 @@
-"""Portfolio arithmetic: positions built from fills, valued at the latest prices.
+"""Portfolio arithmetic: positions built from fills and their costs, valued at the latest
+prices.
 
-A holding keeps its cost basis (what the open quantity cost, in cents) rather than an
-average price, so the cost of what was bought is never lost to rounding: buys add their
-exact value, a sale removes the sold share of the cost (rounded to the cent) and realises
-the difference to its proceeds. The average price is derived for display.
+A holding is the average price with costs, as the wallet and the tax authority count it
+(mybroker.cost_basis, one rule for both): purchases add their value and their costs (B3's
+fees, brokerage, ISS: mybroker.fees) to the average, a sale realises its proceeds less its
+costs less the average cost of what it sold, and leaves the average of the rest unchanged.
 
 Holdings are signed: the broker never lets a SELL exceed the free shares, but a projection
 must accept events as they come, so a sale past zero opens a short instead of failing."""
@@ -14,10 +15,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Mapping
 
+from mybroker.cost_basis import Basis, apply_trade
 from mybroker.money import cents
 from mybroker.trading import OrderSide
 
 ZERO = Decimal("0.00")
+
+Holding = Basis  # quantity (signed), average price with costs (six places), realised P&L
 
 
 @dataclass(frozen=True)
@@ -34,36 +38,14 @@ class Fill:
     price: Decimal
     executed_at: datetime
 
-
-@dataclass(frozen=True)
-class Holding:
-    quantity: int = 0  # signed: negative is short
-    cost: Decimal = ZERO  # signed like quantity, in cents
-    realized: Decimal = ZERO  # realised P&L of everything closed so far
-
     @property
-    def average_price(self) -> Decimal:
-        return ZERO if self.quantity == 0 else cents(abs(self.cost) / abs(self.quantity))
+    def value(self) -> Decimal:
+        return cents(self.price * self.quantity)
 
 
-def apply_fill(holding: Holding, side: OrderSide, quantity: int, price: Decimal) -> Holding:
-    if quantity <= 0:
-        raise ValueError("a fill has a positive quantity")
-    direction = 1 if side is OrderSide.BUY else -1
-    held = holding.quantity
-    if held == 0 or (held > 0) == (direction > 0):
-        # Opening or adding: the average re-weights by quantity.
-        return Holding(held + direction * quantity, holding.cost + direction * price * quantity, holding.realized)
-    closed = min(quantity, abs(held))
-    # The closed share of the cost, to the cent (all of it, exactly, when closing all).
-    removed = cents(holding.cost * closed / abs(held))
-    # Cash from closing (a sale's proceeds, or a cover's payment, negative) minus its cost.
-    realized = holding.realized + (-direction * price * closed) - removed
-    remaining = quantity - closed
-    if remaining:
-        # Crossed through zero: the rest opens a position on the other side at this price.
-        return Holding(direction * remaining, direction * price * remaining, realized)
-    return Holding(held + direction * closed, holding.cost - removed, realized)
+def apply_fill(holding: Holding, side: OrderSide, quantity: int, price: Decimal, costs: Decimal = ZERO) -> Holding:
+    """The holding after a fill of `quantity` at `price` that cost `costs`."""
+    return apply_trade(holding, side, quantity, cents(price * quantity), costs)
 
 
 @dataclass(frozen=True)
@@ -93,7 +75,7 @@ def value_position(ticker: str, holding: Holding, price: Decimal | None) -> Posi
     return PositionValue(
         ticker=ticker,
         quantity=holding.quantity,
-        average_price=holding.average_price,
+        average_price=holding.average_price,  # the wallet's figure (both shown to the centavo)
         cost_basis=cost_basis,
         market_value=market_value,
         unrealized_pnl=market_value - cost_basis,

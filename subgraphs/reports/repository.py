@@ -3,11 +3,13 @@ objects. Every function takes the session of the caller's transaction; none comm
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mybroker.money import cents
 from subgraphs.reports.domain import Fill, Holding
 from subgraphs.reports.tables import fills, holdings
 
@@ -58,9 +60,17 @@ async def holdings_of(session: AsyncSession, user_id: str) -> dict[str, Holding]
     return {row.ticker: _holding(row) for row in await session.execute(select(holdings).where(H.user_id == user_id))}
 
 
+async def traded_before(session: AsyncSession, order_id: str) -> Decimal:
+    """What the order's fills recorded so far traded: its fees count on it (mybroker.fees)."""
+    rows = await session.execute(select(F.quantity, F.price).where(F.order_id == order_id))
+    return sum((cents(row.price * row.quantity) for row in rows), Decimal("0.00"))
+
+
 def _holding(row: Any) -> Holding:
-    return Holding(row.quantity, row.cost, row.realized)
+    return Holding(row.quantity, row.average_price, row.realized)
 
 
 def _values(holding: Holding, now: datetime) -> dict[str, Any]:
-    return dict(quantity=holding.quantity, cost=holding.cost, realized=holding.realized, updated_at=now)
+    return dict(
+        quantity=holding.quantity, cost=holding.cost, average_price=holding.average_price, realized=holding.realized, updated_at=now
+    )

@@ -13,6 +13,7 @@ from mybroker.cache import Cache
 from mybroker.db import Database, utc_now
 from mybroker.errors import forbidden
 from mybroker.events import Envelope, iso, parse_iso
+from mybroker.fees import NO_FEES, FeeSchedule
 from mybroker.wire import OrderUpdated, Quote
 from subgraphs.reports import repository
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
@@ -28,9 +29,10 @@ def price_key(ticker: str) -> str:
 
 
 class ReportsService:
-    def __init__(self, db: Database, cache: Cache):
+    def __init__(self, db: Database, cache: Cache, fees: FeeSchedule = NO_FEES):
         self.db = db
         self.cache = cache
+        self.fees = fees  # the wallet's schedule (Settings.fee_schedule): the same costs, counted alike
 
     async def apply_order_update(self, message: Envelope) -> bool:
         """Folds the fill an OrderUpdated carries into the user's holding, once per envelope
@@ -55,9 +57,12 @@ class ReportsService:
     async def _fold(self, tx, fill: Fill) -> bool:
         if await repository.fill_recorded(tx.session, fill.execution_id):
             return False
+        # The fill's costs as the wallet charged them: the same schedule on the same order's
+        # fills so far (an order's fills arrive in sequence, per_key), swing-trade rates.
+        costs = self.fees.fill_costs(await repository.traded_before(tx.session, fill.order_id), fill.value)
         await repository.add_fill(tx.session, fill)
         before = await repository.holding_for_update(tx.session, fill.user_id, fill.ticker)
-        after = apply_fill(Holding() if before is None else before, fill.side, fill.quantity, fill.price)
+        after = apply_fill(Holding() if before is None else before, fill.side, fill.quantity, fill.price, costs.total)
         if before is None:
             await repository.add_holding(tx.session, fill.user_id, fill.ticker, after, utc_now())
         else:

@@ -14,9 +14,11 @@ holdings = Table(
     Column("user_id", String(64), primary_key=True),
     Column("ticker", String(16), primary_key=True),
     Column("quantity", BigInteger, nullable=False),
-    Column("cost", FixedDecimal(2), nullable=False),
+    Column("cost", FixedDecimal(2), nullable=False),  # average_price x quantity, to the centavo
     Column("realized", FixedDecimal(2), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The average price with costs, six places, as the wallet's (mybroker.cost_basis).
+    Column("average_price", FixedDecimal(6), nullable=False, server_default="0"),
 )
 
 # One row per execution applied: what makes a fill count once, and the trade history.
@@ -24,7 +26,7 @@ fills = Table(
     "fills",
     metadata,
     Column("execution_id", String(64), primary_key=True),
-    Column("order_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False, index=True),  # an order's fees count on its fills so far
     Column("user_id", String(64), nullable=False, index=True),
     Column("ticker", String(16), nullable=False),
     Column("side", String(4), nullable=False),

@@ -9,7 +9,6 @@ from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
 from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
-from subgraphs.wallet.domain import FeeSchedule
 from subgraphs.wallet.internal_api import reservations_router
 from subgraphs.wallet.schema import schema
 from subgraphs.wallet.service import WalletService
@@ -26,7 +25,7 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     internal API."""
     settings = infra.settings
     db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
-    wallet = WalletService(db, fees=FeeSchedule(settings.trading_fee_rate))
+    wallet = WalletService(db, fees=settings.fee_schedule())
     relay = OutboxRelay(db, infra.bus)
     closers = []
     if orders is None:

@@ -15,7 +15,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Iterable
 
+from mybroker import cost_basis
 from mybroker.errors import DomainError, ErrorCode, bad_input
+from mybroker.fees import NO_FEES, FeeKind, FeeSchedule
 from mybroker.money import CENT, cents, cents_up
 from mybroker.trading import OrderSide as Side
 
@@ -23,9 +25,9 @@ CURRENCY = "BRL"
 ZERO = Decimal("0.00")
 # One deposit or withdrawal at most; a fat finger should not mint R$ 10^15.
 MAX_TRANSFER = Decimal("10000000.00")
-# Average prices keep more places than cash so that re-weighting does not drift.
-AVERAGE_PRICE_PLACES = 6
-_AVERAGE_UNIT = Decimal(1).scaleb(-AVERAGE_PRICE_PLACES)
+# Average prices keep more places than cash so that re-weighting does not drift (the rule
+# is mybroker.cost_basis, shared with the portfolio).
+AVERAGE_PRICE_PLACES = cost_basis.AVERAGE_PRICE_PLACES
 
 
 class TransactionType(str, Enum):
@@ -59,6 +61,7 @@ class LedgerEntry:
     ticker: str | None = None
     quantity: int | None = None
     price: Decimal | None = None
+    fee_kind: FeeKind | None = None  # FEE: which cost (emolumentos, liquidação, brokerage, ISS)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class PostedEntry:
     ticker: str | None = None
     quantity: int | None = None
     price: Decimal | None = None
+    fee_kind: FeeKind | None = None
 
 
 @dataclass(frozen=True)
@@ -146,23 +150,6 @@ def check_transfer_amount(amount: Decimal) -> Decimal:
     return amount.quantize(CENT)
 
 
-@dataclass(frozen=True)
-class FeeSchedule:
-    """Fees as a fraction of traded value. A BUY also blocks an allowance for its fee (rounded
-    up, while the fee is rounded to the nearest centavo), so settling never overdraws."""
-
-    rate: Decimal = Decimal("0")
-
-    def fee(self, traded_value: Decimal) -> Decimal:
-        return cents(traded_value * self.rate)
-
-    def allowance(self, traded_value: Decimal) -> Decimal:
-        return cents_up(traded_value * self.rate)
-
-
-NO_FEES = FeeSchedule()
-
-
 @dataclass
 class Position:
     ticker: str
@@ -179,11 +166,10 @@ class Position:
         return self.quantity > 0
 
     def add_bought(self, quantity: int, cost: Decimal) -> None:
-        """Average price re-weighted by quantity; `cost` includes the fee, as the tax
-        authority counts it."""
-        total = self.average_price * self.quantity + cost
+        """Average price re-weighted by quantity; `cost` includes the fees, as the tax
+        authority counts it (mybroker.cost_basis, the portfolio's rule too)."""
+        self.average_price = cost_basis.reweighted(self.quantity, self.average_price, quantity, cost)
         self.quantity += quantity
-        self.average_price = (total / self.quantity).quantize(_AVERAGE_UNIT)
 
     def block(self, quantity: int) -> None:
         if quantity > self.free_quantity:
@@ -207,8 +193,10 @@ class Position:
 
 @dataclass
 class Reservation:
-    """What one order holds: cash for a BUY (price per share × quantity, plus the fee
-    allowance), shares for a SELL. Shrinks with each fill; closes on a terminal status."""
+    """What one order holds: cash for a BUY (price per share × quantity, plus what its fills
+    may cost: mybroker.fees), shares for a SELL (and cash for its brokerage, when the plan
+    charges one, so that a small sale's costs never overdraw). Shrinks with each fill;
+    closes on a terminal status."""
 
     order_id: str
     user_id: str
@@ -217,9 +205,10 @@ class Reservation:
     price_per_share: Decimal
     quantity: int
     open_quantity: int
-    amount: Decimal  # cash blocked at the start (zero for a SELL)
+    amount: Decimal  # cash blocked at the start
     blocked_amount: Decimal  # cash still blocked
     status: ReservationStatus = ReservationStatus.OPEN
+    traded_amount: Decimal = ZERO  # the value the order's fills have traded so far (its fees count on it)
 
     @property
     def is_open(self) -> bool:
@@ -281,21 +270,32 @@ class Wallet:
         if position.ticker != ticker:
             raise ValueError(f"position {position.ticker} given for a {ticker} reservation")
         if side is Side.SELL:
+            # The sale's B3 fees come out of its proceeds; a brokerage may exceed a small
+            # sale's, so its cash is blocked until the first fill pays it.
+            amount = sum(fees.brokerage(), ZERO)
+            self._check_funds(amount, "This order needs R$ {amount} for its brokerage")
             position.block(quantity)
-            return Reservation(order_id, self.user_id, side, ticker, ZERO, quantity, quantity, ZERO, ZERO)
+            if amount:
+                self._post(TransactionType.RESERVE, -amount, order_id, ticker=ticker)
+                self.blocked += amount
+            return Reservation(order_id, self.user_id, side, ticker, ZERO, quantity, quantity, amount, amount)
         if price_per_share is None or not price_per_share.is_finite() or price_per_share <= 0:
             raise bad_input("A BUY reservation needs a positive price per share.")
         # Prices move in centavos; a computed cap (last price + collar) is rounded up, never down.
         price_per_share = cents_up(price_per_share)
         value = price_per_share * quantity
-        amount = value + fees.allowance(value)
-        if amount > self.available:
-            raise DomainError(
-                ErrorCode.INSUFFICIENT_FUNDS, f"This order needs R$ {amount}; you have R$ {self.available} available."
-            )
+        # Value plus every cost of filling it in full: the most the fills can take (fees.py).
+        amount = value + fees.still_to_pay(ZERO, value)
+        self._check_funds(amount, "This order needs R$ {amount}")
         self._post(TransactionType.RESERVE, -amount, order_id, ticker=ticker)
         self.blocked += amount
         return Reservation(order_id, self.user_id, side, ticker, price_per_share, quantity, quantity, amount, amount)
+
+    def _check_funds(self, amount: Decimal, need: str) -> None:
+        if amount > self.available:
+            raise DomainError(
+                ErrorCode.INSUFFICIENT_FUNDS, need.format(amount=amount) + f"; you have R$ {self.available} available."
+            )
 
     def settle_fill(
         self,
@@ -317,26 +317,32 @@ class Wallet:
         if not price.is_finite() or price <= 0:
             raise SettlementError(f"order {reservation.order_id}: fill at price {price}")
         traded = cents(price * quantity)
-        fee = fees.fee(traded)
+        costs = fees.fill_costs(reservation.traded_amount, traded)
+        reservation.traded_amount += traded
         reservation.open_quantity -= quantity
         order_id = reservation.order_id
         if reservation.side is Side.BUY:
-            # This fill is paid from the block, which keeps what the open shares still need
-            # (their value, plus their fee allowance while it lasts): releasing each fill's
-            # own rounded-up share would free cash early that another order could spend,
-            # and a later fill of this one would overdraw. The fee takes what the block
-            # holds beyond the open shares' value, so per-fill rounding never overdraws.
+            # This fill is paid from the block, which keeps what the open shares may still
+            # cost (their value and their fees, counted on the order's cumulative value, so
+            # the block always holds them: fees.py); the rest is released at once.
             remaining = reservation.price_per_share * reservation.open_quantity
-            fee = min(fee, max(Decimal("0"), reservation.blocked_amount - traded - remaining))
-            keep = min(remaining + fees.allowance(remaining), reservation.blocked_amount - traded - fee)
+            if costs.total > reservation.blocked_amount - traded - remaining:
+                # Only a fill above the reserved price gets here (B3 never makes one).
+                raise SettlementError(f"order {order_id}: fill of {traded} + costs {costs.total} exceeds its block")
+            keep = min(
+                remaining + fees.still_to_pay(reservation.traded_amount, remaining),
+                reservation.blocked_amount - traded - costs.total,
+            )
             self._release(reservation, reservation.blocked_amount - keep)
             self._post(TransactionType.BUY, -traded, order_id, settles_on=settles_on, ticker=reservation.ticker, quantity=quantity, price=price)
-            position.add_bought(quantity, traded + fee)
+            position.add_bought(quantity, traded + costs.total)
         else:
             position.deliver(quantity)
+            # The brokerage the block held is paid now (first fill): the block goes back.
+            self._release(reservation, reservation.blocked_amount)
             self._post(TransactionType.SELL, traded, order_id, settles_on=settles_on, ticker=reservation.ticker, quantity=quantity, price=price)
-        if fee > 0:
-            self._post(TransactionType.FEE, -fee, order_id, settles_on=settles_on, ticker=reservation.ticker)
+        for kind, amount in costs.items():
+            self._post(TransactionType.FEE, -amount, order_id, settles_on=settles_on, ticker=reservation.ticker, fee_kind=kind)
 
     def set_terms(
         self,
@@ -370,7 +376,7 @@ class Wallet:
                 raise bad_input("A BUY needs a positive price per share.")
             price_per_share = cents_up(price_per_share)
             value = price_per_share * open_quantity
-            need = value + fees.allowance(value)
+            need = value + fees.still_to_pay(reservation.traded_amount, value)
             extra = need - reservation.blocked_amount
             if extra > self.available:
                 raise DomainError(
@@ -392,9 +398,8 @@ class Wallet:
         compensation). Releasing a closed reservation changes nothing."""
         if not reservation.is_open:
             return
-        if reservation.side is Side.BUY:
-            self._release(reservation, reservation.blocked_amount)
-        elif reservation.open_quantity:
+        self._release(reservation, reservation.blocked_amount)
+        if reservation.side is Side.SELL and reservation.open_quantity:
             if position is None:
                 raise ValueError(f"order {reservation.order_id}: a SELL release needs its position")
             position.unblock(reservation.open_quantity)
@@ -420,6 +425,7 @@ class Wallet:
         ticker: str | None = None,
         quantity: int | None = None,
         price: Decimal | None = None,
+        fee_kind: FeeKind | None = None,
     ) -> None:
         self.available += amount
-        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on, ticker, quantity, price))
+        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on, ticker, quantity, price, fee_kind))

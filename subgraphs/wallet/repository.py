@@ -18,6 +18,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mybroker.fees import FeeKind
 from subgraphs.wallet.domain import (
     EntryFilter,
     ZERO,
@@ -83,7 +84,8 @@ async def save_wallet(session: AsyncSession, wallet: Wallet, now: datetime) -> N
 
 async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, now: datetime) -> PostedEntry:
     posted = PostedEntry(
-        str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now, entry.settles_on, entry.ticker, entry.quantity, entry.price
+        str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now, entry.settles_on, entry.ticker, entry.quantity, entry.price,
+        entry.fee_kind,
     )
     await session.execute(
         insert(wallet_transactions).values(
@@ -97,6 +99,7 @@ async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, n
             ticker=posted.ticker,
             quantity=posted.quantity,
             price=posted.price,
+            fee_kind=None if posted.fee_kind is None else posted.fee_kind.value,
         )
     )
     return posted
@@ -113,7 +116,8 @@ async def unsettled_of(session: AsyncSession, wallet_id: str, today: date) -> li
 
 def _posted(row: Any) -> PostedEntry:
     return PostedEntry(
-        row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on, row.ticker, row.quantity, row.price
+        row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on, row.ticker, row.quantity, row.price,
+        None if row.fee_kind is None else FeeKind(row.fee_kind),
     )
 
 
@@ -225,6 +229,7 @@ async def save_reservation(session: AsyncSession, reservation: Reservation, now:
             price_per_share=reservation.price_per_share,
             open_quantity=reservation.open_quantity,
             blocked_amount=reservation.blocked_amount,
+            traded_amount=reservation.traded_amount,
             status=reservation.status.value,
             updated_at=now,
         )
@@ -281,4 +286,5 @@ def _reservation(row: Any) -> Reservation:
         amount=row.amount,
         blocked_amount=row.blocked_amount,
         status=ReservationStatus(row.status),
+        traded_amount=row.traded_amount,
     )

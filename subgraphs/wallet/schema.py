@@ -12,6 +12,7 @@ import strawberry
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
+from mybroker.fees import FeeKind as FeeItem
 from mybroker.graphql import GraphQLContext, federation_schema
 from mybroker.pagination import encode_cursor
 from subgraphs.wallet import domain
@@ -23,6 +24,9 @@ Info = strawberry.Info[GraphQLContext[WalletService], None]
 
 # The domain's enum is the API's: one list of kinds, no mapping to keep in step.
 WalletTransactionType = strawberry.enum(domain.TransactionType, name="WalletTransactionType")
+FeeKind = strawberry.enum(
+    FeeItem, name="FeeKind", description="an item of a trade's costs: B3's emolumentos and liquidação, brokerage, ISS"
+)
 
 
 @strawberry.federation.type(keys=[Key(fields=FieldSet("ticker"), resolvable=False)])
@@ -60,6 +64,9 @@ class WalletTransaction:
     settles_on: dt.date | None = strawberry.field(
         description="BUY, SELL and FEE: the B3 business day this cash settles (D+2); null: settled at once"
     )
+    fee_kind: FeeKind | None = strawberry.field(
+        default=None, description="FEE: which cost of the fill (one line per item); null on other entries"
+    )
 
     @classmethod
     def from_entry(cls, entry: PostedEntry) -> "WalletTransaction":
@@ -73,6 +80,7 @@ class WalletTransaction:
             quantity=entry.quantity,
             price=entry.price,
             settles_on=entry.settles_on,
+            fee_kind=entry.fee_kind,
         )
 
 

@@ -19,11 +19,10 @@ from mybroker.events import WALLET_EVENTS
 from mybroker.pagination import Page, decode_cursor, page_of, page_size
 from subgraphs.wallet import repository
 from subgraphs.wallet.wire import transaction_message
+from mybroker.fees import NO_FEES, FeeSchedule
 from subgraphs.wallet.domain import (
-    NO_FEES,
     CashView,
     EntryFilter,
-    FeeSchedule,
     Position,
     PostedEntry,
     Reservation,

@@ -50,6 +50,8 @@ reservations = Table(
     # When orders confirmed an order behind this reservation (wallet.sweeper): null until
     # then, and the sweeper asks about open ones still null after their grace.
     Column("order_seen_at", UtcDateTime()),
+    # The value the order's fills traded so far: its fees are counted on it (mybroker.fees).
+    Column("traded_amount", FixedDecimal(2), nullable=False, server_default="0"),
     Index("ix_reservations_wallet_status", "wallet_id", "status"),
     Index("ix_reservations_unseen", "status", "order_seen_at", "created_at"),
 )
@@ -72,6 +74,8 @@ wallet_transactions = Table(
     Column("ticker", String(20)),
     Column("quantity", Integer),
     Column("price", FixedDecimal(2)),
+    # FEE entries: which cost it is (mybroker.fees.FeeKind); null on every other entry.
+    Column("fee_kind", String(12)),
     Index("ix_wallet_transactions_wallet_seq", "wallet_id", "seq"),
     Index("ix_wallet_transactions_wallet_settles_on", "wallet_id", "settles_on"),
 )

@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HTTP = (*SERVICES, "router")
 # Start order, as compose's depends_on has it: the router composes from running subgraphs.
 START_ORDER = ("identity", "wallet", "assets", "orders", "reports", "b3-sim", "ingest", "router")
-FEE_RATE = "0.0003"
 
 
 class NotReady(AssertionError):
@@ -66,7 +65,7 @@ class Cluster:
             MYBROKER_TICK_INTERVAL="0.25",
             MYBROKER_DAY_ROLL="off",  # a run across 18:00 in Brasília keeps its DAY orders
             MYBROKER_MARKET_SEED="12",
-            MYBROKER_TRADING_FEE_RATE=FEE_RATE,
+            MYBROKER_FEES="on",  # the product's default: B3's fees (mybroker/fees.py)
             # An orphan reservation (orders killed between reserving and saving) is released
             # within seconds, not the default ~40 s: the run waits for it.
             MYBROKER_RESERVATION_GRACE_SECONDS="3",
@@ -304,7 +303,7 @@ class Cluster:
             ledger=ledger,
             settled_fills=settled,
             wallets=wallets,
-            fee_rate=Decimal(FEE_RATE),
+            fees=self.settings.fee_schedule(),
         )
 
     async def exchange_state(self, order_ids: list[str], tickers: dict[str, str]):

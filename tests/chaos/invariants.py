@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from typing import Iterable, Mapping
 
+from mybroker.fees import NO_FEES, FeeSchedule
+
 CENT = Decimal("0.01")
 LIVE = frozenset({"OPEN", "PARTIALLY_FILLED"})
 TERMINAL = frozenset({"FILLED", "CANCELLED", "REJECTED", "EXPIRED"})
@@ -125,7 +127,7 @@ class Snapshot:
     ledger: list[LedgerEntry]
     settled_fills: list[tuple[str, str]]  # the wallet's (execution id, order id)
     wallets: list[WalletView]
-    fee_rate: Decimal = Decimal("0")
+    fees: FeeSchedule = NO_FEES  # the platform's schedule (mybroker/fees.py)
 
 
 @dataclass
@@ -273,7 +275,7 @@ def _money(
 ) -> None:
     """Per trader, from B3's fills and the trader's own transfers alone: total cash, what
     is blocked, and each position with its blocked shares."""
-    rate = snapshot.fee_rate
+    schedule = snapshot.fees
     wallets = {wallet.user_id: wallet for wallet in snapshot.wallets}
     expected_cash: dict[str, Decimal] = defaultdict(Decimal)
     expected_blocked: dict[str, Decimal] = defaultdict(Decimal)
@@ -283,18 +285,20 @@ def _money(
         expected_cash[trader.user_id] += sum(trader.deposits, Decimal("0")) - sum(trader.withdrawals, Decimal("0"))
     for order in snapshot.orders:
         ticker = standard_ticker(order.ticker)
-        filled = 0
+        filled, traded = 0, Decimal("0.00")
         for fill in fills.get(order.id, ()):
             filled += fill.quantity
-            fee = cents(fill.value * rate)
+            traded += fill.value
             signed = fill.value if fill.side == "SELL" else -fill.value
-            expected_cash[order.user_id] += signed - fee
+            expected_cash[order.user_id] += signed
             expected_shares[order.user_id][ticker] += fill.quantity if fill.side == "BUY" else -fill.quantity
+        # An order's fills together pay the costs of its total traded value.
+        expected_cash[order.user_id] -= schedule.order_costs(traded).total if traded else Decimal("0")
         if order.status in LIVE:
             left = order.quantity - filled
             if order.side == "BUY" and order.limit_price is not None:
                 value = cents_up(order.limit_price) * left
-                expected_blocked[order.user_id] += value + cents_up(value * rate)
+                expected_blocked[order.user_id] += value + schedule.still_to_pay(traded, value)
             elif order.side == "SELL":
                 expected_blocked_shares[order.user_id][ticker] += left
     ledger_cash: dict[str, Decimal] = defaultdict(Decimal)

@@ -94,7 +94,7 @@ async def test_subgraphs_serve_counters_to_anyone_and_no_users_data(platform, ne
 async def quick_sweeper(tmp_path_factory):
     """A platform whose sweeper has a one-second grace, so the story takes seconds."""
     settings = platform_settings(tmp_path_factory.mktemp("sweeper")).with_overrides(
-        reservation_grace_seconds=1.0, reservation_sweep_interval=0.2
+        reservation_grace_seconds=1.0, reservation_sweep_interval=0.2, fees=False  # about the sweeper, not costs
     )
     running = Platform(settings)
     await running.start()

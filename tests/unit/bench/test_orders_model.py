@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from mybroker.fees import FeeSchedule
 from bench.orders_model import (
     Ledger,
     Measurements,
@@ -51,18 +52,19 @@ def test_limit_prices_cross_the_market_or_stay_away_from_it():
 
 
 def test_money_matches_deposits_fills_and_fees_to_the_centavo():
-    ledger = Ledger(fee_rate=D("0.0003"))
+    ledger = Ledger(schedule=FeeSchedule())  # B3's fees, as the platform charges by default
     ledger.deposit(D("10000.00"))
     ledger.add_executions("BUY", "PETR4", [{"quantity": 60, "price": "31.41"}, {"quantity": 40, "price": "31.42"}])
     ledger.add_executions("SELL", "PETR4", [{"quantity": 100, "price": "31.50"}])
-    # 1884.60 + 1256.80 bought, 3150.00 sold; fees 0.57 + 0.38 + 0.94 (half-even per fill)
-    assert ledger.fees() == D("1.89")
-    assert ledger.cash() == D("10006.71")
+    # 1884.60 + 1256.80 = 3141.40 bought in one order: 0.114975 -> 0.11 and 0.863885 -> 0.86;
+    # 3150.00 sold: 0.11529 -> 0.12 and 0.86625 -> 0.87 (half-even, on each order's total).
+    assert ledger.fees() == D("1.96")
+    assert ledger.cash() == D("10006.64")
     assert ledger.positions() == {}
-    assert money_problems(ledger, wallet("10006.71")) == []
-    assert money_problems(ledger, wallet("10006.70"))  # one centavo off is wrong
-    assert money_problems(ledger, wallet("10000.00", blocked="6.71"))  # left blocked
-    assert money_problems(ledger, wallet("10006.71", PETR4=100))  # shares that should be gone
+    assert money_problems(ledger, wallet("10006.64")) == []
+    assert money_problems(ledger, wallet("10006.63"))  # one centavo off is wrong
+    assert money_problems(ledger, wallet("10000.00", blocked="6.64"))  # left blocked
+    assert money_problems(ledger, wallet("10006.64", PETR4=100))  # shares that should be gone
 
 
 def test_money_without_fees_and_with_a_position_left():

@@ -3,8 +3,10 @@ a consistent one passes, and each kind of damage lands in its class."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
+from mybroker.fees import B3FeeTable, FeeSchedule
 from tests.chaos.invariants import (
     BrokerOrder,
     ExchangeFill,
@@ -17,7 +19,8 @@ from tests.chaos.invariants import (
 )
 
 D = Decimal
-RATE = D("0.0003")
+# 0.03% of each order's value as one fee, so the figures below are easy to check by hand.
+FEES = FeeSchedule(B3FeeTable("test", date.min, "test", D("0.0003"), D("0"), D("0.0003"), D("0")))
 
 
 def consistent() -> Snapshot:
@@ -52,7 +55,7 @@ def consistent() -> Snapshot:
         ledger=ledger,
         settled_fills=[("x1", "b1"), ("x2", "s1")],
         wallets=[WalletView("ana", available, D("2000.60"), {})],
-        fee_rate=RATE,
+        fees=FEES,
     )
 
 

@@ -144,3 +144,18 @@ async def test_a_fill_handed_over_by_orders_counts_once_with_its_order_event(env
     portfolio, _ = await portfolio_of(env, "u-1")
     assert portfolio["positions"][0]["quantity"] == 100 and portfolio["costBasis"] == "3140.00"
     assert env.bus.dead_letters == []
+
+
+async def test_fees_are_in_the_average_and_the_realised_pnl_counted_on_each_orders_fills(env):
+    """The wallet's schedule, on each order's cumulative value: a BUY of 300 at 22.37 in two
+    fills pays 0.25 + 1.85 (as one fill of 6,711.00 would), so the average is 22.377."""
+    from mybroker.fees import FeeSchedule
+
+    env.service.fees = FeeSchedule()
+    await env.fill("u-1", "PETR4", "BUY", 100, "22.37", execution_id="x-a", order_id="b1", status="PARTIALLY_FILLED")
+    await env.fill("u-1", "PETR4", "BUY", 200, "22.37", execution_id="x-b", order_id="b1")
+    portfolio, _ = await portfolio_of(env, "u-1")
+    assert portfolio["positions"][0]["averagePrice"] == "22.38" and portfolio["costBasis"] == "6713.10"
+    await env.fill("u-1", "PETR4", "SELL", 100, "22.27", order_id="s1")
+    portfolio, _ = await portfolio_of(env, "u-1")
+    assert portfolio["realizedPnl"] == "-11.39"  # 2,227.00 - 0.69 of fees - 100 x 22.377

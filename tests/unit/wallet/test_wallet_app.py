@@ -27,7 +27,7 @@ WALLET = '{ _entities(representations: [{__typename: "User", id: "user-ana"}]) {
 
 @pytest_asyncio.fixture
 async def running(tmp_path, unused_tcp_port):
-    settings = Settings(data_dir=tmp_path, ports={**Settings().ports, "wallet": unused_tcp_port}, internal_secret=SECRET)
+    settings = Settings(data_dir=tmp_path, ports={**Settings().ports, "wallet": unused_tcp_port}, internal_secret=SECRET, fees=False)  # about the HTTP API, not costs
     bus = MemoryBus(retry_delay=0.001)
     published: list[Envelope] = []
 

@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from mybroker.errors import DomainError, ErrorCode
-from mybroker.money import cents_up
+from mybroker.fees import B3_2025, NO_FEES, B3FeeTable, BrokeragePlan, FeeKind, FeeSchedule
+from mybroker.money import cents, cents_up
 from subgraphs.wallet.domain import (
     MAX_TRANSFER,
-    FeeSchedule,
     Position,
     Reservation,
     ReservationStatus,
@@ -231,42 +231,96 @@ def test_a_fill_after_the_reservation_closed_is_refused():
         wallet.settle_fill(reservation, position, 5, D("10.00"))
 
 
-def test_fees_are_charged_per_fill_and_covered_by_the_reservation():
-    fees = FeeSchedule(D("0.0003"))
+# A table with coarse rates and a brokerage plan: every rounding and item shows.
+HEAVY = FeeSchedule(
+    B3FeeTable("test", B3_2025.effective_from, "test", D("0.005"), D("0.003"), D("0.004"), D("0.002")),
+    BrokeragePlan("test", D("2.50"), D("0.05")),
+)
+
+
+def test_a_fill_is_charged_b3s_fees_item_by_item_and_the_reservation_covers_them():
+    fees = FeeSchedule()  # B3's 2025 table, brokerage 0
     wallet = new_wallet("3000.94")
     position = Position("PETR4")
     reservation = wallet.reserve("o1", Side.BUY, "PETR4", 100, D("30.00"), position, fees)
-    assert reservation.amount == D("3000.90")  # 3000.00 + allowance 0.90
+    # 3000.00 x 0.003660% = 0.1098 -> 0.11 (emolumentos); x 0.0275% = 0.825 -> 0.82 (half-even)
+    assert reservation.amount == D("3000.93")
     wallet.new_entries.clear()
     wallet.settle_fill(reservation, position, 100, D("30.00"), fees)
-    assert entries(wallet) == [(T.RELEASE, D("3000.90")), (T.BUY, D("-3000.00")), (T.FEE, D("-0.90"))]
-    assert wallet.available == D("0.04") and position.average_price == D("30.009")
+    assert entries(wallet) == [(T.RELEASE, D("3000.93")), (T.BUY, D("-3000.00")), (T.FEE, D("-0.11")), (T.FEE, D("-0.82"))]
+    assert [e.fee_kind for e in wallet.new_entries if e.type is T.FEE] == [FeeKind.EMOLUMENTOS, FeeKind.LIQUIDACAO]
+    # The average price includes the costs: 3000.93 / 100.
+    assert wallet.available == D("0.01") and position.average_price == D("30.0093")
     sell = wallet.reserve("s1", Side.SELL, "PETR4", 100, None, position, fees)
     wallet.new_entries.clear()
     wallet.settle_fill(sell, position, 100, D("31.00"), fees)
-    assert entries(wallet) == [(T.SELL, D("3100.00")), (T.FEE, D("-0.93"))]
+    # 3100.00: 0.11346 -> 0.11; 0.8525 -> 0.85
+    assert entries(wallet) == [(T.SELL, D("3100.00")), (T.FEE, D("-0.11")), (T.FEE, D("-0.85"))]
 
 
-def test_fee_allowances_rounded_up_per_fill_never_overdraw_the_reservation():
-    """Each fill's allowance is rounded up, so together they can exceed the whole order's;
-    the release is capped at what is still blocked."""
-    fees = FeeSchedule(D("0.005"))
-    wallet = new_wallet("1.00")
+def test_an_order_split_into_fills_pays_the_fees_of_its_total():
+    """Each fill pays the fees on the order's value so far less what the earlier fills paid:
+    four fills of 101.00 pay what one of 404.00 would (0.5%: 2.02, not 4 x 0.50; 0.3%: 1.21,
+    not 4 x 0.30), and the brokerage once."""
+    wallet = new_wallet("500.00")
     position = Position("MXRF11")
-    reservation = wallet.reserve("o1", Side.BUY, "MXRF11", 4, D("0.01"), position, fees)
-    assert reservation.amount == D("0.05")
+    reservation = wallet.reserve("o1", Side.BUY, "MXRF11", 400, D("1.01"), position, HEAVY)
+    # 404.00 + 2.02 (0.5%) + 1.21 (0.3%) + 2.50 brokerage + 0.12 ISS (its 5%, 0.125 half-even)
+    assert reservation.amount == D("409.85")
+    paid = D("0")
     for _ in range(4):
-        wallet.settle_fill(reservation, position, 1, D("0.01"), fees)
+        wallet.new_entries.clear()
+        wallet.settle_fill(reservation, position, 100, D("1.01"), HEAVY)
+        paid += -sum((e.amount for e in wallet.new_entries if e.type is T.FEE), D("0"))
         assert reservation.blocked_amount >= 0 and wallet.blocked == reservation.blocked_amount
-    assert wallet.blocked == 0 and position.quantity == 4
+    assert paid == HEAVY.order_costs(D("404.00")).total == D("2.50") + D("0.12") + D("2.02") + D("1.21")
+    assert wallet.blocked == 0 and wallet.available == D("500.00") - D("404.00") - paid
 
 
-def test_no_fee_rows_at_a_zero_rate():
+def test_brokerage_is_charged_once_per_order_with_its_iss():
     wallet = new_wallet("1000.00")
     position = Position("PETR4")
-    reservation = wallet.reserve("o1", Side.BUY, "PETR4", 10, D("10.00"), position, FeeSchedule(D("0")))
-    wallet.settle_fill(reservation, position, 10, D("9.99"), FeeSchedule(D("0")))
+    reservation = wallet.reserve("o1", Side.BUY, "PETR4", 2, D("10.00"), position, HEAVY)
+    wallet.new_entries.clear()
+    wallet.settle_fill(reservation, position, 1, D("10.00"), HEAVY)
+    first = {e.fee_kind: e.amount for e in wallet.new_entries if e.type is T.FEE}
+    wallet.new_entries.clear()
+    wallet.settle_fill(reservation, position, 1, D("10.00"), HEAVY)
+    second = {e.fee_kind: e.amount for e in wallet.new_entries if e.type is T.FEE}
+    assert (first[FeeKind.CORRETAGEM], first[FeeKind.ISS]) == (D("-2.50"), D("-0.12"))
+    assert FeeKind.CORRETAGEM not in second and FeeKind.ISS not in second
+
+
+def test_a_sell_blocks_its_brokerage_so_a_small_sale_never_overdraws():
+    wallet = new_wallet("2.61")
+    position = Position("PETR4", quantity=1, average_price=D("1.00"))
+    with pytest.raises(DomainError) as refused:
+        wallet.reserve("s1", Side.SELL, "PETR4", 1, None, position, HEAVY)
+    assert refused.value.code is ErrorCode.INSUFFICIENT_FUNDS and position.blocked_quantity == 0
+    wallet.deposit(D("0.01"))
+    sell = wallet.reserve("s1", Side.SELL, "PETR4", 1, None, position, HEAVY)
+    assert (sell.amount, wallet.available) == (D("2.62"), D("0.00"))
+    # Proceeds 1.00; costs 2.62 (B3's fees on R$ 1.00 round to 0.00): the block pays them.
+    wallet.settle_fill(sell, position, 1, D("1.00"), HEAVY)
+    assert (wallet.available, wallet.blocked) == (D("1.00"), D("0.00"))
+
+
+def test_no_fee_rows_without_fees():
+    wallet = new_wallet("1000.00")
+    position = Position("PETR4")
+    reservation = wallet.reserve("o1", Side.BUY, "PETR4", 10, D("10.00"), position, NO_FEES)
+    wallet.settle_fill(reservation, position, 10, D("9.99"), NO_FEES)
     assert T.FEE not in [e.type for e in wallet.new_entries]
+
+
+def _scheduled(fees: FeeSchedule, before: Decimal, traded: Decimal) -> Decimal:
+    """A fill's costs computed from the table's rates here, not by fees.py."""
+    if not fees.enabled:
+        return D("0")
+    after = before + traded
+    b3 = sum(cents(after * rate) - cents(before * rate) for rate in (fees.table.trading_swing, fees.table.settlement_swing))
+    brokerage = cents(fees.plan.per_order) + cents(cents(fees.plan.per_order) * fees.plan.iss_rate) if before == 0 else D("0")
+    return b3 + brokerage
 
 
 # ---------------------------------------------------------------- the ledger always balances
@@ -281,9 +335,9 @@ class LedgerMachine(RuleBasedStateMachine):
     """Random deposits, withdrawals, reservations, partial fills and releases; after every
     step nothing is negative and the books balance."""
 
-    @initialize(rate=st.sampled_from(["0", "0.0003", "0.005"]))
-    def open_wallet(self, rate):
-        self.fees = FeeSchedule(D(rate))
+    @initialize(fees=st.sampled_from([NO_FEES, FeeSchedule(), HEAVY]))
+    def open_wallet(self, fees):
+        self.fees = fees
         self.wallet = Wallet("w", "u")
         self.positions = {ticker: Position(ticker) for ticker in TICKERS}
         self.reservations: list[Reservation] = []
@@ -333,7 +387,7 @@ class LedgerMachine(RuleBasedStateMachine):
     )
     def reserve_buy(self, ticker, quantity, price, mode):
         value = cents_up(price) * quantity
-        needed = value + self.fees.allowance(value)
+        needed = value + self.fees.order_costs(value).total
         if mode != "as is":
             self._set_available(needed if mode == "exactly enough" else needed - D("0.01"))
         self.counter += 1
@@ -359,16 +413,22 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         self.counter += 1
         before = (self.wallet.available, self.wallet.blocked, position.quantity, position.blocked_quantity)
+        brokerage = sum(self.fees.brokerage(), D("0"))
         try:
             reservation = self.wallet.reserve(f"o{self.counter}", Side.SELL, ticker, quantity, None, position, self.fees)
         except DomainError as error:
-            assert error.code is ErrorCode.INSUFFICIENT_POSITION and quantity > free and mode != "all free"
+            if error.code is ErrorCode.INSUFFICIENT_FUNDS:
+                assert brokerage > before[0]
+            else:
+                assert error.code is ErrorCode.INSUFFICIENT_POSITION and quantity > free and mode != "all free"
             assert (self.wallet.available, self.wallet.blocked, position.quantity, position.blocked_quantity) == before
         else:
             assert quantity <= free and mode != "one too many"
             assert position.blocked_quantity == before[3] + quantity
+            # A SELL blocks shares, and cash only for its brokerage.
+            assert (reservation.amount, self.wallet.blocked) == (brokerage, before[1] + brokerage)
             self.reservations.append(reservation)
-        assert not self.wallet.new_entries  # a SELL blocks shares, never cash
+        self._collect()
 
     def _fillable(self):
         return [r for r in self._open() if r.open_quantity > 0]
@@ -387,12 +447,11 @@ class LedgerMachine(RuleBasedStateMachine):
             price = data.draw(prices)
             self.shares_sold[reservation.ticker] += quantity
             self.expected["SELL"] += price * quantity
-        scheduled = (price * quantity * self.fees.rate).quantize(D("0.01"))
+        scheduled = _scheduled(self.fees, reservation.traded_amount, price * quantity)
         self.wallet.settle_fill(reservation, self.positions[reservation.ticker], quantity, price, self.fees)
         charged = -sum((e.amount for e in self.wallet.new_entries if e.type is TransactionType.FEE), D("0"))
-        # A BUY's fee may come in under the schedule when per-fill rounding has used up the
-        # allowance its order blocked; never over it, and a SELL pays it in full.
-        assert 0 <= charged <= scheduled and (reservation.side is Side.BUY or charged == scheduled)
+        # Every fill pays its costs in full: the reservation always holds them.
+        assert charged == scheduled
         self.expected["FEE"] += charged
         self._collect()
 

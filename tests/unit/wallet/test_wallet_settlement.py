@@ -158,16 +158,20 @@ async def test_settlement_ledger_balances_against_deposits(wallet):
 
 
 async def test_fees_from_settings_become_fee_entries(wallet):
-    from subgraphs.wallet.domain import FeeSchedule
+    from mybroker.settings import Settings
 
-    wallet.service.fees = FeeSchedule(D("0.0003"))
+    wallet.service.fees = Settings().fee_schedule()  # the product's default: fees on
     await wallet.deposit(ANA, "3001.00")
     reservation = await wallet.service.reserve("o1", ANA, "BUY", "PETR4", 100, D("30.00"))
-    assert reservation.amount == D("3000.90")
-    await wallet.publish(order_event("o1", ANA, "FILLED", filled=100, fill=("x1", 100, "30.00")))
+    assert reservation.amount == D("3000.93")
+    await wallet.publish(order_event("o1", ANA, "PARTIALLY_FILLED", filled=40, fill=("x1", 40, "30.00")))
+    await wallet.publish(order_event("o1", ANA, "FILLED", filled=100, fill=("x2", 60, "30.00")))
     available, blocked, positions, entries = await snapshot(wallet)
-    assert entries[0] == ("FEE", D("-0.90")) and (available, blocked) == (D("0.10"), D("0.00"))
-    assert positions == [("PETR4", 100, 0, D("30.009"))]
+    # 1200.00 then 3000.00 in all: emolumentos 0.04 then 0.11 - 0.04; liquidação 0.33 then 0.82 - 0.33.
+    fees = [amount for kind, amount in entries if kind == "FEE"]
+    assert sorted(fees) == sorted([D("-0.04"), D("-0.33"), D("-0.07"), D("-0.49")])
+    assert (available, blocked) == (D("0.07"), D("0.00"))
+    assert positions == [("PETR4", 100, 0, D("30.0093"))]
 
 
 async def test_a_smaller_buy_replace_frees_the_excess_at_once(wallet):
