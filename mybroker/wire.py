@@ -435,6 +435,29 @@ class BookSnapshot(_Message):
         )
 
 
+@dataclass(frozen=True)
+class Mail(_Message):
+    """identity-mail-v1: an e-mail identity sends (a password reset, or word that no
+    account has the address), published through its outbox; `token` only on a reset."""
+
+    TYPE = events.MAIL
+    to: str
+    kind: str
+    subject: str
+    body: str
+    token: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        data = {"to": self.to, "kind": self.kind, "subject": self.subject, "body": self.body}
+        if self.token is not None:
+            data["token"] = self.token
+        return data
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> "Mail":
+        return cls(str(data["to"]), str(data["kind"]), str(data["subject"]), str(data["body"]), _str(data.get("token")))
+
+
 # Which types each channel carries (b3-sim's journal-only SessionPhase/RulesChanged are its own).
 CHANNELS: dict[str, tuple[type[_Message], ...]] = {
     events.MARKET_DATA: (Quote,),
@@ -444,4 +467,5 @@ CHANNELS: dict[str, tuple[type[_Message], ...]] = {
     events.WALLET_EVENTS: (WalletTransaction,),
     events.EXCHANGE_TRADES: (Trade,),
     events.EXCHANGE_BOOKS: (BookSnapshot,),
+    events.IDENTITY_MAIL: (Mail,),
 }

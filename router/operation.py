@@ -95,12 +95,6 @@ class Operation:
         self.variable_definitions = variable_definitions
         self.selections = selections
 
-    def variable_definition(self, name: str) -> VariableDefinitionNode | None:
-        for definition in self.variable_definitions:
-            if definition.variable.name.value == name:
-                return definition
-        return None
-
 
 class OperationNotFound(Exception):
     pass

@@ -252,9 +252,6 @@ class Supergraph:
     def field_list_depth(self, type_name: str, field_name: str) -> int:
         return self._list_depth.get((type_name, field_name), 0)
 
-    def graph_url(self, graph: str) -> str:
-        return self.subgraphs[graph].url
-
     @property
     def query_type(self) -> str:
         return self.root_types["query"]

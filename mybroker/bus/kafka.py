@@ -6,14 +6,12 @@
   so a handler's transaction is committed before Kafka forgets the record.
 - A record whose handlers keep failing is copied to `<topic>.dlq` with the error in its
   headers, then committed, so one poison record never stalls a partition.
-- `from_live_edge`: no group, every partition assigned by hand and positioned at the
-  first record produced at or after `subscribe()` was called (by record timestamp), so a
-  slow start misses nothing published after subscribing; nothing is ever committed."""
+- No live-edge consumers: live fan-out on Kafka is `mybroker.live_kafka`'s (one reader of
+  the live edge per process, for every topic), so `from_live_edge` is refused here."""
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -75,10 +73,11 @@ class KafkaBus:
     ) -> None:
         # `concurrency` and `per_key` are ignored: a partition's offsets commit in order, one
         # message at a time, and a key always maps to one partition.
+        if from_live_edge:
+            raise ValueError("live fan-out on Kafka is mybroker.live_kafka's (KafkaLiveBackend), not the bus's")
         worker = self._workers.get((channel, group))
         if worker is None:
-            since = int(time.time() * 1000) if from_live_edge else None
-            worker = self._workers[(channel, group)] = _Worker(self, channel, group, since)
+            worker = self._workers[(channel, group)] = _Worker(self, channel, group)
             if self._running:  # already running: this consumer starts now, in the background
                 worker.task = asyncio.create_task(worker.run(), name=f"kafka:{channel}:{group}")
         worker.handlers.append(handler)
@@ -113,9 +112,7 @@ class KafkaBus:
         workers = list(self._workers.values())
         names = set(self.topics)
         for worker in workers:
-            names.add(worker.topic)
-            if worker.durable:
-                names.add(worker.topic + DLQ_SUFFIX)
+            names.update((worker.topic, worker.topic + DLQ_SUFFIX))
         await self.ensure_topics(sorted(names))
         for worker in workers:  # fail loudly at start if a consumer cannot connect
             await worker.open()
@@ -170,14 +167,14 @@ class KafkaBus:
                     self._producer = producer
         return self._producer
 
-    def _consumer(self, *topics: str, group: str | None) -> AIOKafkaConsumer:
+    def _consumer(self, *topics: str, group: str) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             *topics,
             bootstrap_servers=self.bootstrap,
             client_id=self.client_id,
             group_id=group,
             enable_auto_commit=False,
-            auto_offset_reset="earliest" if group else "latest",
+            auto_offset_reset="earliest",
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
         )
@@ -219,44 +216,21 @@ async def _started(starting, close) -> None:
 class _Worker:
     """One consumer and its loop: records are handled one at a time, in partition order."""
 
-    def __init__(self, bus: KafkaBus, topic: str, group: str, live_since_ms: int | None):
+    def __init__(self, bus: KafkaBus, topic: str, group: str):
         self.bus = bus
         self.topic = topic
         self.group = group
-        self.live_since_ms = live_since_ms
         self.handlers: list[Handler] = []
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task | None = None
         self.busy = False
         self.stopping = False
 
-    @property
-    def durable(self) -> bool:
-        return self.live_since_ms is None
-
     async def open(self) -> None:
         bus = self.bus
-        if self.durable:
-            await bus.ensure_topics([self.topic, self.topic + DLQ_SUFFIX])
-            consumer = bus._consumer(self.topic, group=self.group)
-            await _started(consumer.start(), consumer.stop)
-        else:
-            await bus.ensure_topics([self.topic])
-            partitions = await (await bus._ensure_producer()).partitions_for(self.topic)
-            consumer = bus._consumer(group=None)
-            await _started(consumer.start(), consumer.stop)
-            try:
-                tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-                consumer.assign(tps)
-                # End offsets first: a record found by neither query was appended after the
-                # end offsets were read, so it lies at or past them and is not skipped.
-                ends = await consumer.end_offsets(tps)
-                found = await consumer.offsets_for_times({tp: self.live_since_ms for tp in tps})
-                for tp in tps:
-                    consumer.seek(tp, found[tp].offset if found.get(tp) is not None else ends[tp])
-            except BaseException:
-                await consumer.stop()
-                raise
+        await bus.ensure_topics([self.topic, self.topic + DLQ_SUFFIX])
+        consumer = bus._consumer(self.topic, group=self.group)
+        await _started(consumer.start(), consumer.stop)
         self.consumer = consumer
 
     async def run(self) -> None:
@@ -300,8 +274,6 @@ class _Worker:
             error = await deliver(
                 self.handlers, message, where=where, max_attempts=self.bus.max_attempts, retry_delay=self.bus.retry_delay
             )
-        if not self.durable:
-            return  # live fan-out: nothing to park or resume
         if error is not None:
             await self.bus.dead_letter(record, self.group, error)
         try:

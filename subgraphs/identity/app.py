@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
 from mybroker.service import Infrastructure, Service, internal_api, service_app
-from mybroker.events import IDENTITY_MAIL
 from subgraphs.identity.keys import load_key_ring
-from subgraphs.identity.mail import GROUP as MAIL_GROUP, FileMailbox
+from subgraphs.identity import consumers
+from subgraphs.identity.mail import FileMailbox
 from subgraphs.identity.schema import schema
 from subgraphs.identity.service import IdentityService
 from subgraphs.identity.tables import metadata
@@ -54,7 +54,7 @@ def create_service(infra: Infrastructure) -> Service:
         ),
     )
     relay = OutboxRelay(db, infra.bus)
-    infra.bus.subscribe(IDENTITY_MAIL, MAIL_GROUP, FileMailbox(settings.mailbox_path).deliver)
+    consumers.subscribe(infra.bus, FileMailbox(settings.mailbox_path))
 
     app = service_app("My Broker B3 — identity")
     app.include_router(graphql_router(schema, identity, settings.internal_secret))

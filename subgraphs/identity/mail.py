@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 
+from mybroker import wire
 from mybroker.events import MAIL, Envelope
 
 GROUP = "identity-mailer"
@@ -24,7 +25,8 @@ class FileMailbox:
     async def deliver(self, message: Envelope) -> None:
         if message.type != MAIL:
             return
-        line = orjson.dumps({"id": message.id, "at": message.occurred_at, **message.data}) + b"\n"
+        mail = wire.Mail.of(message)  # a malformed one raises: retried, then dead-lettered
+        line = orjson.dumps({"id": message.id, "at": message.occurred_at, **mail.payload()}) + b"\n"
         await asyncio.to_thread(self._append, line)
 
     def _append(self, line: bytes) -> None:

@@ -20,8 +20,9 @@ from subgraphs.identity import domain, repository, totp
 from subgraphs.identity.domain import Account, PasswordHasher, PasswordReset, RefreshToken, User
 from subgraphs.identity.keys import KeyRing
 from subgraphs.identity.throttle import LoginThrottle
-from mybroker.events import IDENTITY_MAIL, MAIL, Envelope
+from mybroker.events import IDENTITY_MAIL
 from subgraphs.identity.tokens import AccessTokenIssuer
+from subgraphs.identity.wire import no_account_mail, password_reset_mail
 
 log = logging.getLogger("mybroker.identity")
 
@@ -195,17 +196,15 @@ class IdentityService:
         async with self.db.transaction() as tx:
             user_id = await repository.user_id_by_email(tx.session, email)
             if user_id is None:
-                mail = {"to": email, "kind": "no-account", "subject": "Redefinição de senha",
-                        "body": "Alguém pediu para redefinir a senha deste e-mail, mas não há conta com ele."}
+                mail = no_account_mail(email)
             else:
                 reset = PasswordReset(
                     domain.refresh_token_digest(token), user_id, expires_at=now + timedelta(seconds=self.password_reset_ttl)
                 )
                 await repository.add_password_reset(tx.session, reset)
                 minutes = self.password_reset_ttl // 60
-                mail = {"to": email, "kind": "password-reset", "token": token, "subject": "Redefinição de senha",
-                        "body": f"Use este código em até {minutes} minutos para criar uma senha nova: {token}"}
-            await tx.emit(IDENTITY_MAIL, Envelope(MAIL, mail), key=email)
+                mail = password_reset_mail(email, token, minutes)
+            await tx.emit(IDENTITY_MAIL, mail.envelope(), key=email)
         return True
 
     async def reset_password(self, token: str, new: str) -> bool:

@@ -1,7 +1,6 @@
-"""Round trips on the real brokers: key order, duplicates dropped by the inbox, live edge."""
+"""Round trips on the real brokers: key order, duplicates dropped by the inbox, pipelined runs."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
@@ -49,26 +48,11 @@ async def test_a_message_handed_over_twice_is_applied_once(kind, names, make_bus
     await db.dispose()
 
 
-async def test_a_live_edge_subscriber_sees_only_what_is_published_after_it_subscribed(names, make_bus):
-    topic = names.topic
+async def test_kafka_refuses_a_live_edge_subscriber(make_bus):
+    """Live fan-out on Kafka is mybroker.live_kafka's alone (tests/integration/test_live_kafka*)."""
     bus = make_bus()
-    durable: list[int] = []
-    bus.subscribe(topic, names.group(), lambda m: _append(durable, m.data["n"]))
-    await bus.start()
-    for n in range(5):
-        await bus.publish(topic, Envelope("T", {"n": n}), key=str(n))
-    await until(lambda: len(durable) == 5, what="the durable group caught up")
-    await asyncio.sleep(0.01)  # the edge is a record timestamp (ms): keep 'before' strictly before
-    live: list[int] = []
-    # Subscribed on a running bus and published to at once: its consumer is still
-    # connecting, yet it must see exactly the messages from now on.
-    bus.subscribe(topic, "live-it", lambda m: _append(live, m.data["n"]), from_live_edge=True)
-    for n in range(5, 10):
-        await bus.publish(topic, Envelope("T", {"n": n}), key=str(n))
-    await until(lambda: len(live) >= 5, what="5 live deliveries")
-    await asyncio.sleep(0.3)  # nothing else trickles in
-    assert sorted(live) == [5, 6, 7, 8, 9]
-    await until(lambda: len(durable) == 10, what="the durable group saw all")
+    with pytest.raises(ValueError, match="live_kafka"):
+        bus.kafka.subscribe("anything", "live", _append, from_live_edge=True)
 
 
 async def _append(target: list, value) -> None:

@@ -22,6 +22,8 @@ from mybroker.events import Envelope
 from mybroker.trading import ExecType, OrderSide, OrderType, RejectCode, TimeInForce
 from subgraphs.assets.market import add_trade, book_of
 from subgraphs.assets.wire import tick_of
+from subgraphs.identity.mail import FileMailbox, read_mailbox
+from subgraphs.identity.wire import no_account_mail, password_reset_mail
 from subgraphs.orders import wire as messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus
 from subgraphs.orders.wire import order_status_request
@@ -71,6 +73,8 @@ PRODUCED: list[tuple[str, Envelope]] = [
     (events.EXCHANGE_TRADES, trade_envelope(TRADE)),
     (events.EXCHANGE_BOOKS, book_snapshot(_book(), AT, TRADE).envelope()),
     (events.EXCHANGE_BOOKS, book_snapshot(Book("VALE3"), AT, None).envelope()),
+    (events.IDENTITY_MAIL, password_reset_mail("ana@example.com", "123456", 15).envelope()),
+    (events.IDENTITY_MAIL, no_account_mail("ninguem@example.com").envelope()),
 ]
 
 
@@ -153,3 +157,12 @@ def test_the_projections_read_the_order_events_and_the_market_as_sent():
 def test_a_wallet_transaction_reads_back_as_the_ledger_entry():
     sent = transaction_message("u-1", PostedEntry("tx-1", TransactionType.SELL, Decimal("3850.5"), "o-1", AT))
     assert wire.WalletTransaction.of(_carried(sent)) == wire.WalletTransaction("tx-1", "u-1", "SELL", Decimal("3850.50"), "o-1", AT)
+
+
+async def test_the_mailbox_reads_the_mails_identity_sends(tmp_path):
+    mailbox = FileMailbox(tmp_path / "mailbox.jsonl")
+    sent = password_reset_mail("ana@example.com", "123456", 15).envelope()
+    await mailbox.deliver(_carried(sent))
+    (mail,) = read_mailbox(tmp_path / "mailbox.jsonl")
+    assert (mail["id"], mail["to"], mail["kind"], mail["token"]) == (sent.id, "ana@example.com", "password-reset", "123456")
+    assert "15 minutos" in mail["body"]

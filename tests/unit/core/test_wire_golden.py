@@ -21,6 +21,7 @@ from subgraphs.orders.domain import Fill, Order, OrderStatus, PendingRequest
 from subgraphs.orders.wire import order_status_request
 from subgraphs.wallet.domain import PostedEntry, TransactionType
 from subgraphs.wallet.wire import transaction_message
+from subgraphs.identity.wire import no_account_mail, password_reset_mail
 
 AT = datetime(2026, 3, 2, 13, 30, 5, 123456, tzinfo=timezone.utc)
 LATER = datetime(2026, 3, 2, 13, 31, 0, tzinfo=timezone.utc)
@@ -151,3 +152,12 @@ def test_wallet_transaction():
     )
     deposit = transaction_message("u-1", PostedEntry("tx-2", TransactionType.DEPOSIT, Decimal("100.5"), None, LATER))
     assert (deposit.data["amount"], deposit.data["orderId"], deposit.data["createdAt"]) == ("100.50", None, "2026-03-02T13:31:00.000Z")
+
+
+def test_mail():
+    reset = password_reset_mail("ana@example.com", "123456", 15).envelope()
+    assert (reset.type, reset.data) == ("Mail", {
+        "to": "ana@example.com", "kind": "password-reset", "subject": "Redefinição de senha",
+        "body": "Use este código em até 15 minutos para criar uma senha nova: 123456", "token": "123456",
+    })
+    assert "token" not in no_account_mail("ana@example.com").envelope().data
