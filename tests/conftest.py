@@ -1,11 +1,13 @@
 """The embedded platform on free ports, and a small GraphQL client that talks to the router."""
 from __future__ import annotations
 
+import contextlib
 import asyncio
 import os
 import socket
 import uuid
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -154,14 +156,23 @@ async def platform(tmp_path_factory) -> Platform:
     # Fees off: the stories on this platform are about orders, money flows and the API, and
     # count cash without costs. The product's default (fees on) runs on a platform of its own
     # in tests/e2e/test_costs.py.
-    settings = platform_settings(tmp_path_factory.mktemp("platform")).with_overrides(fees=False)
+    async with own_platform(platform_settings(tmp_path_factory.mktemp("platform")).with_overrides(fees=False)) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def own_platform(settings) -> AsyncIterator[Platform]:
+    """A platform on `settings`, started and quoting; stopped (its real databases dropped)
+    on the way out. For tests whose story needs settings of its own."""
     running = Platform(settings)
     await running.start()
-    await until_the_exchange_quotes(running.settings.graphql_url("router"))
-    yield running
-    await running.stop()
-    if settings.infra == "real":
-        await drop_databases(settings)
+    try:
+        await until_the_exchange_quotes(running.settings.graphql_url("router"))
+        yield running
+    finally:
+        await running.stop()
+        if settings.infra == "real":
+            await drop_databases(settings)
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")

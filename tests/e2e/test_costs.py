@@ -10,12 +10,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from launch.platform import Platform
 from mybroker.calendar import b3_calendar
 from mybroker.events import utcnow
 from mybroker.money import cents
 from mybroker.settings import Settings
-from tests.conftest import Client, drop_databases, platform_settings, until_the_exchange_quotes
+from tests.conftest import Client, own_platform, platform_settings
 from tests.e2e.test_trader_story import DEPOSIT, PLACE, QUOTE, sign_up, until_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -42,13 +41,8 @@ async def with_fees(tmp_path_factory):
     """A platform on the product's default settings: fees on (the shared one has them off)."""
     settings = platform_settings(tmp_path_factory.mktemp("costs"))
     assert settings.fees
-    running = Platform(settings)
-    await running.start()
-    await until_the_exchange_quotes(running.settings.graphql_url("router"))
-    yield running
-    await running.stop()
-    if settings.infra == "real":
-        await drop_databases(settings)
+    async with own_platform(settings) as running:
+        yield running
 
 
 async def test_a_buy_then_a_sell_cost_what_the_preview_said_and_the_books_agree(with_fees):

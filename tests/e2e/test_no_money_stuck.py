@@ -14,9 +14,8 @@ import pytest_asyncio
 
 from launch.cli import main
 from mybroker.internal_http import InternalClient
-from launch.platform import Platform
 from subgraphs.orders.idempotency import LOST_REASON, order_id_for
-from tests.conftest import Client, drop_databases, platform_settings, until_the_exchange_quotes
+from tests.conftest import Client, own_platform, platform_settings
 from tests.e2e.test_trader_story import DEPOSIT, ORDER, PLACE, QUOTE, sign_up, wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -96,13 +95,8 @@ async def quick_sweeper(tmp_path_factory):
     settings = platform_settings(tmp_path_factory.mktemp("sweeper")).with_overrides(
         reservation_grace_seconds=1.0, reservation_sweep_interval=0.2, fees=False  # about the sweeper, not costs
     )
-    running = Platform(settings)
-    await running.start()
-    await until_the_exchange_quotes(running.settings.graphql_url("router"))
-    yield running
-    await running.stop()
-    if settings.infra == "real":
-        await drop_databases(settings)
+    async with own_platform(settings) as running:
+        yield running
 
 
 async def test_a_reservation_whose_order_was_never_stored_is_released(quick_sweeper):

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from launch.platform import Platform
 from mybroker.money import cents_up
-from tests.conftest import Client, drop_databases, platform_settings, until_the_exchange_quotes
+from tests.conftest import Client, own_platform, platform_settings
 from tests.e2e.test_trader_story import DEPOSIT, PLACE, QUOTE, WALLET, sign_up, until_status, wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -43,13 +43,11 @@ def order(side: str, kind: str, quantity: int, *, limit: Decimal | None = None, 
 async def thin_market(tmp_path_factory):
     """One level of one lot a side: 100 shares bid and 100 offered around the quote."""
     settings = platform_settings(tmp_path_factory.mktemp("stops")).with_overrides(mm_depth=1, mm_lots_per_level=1)
-    running = Platform(settings)
-    await running.start()
-    await until_the_exchange_quotes(running.settings.graphql_url("router"))
-    yield running
-    await running.stop()
-    if settings.infra == "real":
-        await drop_databases(settings)
+    async with own_platform(settings) as running:
+        yield running
+
+
+PREVIEW = "query($input: PlaceOrderInput!) { orderPreview(input: $input) { pricePerShare value fees reserved } }"
 
 
 async def last_price(client: Client) -> Decimal:
@@ -108,10 +106,15 @@ async def test_a_stop_buy_blocks_cash_at_its_trigger_and_a_cancel_releases_it(th
         client = await trader(http, thin_market, "breakout")
         last = await last_price(client)
         trigger = cents(last * Decimal("1.10"))
-        placed = (await client.execute(PLACE, order("BUY", "STOP", 200, stop=trigger)))["placeOrder"]
+        ticket = order("BUY", "STOP", 200, stop=trigger)
+        preview = (await client.execute(PREVIEW, ticket))["orderPreview"]
+        placed = (await client.execute(PLACE, ticket))["placeOrder"]
         await client.until(STOP_ORDER, {"id": placed["id"]}, lambda d: d["order"]["status"] == "OPEN")
-        # As a MARKET BUY at its trigger price would: the collar above the trigger.
-        assert (await wallet(client))["blocked"] == str(cents_up(trigger * (1 + COLLAR)) * 200)
+        # As a MARKET BUY at its trigger price would: the collar above the trigger, and the
+        # costs of that value on top (fees are on, the product's default).
+        assert Decimal(preview["pricePerShare"]) == cents_up(trigger * (1 + COLLAR))
+        assert Decimal(preview["reserved"]) == Decimal(preview["value"]) + Decimal(preview["fees"]) > Decimal(preview["value"])
+        assert (await wallet(client))["blocked"] == preview["reserved"]
 
         await client.execute(CANCEL, {"id": placed["id"]})
         cancelled = (await client.until(STOP_ORDER, {"id": placed["id"]}, lambda d: d["order"]["status"] == "CANCELLED"))["order"]
