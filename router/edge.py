@@ -30,6 +30,7 @@ from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
 from router.rate_limit import RateLimiter
 from router.stages import EdgeRequest, Stage, refused
 from router.subscriptions import SubscriptionServer, streaming_transport
+from router.tracing import NO_SPAN, QuietTracer
 
 log = logging.getLogger("router.http")
 
@@ -58,10 +59,12 @@ class RequestTracing:
 
     __slots__ = ("tracer",)
 
-    def __init__(self, tracer: trace.Tracer):
+    def __init__(self, tracer: trace.Tracer | QuietTracer):
         self.tracer = tracer
 
     def span(self, headers: Mapping[str, str]):
+        if isinstance(self.tracer, QuietTracer) and not self.tracer.on():  # tracing off: no traceparent to read
+            return NO_SPAN
         return self.tracer.start_as_current_span("graphql request", context=propagate.extract(headers), kind=trace.SpanKind.SERVER)
 
     @staticmethod

@@ -28,6 +28,7 @@ from router.executor import OPERATION_TIMEOUT_SECONDS, Executor
 from router.limits import OperationLimits
 from router.metrics import RouterMetrics
 from router.persisted_queries import PersistedQueries
+from router.tracing import QuietTracer
 from router.pipeline import RouterPipeline
 from router.rate_limit import BucketStore, MemoryBucketStore, RateLimited, RateLimiter, RateLimits
 from router.stages import edge_stages
@@ -98,7 +99,9 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
     client = config.client or HttpSubgraphClient(timeout=config.subgraph_timeout)
     urls = config.urls_for(supergraph)
     metrics = RouterMetrics() if config.metrics else None
-    tracer = (config.tracer_provider or trace.get_tracer_provider()).get_tracer("mybroker.router")
+    tracer = QuietTracer(
+        (config.tracer_provider or trace.get_tracer_provider()).get_tracer("mybroker.router"), given=config.tracer_provider is not None
+    )
     pipeline = RouterPipeline(
         supergraph,
         Executor(

@@ -24,6 +24,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from opentelemetry import trace
 
+from router.tracing import QuietTracer
 from router.identity_headers import USER_HEADER
 from router.errors import PlanningError, RequestError, RouterErrorCode
 from router.executor import Executor
@@ -105,7 +106,7 @@ class RouterPipeline:
         limits: OperationLimits | None = None,
         cache_size: int = 1000,
         introspection: bool = True,
-        tracer: trace.Tracer | None = None,
+        tracer: trace.Tracer | QuietTracer | None = None,
         cost_model: CostModel | None = None,
         metrics: Any = None,
     ):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol
 import aiohttp
 import orjson
 from opentelemetry import propagate, trace
+from router.tracing import QuietTracer
 
 if TYPE_CHECKING:
     from router.metrics import RouterMetrics
@@ -118,7 +119,7 @@ class ObservedSubgraphClient:
         subgraph_urls: Mapping[str, str],
         *,
         metrics: "RouterMetrics | None" = None,
-        tracer: trace.Tracer | None = None,
+        tracer: trace.Tracer | QuietTracer | None = None,
     ):
         self.inner = inner
         self._names = {url: name for name, url in subgraph_urls.items()}

@@ -6,9 +6,10 @@ and subgraph requests carry no traceparent. `MYBROKER_TRACING=console` prints sp
 when the optional package `opentelemetry-exporter-otlp-proto-http` is installed."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from typing import Mapping
+from typing import Any, Mapping
 
 from opentelemetry import trace
 
@@ -56,3 +57,31 @@ def _exporter(mode: str):
         return OTLPSpanExporter()  # endpoint and headers from the OTEL_EXPORTER_OTLP_* variables
     log.warning("MYBROKER_TRACING=%s is not one of console, otlp, off: tracing is off", mode)
     return None
+
+
+# What a span is while tracing is off: is_recording() is False, so callers skip their
+# attributes and headers as they do with the API's own no-op spans.
+NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)
+
+
+class QuietTracer:
+    """The router's tracer, making no span at all while no tracer provider is installed.
+    The API's no-op tracer still builds a span and attaches it to the context for every
+    "graphql request", "router.prepare" and "fetch" span: about 6% of the router's CPU on
+    the simplest query (py-spy, BENCHMARKS.md). Asked per span, as the subgraphs' trace
+    middleware does: a provider may be installed after the router was built, and then
+    spans start at once. `given`: a provider was passed in (tests), so always trace."""
+
+    __slots__ = ("tracer", "given")
+
+    def __init__(self, tracer: trace.Tracer, *, given: bool):
+        self.tracer = tracer
+        self.given = given
+
+    def on(self) -> bool:
+        return self.given or not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+    def start_as_current_span(self, name: str, **options: Any):
+        if not self.on():
+            return NO_SPAN
+        return self.tracer.start_as_current_span(name, **options)
