@@ -349,6 +349,10 @@ class OrderService:
         if order is None:
             log.warning("execution report %s for unknown order %s ignored", message_id, report.order_id)
             return None
+        if order.oco_sibling_id is not None and order.is_terminal:
+            # A report of an ended OCO leg: a redelivery after a crash between its commit
+            # and the pair's release, say. Checking the pair again finishes it (idempotent).
+            await self._close_oco(order)
         if seen_fill:
             log.info("fill %s of order %s already applied", report.execution_id, order.id)
             return None

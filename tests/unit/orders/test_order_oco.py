@@ -164,3 +164,24 @@ async def test_an_oco_leg_cannot_be_replaced(harness):
     with pytest.raises(DomainError) as caught:
         await service.replace_order(ALICE, take.id, None, Decimal("34.00"))
     assert caught.value.code is ErrorCode.BAD_USER_INPUT and "OCO" in caught.value.message
+
+
+async def test_a_crash_before_the_pairs_release_is_finished_by_the_reports_redelivery(harness):
+    service, wallet = harness.service, harness.wallet
+    take, stop = await service.place_oco_order(ALICE, oco(qty=300))
+    for leg in (take, stop):
+        await service.apply_execution(f"a-{leg.id}", report(leg.id, ExecType.ACCEPTED))
+    await service.apply_execution("f1", report(take.id, ExecType.FILL, qty=300, price="33.00", exec_id="t1"))
+    settle = wallet.settle
+
+    async def crash(order_id, fill, closed):  # the process dies as it releases the pair
+        raise RuntimeError("orders died")
+
+    wallet.settle = crash
+    cancelled = report(stop.id, ExecType.CANCELLED, reason="OCO")
+    with pytest.raises(RuntimeError):
+        await service.apply_execution("c1", cancelled)
+    assert (await service.order(ALICE, stop.id)).status is OrderStatus.CANCELLED and take.id in wallet.reservations
+    wallet.settle = settle
+    await service.apply_execution("c1", cancelled)  # the bus redelivers the unacknowledged report
+    assert wallet.reservations == {}
