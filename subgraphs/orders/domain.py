@@ -172,6 +172,62 @@ def check_stop(request: OrderRequest, last_price: Decimal | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class OcoRequest:
+    """placeOcoOrder: one position's take-profit (a LIMIT beyond the market) and stop-loss
+    (a STOP, or a STOP_LIMIT with `stop_limit_price`) on the other side, same quantity."""
+
+    ticker: str
+    side: OrderSide
+    quantity: int
+    take_profit_price: Decimal
+    stop_price: Decimal
+    stop_limit_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.DAY
+    client_order_id: str | None = None
+
+    def legs(self) -> tuple[OrderRequest, OrderRequest]:
+        """The two orders, each validated as placeOrder would (the clientOrderId on the
+        take-profit: it names the pair)."""
+        tif = self.time_in_force or TimeInForce.DAY
+        if tif not in (TimeInForce.DAY, TimeInForce.GTC):
+            raise bad_input(f"Uma ordem OCO aguarda o mercado: use DAY ou GTC, não {tif.value} (an OCO pair is DAY or GTC).")
+        take_profit = OrderRequest(
+            self.ticker, self.side, OrderType.LIMIT, self.quantity, self.take_profit_price, tif, self.client_order_id
+        ).validated()
+        kind = OrderType.STOP if self.stop_limit_price is None else OrderType.STOP_LIMIT
+        stop_loss = OrderRequest(
+            self.ticker, self.side, kind, self.quantity, self.stop_limit_price, tif, None, self.stop_price
+        ).validated()
+        return take_profit, stop_loss
+
+
+def check_oco(take_profit: OrderRequest, stop_loss: OrderRequest, last_price: Decimal | None) -> None:
+    """The pair brackets the last price: a SELL's take-profit above it and its stop below
+    it (a BUY's the reverse: buy back cheaper, or stop out above). Otherwise the
+    take-profit would fill at once (BAD_USER_INPUT) or the stop trigger at once
+    (STOP_PRICE_WRONG_SIDE, check_stop's rule)."""
+    check_stop(stop_loss, last_price)
+    assert last_price is not None and take_profit.limit_price is not None
+    shown, last = format_money(take_profit.limit_price), format_money(last_price)
+    if take_profit.side is OrderSide.SELL and take_profit.limit_price <= last_price:
+        raise bad_input(
+            f"O alvo de ganho de uma venda OCO (R$ {shown}) deve ficar acima do último preço (R$ {last}) "
+            f"(a SELL take-profit must be above the last price {last})."
+        )
+    if take_profit.side is OrderSide.BUY and take_profit.limit_price >= last_price:
+        raise bad_input(
+            f"O alvo de uma compra OCO (R$ {shown}) deve ficar abaixo do último preço (R$ {last}) "
+            f"(a BUY take-profit must be below the last price {last})."
+        )
+
+
+def oco_price_per_share(take_profit: ReservationTerms, stop_loss: ReservationTerms) -> Decimal:
+    """What the pair's one reservation blocks per share: a BUY pair the larger of the
+    legs' prices (either may be the one that fills); a SELL pair blocks shares."""
+    return max(take_profit.price_per_share, stop_loss.price_per_share)
+
+
 def check_lot(quantity: int, lot_size: int, max_quantity: int | None = None) -> None:
     """The market's quantity rule: a multiple of the lot, and on a fractional market
     (PETR4F) at most `max_quantity` (lot - 1 of the standard ticker)."""
@@ -257,10 +313,29 @@ class Order:
     pending: PendingRequest | None = None
     stop_price: Decimal | None = None  # STOP and STOP_LIMIT: the trigger
     triggered_at: datetime | None = None  # when B3 triggered the stop (None: waiting, or not a stop)
+    # An OCO leg: the other leg's id. The pair holds ONE reservation, under the take-profit's
+    # id (`reservation_id`), and its group at B3 is that id too.
+    oco_sibling_id: str | None = None
+
+    @property
+    def reservation_id(self) -> str:
+        """The wallet reservation this order settles against: its own, or for an OCO
+        stop-loss its take-profit's (the pair blocks the shares or the cash once)."""
+        if self.oco_sibling_id is not None and self.type in STOPS:
+            return self.oco_sibling_id
+        return self.id
+
+    @property
+    def oco_group(self) -> str | None:
+        return None if self.oco_sibling_id is None else self.reservation_id
 
     @classmethod
-    def place(cls, order_id: str, user_id: str, request: OrderRequest, terms: ReservationTerms, at: datetime) -> "Order":
+    def place(
+        cls, order_id: str, user_id: str, request: OrderRequest, terms: ReservationTerms, at: datetime,
+        oco_sibling_id: str | None = None,
+    ) -> "Order":
         return cls(
+            oco_sibling_id=oco_sibling_id,
             id=order_id,
             user_id=user_id,
             ticker=request.ticker,
@@ -402,6 +477,10 @@ class Order:
             raise bad_input(f"The order is already {self.status.value}; there is nothing to replace.")
         if self.type is not OrderType.LIMIT:
             raise bad_input("Only LIMIT orders rest at B3 and can be replaced.")
+        if self.oco_sibling_id is not None:
+            raise bad_input(
+                "Uma ordem OCO não pode ser alterada: cancele o par e envie outro (an OCO leg cannot be replaced)."
+            )
         if self.pending is not None:
             raise bad_input(f"A {self.pending.value.lower()} of this order is under way at the exchange; wait for its answer.")
         if quantity is None and limit_price is None:

@@ -36,6 +36,7 @@ def _row_to_order(row: Any) -> Order:
         pending=None if row.pending is None else PendingRequest(row.pending),
         stop_price=row.stop_price,
         triggered_at=row.triggered_at,
+        oco_sibling_id=row.oco_sibling_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -68,6 +69,7 @@ async def add(session: AsyncSession, order: Order) -> None:
             limit_price=order.limit_price,
             protection_price=order.protection_price,
             stop_price=order.stop_price,
+            oco_sibling_id=order.oco_sibling_id,
             created_at=order.created_at,
             **_state(order),
         )

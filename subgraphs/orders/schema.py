@@ -81,6 +81,9 @@ class Order:
     triggered_at: datetime | None = strawberry.field(
         description="when B3 triggered the stop (a trade at or through stopPrice); null while it waits, and for other types"
     )
+    oco_sibling_id: strawberry.ID | None = strawberry.field(
+        description="an OCO leg (placeOcoOrder): the other leg, cancelled by B3 on this one's first fill or trigger"
+    )
     user_id: strawberry.Private[str]
     ticker: strawberry.Private[str]
 
@@ -102,6 +105,7 @@ class Order:
             updated_at=order.updated_at,
             stop_price=order.stop_price,
             triggered_at=order.triggered_at,
+            oco_sibling_id=None if order.oco_sibling_id is None else strawberry.ID(order.oco_sibling_id),
             user_id=order.user_id,
             ticker=order.ticker,
         )
@@ -215,6 +219,44 @@ class PlaceOrderInput:
         )
 
 
+@strawberry.input(description="an OCO pair on one position: a take-profit LIMIT and a stop-loss, one cancelling the other")
+class PlaceOcoOrderInput:
+    ticker: strawberry.ID
+    side: OrderSide
+    quantity: int
+    take_profit_price: Decimal = strawberry.field(
+        description="the take-profit's limit: a SELL's above the last price, a BUY's below it"
+    )
+    stop_price: Decimal = strawberry.field(
+        description="the stop-loss's trigger: a SELL's below the last price, a BUY's above it (STOP_PRICE_WRONG_SIDE otherwise)"
+    )
+    stop_limit_price: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description="the stop-loss works as a STOP_LIMIT at this limit once triggered; null: a STOP"
+    )
+    time_in_force: TimeInForce | None = TimeInForce.DAY
+    client_order_id: str | None = strawberry.field(
+        default=strawberry.UNSET, description="idempotency key: placing again with the same key returns the first pair"
+    )
+
+    def to_request(self) -> domain.OcoRequest:
+        return domain.OcoRequest(
+            ticker=str(self.ticker),
+            side=self.side,
+            quantity=self.quantity,
+            take_profit_price=self.take_profit_price,
+            stop_price=self.stop_price,
+            stop_limit_price=_given(self.stop_limit_price),
+            time_in_force=_given(self.time_in_force) or domain.TimeInForce.DAY,
+            client_order_id=_given(self.client_order_id),
+        )
+
+
+@strawberry.type(description="the two legs of an OCO pair; they hold one reservation")
+class OcoOrder:
+    take_profit: Order
+    stop_loss: Order
+
+
 @strawberry.type(description="what an order will cost before it is sent (the ticket), as the wallet will charge and reserve it")
 class OrderPreview:
     price_per_share: Decimal = strawberry.field(description="the limit price, or a MARKET order's protection price (last price and collar)")
@@ -282,6 +324,14 @@ class Mutation:
     @strawberry.mutation
     async def place_order(self, info: Info, input: PlaceOrderInput) -> Order:
         return Order.of(await info.context.service.place_order(info.context.caller, input.to_request()))
+
+    @strawberry.mutation(
+        description="a take-profit LIMIT and a stop-loss STOP / STOP_LIMIT on one position, one reservation for both; "
+        "B3 cancels either leg on the other's first fill or trigger, and a cancel of either cancels both"
+    )
+    async def place_oco_order(self, info: Info, input: PlaceOcoOrderInput) -> OcoOrder:
+        take_profit, stop_loss = await info.context.service.place_oco_order(info.context.caller, input.to_request())
+        return OcoOrder(take_profit=Order.of(take_profit), stop_loss=Order.of(stop_loss))
 
     @strawberry.mutation
     async def cancel_order(self, info: Info, id: strawberry.ID) -> Order:

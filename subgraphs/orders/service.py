@@ -34,12 +34,15 @@ from subgraphs.orders.domain import (
     Fill,
     InvalidTransition,
     MoneyEffect,
+    OcoRequest,
     Order,
     OrderFilter,
     OrderRequest,
     OrderStatus,
     check_lot,
+    check_oco,
     check_stop,
+    oco_price_per_share,
     reservation_terms,
 )
 from subgraphs.orders.idempotency import (
@@ -151,6 +154,85 @@ class OrderService:
         except Exception as exc:  # noqa: BLE001 - any failure to save is reported to the trader, see _save_failed
             return await self._save_failed(order, request, terms.price_per_share, exc)
         return order
+
+    async def place_oco_order(self, caller: Caller, oco: OcoRequest) -> tuple[Order, Order]:
+        """A take-profit and a stop-loss on one position, one cancelling the other at B3
+        (`ocoGroup`, the take-profit's id). ONE reservation for the pair, under the
+        take-profit's id: a SELL pair blocks its shares (and brokerage) once, a BUY pair
+        the larger of the legs' prices. Both orders and both NewOrders in one commit.
+        With a clientOrderId, a retry answers the stored pair (DUPLICATE_CLIENT_ORDER_ID on
+        other terms); an attempt whose save failed leaves the reservation to a retry or to
+        the wallet's sweeper, as placeOrder does."""
+        user_id = caller.require_user()
+        take_request, stop_request = oco.legs()
+        keyed = take_request.client_order_id is not None
+        if keyed:
+            assert take_request.client_order_id is not None
+            take_id = order_id_for(user_id, take_request.client_order_id)
+            stop_id = order_id_for(user_id, take_request.client_order_id + "#oco-stop-loss")
+            existing = await self._stored(user_id, take_id, take_request.client_order_id)
+            if existing is not None:
+                return await self._oco_placed_before(existing, take_request, stop_request)
+        else:
+            take_id, stop_id = self.new_id(), self.new_id()
+        asset = await self.assets.asset(take_request.ticker)
+        if not asset.active:
+            raise DomainError(ErrorCode.UNKNOWN_ASSET, f"{take_request.ticker} is not traded.")
+        check_lot(take_request.quantity, asset.lot_size, asset.max_quantity)
+        check_oco(take_request, stop_request, asset.last_price)
+        take_terms = reservation_terms(take_request, asset.last_price, self.collar)
+        stop_terms = reservation_terms(stop_request, asset.last_price, self.collar)
+        now = self.clock()
+        take_profit = Order.place(take_id, user_id, take_request, take_terms, now, oco_sibling_id=stop_id)
+        stop_loss = Order.place(stop_id, user_id, stop_request, stop_terms, now, oco_sibling_id=take_id)
+        price = oco_price_per_share(take_terms, stop_terms)
+        reservation = Reservation(take_profit.reservation_id, user_id, take_profit.side.value, take_profit.ticker, take_profit.quantity, price)
+        try:
+            await self.wallet.reserve(reservation)
+        except DomainError as exc:
+            if keyed and exc.code is ErrorCode.BAD_USER_INPUT and "different reservation" in exc.message:
+                assert take_request.client_order_id is not None
+                existing = await self._stored(user_id, take_id, take_request.client_order_id)
+                if existing is not None:
+                    return await self._oco_placed_before(existing, take_request, stop_request)
+                raise placement_unresolved(take_request.client_order_id) from None
+            raise
+        except BaseException:
+            if not keyed:
+                await self._release(take_profit.reservation_id)
+            raise
+        try:
+            async with self.db.transaction() as tx:
+                for order in (take_profit, stop_loss):
+                    await repository.add(tx.session, order)
+                for order in (take_profit, stop_loss):
+                    await tx.emit(EXCHANGE_ORDERS, wire.new_order(order), key=order.ticker)
+                    await tx.emit(ORDER_EVENTS, wire.order_updated(order), key=order.id)
+        except Exception as exc:
+            if keyed and is_unique_violation(exc):
+                assert take_request.client_order_id is not None
+                existing = await self._stored(user_id, take_id, take_request.client_order_id)
+                if existing is not None:  # a concurrent attempt won
+                    return await self._oco_placed_before(existing, take_request, stop_request)
+            if not keyed:
+                # Our own ids, and nothing committed (one transaction holds both orders):
+                # no order can ever settle against the reservation.
+                await self._release(take_profit.reservation_id)
+            raise
+        return take_profit, stop_loss
+
+    async def _oco_placed_before(self, existing: Order, take_request: OrderRequest, stop_request: OrderRequest) -> tuple[Order, Order]:
+        """A retry of placeOcoOrder: the same terms answer the stored pair."""
+        assert take_request.client_order_id is not None
+        if is_lost(existing):
+            raise lost_while_placing()
+        sibling = None
+        if existing.oco_sibling_id is not None:
+            async with self.db.read() as session:
+                sibling = await repository.get(session, existing.oco_sibling_id)
+        if sibling is None or not same_terms(existing, take_request) or not same_terms(sibling, stop_request):
+            raise duplicate_client_order_id(take_request.client_order_id)
+        return existing, sibling
 
     async def _save_failed(self, order: Order, request: OrderRequest, price_per_share: Decimal, exc: Exception) -> Order:
         """The order's commit failed, or its outcome is unknown. Never releases a
@@ -267,6 +349,10 @@ class OrderService:
         if order is None:
             log.warning("execution report %s for unknown order %s ignored", message_id, report.order_id)
             return None
+        if order.oco_sibling_id is not None and order.is_terminal:
+            # A report of an ended OCO leg: a redelivery after a crash between its commit
+            # and the pair's release, say. Checking the pair again finishes it (idempotent).
+            await self._close_oco(order)
         if seen_fill:
             log.info("fill %s of order %s already applied", report.execution_id, order.id)
             return None
@@ -294,12 +380,14 @@ class OrderService:
             if fill is not None:
                 await repository.add_fill(tx.session, order.id, fill)
             await tx.emit(ORDER_EVENTS, wire.order_updated(order, fill), key=order.id)
+        if order.oco_sibling_id is not None and effect.closed:
+            await self._close_oco(order)
         if report.exec_type is ExecType.ORDER_STATUS and self.status_listener is not None:
             # Ended by this answer: B3 does not hold an order the broker thought live.
             self.status_listener(order.id, report.order_status or "", was_live and order.is_terminal)
         return order
 
-    async def _move_money(self, order: Order, effect: MoneyEffect) -> None:
+    async def _move_money(self, order: Order, effect: MoneyEffect, *, oco_closed: bool = False) -> None:
         """The wallet's part of a report, repeated while the wallet cannot be reached: a
         report is never applied without it, and B3's reports stay in order behind it. A
         refusal (a fill the reservation cannot account for) raises: the bus retries the
@@ -310,9 +398,12 @@ class OrderService:
             try:
                 if effect.terms is not None:
                     await self._set_terms_from_exchange(order, *effect.terms)
-                if fill is not None or effect.closed:
+                # An OCO leg's end does not end the pair's reservation: _close_oco does,
+                # once both legs are done.
+                closed = effect.closed and (order.oco_sibling_id is None or oco_closed)
+                if fill is not None or closed:
                     to_settle = None if fill is None else FillToSettle(fill.execution_id, fill.quantity, fill.price)
-                    await self.wallet.settle(order.id, to_settle, effect.closed)
+                    await self.wallet.settle(order.reservation_id, to_settle, closed)
                 break
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # unreachable, timed out, restarting
                 attempt += 1
@@ -321,6 +412,17 @@ class OrderService:
                 await asyncio.sleep(min(0.05 * 2 ** min(attempt, 6), 2.0))
         if fill is not None and self.projection is not None:
             await self.projection.record_fill(order, fill)
+
+    async def _close_oco(self, order: Order) -> None:
+        """After an OCO leg's end is stored: when the other leg is done too, the pair's one
+        reservation releases what it still holds. Each leg checks after its own commit, so
+        whichever commits second sees both ended (neither can miss the other)."""
+        assert order.oco_sibling_id is not None
+        async with self.db.read() as session:
+            sibling = await repository.get(session, order.oco_sibling_id)
+        if sibling is not None and not sibling.is_terminal:
+            return  # the reservation follows the surviving leg
+        await self._move_money(order, MoneyEffect(closed=True), oco_closed=True)
 
     async def _set_terms_from_exchange(self, order: Order, quantity: int, price: Decimal | None) -> None:
         try:

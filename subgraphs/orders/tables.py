@@ -34,6 +34,8 @@ orders = Table(
     # STOP and STOP_LIMIT: the trigger, and when B3 triggered it (null: waiting).
     Column("stop_price", FixedDecimal(2)),
     Column("triggered_at", UtcDateTime),
+    # An OCO leg: the other leg's id (the pair's one reservation is the take-profit's).
+    Column("oco_sibling_id", String(36)),
     # The idempotency key: one order per (user, clientOrderId); NULLs never collide.
     UniqueConstraint("user_id", "client_order_id", name="uq_orders_client_order_id"),
     Index("ix_orders_user_seq", "user_id", "seq"),

@@ -26,6 +26,8 @@ def new_order(order: Order) -> Envelope:
         # Who owns the order at the exchange: its self-trade prevention compares it.
         account=order.user_id,
         stop_price=order.stop_price,
+        # An OCO leg: B3 cancels the other leg on this one's first fill or trigger.
+        oco_group=order.oco_group,
     ).envelope()
 
 
