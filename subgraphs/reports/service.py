@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mybroker.auth import Caller
 from mybroker.cache import Cache
-from mybroker.calendar import BRASILIA, B3Calendar, b3_calendar
+from mybroker.calendar import B3Calendar, b3_calendar
 from mybroker.db import Database, utc_now
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import Envelope, iso, parse_iso
@@ -111,9 +111,10 @@ class ReportsService:
         self, caller: Caller, user_id: str, since: date | None = None, until: date | None = None
     ) -> list[BrokerageNote]:
         """The caller's notes of the trading days from `since` to `until` (both included;
-        by default the year to today), newest first. At most MAX_NOTE_RANGE_DAYS days."""
+        by default the year to today's trading day), newest first. At most MAX_NOTE_RANGE_DAYS days."""
         _own(caller, user_id)
-        until = until or self.clock().astimezone(BRASILIA).date()
+        # Today's trading day: after the day's rollover, trades count for the next session.
+        until = until or self.calendar.trading_day(self.clock())
         since = since or until - timedelta(days=MAX_NOTE_RANGE_DAYS - 1)
         if since > until:
             raise bad_input("'from' must not be after 'to'.")

@@ -104,3 +104,15 @@ def test_the_pdf_reads_as_a_nota_in_portuguese():
 
 def test_brazilian_money():
     assert (brl(Decimal("1234567.5")), brl(Decimal("-0.05")), brl(Decimal("0"))) == ("1.234.567,50", "0,05", "0,00")
+
+
+async def test_by_default_the_year_to_todays_trading_day(env):
+    # 18:30 in Brasília on Monday 10/03/2025 is past the day's rollover: Tuesday's session.
+    late = datetime(2025, 3, 10, 21, 30, tzinfo=timezone.utc)
+    env.service.clock = lambda: late
+    await fill_at(env, "u-1", "PETR4", "BUY", 100, "10.00", late, "o-1")
+    await fill_at(env, "u-1", "PETR4", "BUY", 100, "10.00", datetime(2024, 3, 12, 14, tzinfo=timezone.utc), "o-2")  # 364 days before
+    await fill_at(env, "u-1", "PETR4", "BUY", 100, "10.00", datetime(2024, 3, 8, 14, tzinfo=timezone.utc), "o-3")  # out of the year
+    found, errors = await ask(env, NOTES)
+    assert not errors
+    assert [n["tradeDate"] for n in found["brokerageNotes"]] == ["2025-03-11", "2024-03-12"]
