@@ -115,7 +115,10 @@ class ReportsService:
         _own(caller, user_id)
         # Today's trading day: after the day's rollover, trades count for the next session.
         until = until or self.calendar.trading_day(self.clock())
-        since = since or until - timedelta(days=MAX_NOTE_RANGE_DAYS - 1)
+        # A year back, or from the first date there is (no OverflowError on `to: 0001-01-01`).
+        if since is None:
+            back = timedelta(days=MAX_NOTE_RANGE_DAYS - 1)
+            since = until - back if until - date.min >= back else date.min
         if since > until:
             raise bad_input("'from' must not be after 'to'.")
         if (until - since).days + 1 > MAX_NOTE_RANGE_DAYS:

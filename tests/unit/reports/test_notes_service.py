@@ -83,6 +83,8 @@ async def test_a_year_at_most_and_only_ones_own(env):
     assert (await ask(env, NOTES, **{"from": "2024-01-01", "to": "2024-12-31"}))[1] == []  # 366 days, a leap year
     assert (await ask(env, NOTES, **{"from": "2025-01-01", "to": "2026-01-01"}))[1] == []  # 366 days
     assert (await ask(env, NOTES, **{"from": "2025-03-02", "to": "2025-03-01"}))[1] == ["BAD_USER_INPUT"]
+    assert (await ask(env, NOTES, to="0001-01-01"))[0] == {"brokerageNotes": []}  # the first day there is: no overflow
+    assert (await ask(env, NOTES, to="9999-12-31"))[1] == []
     assert (await ask(env, NOTES, user="u-1", caller="u-2"))[1] == ["FORBIDDEN"]
     assert (await ask(env, NOTE, user="u-1", caller="u-2", d="2025-03-10"))[1] == ["FORBIDDEN"]
 
