@@ -1,5 +1,5 @@
 """The brokerage note through the router, with the product's default fees on: a trader buys
-and sells PETR4 on one day; the day's note lists both trades, its costs are the wallet's FEE
+and sells PETR4 on one day (and buys 7 on the fractional market); the day's note lists both trades, its costs are the wallet's FEE
 lines for those orders item by item, its net is the wallet's cash change, it settles when
 the wallet's lines do, and its PDF carries the note's number and ticker."""
 from __future__ import annotations
@@ -63,16 +63,21 @@ async def test_a_days_note_is_the_wallets_money(with_fees):
         await until_status(trader, buy["id"], "FILLED")
         sell = (await trader.execute(PLACE, {"input": {"ticker": "PETR4", "side": "SELL", "type": "MARKET", "quantity": 100}}))["placeOrder"]
         await until_status(trader, sell["id"], "FILLED")
+        # B3's fractional market: PETR4F trades PETR4's shares, on a line of its own type.
+        odd = (await trader.execute(PLACE, {"input": {"ticker": "PETR4F", "side": "BUY", "type": "MARKET", "quantity": 7}}))["placeOrder"]
+        await until_status(trader, odd["id"], "FILLED")
 
         books = (await trader.execute(BOOKS))["me"]["wallet"]
-        orders = {buy["id"], sell["id"]}
+        orders = {buy["id"], sell["id"], odd["id"]}
         entries = [t for t in books["transactions"] if t["orderId"] in orders]
         [note] = (await trader.execute(NOTES))["me"]["brokerageNotes"]
 
         by_side = {t["operation"]: t for t in note["trades"]}
         assert {(t["operation"], t["ticker"], t["market"], t["type"], t["debitCredit"]) for t in note["trades"]} >= {
-            ("C", "PETR4", "1-BOVESPA", "VISTA", "D"), ("V", "PETR4", "1-BOVESPA", "VISTA", "C")}
-        assert sum(t["quantity"] for t in note["trades"] if t["operation"] == "C") == 100
+            ("C", "PETR4", "1-BOVESPA", "VISTA", "D"), ("V", "PETR4", "1-BOVESPA", "VISTA", "C"),
+            ("C", "PETR4F", "1-BOVESPA", "FRACIONARIO", "D")}
+        assert sum(t["quantity"] for t in note["trades"] if t["operation"] == "C" and t["ticker"] == "PETR4") == 100
+        assert sum(t["quantity"] for t in note["trades"] if t["ticker"] == "PETR4F") == 7
         assert sum(t["quantity"] for t in note["trades"] if t["operation"] == "V") == 100
         assert set(by_side) == {"C", "V"}
         wallet_bought = -sum((D(t["amount"]) for t in entries if t["type"] == "BUY"), D("0"))
@@ -95,7 +100,7 @@ async def test_a_days_note_is_the_wallets_money(with_fees):
         assert {t["settlesOn"] for t in entries if t["type"] in ("BUY", "SELL", "FEE")} == {note["settlementDate"]}
 
         one = (await trader.execute(NOTE, {"d": note["tradeDate"]}))["me"]["brokerageNote"]
-        assert one["number"] == note["number"] and {t["ticker"] for t in one["trades"]} == {"PETR4"}
+        assert one["number"] == note["number"] and {t["ticker"] for t in one["trades"]} == {"PETR4", "PETR4F"}
         pdf = base64.b64decode(one["pdfBase64"])
         assert pdf.startswith(b"%PDF")
         text = pdf_text(pdf)
