@@ -37,6 +37,13 @@ class Fill:
     quantity: int
     price: Decimal
     executed_at: datetime
+    # The ticker the order traded on: PETR4F on B3's fractional market, whose shares are
+    # PETR4's (`ticker`); None on fills recorded before it was kept (the same as `ticker`).
+    traded_ticker: str | None = None
+
+    @property
+    def market_ticker(self) -> str:
+        return self.traded_ticker or self.ticker
 
     @property
     def value(self) -> Decimal:

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mybroker.money import cents
+from mybroker.trading import OrderSide
 from subgraphs.reports.domain import Fill, Holding
 from subgraphs.reports.tables import fills, holdings
 
@@ -33,6 +34,7 @@ async def add_fill(session: AsyncSession, fill: Fill) -> None:
             quantity=fill.quantity,
             price=fill.price,
             executed_at=fill.executed_at,
+            traded_ticker=fill.traded_ticker,
         )
     )
 
@@ -64,6 +66,26 @@ async def traded_before(session: AsyncSession, order_id: str) -> Decimal:
     """What the order's fills recorded so far traded: its fees count on it (mybroker.fees)."""
     rows = await session.execute(select(F.quantity, F.price).where(F.order_id == order_id))
     return sum((cents(row.price * row.quantity) for row in rows), Decimal("0.00"))
+
+
+async def fills_of(session: AsyncSession, user_id: str) -> list[Fill]:
+    """Every fill of the user, in execution order: the notes count each order's fees on its
+    fills so far, so they need the earlier days' fills of an order too."""
+    rows = await session.execute(select(fills).where(F.user_id == user_id).order_by(F.executed_at, F.execution_id))
+    return [
+        Fill(
+            execution_id=row.execution_id,
+            order_id=row.order_id,
+            user_id=row.user_id,
+            ticker=row.ticker,
+            side=OrderSide(row.side),
+            quantity=row.quantity,
+            price=row.price,
+            executed_at=row.executed_at,
+            traded_ticker=row.traded_ticker,
+        )
+        for row in rows
+    ]
 
 
 def _holding(row: Any) -> Holding:

@@ -3,25 +3,31 @@ the portfolio query."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Callable
 
 import orjson
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.auth import Caller
 from mybroker.cache import Cache
+from mybroker.calendar import B3Calendar, b3_calendar
 from mybroker.db import Database, utc_now
-from mybroker.errors import forbidden
+from mybroker.errors import bad_input, forbidden
 from mybroker.events import Envelope, iso, parse_iso
 from mybroker.fees import NO_FEES, FeeSchedule
 from mybroker.wire import OrderUpdated, Quote
 from subgraphs.reports import repository
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
+from subgraphs.reports.notes import BrokerageNote, brokerage_note, fill_costs
 from subgraphs.reports.wire import fill_of
 
 log = logging.getLogger("mybroker.reports")
 
 CONSUMER = "reports"  # inbox name of the order-events consumer
+MAX_NOTE_RANGE_DAYS = 366  # a year of notes, leap years included
 
 
 def price_key(ticker: str) -> str:
@@ -29,10 +35,20 @@ def price_key(ticker: str) -> str:
 
 
 class ReportsService:
-    def __init__(self, db: Database, cache: Cache, fees: FeeSchedule = NO_FEES):
+    def __init__(
+        self,
+        db: Database,
+        cache: Cache,
+        fees: FeeSchedule = NO_FEES,
+        *,
+        calendar: B3Calendar | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self.db = db
         self.cache = cache
         self.fees = fees  # the wallet's schedule (Settings.fee_schedule): the same costs, counted alike
+        self.calendar = calendar or b3_calendar()
+        self.clock = clock
 
     async def apply_order_update(self, message: Envelope) -> bool:
         """Folds the fill an OrderUpdated carries into the user's holding, once per envelope
@@ -88,3 +104,50 @@ class ReportsService:
         cached = await self.cache.get_many([price_key(t) for t in open_tickers])
         prices = {t: None if raw is None else Decimal(orjson.loads(raw)["price"]) for t, raw in zip(open_tickers, cached)}
         return value_portfolio(holdings, prices)
+
+    # ------------------------------------------------------------ brokerage notes
+
+    async def brokerage_notes(
+        self, caller: Caller, user_id: str, since: date | None = None, until: date | None = None
+    ) -> list[BrokerageNote]:
+        """The caller's notes of the trading days from `since` to `until` (both included;
+        by default the year to today's trading day), newest first. At most MAX_NOTE_RANGE_DAYS days."""
+        _own(caller, user_id)
+        # Today's trading day: after the day's rollover, trades count for the next session.
+        until = until or self.calendar.trading_day(self.clock())
+        # A year back, or from the first date there is (no OverflowError on `to: 0001-01-01`).
+        if since is None:
+            back = timedelta(days=MAX_NOTE_RANGE_DAYS - 1)
+            since = until - back if until - date.min >= back else date.min
+        if since > until:
+            raise bad_input("'from' must not be after 'to'.")
+        if (until - since).days + 1 > MAX_NOTE_RANGE_DAYS:
+            raise bad_input(f"Ask for at most {MAX_NOTE_RANGE_DAYS} days of brokerage notes at a time.")
+        notes = await self._notes(str(user_id), lambda day: since <= day <= until)
+        return sorted(notes, key=lambda note: note.trade_date, reverse=True)
+
+    async def brokerage_note(self, caller: Caller, user_id: str, day: date) -> BrokerageNote | None:
+        """The caller's note of one trading day; None without trades that day."""
+        _own(caller, user_id)
+        notes = await self._notes(str(user_id), lambda trading_day: trading_day == day)
+        return notes[0] if notes else None
+
+    async def _notes(self, user_id: str, wanted: Callable[[date], bool]) -> list[BrokerageNote]:
+        async with self.db.read() as session:
+            every = await repository.fills_of(session, user_id)
+        # Costs over every fill: an order's fees count on its earlier days' fills too.
+        costs = fill_costs(every, self.fees)
+        by_day: dict[date, list[Fill]] = defaultdict(list)
+        for fill in every:
+            day = self.calendar.trading_day(fill.executed_at)
+            if wanted(day):
+                by_day[day].append(fill)
+        return [
+            brokerage_note(user_id, day, self.calendar.settlement_date(day), fills, costs)
+            for day, fills in by_day.items()
+        ]
+
+
+def _own(caller: Caller, user_id: str) -> None:
+    if caller.require_user() != str(user_id):
+        raise forbidden("These brokerage notes belong to someone else.")

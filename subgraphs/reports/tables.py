@@ -33,6 +33,8 @@ fills = Table(
     Column("quantity", Integer, nullable=False),
     Column("price", FixedDecimal(2), nullable=False),
     Column("executed_at", UtcDateTime, nullable=False),
+    # What the order traded on (PETR4F on the fractional market): the note's VISTA/FRACIONARIO.
+    Column("traded_ticker", String(16), nullable=True),
 )
 
 outbox, inbox = messaging_tables(metadata)

@@ -46,6 +46,7 @@ def _fill(order_id: str, user_id: str, ticker: str, side: OrderSide, last: wire.
         quantity=last.quantity,
         price=last.price,
         executed_at=last.executed_at.astimezone(timezone.utc),
+        traded_ticker=ticker.upper(),
     )
     if fill.quantity <= 0 or fill.price <= 0 or fill.price != fill.price.quantize(CENT):
         raise ValueError(f"implausible fill {fill.execution_id}: {fill.quantity} @ {fill.price}")

@@ -140,7 +140,7 @@ def test_the_broker_reads_the_reports_the_exchange_sends():
 def test_the_projections_read_the_order_events_and_the_market_as_sent():
     order = _order(status=OrderStatus.PARTIALLY_FILLED, filled_quantity=100, filled_value=Decimal("3850"), ticker="PETR4F")
     update = wire.OrderUpdated.of(_carried(messages.order_updated(order, Fill("t-1-A", 100, Decimal("38.5"), AT))))
-    assert fill_of(update) == ReportsFill("t-1-A", "o-1", "u-1", "PETR4", OrderSide.SELL, 100, Decimal("38.50"), AT)
+    assert fill_of(update) == ReportsFill("t-1-A", "o-1", "u-1", "PETR4", OrderSide.SELL, 100, Decimal("38.50"), AT, "PETR4F")
     shown = messages.order_from_snapshot(update)
     assert (shown.status, shown.filled_quantity, shown.average_price) == (OrderStatus.PARTIALLY_FILLED, 100, Decimal("38.50"))
 

@@ -148,10 +148,11 @@ def test_a_handed_over_fill():
         "lastFill": {"executionId": "x-1", "quantity": 100, "price": "31.40", "executedAt": "2025-03-10T10:00:00.000-03:00"},
     }
     fill = handed_fill(data)
-    assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.SELL, 100, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
+    assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.SELL, 100, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc), "PETR4")
     assert handed_fill({**data, "lastFill": None}) is None
     # A fill on the fractional book is a holding of the same shares.
-    assert handed_fill({**data, "ticker": "PETR4F"}).ticker == "PETR4"
+    fractional = handed_fill({**data, "ticker": "PETR4F"})
+    assert (fractional.ticker, fractional.market_ticker) == ("PETR4", "PETR4F")
     for broken in ({**data, "side": "HOLD"}, {**data, "lastFill": {**data["lastFill"], "quantity": 0}},
                    {**data, "lastFill": {**data["lastFill"], "price": "31.405"}}, {"lastFill": {"executionId": "x"}}):
         with pytest.raises(ValueError):
@@ -166,7 +167,7 @@ def test_the_fill_of_an_order_event():
         "lastFill": {"executionId": "x-1", "quantity": 10, "price": "31.40", "executedAt": "2025-03-10T10:00:00.000-03:00"},
     }
     fill = fill_of(OrderUpdated.from_payload(data))
-    assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.BUY, 10, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc))
+    assert fill == Fill("x-1", "o-9", "u-1", "PETR4", Side.BUY, 10, D("31.40"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc), "PETR4F")
     assert fill_of(OrderUpdated.from_payload({**data, "lastFill": None})) is None
     with pytest.raises(ValueError):
         fill_of(OrderUpdated.from_payload({**data, "lastFill": {**data["lastFill"], "price": "0.00"}}))
