@@ -5,6 +5,7 @@ import { every } from "../api/live";
 import type { Candle } from "../api/types";
 import { formatBRL } from "../money";
 import { EXCHANGE_TIME_ZONE } from "../time";
+import { t } from "../i18n";
 
 const INTERVALS = [
   { value: "ONE_MINUTE", label: "1m", limit: 120 },
@@ -82,8 +83,8 @@ export function PriceChart({ ticker }: { ticker: string }) {
   return (
     <section class="panel chart" aria-labelledby="chart-title">
       <div class="panel-head">
-        <h2 id="chart-title">Price</h2>
-        <div class="segmented" role="group" aria-label="Candle interval">
+        <h2 id="chart-title">{t("chart.title")}</h2>
+        <div class="segmented" role="group" aria-label={t("chart.interval")}>
           {INTERVALS.map((option) => (
             <button type="button" aria-pressed={interval === option.value} onClick={() => chooseInterval(option.value)}>
               {option.label}
@@ -91,9 +92,9 @@ export function PriceChart({ ticker }: { ticker: string }) {
           ))}
         </div>
       </div>
-      <div ref={host} class="chart-host" role="img" aria-label={last ? `${ticker} closing prices, last close ${formatBRL(last.close)}` : `${ticker} price chart`} />
-      {failed && <p class="muted">The chart could not be loaded; trying again.</p>}
-      {!failed && candles.length < 2 && <p class="muted">Not enough candles yet for a line at this interval.</p>}
+      <div ref={host} class="chart-host" role="img" aria-label={last ? t("chart.labelLast", { ticker, close: formatBRL(last.close) }) : t("chart.label", { ticker })} />
+      {failed && <p class="muted">{t("chart.failed")}</p>}
+      {!failed && candles.length < 2 && <p class="muted">{t("chart.notEnough")}</p>}
     </section>
   );
 }
