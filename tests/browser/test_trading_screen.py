@@ -111,6 +111,29 @@ async def test_the_asset_page_speaks_brazilian_portuguese(screen: Page):
     await expect(order.locator("td").first).to_have_text(re.compile(r"^\d\d/\d\d/20\d\d,? [0-2]\d:[0-5]\d:[0-5]\d$"))
 
 
+async def test_the_chart_draws_candles_with_volume(screen: Page):
+    await go(screen, "#/asset/PETR4")
+    chart = screen.get_by_role("region", name="Gráfico")
+    host = chart.locator(".chart-host")
+    # the market has ticked for a while: candles with traded volume are drawn on canvases
+    await expect(host).not_to_have_attribute("data-candles", "0")
+    await expect(host).not_to_have_attribute("data-volume", "0")
+    await expect(host.locator("canvas").first).to_be_visible()
+    legend = chart.get_by_test_id("chart-legend")
+    for label in ("Abertura", "Máxima", "Mínima", "Fechamento", "Volume", "MM 9"):
+        await expect(legend.get_by_text(label, exact=True)).to_be_visible()
+    # the crosshair shows the candle under the pointer
+    box = await host.bounding_box()
+    await screen.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.5)
+    await expect(legend.locator("dd").nth(3)).to_have_text(re.compile(r"^[\d.]+,\d\d$"))
+    for interval in ("5m", "15m", "1h", "1d"):
+        await chart.get_by_role("button", name=interval, exact=True).click()
+        await expect(chart.get_by_role("button", name=interval, exact=True)).to_have_attribute("aria-pressed", "true")
+        await expect(host).not_to_have_attribute("data-candles", "0")
+    await chart.get_by_role("button", name="1m", exact=True).click()
+    await screen.screenshot(path=screenshot_path("asset-chart"))
+
+
 async def test_english_is_the_second_language(screen: Page):
     switch = screen.get_by_label("Idioma")
     await switch.select_option("en")
