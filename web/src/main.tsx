@@ -1,4 +1,5 @@
 import { render } from "preact";
+import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { App } from "./views/App";
 

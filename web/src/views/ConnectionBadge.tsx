@@ -1,7 +1,6 @@
 import { computed } from "@preact/signals";
 import { reachable } from "../api/graphql";
 import { socketState, socketWasOpen } from "../api/live";
-import { t } from "../i18n";
 
 type Connection = "live" | "polling" | "reconnecting";
 
@@ -14,12 +13,18 @@ const connection = computed<Connection>(() => {
   return "polling";
 });
 
+const LABELS: Record<Connection, string> = {
+  live: "Live",
+  polling: "Live (polling)",
+  reconnecting: "Reconnecting…",
+};
+
 export function ConnectionBadge() {
   const state = connection.value;
   return (
     <p class={`connection ${state}`} role="status" aria-live="polite" data-state={state}>
       <span class="dot" aria-hidden="true" />
-      {t(`connection.${state}`)}
+      {LABELS[state]}
     </p>
   );
 }

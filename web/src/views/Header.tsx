@@ -1,13 +1,11 @@
 import { signOut, type User } from "../api/session";
 import { route } from "../state/route";
-import { t } from "../i18n";
 import { ConnectionBadge } from "./ConnectionBadge";
-import { LanguageSwitch } from "./LanguageSwitch";
 
 const LINKS = [
-  { view: "markets", label: "header.markets", href: "#/" },
-  { view: "orders", label: "header.orders", href: "#/orders" },
-  { view: "wallet", label: "header.wallet", href: "#/wallet" },
+  { view: "markets", label: "Markets", href: "#/" },
+  { view: "orders", label: "Orders", href: "#/orders" },
+  { view: "wallet", label: "Wallet", href: "#/wallet" },
 ] as const;
 
 export function Header({ user }: { user: User }) {
@@ -17,10 +15,10 @@ export function Header({ user }: { user: User }) {
       <a class="brand" href="#/">
         My Broker <span>B3</span>
       </a>
-      <nav aria-label={t("header.main")}>
+      <nav aria-label="Main">
         {LINKS.map((link) => (
           <a href={link.href} aria-current={view === link.view || (view === "asset" && link.view === "markets") ? "page" : undefined}>
-            {t(link.label)}
+            {link.label}
           </a>
         ))}
       </nav>
@@ -29,9 +27,8 @@ export function Header({ user }: { user: User }) {
         <span class="user" title={user.email}>
           {user.name}
         </span>
-        <LanguageSwitch />
         <button type="button" class="secondary" onClick={signOut}>
-          {t("header.signOut")}
+          Sign out
         </button>
       </div>
     </header>

@@ -6,25 +6,33 @@ import { moveCash, wallet } from "../state/account";
 import { quotes } from "../state/market";
 import { href } from "../state/route";
 import { dateAndTime as when } from "../time";
-import { t } from "../i18n";
 import { Field } from "./Field";
 
 
+const TRANSACTION_LABELS: Record<string, string> = {
+  DEPOSIT: "Deposit",
+  WITHDRAWAL: "Withdrawal",
+  RESERVE: "Reserved for an order",
+  RELEASE: "Released from an order",
+  BUY: "Purchase",
+  SELL: "Sale",
+  FEE: "Fee",
+};
 
 export function WalletView() {
   const current = wallet.value;
-  if (!current) return <section class="panel"><h1>{t("wallet.title")}</h1><p class="muted">{t("common.loading")}</p></section>;
+  if (!current) return <section class="panel"><h1>Wallet</h1><p class="muted">Loading…</p></section>;
   return (
     <div class="wallet-view">
       <section class="panel balances" aria-labelledby="wallet-title">
-        <h1 id="wallet-title">{t("wallet.title")}</h1>
+        <h1 id="wallet-title">Wallet</h1>
         <dl>
           <div>
-            <dt>{t("wallet.available")}</dt>
+            <dt>Available</dt>
             <dd data-testid="available">{formatBRL(current.available)}</dd>
           </div>
           <div>
-            <dt>{t("wallet.blocked")}</dt>
+            <dt>Blocked by open orders</dt>
             <dd data-testid="blocked">{formatBRL(current.blocked)}</dd>
           </div>
           <PositionTotals positions={current.positions} />
@@ -33,24 +41,24 @@ export function WalletView() {
       </section>
       <Positions positions={current.positions} />
       <section class="panel" aria-labelledby="transactions-title">
-        <h2 id="transactions-title">{t("wallet.statement")}</h2>
+        <h2 id="transactions-title">Transactions</h2>
         {current.transactions.length === 0 ? (
-          <p class="muted">{t("wallet.noTransactions")}</p>
+          <p class="muted">No transactions yet. Deposit to start trading.</p>
         ) : (
           <div class="scroll">
             <table>
               <thead>
                 <tr>
-                  <th scope="col">{t("wallet.time")}</th>
-                  <th scope="col">{t("wallet.what")}</th>
-                  <th scope="col" class="num">{t("wallet.amountColumn")}</th>
+                  <th scope="col">Time (Brasília)</th>
+                  <th scope="col">What</th>
+                  <th scope="col" class="num">Amount</th>
                 </tr>
               </thead>
               <tbody>
                 {current.transactions.map((transaction) => (
                   <tr key={transaction.id}>
                     <td>{when.format(new Date(transaction.createdAt))}</td>
-                    <td>{t(`wallet.tx.${transaction.type}`, { defaultValue: transaction.type })}</td>
+                    <td>{TRANSACTION_LABELS[transaction.type] ?? transaction.type}</td>
                     <td class={`num ${direction(transaction.amount) > 0 ? "up" : "down"}`}>{formatSignedBRL(transaction.amount)}</td>
                   </tr>
                 ))}
@@ -73,19 +81,19 @@ function CashForm() {
     setDone(null);
     const amount = parseAmountInput(text);
     if (!amount || toCents(amount) <= 0n) {
-      setError(t("wallet.amountInvalid"));
+      setError("Enter an amount in reais with up to two decimals, e.g. 1.000,00.");
       return;
     }
     setError(null);
     setBusy(true);
     try {
       await moveCash(kind, amount);
-      setDone(t(kind === "deposit" ? "wallet.deposited" : "wallet.withdrew", { amount: formatBRL(amount) }));
+      setDone(`${kind === "deposit" ? "Deposited" : "Withdrew"} ${formatBRL(amount)}.`);
       setText("");
     } catch (failure) {
       setError(
         plainMessage(failure, {
-          INSUFFICIENT_FUNDS: wallet.value ? t("wallet.withdrawTooMuchHave", { available: formatBRL(wallet.value.available) }) : t("wallet.withdrawTooMuch"),
+          INSUFFICIENT_FUNDS: `You can withdraw at most your available cash${wallet.value ? `, ${formatBRL(wallet.value.available)}` : ""}.`,
         }),
       );
     } finally {
@@ -102,15 +110,15 @@ function CashForm() {
       }}
       noValidate
     >
-      <Field label={t("wallet.amount")} error={error} hint={t("wallet.amountHint")}>
-        {(props) => <input {...props} name="amount" inputMode="decimal" placeholder="10.000,00" value={text} onInput={(e) => setText(e.currentTarget.value)} />}
+      <Field label="Amount (R$)" error={error} hint="Simulated money: deposits are instant.">
+        {(props) => <input {...props} name="amount" inputMode="decimal" placeholder="1.000,00" value={text} onInput={(e) => setText(e.currentTarget.value)} />}
       </Field>
       <div class="actions">
         <button type="submit" disabled={busy}>
-          {t("wallet.deposit")}
+          Deposit
         </button>
         <button type="button" class="secondary" disabled={busy} onClick={() => void move("withdraw")}>
-          {t("wallet.withdraw")}
+          Withdraw
         </button>
       </div>
       {done && (
@@ -137,11 +145,11 @@ function PositionTotals({ positions }: { positions: Position[] }) {
   return (
     <>
       <div>
-        <dt>{t("wallet.positionsAtMarket")}</dt>
+        <dt>Positions at market</dt>
         <dd>{formatBRL(value)}</dd>
       </div>
       <div>
-        <dt>{t("wallet.unrealized")}</dt>
+        <dt>Unrealized P&amp;L</dt>
         <dd class={pnl > 0n ? "up" : pnl < 0n ? "down" : undefined}>{formatSignedBRL(pnl)}</dd>
       </div>
     </>
@@ -152,21 +160,21 @@ function PositionTotals({ positions }: { positions: Position[] }) {
 function Positions({ positions }: { positions: Position[] }) {
   return (
     <section class="panel positions" aria-labelledby="positions-title">
-      <h2 id="positions-title">{t("wallet.positions")}</h2>
+      <h2 id="positions-title">Positions</h2>
       {positions.length === 0 ? (
-        <p class="muted">{t("wallet.noPositions")}</p>
+        <p class="muted">No positions yet.</p>
       ) : (
         <div class="scroll">
           <table>
             <thead>
               <tr>
-                <th scope="col">{t("wallet.ticker")}</th>
-                <th scope="col" class="num">{t("wallet.shares")}</th>
-                <th scope="col" class="num">{t("wallet.blockedShares")}</th>
-                <th scope="col" class="num">{t("wallet.average")}</th>
-                <th scope="col" class="num">{t("wallet.last")}</th>
-                <th scope="col" class="num">{t("wallet.marketValue")}</th>
-                <th scope="col" class="num">{t("wallet.pnl")}</th>
+                <th scope="col">Ticker</th>
+                <th scope="col" class="num">Shares</th>
+                <th scope="col" class="num">Blocked</th>
+                <th scope="col" class="num">Avg price</th>
+                <th scope="col" class="num">Last</th>
+                <th scope="col" class="num">Market value</th>
+                <th scope="col" class="num">Unrealized P&amp;L</th>
               </tr>
             </thead>
             <tbody>

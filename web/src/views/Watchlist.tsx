@@ -3,28 +3,27 @@ import type { AssetSummary } from "../api/types";
 import { formatBRL, formatPercent, direction } from "../money";
 import { addToWatchlist, catalog, history, quotes, removeFromWatchlist, searchAssets, watchlist } from "../state/market";
 import { href, route } from "../state/route";
-import { t } from "../i18n";
 import { Sparkline } from "./Sparkline";
 
 export function Watchlist() {
   const focused = route.value.view === "asset" ? route.value.ticker : null;
   return (
     <section class="panel watchlist" aria-labelledby="watchlist-title">
-      <h2 id="watchlist-title">{t("watchlist.title")}</h2>
+      <h2 id="watchlist-title">Watchlist</h2>
       <AddTicker />
       {watchlist.value.length === 0 ? (
-        <p class="muted">{t("watchlist.empty")}</p>
+        <p class="muted">Your watchlist is empty. Search for a ticker to add it.</p>
       ) : (
         <table>
-          <caption class="visually-hidden">{t("watchlist.caption")}</caption>
+          <caption class="visually-hidden">Watched tickers with their last price, change and trend</caption>
           <thead>
             <tr>
-              <th scope="col">{t("watchlist.ticker")}</th>
-              <th scope="col" class="num">{t("watchlist.price")}</th>
-              <th scope="col" class="num">{t("watchlist.change")}</th>
-              <th scope="col" class="trend">{t("watchlist.trend")}</th>
+              <th scope="col">Ticker</th>
+              <th scope="col" class="num">Price</th>
+              <th scope="col" class="num">Change</th>
+              <th scope="col" class="trend">Trend</th>
               <th scope="col">
-                <span class="visually-hidden">{t("watchlist.remove")}</span>
+                <span class="visually-hidden">Remove</span>
               </th>
             </tr>
           </thead>
@@ -59,7 +58,7 @@ function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
         <Sparkline points={history.value[ticker] ?? []} />
       </td>
       <td>
-        <button type="button" class="icon" aria-label={t("watchlist.removeTicker", { ticker })} onClick={() => removeFromWatchlist(ticker)}>
+        <button type="button" class="icon" aria-label={`Remove ${ticker} from the watchlist`} onClick={() => removeFromWatchlist(ticker)}>
           ×
         </button>
       </td>
@@ -84,9 +83,9 @@ function AddTicker() {
       try {
         const found = await searchAssets(wanted);
         setResults(found);
-        setMessage(found.length ? null : t("watchlist.noMatch", { text: wanted }));
+        setMessage(found.length ? null : `No ticker matches “${wanted}”.`);
       } catch {
-        setMessage(t("watchlist.searchUnavailable"));
+        setMessage("Search is unavailable right now.");
       }
     }, 200);
     return () => clearTimeout(timer);
@@ -99,11 +98,11 @@ function AddTicker() {
 
   return (
     <div class="add-ticker">
-      <label for="ticker-search">{t("watchlist.search")}</label>
+      <label for="ticker-search">Search tickers</label>
       <input
         id="ticker-search"
         type="search"
-        placeholder={t("watchlist.searchPlaceholder")}
+        placeholder="PETR4, Vale, Itaú…"
         autoComplete="off"
         value={text}
         onInput={(e) => setText(e.currentTarget.value)}
@@ -113,17 +112,17 @@ function AddTicker() {
       />
       {message && <p class="muted" role="status">{message}</p>}
       {results.length > 0 && (
-        <ul class="results" aria-label={t("watchlist.results")}>
+        <ul class="results" aria-label="Search results">
           {results.map((asset) => (
             <li key={asset.ticker}>
               <span>
                 <strong>{asset.ticker}</strong> {asset.name}
               </span>
               {watchlist.value.includes(asset.ticker) ? (
-                <span class="muted">{t("watchlist.onList")}</span>
+                <span class="muted">on the list</span>
               ) : (
-                <button type="button" class="secondary" onClick={() => add(asset.ticker)} aria-label={t("watchlist.addTicker", { ticker: asset.ticker })}>
-                  {t("watchlist.add")}
+                <button type="button" class="secondary" onClick={() => add(asset.ticker)} aria-label={`Add ${asset.ticker} to the watchlist`}>
+                  Add
                 </button>
               )}
             </li>
