@@ -31,6 +31,12 @@ jumps to a subgraph that has the interface itself.
 
 When no key leads to a subgraph that resolves a field, the planner re-enters higher up:
 at the nearest enclosing entity that subgraph has a key for, or at a shareable root field.
+A field the client selected on an interface re-enters whole above the interface (one
+subgraph answers it for every runtime type, or the plan fails); only the client's own
+type fragments are answered per type.
+
+Partial unions: below fields that several subgraphs can resolve, only the union members
+all of them have are planned (a shareable field answers alike in each).
 
 Growth points: progressive @override labels, cost-based choice among several candidate
 subgraphs, @defer."""
@@ -357,6 +363,13 @@ class _Planning:
         # The fields above the one being planned, outermost first: (group, builder,
         # parent type, field, path) each. A field no key can reach re-enters through them.
         self.ancestry: list[tuple] = []
+        # Fields the planner spelled out per runtime type (the client selected them on an
+        # interface): (ancestry depth, the interface) each, innermost last. Above that depth
+        # the client's field is one path, so a re-entry there takes it whole (`_reenter`).
+        self.exploded: list[tuple[int, str]] = []
+        # Re-entries under way, so two subgraphs that each lack part of a field do not hand
+        # it back and forth: (ancestry depth, type, field, target) each.
+        self.reentering: set[tuple] = set()
 
     def _new_group(self, graph: str, path: tuple[str, ...], parent: FetchGroup | None) -> FetchGroup:
         group = FetchGroup(len(self.groups), graph, path, parent)
@@ -453,8 +466,12 @@ class _Planning:
         if parent.is_abstract and not native and not interface_object and self.sg.possible_types_in(group.graph, parent_type):
             # Not resolvable on the interface here: plan it for each type this subgraph can return.
             builder.add_typename()
-            for runtime in self.sg.possible_types_in(group.graph, parent_type):
-                self._plan_field(group, builder.fragment(runtime), runtime, field, path, provided)
+            self.exploded.append((len(self.ancestry), parent_type))
+            try:
+                for runtime in self.sg.possible_types_in(group.graph, parent_type):
+                    self._plan_field(group, builder.fragment(runtime), runtime, field, path, provided)
+            finally:
+                self.exploded.pop()
             return
         # A jump: to another subgraph, or (@requires) to the same one once the required
         # fields are fetched; they travel in the representation next to the key.
@@ -474,18 +491,34 @@ class _Planning:
         subgraph higher up instead, at the nearest enclosing entity it has a key for (or at
         the root, for a shareable root field), and plan from there the chain of fields down
         to `field`, each of which it must resolve itself. The answers merge at the same
-        response paths. True when planned."""
-        ancestry = self.ancestry
+        response paths. True when planned.
+
+        Entered above a field the planner spelled out per runtime type, the client's field
+        on the interface goes whole: the subgraph entered there resolves it for every
+        runtime type or the plan fails, as a path through one subgraph's field does
+        (Apollo cannot plan it either). Only the client's own fragments pick a subgraph per
+        type."""
+        ancestry, exploded = self.ancestry, self.exploded
         for start in range(len(ancestry) - 1, -1, -1):
             group, builder, type_name, _, path = ancestry[start]
-            chain = ancestry[start:]
-            for target in self._reentry_targets(parent_type, field):
-                if target == group.graph or not all(
+            chain = list(ancestry[start:])
+            leaf_type = parent_type
+            for depth, interface in exploded:
+                if depth <= start:
+                    continue  # spelled out at or above the entry: each type enters on its own
+                if depth == len(ancestry):
+                    leaf_type = interface
+                else:
+                    frame = chain[depth - start]
+                    chain[depth - start] = (frame[0], frame[1], interface, frame[3], frame[4])
+            for target in self._reentry_targets(leaf_type, field):
+                token = (start, leaf_type, field.name, target)
+                if target == group.graph or token in self.reentering or not all(
                     self.sg.types[t].fields[f.name].resolvable_in(target) for _, _, t, f, _ in chain
                 ):
                     continue
                 selection: Selection = field
-                inner_types = [frame[2] for frame in chain[1:]] + [parent_type]
+                inner_types = [frame[2] for frame in chain[1:]] + [leaf_type]
                 for (_, _, t, f, _), inner_type in reversed(list(zip(chain, inner_types))):
                     named = self.sg.types[t].fields[f.name].named_type
                     selection = f.with_selections(
@@ -519,10 +552,13 @@ class _Planning:
                     entry = self._entity_group(source, source_builder, source_type, target, min(keys, key=lambda k: k[:2])[2], path)
                     entry_builder = entry.entity_selection(type_name)
                 self.ancestry = ancestry[:start]
+                self.exploded = [e for e in exploded if e[0] <= start]
+                self.reentering.add(token)
                 try:
                     self._plan_field(entry, entry_builder, type_name, selection, path)  # type: ignore[arg-type]
                 finally:
-                    self.ancestry = ancestry
+                    self.ancestry, self.exploded = ancestry, exploded
+                    self.reentering.discard(token)
                 return True
         return False
 
@@ -582,19 +618,70 @@ class _Planning:
             self._plan_fragment(owner, owner.entity_selection(parent_type), parent_type, fragment, path, provided)
             return
         wanted = [t for t in self.sg.possible_types_in(group.graph, parent_type) if t in self.sg.possible_types(condition)]
-        local = self.sg.possible_types_in(group.graph, condition)
+        shared = self._shared_members(group.graph, parent_type) if parent.kind == "UNION" else None
+        narrowed = wanted if shared is None else [t for t in wanted if t in shared]
         if not wanted and not self.sg.is_interface_object_in(parent_type, group.graph):
             return  # no object this subgraph returns here can match the fragment
-        if condition_info.in_graph(group.graph) and all(t in local for t in wanted):
+        if not narrowed:
+            return  # only members some subgraph that can resolve this path lacks
+        local = self.sg.possible_types_in(group.graph, condition)
+        if narrowed == wanted and condition_info.in_graph(group.graph) and all(t in local for t in wanted):
             target = builder.fragment(condition, fragment.directives)
             self._plan_selections(group, target, condition, fragment.selections, path, provided)
             return
         # The subgraph does not know the abstract condition, or not that all these types
-        # belong to it: spell it out per object type.
-        for runtime in self.sg.possible_types_in(group.graph, parent_type):
-            if runtime in self.sg.possible_types(condition):
-                target = builder.fragment(runtime, fragment.directives)
-                self._plan_selections(group, target, runtime, fragment.selections, path, provided)
+        # belong to it, or only some of them are members here: spell it out per object type.
+        for runtime in narrowed:
+            target = builder.fragment(runtime, fragment.directives)
+            self._plan_selections(group, target, runtime, fragment.selections, path, provided)
+
+    def _shared_members(self, graph: str, union: str) -> set[str] | None:
+        """The members of `union` that every subgraph able to resolve the path being
+        planned (the innermost field of `ancestry`, of type `union`) has there; None when
+        that field is not the union's.
+
+        A field several subgraphs resolve must answer alike whichever of them the plan
+        picks, so a member one of them cannot return is one the field never returns: a
+        fragment on it is not planned, and its fields come back null (Hive Router and the
+        federation-gateway-audit's partial-union-complex)."""
+        if not self.ancestry:
+            return None
+        _, _, type_name, field, _ = self.ancestry[-1]
+        info = self.sg.types[type_name].fields.get(field.name)
+        if info is None or info.named_type != union:
+            return None
+        shared: set[str] | None = None
+        for candidate in self._path_graphs() | {graph}:
+            if not info.resolvable_in(candidate):
+                continue
+            members = set(self.sg.possible_types_in(candidate, info.named_type_in(candidate)))
+            shared = members if shared is None else shared & members
+        return shared
+
+    def _path_graphs(self) -> set[str]:
+        """The subgraphs that can resolve the chain of fields in `ancestry`: those of the
+        root field, then at each field those of the previous level that resolve it too, and
+        those entered there through a key when the parent is an entity; when none of the
+        previous level resolves it, the ones a jump lands on."""
+        found: set[str] | None = None
+        for _, _, type_name, field, _ in self.ancestry:
+            info = self.sg.types[type_name].fields.get(field.name)
+            if info is None:
+                continue
+            here = set(info.graphs)
+            if found is None:
+                found = here
+                continue
+            sources = found
+            found = {g for g in here if g in sources or self._enterable(sources, type_name, g)} or here
+        return found or set()
+
+    def _enterable(self, sources: set[str], type_name: str, target: str) -> bool:
+        """Whether an object of `type_name` can be sent to `target` from one of `sources`."""
+        keys = self.sg.keys(self.sg.entity_type_in(type_name, target), target, resolvable_only=True)
+        return any(
+            self._key_hops(source, type_name, key.selections, MAX_KEY_HOPS) is not None for key in keys for source in sources
+        )
 
     def _touch(self, group: FetchGroup) -> None:
         if self.touched is not None:
