@@ -1,9 +1,8 @@
 """The stages a GraphQL request over HTTP passes before it runs, each a small unit with
 one job, in the order `edge_stages` puts them (as Apollo Router's layers and Hive
 Router's pipeline stages): CSRF, the request's Content-Type, its Accept header, client
-address, authentication, rate limits, refusing bad credentials, automatic persisted queries,
-the request's shape. docs/router.md, "At
-the door", is the same list for operators.
+address, authentication, rate limits, refusing bad credentials, automatic persisted
+queries, the request's shape. docs/router.md, "At the door", is the same list for operators.
 
 A stage reads and fills in one `EdgeRequest` and returns None to let it through, or the
 refusal (an ExecutionOutcome) the edge answers with; nothing after a refusal runs. A stage
