@@ -4,7 +4,9 @@ A browser sends a "simple" request cross-site without asking first (no CORS pref
 a GET, or a POST whose Content-Type is missing or one of the three form/text types. The
 server cannot tell such a request from a forged one, so it refuses it unless it carries
 a header a browser only sends after a preflight the CORS policy allowed. A JSON POST
-(`Content-Type: application/json`) always needs a preflight and passes as it is."""
+(`Content-Type: application/json`) always needs a preflight and passes as it is; a POST
+with another type that passes here is still refused later, 415 (router/stages.py,
+ContentTypeStage): the router reads only JSON bodies."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,9 +1,9 @@
 """The router's HTTP edge for /graphql, as an ordered list of stages around the pipeline:
 
     CORS (ASGI middleware, router/cors.py: preflights never reach the edge)
-    body size, JSON            decode_post / decode_get
-    CSRF, client address, authentication, rate limits, bad credentials, APQ, request shape
-                               router/stages.py, in edge_stages' order; the first refusal answers
+    body size, JSON            post / get (a POST body not declared JSON is not read at all)
+    CSRF, Content-Type, Accept, client address, authentication, rate limits, bad credentials,
+    APQ, request shape         router/stages.py, in edge_stages' order; the first refusal answers
     SSE / multipart            a streamed operation (router/subscriptions)
     tracing                    RequestTracing: the "graphql request" span around execution
     execution                  RouterPipeline.execute, with the operation's cost billed
@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from router.errors import RequestError, RouterErrorCode
 from router.identity_headers import internal_headers
-from router.media import negotiated, response_media_type
+from router.media import is_json_body, negotiated, response_media_type
 from router.pipeline import ExecutionOutcome, GraphQLRequest, RouterPipeline
 from router.rate_limit import RateLimiter
 from router.stages import EdgeRequest, Stage, refused
@@ -102,6 +102,12 @@ class Edge:
 
     async def post(self, request: Request) -> Response:
         headers = request.headers
+        if not is_json_body(headers.get("content-type")):
+            # Nothing says the body is JSON: unread, and refused by ContentTypeStage (415)
+            # once the CSRF stage has had its say.
+            return await self.handle(EdgeRequest(
+                headers, request.client.host if request.client else None, None, None, None, None, True, unsupported_body=True,
+            ))
         body = await read_body(request, self.max_body_bytes)
         if body is None:
             return self.answer(headers, refused(
@@ -157,7 +163,9 @@ class Edge:
                     allow_mutations=request.allow_mutations, headers=self.live.headers_for(request.caller),
                 )
             except RequestError as error:
-                return self.answer(headers, ExecutionOutcome({"errors": error.to_errors()}, error.status))
+                # Before any stream: JSON, and never 2xx, so that a stream client (which
+                # expects an event stream on 200) sees the request failed.
+                return self.answer(headers, ExecutionOutcome({"errors": error.to_errors()}, max(error.status, 400)))
             return self.live.stream(transport, operation, request.caller)
         return await self.execute(request)
 

@@ -34,8 +34,17 @@ class RouterErrorCode(str, Enum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
+# The status of a GraphQL request error in a well-formed request (a document that does not
+# parse or validate, variables that do not coerce) under `application/json`: 200, as GraphQL
+# over HTTP asks of that legacy media type, with the error's code in `errors`. Under
+# `application/graphql-response+json` router/media.py answers it 400 (no `data`: never 2xx).
+GRAPHQL_REQUEST_ERROR_STATUS = 200
+
+
 class RequestError(Exception):
-    """The request cannot be executed at all: nothing reached a subgraph."""
+    """The request cannot be executed at all: nothing reached a subgraph. `status` is the
+    HTTP status under `application/json`; router/media.py derives the one under
+    `application/graphql-response+json` from it."""
 
     def __init__(self, code: RouterErrorCode, message: str, *, status: int = 400, locations: list | None = None,
                  errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None):

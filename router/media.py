@@ -1,17 +1,26 @@
 """Which media type a /graphql answer is sent as, and the HTTP status that goes with it
-(GraphQL over HTTP, "Body" and "Status Codes").
+(GraphQL over HTTP, "Accept", "Body" and "Status Codes").
 
 `application/json` is what this router always answered: a client gets it unless its Accept
-header ranks `application/graphql-response+json` higher. With no Accept header, `*/*` or
-neither type listed the answer stays `application/json` (the spec's legacy default, not
-its post-2025 one: browsers' fetch sends `*/*`, and Apollo's persisted-query clients
-expect PERSISTED_QUERY_NOT_FOUND with a 200). Its statuses are the router's as they were.
+header ranks `application/graphql-response+json` higher. With no Accept header or `*/*` the
+answer stays `application/json` (the spec's legacy default, not its post-2025 one: browsers'
+fetch sends `*/*`, and Apollo's persisted-query clients expect PERSISTED_QUERY_NOT_FOUND
+with a 200). An Accept header that allows neither type (`text/html` alone, or both at q=0)
+is answered 406 (router/stages.py, AcceptStage) rather than with a type the client refused.
+
+Under `application/json` a well-formed request is answered 200 whatever GraphQL errors it
+carries: a document that does not parse or validate and variables that do not coerce are
+GraphQL request errors, 200 with `errors` and no `data` (the spec's SHOULD; their
+RequestError status is GRAPHQL_REQUEST_ERROR_STATUS). A request the router cannot read (no
+query, a body that is not JSON) and its own refusals (CSRF, sizes and limits, credentials,
+rate limits) keep their 4xx.
 
 Under `application/graphql-response+json` a client can trust a non-2xx body to be ours, so:
 a response without `data` is never 2xx (the spec's MUST: 400 unless it is already 4xx or
-5xx), and one whose `data` is null or absent because a subgraph was unavailable
-(SUBGRAPH_UNAVAILABLE) is 503 with `Retry-After`, so that clients, load balancers and
-proxies back off and retry rather than read it as an answer. docs/design.md, "Availability"."""
+5xx, which makes every GraphQL request error a 400), and one whose `data` is null or absent
+because a subgraph was unavailable (SUBGRAPH_UNAVAILABLE) is 503 with `Retry-After`, so that
+clients, load balancers and proxies back off and retry rather than read it as an answer.
+docs/design.md, "Availability"."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -29,10 +38,23 @@ _WILDCARDS = ("*/*", "application/*")
 RETRY_AFTER_SECONDS = 1
 
 
+def is_json_body(content_type: str | None) -> bool:
+    """Whether a POST body is declared `application/json` (any parameters: the charset is
+    UTF-8 whatever it says, JSON has no other)."""
+    return content_type is not None and content_type.split(";", 1)[0].strip().lower() == JSON
+
+
 def response_media_type(accept: str | None) -> str:
-    """`application/graphql-response+json` when `accept` lists it with a higher q than
-    `application/json` gets (listed, or through `*/*` / `application/*`), or the same q and
-    listed first; `application/json` otherwise."""
+    """The media type an answer is sent as: `acceptable_media_type`'s choice, and
+    `application/json` for an answer to a client that accepts neither (its 406 among them)."""
+    return acceptable_media_type(accept) or JSON
+
+
+def acceptable_media_type(accept: str | None) -> str | None:
+    """`application/graphql-response+json` when `accept` gives it a higher q than
+    `application/json` (each listed, or through `*/*` / `application/*`), or the same q and
+    it is listed before; `application/json` when that one is acceptable; None when neither
+    is (no q above 0)."""
     if not accept:
         return JSON
     graphql_response: tuple[float, int] | None = None  # (q, position)
@@ -48,11 +70,18 @@ def response_media_type(accept: str | None) -> str:
             json = _better(json, rank)
         elif media in _WILDCARDS:
             wildcard = _better(wildcard, rank)
-    if json is None:  # RFC 9110 12.5.1: a listed type overrides the ranges that cover it
-        json = wildcard
-    if graphql_response is None or graphql_response[0] <= 0:
-        return JSON
-    if json is None or json[0] < graphql_response[0] or (json[0] == graphql_response[0] and graphql_response[1] < json[1]):
+    # RFC 9110 12.5.1: a listed type overrides the ranges that cover it. A range that
+    # covers both ranks them alike, and then application/json, the legacy type, wins.
+    listed = graphql_response is not None
+    json = json if json is not None else wildcard
+    graphql_response = graphql_response if graphql_response is not None else wildcard
+    json_q = json[0] if json is not None else 0.0
+    graphql_q = graphql_response[0] if graphql_response is not None else 0.0
+    if json_q <= 0 and graphql_q <= 0:
+        return None
+    if graphql_q > json_q:
+        return GRAPHQL_RESPONSE_JSON
+    if graphql_q == json_q and listed and json is not None and graphql_response is not None and graphql_response[1] < json[1]:
         return GRAPHQL_RESPONSE_JSON
     return JSON
 

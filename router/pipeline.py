@@ -26,7 +26,7 @@ from opentelemetry import trace
 
 from router.tracing import QuietTracer
 from router.identity_headers import USER_HEADER
-from router.errors import PlanningError, RequestError, RouterErrorCode
+from router.errors import GRAPHQL_REQUEST_ERROR_STATUS, PlanningError, RequestError, RouterErrorCode
 from router.executor import Executor
 from router.cost import CostModel, OperationCost, too_expensive
 from router.limits import OperationLimits, check_inlined_size, check_limits
@@ -157,7 +157,9 @@ class RouterPipeline:
         except GraphQLSyntaxError as error:
             if "Parsing aborted" in error.message:  # a parser limit, not a typo
                 raise RequestError(RouterErrorCode.OPERATION_TOO_COMPLEX, error.message) from None
-            raise RequestError(RouterErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error)) from None
+            raise RequestError(
+                RouterErrorCode.GRAPHQL_PARSE_FAILED, error.message, locations=_locations(error), status=GRAPHQL_REQUEST_ERROR_STATUS
+            ) from None
         check_inlined_size(document, self.limits)  # before validation and inlining pay for a fragment bomb
         # Validating a 20 KB document takes 60 ms, three times parsing it: an operation too
         # dear for every caller is refused before that, from the cost of what it asks for
@@ -176,7 +178,7 @@ class RouterPipeline:
         try:
             definition = select_operation(document, operation_name)
         except OperationNotFound as error:
-            raise RequestError(RouterErrorCode.GRAPHQL_VALIDATION_FAILED, str(error)) from None
+            raise RequestError(RouterErrorCode.GRAPHQL_VALIDATION_FAILED, str(error), status=GRAPHQL_REQUEST_ERROR_STATUS) from None
         if operation is None:
             operation = normalize(document, operation_name)
         check_limits(operation, self.limits)
@@ -332,7 +334,7 @@ def _request_errors(code: RouterErrorCode, errors: list[GraphQLError]) -> Reques
             entry["locations"] = locations
         entry["extensions"] = {"code": code.value}
         formatted.append(entry)
-    return RequestError(code, formatted[0]["message"], errors=formatted)
+    return RequestError(code, formatted[0]["message"], errors=formatted, status=GRAPHQL_REQUEST_ERROR_STATUS)
 
 
 def _introspection_document(operation: Operation) -> DocumentNode | None:

@@ -1,8 +1,8 @@
 """The stages a GraphQL request over HTTP passes before it runs, each a small unit with
 one job, in the order `edge_stages` puts them (as Apollo Router's layers and Hive
-Router's pipeline stages): CSRF, client address, authentication, rate limits, refusing
-bad credentials, automatic persisted queries, the request's shape. docs/router.md, "At
-the door", is the same list for operators.
+Router's pipeline stages): CSRF, the request's Content-Type, its Accept header, client
+address, authentication, rate limits, refusing bad credentials, automatic persisted
+queries, the request's shape. docs/router.md, "At the door", is the same list for operators.
 
 A stage reads and fills in one `EdgeRequest` and returns None to let it through, or the
 refusal (an ExecutionOutcome) the edge answers with; nothing after a refusal runs. A stage
@@ -18,9 +18,11 @@ from router.auth import ANONYMOUS, AuthenticationError, Authenticator, Caller
 from router.csrf import CsrfPolicy, csrf_refusal
 from router.errors import RequestError, RouterErrorCode
 from router.identity_headers import client_address
+from router.media import acceptable_media_type
 from router.persisted_queries import PersistedQueries
 from router.pipeline import ExecutionOutcome
 from router.rate_limit import RateLimited
+from router.subscriptions.streaming import streaming_transport
 
 # The caller's buckets for one operation: (caller, client address) -> a refusal or None.
 Admit = Callable[[Caller, "str | None"], Awaitable["RateLimited | None"]]
@@ -32,12 +34,12 @@ class EdgeRequest:
 
     __slots__ = (
         "headers", "peer", "query", "variables", "operation_name", "extensions", "allow_mutations",
-        "address", "caller", "refused_credentials",
+        "address", "caller", "refused_credentials", "unsupported_body",
     )
 
     def __init__(
         self, headers: Mapping[str, str], peer: str | None, query: Any, variables: Any, operation_name: Any,
-        extensions: Any, allow_mutations: bool,
+        extensions: Any, allow_mutations: bool, *, unsupported_body: bool = False,
     ):
         self.headers = headers  # case-insensitive (Starlette's Headers)
         self.peer = peer  # the TCP peer's address
@@ -51,6 +53,9 @@ class EdgeRequest:
         self.caller: Caller = ANONYMOUS
         # Credentials the authenticator refused: charged as anonymous, then answered 401.
         self.refused_credentials: AuthenticationError | None = None
+        # A POST whose Content-Type is missing or not JSON (its body was not read):
+        # ContentTypeStage refuses it.
+        self.unsupported_body = unsupported_body
 
 
 class Stage(Protocol):
@@ -77,6 +82,47 @@ class CsrfStage:
     def check(self, request: EdgeRequest) -> ExecutionOutcome | None:
         refusal = csrf_refusal(request.headers, self.policy)
         return None if refusal is None else refused(400, RouterErrorCode.BAD_USER_INPUT, refusal)
+
+
+class ContentTypeStage:
+    """A POST whose body is not declared JSON (no Content-Type, or `text/plain`, a form, ...):
+    415 BAD_USER_INPUT. GraphQL over HTTP asks a server to refuse a POST without a Content-Type
+    with a 4xx, and reads POST bodies as `application/json`; guessing JSON from another type
+    would accept what no client of ours sends. After CsrfStage: without a CSRF header such a
+    request is a simple one, refused as a possible CSRF as before."""
+
+    awaits = False
+    __slots__ = ()
+
+    def check(self, request: EdgeRequest) -> ExecutionOutcome | None:
+        if not request.unsupported_body:
+            return None
+        declared = request.headers.get("content-type", "").strip()
+        said = f"its Content-Type is {declared!r}" if declared else "it has no Content-Type"
+        return refused(
+            415, RouterErrorCode.BAD_USER_INPUT,
+            f"A POST to /graphql must send its body as JSON with 'Content-Type: application/json'; {said}.",
+        )
+
+
+class AcceptStage:
+    """An Accept header that allows no answer this endpoint gives: 406 BAD_USER_INPUT, before
+    anything runs (GraphQL over HTTP lets a server refuse rather than answer a type the client
+    did not ask for). The answers: application/graphql-response+json, application/json, and
+    the streams (text/event-stream, multipart/mixed with subscriptionSpec)."""
+
+    awaits = False
+    __slots__ = ()
+
+    def check(self, request: EdgeRequest) -> ExecutionOutcome | None:
+        accept = request.headers.get("accept")
+        if acceptable_media_type(accept) is not None or streaming_transport(accept or "") is not None:
+            return None
+        return refused(
+            406, RouterErrorCode.BAD_USER_INPUT,
+            "The Accept header allows none of the media types /graphql answers with: application/graphql-response+json, "
+            'application/json, text/event-stream or multipart/mixed;subscriptionSpec="1.0".',
+        )
 
 
 class ClientAddressStage:
@@ -180,6 +226,8 @@ def edge_stages(
     stages: list[Stage] = []
     if csrf.enabled:
         stages.append(CsrfStage(csrf))
+    stages.append(ContentTypeStage())
+    stages.append(AcceptStage())
     if trusted_proxies:
         stages.append(ClientAddressStage(trusted_proxies))
     if authenticator is not None:

@@ -17,8 +17,10 @@ from router.persisted_queries import PersistedQueries
 from router.pipeline import ExecutionOutcome
 from router.rate_limit import RateLimited
 from router.stages import (
+    AcceptStage,
     AuthenticateStage,
     ClientAddressStage,
+    ContentTypeStage,
     CsrfStage,
     EdgeRequest,
     PersistedQueryStage,
@@ -33,8 +35,10 @@ from .router_fixture_subgraphs import SECRET
 
 
 def request(headers: Mapping[str, str] | None = None, *, peer="203.0.113.9", query="{ me { name } }", variables=None,
-            operation_name=None, extensions=None, allow_mutations=True) -> EdgeRequest:
-    return EdgeRequest(Headers(headers or {}), peer, query, variables, operation_name, extensions, allow_mutations)
+            operation_name=None, extensions=None, allow_mutations=True, unsupported_body=False) -> EdgeRequest:
+    return EdgeRequest(
+        Headers(headers or {}), peer, query, variables, operation_name, extensions, allow_mutations, unsupported_body=unsupported_body
+    )
 
 
 def error_of(outcome: ExecutionOutcome) -> tuple[int, str, str]:
@@ -67,6 +71,35 @@ def test_csrf_refuses_a_simple_request_without_a_preflight_header():
     assert (status, code) == (400, "BAD_USER_INPUT") and "Cross-Site Request Forgery" in message
     assert stage.check(request({"content-type": "application/json"})) is None
     assert stage.check(request({"apollo-require-preflight": "true"})) is None
+
+
+def test_a_post_body_not_declared_json_is_refused_with_415():
+    stage = ContentTypeStage()
+    status, code, message = error_of(stage.check(request({}, unsupported_body=True)))
+    assert (status, code) == (415, "BAD_USER_INPUT") and "it has no Content-Type" in message
+    status, _, message = error_of(stage.check(request({"content-type": "text/plain;charset=UTF-8"}, unsupported_body=True)))
+    assert status == 415 and "'text/plain;charset=UTF-8'" in message and "application/json" in message
+    assert stage.check(request({"content-type": "application/json"})) is None
+
+
+@pytest.mark.parametrize("accept, refused", [
+    (None, False),
+    ("*/*", False),
+    ("application/json", False),
+    ("application/graphql-response+json", False),
+    ("text/event-stream", False),  # a stream (router/subscriptions)
+    ('multipart/mixed;subscriptionSpec="1.0", application/json', False),
+    ("text/html", True),
+    ("application/xml, text/plain;q=0.5", True),
+    ("application/json;q=0, application/graphql-response+json;q=0", True),
+])
+def test_an_accept_header_allowing_no_answer_is_refused_with_406(accept, refused):
+    outcome = AcceptStage().check(request({} if accept is None else {"accept": accept}))
+    if not refused:
+        assert outcome is None
+        return
+    status, code, message = error_of(outcome)
+    assert (status, code) == (406, "BAD_USER_INPUT") and "application/graphql-response+json" in message
 
 
 def test_the_client_address_is_believed_from_trusted_proxies_only():
@@ -136,16 +169,16 @@ def test_the_stages_run_in_the_documented_order_and_only_when_configured():
         persisted=PersistedQueries(10),
     )
     assert [type(stage).__name__ for stage in full] == [
-        "CsrfStage", "ClientAddressStage", "AuthenticateStage", "RateLimitStage", "RefuseCredentialsStage",
+        "CsrfStage", "ContentTypeStage", "AcceptStage", "ClientAddressStage", "AuthenticateStage", "RateLimitStage", "RefuseCredentialsStage",
         "PersistedQueryStage", "RequestShapeStage",
     ]
     bare = edge_stages(
         csrf=CsrfPolicy(enabled=False), trusted_proxies=frozenset(), authenticator=None, admit=None,
         persisted=PersistedQueries(10),
     )
-    assert [type(stage).__name__ for stage in bare] == ["PersistedQueryStage", "RequestShapeStage"]
+    assert [type(stage).__name__ for stage in bare] == ["ContentTypeStage", "AcceptStage", "PersistedQueryStage", "RequestShapeStage"]
     # No I/O, no await: only authentication and the rate limits are coroutines.
-    assert [stage.awaits for stage in full] == [False, False, True, True, False, False, False]
+    assert [stage.awaits for stage in full] == [False, False, False, False, True, True, False, False, False]
 
 
 # ---------------------------------------------------------------- the answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.media import GRAPHQL_RESPONSE_JSON, JSON, negotiated, response_media_type
+from router.media import GRAPHQL_RESPONSE_JSON, JSON, acceptable_media_type, is_json_body, negotiated, response_media_type
 
 
 @pytest.mark.parametrize(
@@ -14,7 +14,7 @@ from router.media import GRAPHQL_RESPONSE_JSON, JSON, negotiated, response_media
         ("", JSON),
         ("*/*", JSON),  # browsers' fetch, curl: what they always got
         ("application/json", JSON),
-        ("text/html", JSON),  # nothing we serve: the spec lets us answer our choice
+        ("text/html", JSON),  # nothing we serve: refused with 406 (AcceptStage), the refusal itself as JSON
         (GRAPHQL_RESPONSE_JSON, GRAPHQL_RESPONSE_JSON),
         ("Application/GraphQL-Response+JSON; charset=utf-8", GRAPHQL_RESPONSE_JSON),
         ("application/graphql-response+json, application/json;q=0.9", GRAPHQL_RESPONSE_JSON),  # the spec's own example
@@ -34,6 +34,41 @@ from router.media import GRAPHQL_RESPONSE_JSON, JSON, negotiated, response_media
 )
 def test_the_accept_header_picks_the_media_type(accept, expected):
     assert response_media_type(accept) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, JSON),
+        ("*/*", JSON),
+        ("application/*;q=0.3", JSON),
+        ("text/html", None),
+        ("text/html, application/xml;q=0.9", None),
+        ("application/graphql-response+json;q=0", None),
+        ("application/json;q=0, application/graphql-response+json;q=0", None),
+        ("application/json;q=0, */*", GRAPHQL_RESPONSE_JSON),  # application/json refused, the other one through */*
+        ("application/graphql-response+json;q=0, */*", JSON),  # a listed type overrides the range
+        ("*/*;q=0", None),
+    ],
+)
+def test_an_accept_header_may_allow_neither_type(accept, expected):
+    assert acceptable_media_type(accept) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json", True),
+        ("Application/JSON; charset=utf-8", True),
+        (None, False),
+        ("", False),
+        ("text/plain;charset=UTF-8", False),  # what fetch() sends for a string body without a type
+        ("application/x-www-form-urlencoded", False),
+        ("application/graphql", False),
+    ],
+)
+def test_a_post_body_is_read_only_when_declared_json(content_type, expected):
+    assert is_json_body(content_type) is expected
 
 
 UNAVAILABLE = {"message": 'Subgraph "assets" is unreachable.', "extensions": {"code": "SUBGRAPH_UNAVAILABLE", "service": "assets"}}
@@ -59,8 +94,9 @@ def test_partial_data_or_other_errors_stay_200():
 
 
 def test_a_response_without_data_is_never_2xx():
-    """Request errors (parse, validation, variables) are 400 already; what was 2xx without
-    data (PERSISTED_QUERY_NOT_FOUND) becomes 400; other statuses and headers are kept."""
+    """What is 2xx without data under application/json (GraphQL request errors: parse,
+    validation, variables; PERSISTED_QUERY_NOT_FOUND) becomes 400; other statuses and headers
+    are kept."""
     not_found = {"errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
     assert negotiated(GRAPHQL_RESPONSE_JSON, 200, not_found)[0] == 400
     assert negotiated(GRAPHQL_RESPONSE_JSON, 400, {"errors": [OTHER]})[0] == 400

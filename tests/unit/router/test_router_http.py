@@ -126,29 +126,37 @@ async def test_graphiql_for_browsers_and_health(router_url):
             assert response.status == 200 and await response.json() == {"status": "ok"}
 
 
+STRICT = {"accept": "application/graphql-response+json"}
+
+
 @pytest.mark.parametrize(
-    "payload, code",
+    "payload, code, as_json",
     [
-        ({"query": "{ me { name "}, "GRAPHQL_PARSE_FAILED"),
-        ({"query": ""}, "GRAPHQL_PARSE_FAILED"),
-        ({"query": "{ me { nope } }"}, "GRAPHQL_VALIDATION_FAILED"),
-        ({"query": "query($x: Int) { me { name } }"}, "GRAPHQL_VALIDATION_FAILED"),
-        ({"query": "{ furnitureByMaterial(material: GOLD) { name } }"}, "BAD_USER_INPUT"),
-        ({"query": '{ topProducts(first: "two") { name } }'}, "BAD_USER_INPUT"),
-        ({"query": "query($m: Material!) { furnitureByMaterial(material: $m) { name } }", "variables": {"m": "GOLD"}}, "BAD_USER_INPUT"),
-        ({"query": "query($m: Material!) { furnitureByMaterial(material: $m) { name } }"}, "BAD_USER_INPUT"),
-        ({"query": "query($n: Int) { topProducts(first: $n) { name } }", "variables": {"n": 1.5}}, "BAD_USER_INPUT"),
-        ({"query": "{ a: me { name } b: me { name } c: me { name } d: me { name } e: me { name } f: me { name } }"}, "OPERATION_TOO_COMPLEX"),
-        ({"query": "{ me { reviews { author { reviews { author { reviews { author { reviews { body } } } } } } } } }"}, "OPERATION_TOO_COMPLEX"),
-        ({"query": "subscription { reviewAdded { body } }"}, "GRAPHQL_VALIDATION_FAILED"),
+        # GraphQL request errors of a well-formed request: 200 under application/json.
+        ({"query": "{ me { name "}, "GRAPHQL_PARSE_FAILED", 200),
+        ({"query": "{ me { nope } }"}, "GRAPHQL_VALIDATION_FAILED", 200),
+        ({"query": "query($x: Int) { me { name } }"}, "GRAPHQL_VALIDATION_FAILED", 200),
+        ({"query": "{ furnitureByMaterial(material: GOLD) { name } }"}, "BAD_USER_INPUT", 200),
+        ({"query": '{ topProducts(first: "two") { name } }'}, "BAD_USER_INPUT", 200),
+        ({"query": "query($m: Material!) { furnitureByMaterial(material: $m) { name } }", "variables": {"m": "GOLD"}}, "BAD_USER_INPUT", 200),
+        ({"query": "query($m: Material!) { furnitureByMaterial(material: $m) { name } }"}, "BAD_USER_INPUT", 200),
+        ({"query": "query($n: Int) { topProducts(first: $n) { name } }", "variables": {"n": 1.5}}, "BAD_USER_INPUT", 200),
+        # No query at all is not a GraphQL request; the limits and the transport are the router's refusals.
+        ({"query": ""}, "GRAPHQL_PARSE_FAILED", 400),
+        ({"query": "{ a: me { name } b: me { name } c: me { name } d: me { name } e: me { name } f: me { name } }"}, "OPERATION_TOO_COMPLEX", 400),
+        ({"query": "{ me { reviews { author { reviews { author { reviews { author { reviews { body } } } } } } } } }"}, "OPERATION_TOO_COMPLEX", 400),
+        ({"query": "subscription { reviewAdded { body } }"}, "GRAPHQL_VALIDATION_FAILED", 400),
     ],
 )
-async def test_request_errors_have_codes_and_no_data(router_url, payload, code):
-    status, body = await post(router_url, payload)
-    assert status == 400, body
-    assert "data" not in body
-    assert codes(body) == [code] * len(body["errors"])
-    assert all(e["message"] for e in body["errors"])
+async def test_request_errors_have_codes_and_no_data(router_url, payload, code, as_json):
+    """The same errors under both media types: only the status differs (400 under
+    application/graphql-response+json, GraphQL over HTTP's "Status Codes")."""
+    for headers, expected in ((None, as_json), ({"accept": "application/json"}, as_json), (STRICT, 400)):
+        status, body = await post(router_url, payload, headers)
+        assert status == expected, (headers, body)
+        assert "data" not in body
+        assert codes(body) == [code] * len(body["errors"])
+        assert all(e["message"] for e in body["errors"])
 
 
 async def test_malformed_bodies_are_refused(router_url):
@@ -160,6 +168,33 @@ async def test_malformed_bodies_are_refused(router_url):
     assert status == 400
     status, body = await post(router_url, {"query": "{ me { name } }", "variables": [1]})
     assert status == 400 and codes(body) == ["BAD_USER_INPUT"]
+
+
+async def test_a_post_body_not_declared_json_is_refused_with_415(router_url):
+    """GraphQL over HTTP: a POST without Content-Type gets a 4xx. Past the CSRF check (its
+    header sent), neither that nor a type other than application/json is read as JSON."""
+    query = b'{"query": "{ me { name } }"}'
+    preflighted = {"apollo-require-preflight": "1"}
+    async with aiohttp.ClientSession() as session:
+        for headers, said in (({}, "it has no Content-Type"), ({"content-type": "text/plain;charset=UTF-8"}, "'text/plain;charset=UTF-8'")):
+            async with session.post(
+                router_url + "/graphql", data=query, headers={**preflighted, **headers}, skip_auto_headers=["content-type"]
+            ) as response:
+                body = await response.json()
+                assert response.status == 415 and codes(body) == ["BAD_USER_INPUT"] and said in body["errors"][0]["message"]
+            # Without the CSRF header it is a simple request: the CSRF refusal, as before.
+            async with session.post(router_url + "/graphql", data=query, headers=headers, skip_auto_headers=["content-type"]) as response:
+                body = await response.json()
+                assert response.status == 400 and "Cross-Site Request Forgery" in body["errors"][0]["message"]
+        async with session.post(router_url + "/graphql", data=query, headers={"content-type": "application/json; charset=utf-8"}) as response:
+            assert response.status == 200
+
+
+async def test_an_accept_header_allowing_no_answer_is_refused_with_406(router_url):
+    status, body = await post(router_url, {"query": "{ me { name } }"}, {"accept": "application/xml"})
+    assert status == 406 and codes(body) == ["BAD_USER_INPUT"] and "data" not in body
+    status, body = await post(router_url, {"query": "{ me { name } }"}, {"accept": "application/xml, application/json;q=0.1"})
+    assert (status, body) == (200, {"data": {"me": {"name": "Ada Lovelace"}}})
 
 
 async def test_full_introspection_builds_the_api_schema(router_url, supergraph):
