@@ -186,6 +186,12 @@ async def test_the_connection_state_recovers_by_itself_when_the_router_restarts(
     try:
         await expect(badge).to_have_attribute("data-state", "reconnecting")
         await expect(badge).to_have_text("Reconectando…")
+        # An outage longer than the access token's life: the renewal after it must not
+        # carry the expired token (the router refuses that before reading the operation).
+        await screen.wait_for_function(
+            "JSON.parse(sessionStorage.getItem('mybroker.session') || '{}').expiresAt < Date.now()",
+            timeout=(ACCESS_TOKEN_TTL + 5) * 1000,
+        )
     finally:
         await screen_platform.start_router()
     await expect(badge).to_have_attribute("data-state", "live")
