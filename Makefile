@@ -18,21 +18,12 @@ up: venv web
 	$(BIN)/mybroker up
 
 # The trading screen (web/), served by the router at /, and GraphiQL (web/playground/),
-# served at GET /graphql: built into web/dist and web/dist/playground (written last, so it
-# stands for the whole build) when npm is there and the build is missing or older than
-# its sources. Without npm, or when the build fails, the platform still runs and / and
-# /graphql say what they need.
-WEB_SOURCES := $(shell find web/src web/playground -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/vite.playground.config.ts
-
-web:
-	@if command -v npm >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory web/dist/playground/index.html || echo "make: the trading screen and GraphiQL did not build (see above); the platform runs without them."; \
-	else \
-		echo "make: npm not found, so the trading screen and GraphiQL (web/) are not built; install Node.js 20.19+ with npm to get it."; \
-	fi
-
-web/dist/playground/index.html: $(WEB_SOURCES)
-	cd web && npm ci --no-audit --no-fund && npm run build
+# served at GET /graphql: built into web/dist by launch/web_build.py, the same build and
+# freshness check the browser tests use (so `make test` after `make up` builds nothing).
+# Without npm, or when the build fails (in one sentence), the platform still runs and /
+# and /graphql say what they need.
+web: venv
+	@$(BIN)/python -m launch.web_build || true
 
 # The lint and the type check run once per CI run: on the embedded pass, not again on
 # MYBROKER_INFRA=real (.ci/run), which tests the same code against other engines.

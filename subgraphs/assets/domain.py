@@ -28,6 +28,8 @@ class AssetType(str, Enum):
 
 class CandleInterval(str, Enum):
     ONE_MINUTE = "ONE_MINUTE"
+    FIVE_MINUTES = "FIVE_MINUTES"
+    FIFTEEN_MINUTES = "FIFTEEN_MINUTES"
     ONE_HOUR = "ONE_HOUR"
     ONE_DAY = "ONE_DAY"
 
@@ -37,6 +39,10 @@ class CandleInterval(str, Enum):
         moment = moment.astimezone(timezone.utc)
         if self is CandleInterval.ONE_MINUTE:
             return moment.replace(second=0, microsecond=0)
+        if self in (CandleInterval.FIVE_MINUTES, CandleInterval.FIFTEEN_MINUTES):
+            # hour-aligned: an hour holds whole 5- and 15-minute buckets (10:00, 10:05, ...)
+            step = int(self.length.total_seconds()) // 60
+            return moment.replace(minute=moment.minute - moment.minute % step, second=0, microsecond=0)
         if self is CandleInterval.ONE_HOUR:
             return moment.replace(minute=0, second=0, microsecond=0)
         return moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -45,6 +51,8 @@ class CandleInterval(str, Enum):
     def length(self) -> timedelta:
         return {
             CandleInterval.ONE_MINUTE: timedelta(minutes=1),
+            CandleInterval.FIVE_MINUTES: timedelta(minutes=5),
+            CandleInterval.FIFTEEN_MINUTES: timedelta(minutes=15),
             CandleInterval.ONE_HOUR: timedelta(hours=1),
             CandleInterval.ONE_DAY: timedelta(days=1),
         }[self]
@@ -156,18 +164,18 @@ def fold(candle: Candle | None, tick: QuoteTick, interval: CandleInterval, volum
 
 
 def fold_tick(current: Mapping[CandleInterval, Candle | None], tick: QuoteTick) -> dict[CandleInterval, Candle]:
-    """Folds one tick into its 1m, 1h and 1d candles (`current` holds the candles of the
+    """Folds one tick into its 1m, 5m, 15m, 1h and 1d candles (`current` holds the candles of the
     tick's buckets, or None). The day candle knows the day's volume before this tick,
     which is where a new minute or hour starts counting."""
     day = current.get(CandleInterval.ONE_DAY)
     # Before the first tick of the day we know no earlier volume; counting the day's whole
     # volume into the current minute would be wrong, so intraday candles start from here.
     intraday_base = day.day_volume if day is not None else tick.volume
-    return {
-        CandleInterval.ONE_DAY: fold(day, tick, CandleInterval.ONE_DAY, 0),
-        CandleInterval.ONE_HOUR: fold(current.get(CandleInterval.ONE_HOUR), tick, CandleInterval.ONE_HOUR, intraday_base),
-        CandleInterval.ONE_MINUTE: fold(current.get(CandleInterval.ONE_MINUTE), tick, CandleInterval.ONE_MINUTE, intraday_base),
-    }
+    folded = {CandleInterval.ONE_DAY: fold(day, tick, CandleInterval.ONE_DAY, 0)}
+    for interval in CandleInterval:
+        if interval is not CandleInterval.ONE_DAY:
+            folded[interval] = fold(current.get(interval), tick, interval, intraday_base)
+    return folded
 
 
 def is_newer(candidate: datetime, cached: datetime | None) -> bool:

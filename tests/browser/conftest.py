@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from launch.platform import Platform
-from tests.browser import web_build
+from launch import web_build
 from mybroker.settings import DEFAULT_PORTS, Settings
 from tests.conftest import drop_databases, free_ports
 
@@ -45,15 +45,16 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def web_dist() -> Path:
-    if web_build.npm_path() is None and not (web_build.DIST / "index.html").is_file():
+    build = web_build.WebBuild()
+    if web_build.npm_path() is None and not build.is_built():
         _unavailable("npm is not installed, so web/ cannot be built (apt-get install npm, or Node.js 20.19+)")
     try:
-        web_build.ensure_built()
-    except RuntimeError as error:
+        build.ensure_built()
+    except web_build.BuildError as error:
         if web_build.npm_path() is None:
             _unavailable(f"web/dist is stale and npm is not installed to rebuild it ({error})")
         pytest.fail(str(error), pytrace=False)
-    return web_build.DIST
+    return build.dist
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")

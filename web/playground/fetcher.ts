@@ -4,7 +4,7 @@
 // connection_init's payload, as the router reads it (router/subscriptions/graphql_ws.py).
 import { createGraphiQLFetcher, type Fetcher } from "@graphiql/toolkit";
 import { createClient, type Client } from "graphql-ws";
-import { NO_PLAN_NOTE, PLAN_HEADER, planOf, recordPlan } from "./plan";
+import { PLAN_HEADER, noPlanNote, planOf, recordPlan } from "./plan";
 
 const HTTP_URL = window.location.pathname; // the router serves the page and the API at /graphql
 const WS_URL = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}${HTTP_URL}`;
@@ -20,7 +20,7 @@ async function fetchWithPlan(input: RequestInfo | URL, init?: RequestInit): Prom
     .json()
     .then((body) => {
       const text = planOf(body);
-      recordPlan(text === null ? { operation, text, note: NO_PLAN_NOTE } : { operation, text });
+      recordPlan(text === null ? { operation, text, note: noPlanNote(body) } : { operation, text });
     })
     .catch(() => undefined); // not JSON (a proxy's error page): GraphiQL shows it
   return response;

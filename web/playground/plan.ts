@@ -36,3 +36,12 @@ export function planOf(body: unknown): string | null {
 
 export const NO_PLAN_NOTE =
   "The router sent no plan: its query plans are off (RouterConfig.expose_query_plan; production mode).";
+
+/** Why a response came without a plan: the router refused the operation, or plans are off. */
+export function noPlanNote(body: unknown): string {
+  const { data, errors } = (body ?? {}) as { data?: unknown; errors?: { message?: unknown }[] };
+  if (data == null && errors && errors.length > 0) {
+    return `The router refused the operation, so it made no plan: ${String(errors[0].message ?? "")}`;
+  }
+  return NO_PLAN_NOTE;
+}

@@ -52,12 +52,21 @@ export function formatInteger(value: number): string {
   return integer.format(value);
 }
 
-/** What a trader types: "1.234,56", "1234,56", "1234.56", "R$ 10" -> "1234.56", or null. */
+/** What a Brazilian types: "10.000", "10.000,00", "10000", "1234,5", "R$ 10" -> "10000.00", or null.
+ * The comma is the decimal mark and dots group thousands; without a comma, dots in groups
+ * of three are thousands ("10.000" is ten thousand) and a lone dot before one or two
+ * digits is a decimal point, as pasted from elsewhere ("31.45"). */
 export function parseAmountInput(text: string): string | null {
-  let cleaned = text.replace(/R\$|\s/g, "");
-  if (cleaned.includes(",")) cleaned = cleaned.replace(/\./g, "").replace(",", ".");
-  if (!/^\d+(\.\d{1,2})?$/.test(cleaned)) return null;
-  return toDecimal(toCents(cleaned));
+  const cleaned = text.replace(/R\$|\s|\u00a0/g, "");
+  let decimal: string;
+  if (/^\d{1,3}(\.\d{3})+(,\d{1,2})?$/.test(cleaned) || /^\d+(,\d{1,2})?$/.test(cleaned)) {
+    decimal = cleaned.replace(/\./g, "").replace(",", ".");
+  } else if (/^\d+\.\d{1,2}$/.test(cleaned)) {
+    decimal = cleaned;
+  } else {
+    return null;
+  }
+  return toDecimal(toCents(decimal));
 }
 
 /** -1, 0 or 1: the direction of a signed Decimal string, for colour and arrows. */

@@ -2,11 +2,14 @@
 // whatever the trader's own time zone.
 export const EXCHANGE_TIME_ZONE = "America/Sao_Paulo";
 
-export const clockTime = new Intl.DateTimeFormat("pt-BR", { timeZone: EXCHANGE_TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// Brazilian conventions in both languages: dd/mm/aaaa and a 24-hour clock.
+export const clockTime = new Intl.DateTimeFormat("pt-BR", { timeZone: EXCHANGE_TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 export const dayAndTime = new Intl.DateTimeFormat("pt-BR", {
   timeZone: EXCHANGE_TIME_ZONE,
   day: "2-digit",
   month: "2-digit",
+  year: "numeric",
+  hourCycle: "h23",
   hour: "2-digit",
   minute: "2-digit",
   second: "2-digit",
@@ -16,6 +19,7 @@ export const dateAndTime = new Intl.DateTimeFormat("pt-BR", {
   day: "2-digit",
   month: "2-digit",
   year: "numeric",
+  hourCycle: "h23",
   hour: "2-digit",
   minute: "2-digit",
 });

@@ -32,12 +32,28 @@ def tick(price: str, at: datetime = T0, volume: int = 100, ticker: str = "PETR4"
     "interval, expected",
     [
         (CandleInterval.ONE_MINUTE, datetime(2025, 3, 10, 13, 59, tzinfo=UTC)),
+        (CandleInterval.FIVE_MINUTES, datetime(2025, 3, 10, 13, 55, tzinfo=UTC)),
+        (CandleInterval.FIFTEEN_MINUTES, datetime(2025, 3, 10, 13, 45, tzinfo=UTC)),
         (CandleInterval.ONE_HOUR, datetime(2025, 3, 10, 13, tzinfo=UTC)),
         (CandleInterval.ONE_DAY, datetime(2025, 3, 10, tzinfo=UTC)),
     ],
 )
 def test_bucket_start_floors_to_the_interval(interval, expected):
     assert interval.bucket_start(T0) == expected
+
+
+@pytest.mark.parametrize(
+    "moment, five, fifteen",
+    [
+        (datetime(2025, 3, 10, 13, 0, tzinfo=UTC), datetime(2025, 3, 10, 13, 0, tzinfo=UTC), datetime(2025, 3, 10, 13, 0, tzinfo=UTC)),
+        (datetime(2025, 3, 10, 13, 4, 59, 999999, tzinfo=UTC), datetime(2025, 3, 10, 13, 0, tzinfo=UTC), datetime(2025, 3, 10, 13, 0, tzinfo=UTC)),
+        (datetime(2025, 3, 10, 13, 5, tzinfo=UTC), datetime(2025, 3, 10, 13, 5, tzinfo=UTC), datetime(2025, 3, 10, 13, 0, tzinfo=UTC)),
+        (datetime(2025, 3, 10, 13, 29, 30, tzinfo=UTC), datetime(2025, 3, 10, 13, 25, tzinfo=UTC), datetime(2025, 3, 10, 13, 15, tzinfo=UTC)),
+    ],
+)
+def test_five_and_fifteen_minute_buckets_are_aligned_on_the_hour(moment, five, fifteen):
+    assert CandleInterval.FIVE_MINUTES.bucket_start(moment) == five
+    assert CandleInterval.FIFTEEN_MINUTES.bucket_start(moment) == fifteen
 
 
 def test_bucket_start_works_in_utc_whatever_the_offset():
@@ -146,6 +162,11 @@ def test_fold_tick_counts_minute_volume_from_the_days_cumulative_volume():
     assert candles[CandleInterval.ONE_MINUTE].start == datetime(2025, 3, 10, 13, 1, tzinfo=UTC)
     assert candles[CandleInterval.ONE_HOUR].volume == 800
     assert candles[CandleInterval.ONE_DAY].volume == 1800
+    # 13:00:10 and 13:01:00 share their 5- and 15-minute buckets: 300 + 500, as the hour
+    for interval in (CandleInterval.FIVE_MINUTES, CandleInterval.FIFTEEN_MINUTES):
+        assert candles[interval].volume == 800
+        assert candles[interval].start == datetime(2025, 3, 10, 13, 0, tzinfo=UTC)
+        assert (candles[interval].open, candles[interval].close) == (Decimal("31.50"), Decimal("31.70"))
     assert candles[CandleInterval.ONE_DAY].close == Decimal("31.70")
 
 

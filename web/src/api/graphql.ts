@@ -39,8 +39,18 @@ export function useTokens(source: TokenSource): void {
   tokens = source;
 }
 
-export async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const sent = tokens.current();
+export interface GqlOptions {
+  /**
+   * Sent without the access token and never renewed on UNAUTHENTICATED: for the calls
+   * whose credential is in their arguments (sign-up, sign-in, renewal, sign-out). The
+   * router refuses an expired bearer token before it reads the operation, so a renewal
+   * carrying one would be refused, and waiting on itself it would never settle.
+   */
+  anonymous?: boolean;
+}
+
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, options: GqlOptions = {}): Promise<T> {
+  const sent = options.anonymous ? null : tokens.current();
   let body = await post<T>(query, variables, sent);
   // An access token that expired between refreshes (a sleeping laptop): renew once, retry.
   if (sent && firstCode(body) === "UNAUTHENTICATED" && (await tokens.renew())) {

@@ -29,6 +29,8 @@ const AUTH_FIELDS = "accessToken refreshToken expiresIn user { id email name }";
 // Renew a minute (or a fifth of a short lifetime) before expiry, so a request never
 // carries an expired token.
 const RENEW_MARGIN_MS = 60_000;
+// The refresh token is these calls' credential (see GqlOptions.anonymous).
+const ANONYMOUS = { anonymous: true };
 
 export const session = signal<Session | null>(load());
 
@@ -42,6 +44,7 @@ export async function signUp(name: string, email: string, password: string): Pro
   const data = await gql<{ register: AuthPayload }>(
     `mutation SignUp($input: RegisterInput!) { register(input: $input) { ${AUTH_FIELDS} } }`,
     { input: { name, email, password } },
+    ANONYMOUS,
   );
   start(data.register);
 }
@@ -50,6 +53,7 @@ export async function signIn(email: string, password: string): Promise<void> {
   const data = await gql<{ login: AuthPayload }>(
     `mutation SignIn($input: LoginInput!) { login(input: $input) { ${AUTH_FIELDS} } }`,
     { input: { email, password } },
+    ANONYMOUS,
   );
   start(data.login);
 }
@@ -60,9 +64,11 @@ export function signOut(): void {
   // Identity signs the session out too, so its tokens stop working everywhere, not only
   // in this tab. Best effort: the tab forgets them either way.
   if (current) {
-    gql<{ logout: boolean }>(`mutation SignOut($token: String!) { logout(refreshToken: $token) }`, {
-      token: current.refreshToken,
-    }).catch(() => undefined);
+    gql<{ logout: boolean }>(
+      `mutation SignOut($token: String!) { logout(refreshToken: $token) }`,
+      { token: current.refreshToken },
+      ANONYMOUS,
+    ).catch(() => undefined);
   }
 }
 
@@ -85,6 +91,7 @@ async function renewOnce(): Promise<boolean> {
     const data = await gql<{ refreshToken: AuthPayload }>(
       `mutation Renew($token: String!) { refreshToken(refreshToken: $token) { ${AUTH_FIELDS} } }`,
       { token: current.refreshToken },
+      ANONYMOUS,
     );
     start(data.refreshToken);
     return true;

@@ -5,6 +5,7 @@ import { renew, session, type User } from "../api/session";
 import { followAccount, orders, wallet } from "../state/account";
 import { catalog, followQuotes, loadCatalog, loadWatchlist } from "../state/market";
 import { route } from "../state/route";
+import { t } from "../i18n";
 import { AssetView } from "./AssetView";
 import { AuthView } from "./AuthView";
 import { Blotter } from "./Blotter";
@@ -54,16 +55,16 @@ function TradingScreen({ user }: { user: User }) {
   return (
     <div class="shell">
       <a class="skip-link" href="#main">
-        Skip to content
+        {t("header.skip")}
       </a>
       <Header user={user} />
       <div class={`layout view-${current.view}`}>
-        <aside class="sidebar" aria-label="Watchlist">
+        <aside class="sidebar" aria-label={t("watchlist.title")}>
           <Watchlist />
         </aside>
         <main id="main" tabIndex={-1}>
           {current.view === "asset" && <AssetView key={current.ticker} ticker={current.ticker} />}
-          {current.view === "orders" && <Blotter title="Orders" />}
+          {current.view === "orders" && <Blotter title={t("header.orders")} />}
           {current.view === "wallet" && <WalletView />}
           {current.view === "markets" && <MarketsIntro />}
         </main>
@@ -75,9 +76,9 @@ function TradingScreen({ user }: { user: User }) {
 function MarketsIntro() {
   return (
     <section class="panel intro">
-      <h1>Markets</h1>
-      <p>Pick a ticker from the watchlist to see its chart, book and tape and to trade it. Search above the list adds tickers.</p>
-      <Blotter title="Recent orders" limit={5} />
+      <h1>{t("markets.title")}</h1>
+      <p>{t("markets.intro")}</p>
+      <Blotter title={t("markets.recentOrders")} limit={5} />
     </section>
   );
 }

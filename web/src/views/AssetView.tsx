@@ -1,6 +1,7 @@
 import { useEffect } from "preact/hooks";
 import { direction, formatBRL, formatInteger, formatPercent, formatSignedBRL } from "../money";
 import { addToWatchlist, catalog, focusedTicker, quotes, watchlist } from "../state/market";
+import { t } from "../i18n";
 import { Blotter } from "./Blotter";
 import { MarketDepth } from "./MarketDepth";
 import { OrderTicket } from "./OrderTicket";
@@ -23,7 +24,7 @@ export function AssetView({ ticker }: { ticker: string }) {
     return (
       <section class="panel">
         <h1>{ticker}</h1>
-        <p>This ticker is not traded here.</p>
+        <p>{t("asset.notTraded")}</p>
       </section>
     );
   }
@@ -35,8 +36,8 @@ export function AssetView({ ticker }: { ticker: string }) {
             {ticker} <small>{asset?.name}</small>
           </h1>
           <p class="muted">
-            {asset ? `${asset.type} · lot of ${formatInteger(asset.lotSize)}` : ""}
-            {quote ? ` · volume ${formatInteger(quote.volume)}` : ""}
+            {asset ? `${asset.type} · ${t("asset.lotOf", { lot: formatInteger(asset.lotSize) })}` : ""}
+            {quote ? ` · ${t("asset.volume", { volume: formatInteger(quote.volume) })}` : ""}
           </p>
         </div>
         <div class="last" aria-live="off">
@@ -51,7 +52,7 @@ export function AssetView({ ticker }: { ticker: string }) {
         </div>
         {!watchlist.value.includes(ticker) && (
           <button type="button" class="secondary" onClick={() => addToWatchlist(ticker)}>
-            Add to watchlist
+            {t("asset.addToWatchlist")}
           </button>
         )}
       </section>
@@ -60,7 +61,7 @@ export function AssetView({ ticker }: { ticker: string }) {
         <OrderTicket ticker={ticker} />
         <MarketDepth ticker={ticker} />
       </div>
-      <Blotter title={`Your ${ticker} orders`} ticker={ticker} />
+      <Blotter title={t("asset.yourOrders", { ticker })} ticker={ticker} />
     </div>
   );
 }

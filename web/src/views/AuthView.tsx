@@ -1,7 +1,9 @@
 import { useState } from "preact/hooks";
 import { signIn, signUp } from "../api/session";
 import { errorCode, plainMessage } from "../errors";
+import { t } from "../i18n";
 import { Field } from "./Field";
+import { LanguageSwitch } from "./LanguageSwitch";
 
 type Mode = "signIn" | "signUp";
 
@@ -51,27 +53,28 @@ export function AuthView() {
       <h1 class="brand">
         My Broker <span>B3</span>
       </h1>
-      <p class="tagline">A simulated brokerage on a simulated B3. No real money moves.</p>
-      <div class="tabs" role="group" aria-label="Account">
+      <p class="tagline">{t("brand.tagline")}</p>
+      <LanguageSwitch />
+      <div class="tabs" role="group" aria-label={t("auth.account")}>
         <button type="button" aria-pressed={mode === "signIn"} onClick={() => choose("signIn")}>
-          Sign in
+          {t("auth.signIn")}
         </button>
         <button type="button" aria-pressed={mode === "signUp"} onClick={() => choose("signUp")}>
-          Sign up
+          {t("auth.signUp")}
         </button>
       </div>
-      <form class="panel" onSubmit={submit} aria-label={mode === "signUp" ? "Sign up" : "Sign in"}>
+      <form class="panel" onSubmit={submit} aria-label={mode === "signUp" ? t("auth.signUpForm") : t("auth.signIn")}>
         {mode === "signUp" && (
-          <Field label="Name" error={errors.name}>
+          <Field label={t("auth.name")} error={errors.name}>
             {(props) => <input {...props} autoComplete="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />}
           </Field>
         )}
-        <Field label="E-mail" error={errors.email}>
+        <Field label={t("auth.email")} error={errors.email}>
           {(props) => (
             <input {...props} type="email" autoComplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
           )}
         </Field>
-        <Field label="Password" error={errors.password} hint={mode === "signUp" ? "At least 8 characters." : undefined}>
+        <Field label={t("auth.password")} error={errors.password} hint={mode === "signUp" ? t("auth.passwordHint") : undefined}>
           {(props) => (
             <input
               {...props}
@@ -90,7 +93,7 @@ export function AuthView() {
           </p>
         )}
         <button type="submit" disabled={busy}>
-          {mode === "signUp" ? "Create account" : "Sign in"}
+          {mode === "signUp" ? t("auth.createAccount") : t("auth.signIn")}
         </button>
       </form>
     </main>

@@ -4,18 +4,10 @@ import { plainMessage } from "../errors";
 import { formatBRL, formatInteger } from "../money";
 import { cancelOrder, orders } from "../state/account";
 import { href } from "../state/route";
+import { t } from "../i18n";
 import { dayAndTime as when } from "../time";
 
 
-const STATUS_LABELS: Record<string, string> = {
-  PENDING: "Pending",
-  OPEN: "Open",
-  PARTIALLY_FILLED: "Partially filled",
-  FILLED: "Filled",
-  CANCELLED: "Cancelled",
-  REJECTED: "Rejected",
-  EXPIRED: "Expired",
-};
 
 /** The trader's orders, newest first, as they change; open ones can be cancelled. */
 export function Blotter({ title, ticker, limit }: { title: string; ticker?: string; limit?: number }) {
@@ -25,24 +17,24 @@ export function Blotter({ title, ticker, limit }: { title: string; ticker?: stri
     <section class="panel blotter" aria-labelledby={headingId}>
       <h2 id={headingId}>{title}</h2>
       {shown.length === 0 ? (
-        <p class="muted">No orders yet.</p>
+        <p class="muted">{t("blotter.none")}</p>
       ) : (
         <div class="scroll">
           <table>
             <thead>
               <tr>
-                <th scope="col">Time (Brasília)</th>
-                <th scope="col">Ticker</th>
-                <th scope="col">Side</th>
-                <th scope="col">Type</th>
-                <th scope="col" class="num">Quantity</th>
-                <th scope="col" class="num">Filled</th>
-                <th scope="col" class="num">Limit</th>
-                <th scope="col" class="num">Avg price</th>
-                <th scope="col">Status</th>
-                <th scope="col">Executions</th>
+                <th scope="col">{t("blotter.time")}</th>
+                <th scope="col">{t("blotter.ticker")}</th>
+                <th scope="col">{t("blotter.side")}</th>
+                <th scope="col">{t("blotter.type")}</th>
+                <th scope="col" class="num">{t("blotter.quantity")}</th>
+                <th scope="col" class="num">{t("blotter.filled")}</th>
+                <th scope="col" class="num">{t("blotter.limit")}</th>
+                <th scope="col" class="num">{t("blotter.average")}</th>
+                <th scope="col">{t("blotter.status")}</th>
+                <th scope="col">{t("blotter.executions")}</th>
                 <th scope="col">
-                  <span class="visually-hidden">Actions</span>
+                  <span class="visually-hidden">{t("blotter.actions")}</span>
                 </th>
               </tr>
             </thead>
@@ -75,23 +67,23 @@ function OrderRow({ order }: { order: Order }) {
     }
   };
 
-  const describe = `${order.side === "BUY" ? "buy" : "sell"} ${formatInteger(order.quantity)} ${order.asset.ticker}`;
+  const describe = t(order.side === "BUY" ? "blotter.describeBuy" : "blotter.describeSell", { quantity: formatInteger(order.quantity), ticker: order.asset.ticker });
   return (
     <tr data-order-id={order.id} data-status={order.status}>
       <td>{when.format(new Date(order.createdAt))}</td>
       <td>
         <a href={href({ view: "asset", ticker: order.asset.ticker })}>{order.asset.ticker}</a>
       </td>
-      <td class={order.side === "BUY" ? "up" : "down"}>{order.side === "BUY" ? "Buy" : "Sell"}</td>
+      <td class={order.side === "BUY" ? "up" : "down"}>{t(`side.${order.side}`)}</td>
       <td>
-        {order.type === "LIMIT" ? "Limit" : "Market"} · {order.timeInForce}
+        {t(`ticket.${order.type}`)} · {t(`tifShort.${order.timeInForce}`)}
       </td>
       <td class="num">{formatInteger(order.quantity)}</td>
       <td class="num filled">{formatInteger(order.filledQuantity)}</td>
       <td class="num">{order.limitPrice ? formatBRL(order.limitPrice) : "—"}</td>
       <td class="num">{order.averagePrice ? formatBRL(order.averagePrice) : "—"}</td>
       <td>
-        <span class={`status ${order.status.toLowerCase()}`}>{STATUS_LABELS[order.status] ?? order.status}</span>
+        <span class={`status ${order.status.toLowerCase()}`}>{t(`status.${order.status}`, { defaultValue: order.status })}</span>
         {order.rejectReason && <small class="reason">{order.rejectReason}</small>}
       </td>
       <td>
@@ -99,7 +91,7 @@ function OrderRow({ order }: { order: Order }) {
           <span class="muted">—</span>
         ) : (
           <details>
-            <summary>{order.executions.length === 1 ? "1 fill" : `${order.executions.length} fills`}</summary>
+            <summary>{t("blotter.fills", { count: order.executions.length })}</summary>
             <ul class="fills">
               {order.executions.map((execution) => (
                 <li key={execution.id}>
@@ -112,8 +104,8 @@ function OrderRow({ order }: { order: Order }) {
       </td>
       <td>
         {open && (
-          <button type="button" class="secondary" disabled={cancelling} onClick={cancel} aria-label={`Cancel order to ${describe}`}>
-            Cancel
+          <button type="button" class="secondary" disabled={cancelling} onClick={cancel} aria-label={t("blotter.cancelOrder", { describe })}>
+            {t("blotter.cancel")}
           </button>
         )}
         {error && (

@@ -1,6 +1,7 @@
 import { computed } from "@preact/signals";
 import { reachable } from "../api/graphql";
 import { socketState, socketWasOpen } from "../api/live";
+import { t } from "../i18n";
 
 type Connection = "live" | "polling" | "reconnecting";
 
@@ -13,18 +14,12 @@ const connection = computed<Connection>(() => {
   return "polling";
 });
 
-const LABELS: Record<Connection, string> = {
-  live: "Live",
-  polling: "Live (polling)",
-  reconnecting: "Reconnecting…",
-};
-
 export function ConnectionBadge() {
   const state = connection.value;
   return (
     <p class={`connection ${state}`} role="status" aria-live="polite" data-state={state}>
       <span class="dot" aria-hidden="true" />
-      {LABELS[state]}
+      {t(`connection.${state}`)}
     </p>
   );
 }

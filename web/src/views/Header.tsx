@@ -1,11 +1,13 @@
 import { signOut, type User } from "../api/session";
 import { route } from "../state/route";
+import { t } from "../i18n";
 import { ConnectionBadge } from "./ConnectionBadge";
+import { LanguageSwitch } from "./LanguageSwitch";
 
 const LINKS = [
-  { view: "markets", label: "Markets", href: "#/" },
-  { view: "orders", label: "Orders", href: "#/orders" },
-  { view: "wallet", label: "Wallet", href: "#/wallet" },
+  { view: "markets", label: "header.markets", href: "#/" },
+  { view: "orders", label: "header.orders", href: "#/orders" },
+  { view: "wallet", label: "header.wallet", href: "#/wallet" },
 ] as const;
 
 export function Header({ user }: { user: User }) {
@@ -15,10 +17,10 @@ export function Header({ user }: { user: User }) {
       <a class="brand" href="#/">
         My Broker <span>B3</span>
       </a>
-      <nav aria-label="Main">
+      <nav aria-label={t("header.main")}>
         {LINKS.map((link) => (
           <a href={link.href} aria-current={view === link.view || (view === "asset" && link.view === "markets") ? "page" : undefined}>
-            {link.label}
+            {t(link.label)}
           </a>
         ))}
       </nav>
@@ -27,8 +29,9 @@ export function Header({ user }: { user: User }) {
         <span class="user" title={user.email}>
           {user.name}
         </span>
+        <LanguageSwitch />
         <button type="button" class="secondary" onClick={signOut}>
-          Sign out
+          {t("header.signOut")}
         </button>
       </div>
     </header>

@@ -3,6 +3,7 @@ import { ApiError, gql } from "../api/graphql";
 import { every } from "../api/live";
 import type { BookLevel, OrderBook, Trade } from "../api/types";
 import { formatBRL, formatInteger } from "../money";
+import { t } from "../i18n";
 import { clockTime } from "../time";
 
 type Depth = { state: "loading" } | { state: "ready"; book: OrderBook; trades: Trade[] } | { state: "unavailable" } | { state: "failed" };
@@ -35,11 +36,11 @@ export function MarketDepth({ ticker }: { ticker: string }) {
   return (
     <div class="depth">
       <section class="panel book" aria-labelledby="book-title">
-        <h2 id="book-title">Book</h2>
+        <h2 id="book-title">{t("depth.book")}</h2>
         {depth.state === "ready" ? <Book book={depth.book} /> : <Unavailable depth={depth} />}
       </section>
       <section class="panel tape" aria-labelledby="tape-title">
-        <h2 id="tape-title">Trades</h2>
+        <h2 id="tape-title">{t("depth.trades")}</h2>
         {depth.state === "ready" ? <Tape trades={depth.trades} /> : <Unavailable depth={depth} />}
       </section>
     </div>
@@ -47,27 +48,27 @@ export function MarketDepth({ ticker }: { ticker: string }) {
 }
 
 function Unavailable({ depth }: { depth: Depth }) {
-  if (depth.state === "loading") return <p class="muted">Loading…</p>;
-  if (depth.state === "unavailable") return <p class="muted">The exchange's book and trades are not available from this server yet; checking again.</p>;
-  return <p class="muted">Could not load the book; trying again.</p>;
+  if (depth.state === "loading") return <p class="muted">{t("common.loading")}</p>;
+  if (depth.state === "unavailable") return <p class="muted">{t("depth.unavailable")}</p>;
+  return <p class="muted">{t("depth.failed")}</p>;
 }
 
 function Book({ book }: { book: OrderBook }) {
   const largest = Math.max(1, ...book.bids.map((l) => l.quantity), ...book.asks.map((l) => l.quantity));
   const rows = Math.max(book.bids.length, book.asks.length);
-  if (rows === 0) return <p class="muted">The book is empty.</p>;
+  if (rows === 0) return <p class="muted">{t("depth.empty")}</p>;
   return (
     <div class="scroll">
     <table class="book-table">
-      <caption class="visually-hidden">Best bids and asks, best first</caption>
+      <caption class="visually-hidden">{t("depth.caption")}</caption>
       <thead>
         <tr>
-          <th scope="col" class="num count">Orders</th>
-          <th scope="col" class="num">Bid qty</th>
-          <th scope="col" class="num">Bid</th>
-          <th scope="col" class="num">Ask</th>
-          <th scope="col" class="num">Ask qty</th>
-          <th scope="col" class="num count">Orders</th>
+          <th scope="col" class="num count">{t("depth.orders")}</th>
+          <th scope="col" class="num">{t("depth.bidQty")}</th>
+          <th scope="col" class="num">{t("depth.bid")}</th>
+          <th scope="col" class="num">{t("depth.ask")}</th>
+          <th scope="col" class="num">{t("depth.askQty")}</th>
+          <th scope="col" class="num count">{t("depth.orders")}</th>
         </tr>
       </thead>
       <tbody>
@@ -96,15 +97,15 @@ function Side({ level, largest, side }: { level?: BookLevel; largest: number; si
 }
 
 function Tape({ trades }: { trades: Trade[] }) {
-  if (trades.length === 0) return <p class="muted">No trades yet.</p>;
+  if (trades.length === 0) return <p class="muted">{t("depth.noTrades")}</p>;
   return (
     <table>
-      <caption class="visually-hidden">Latest trades, newest first</caption>
+      <caption class="visually-hidden">{t("depth.tapeCaption")}</caption>
       <thead>
         <tr>
-          <th scope="col">Time (Brasília)</th>
-          <th scope="col" class="num">Price</th>
-          <th scope="col" class="num">Quantity</th>
+          <th scope="col">{t("depth.time")}</th>
+          <th scope="col" class="num">{t("depth.price")}</th>
+          <th scope="col" class="num">{t("depth.quantity")}</th>
         </tr>
       </thead>
       <tbody>

@@ -4,16 +4,12 @@ import { errorCode, plainMessage } from "../errors";
 import { formatBRL, formatInteger, parseAmountInput, toCents } from "../money";
 import { newClientOrderId, placeOrder, wallet } from "../state/account";
 import { catalog, quotes } from "../state/market";
+import { t } from "../i18n";
 import { Field } from "./Field";
 
 type FieldName = "lots" | "limitPrice" | "timeInForce" | "form";
 
-const TIME_IN_FORCE: { value: TimeInForce; label: string }[] = [
-  { value: "DAY", label: "Day (expires at the close)" },
-  { value: "GTC", label: "Good till cancelled" },
-  { value: "IOC", label: "Immediate or cancel" },
-  { value: "FOK", label: "Fill or kill" },
-];
+const TIME_IN_FORCE: TimeInForce[] = ["DAY", "GTC", "IOC", "FOK"];
 
 /** Which field a server error concerns: the codes first, then what BAD_USER_INPUT names. */
 function fieldOf(code: string | null, message: string): FieldName {
@@ -55,20 +51,21 @@ export function OrderTicket({ ticker }: { ticker: string }) {
     event.preventDefault();
     setPlaced(null);
     const problems: Partial<Record<FieldName, string>> = {};
-    if (!shares) problems.lots = "Enter a whole number of lots, 1 or more.";
-    if (type === "LIMIT" && !(limitPrice && toCents(limitPrice) > 0n)) problems.limitPrice = "Enter a price in reais with up to two decimals, e.g. 31,45.";
+    if (!shares) problems.lots = t("ticket.lotsInvalid");
+    if (type === "LIMIT" && !(limitPrice && toCents(limitPrice) > 0n)) problems.limitPrice = t("ticket.priceInvalid");
     setErrors(problems);
     if (Object.keys(problems).length) return;
     setBusy(true);
     try {
       const order = await placeOrder({ ticker, side, type, quantity: shares, limitPrice, timeInForce, clientOrderId: newClientOrderId() });
-      const at = order.limitPrice ? `at ${formatBRL(order.limitPrice)}` : "at market";
-      setPlaced(`${side === "BUY" ? "Buy" : "Sell"} order for ${formatInteger(order.quantity)} ${ticker} ${at} sent (${order.status.toLowerCase()}).`);
+      const at = order.limitPrice ? t("ticket.atPrice", { price: formatBRL(order.limitPrice) }) : t("ticket.atMarket");
+      const status = t(`status.${order.status}`).toLowerCase();
+      setPlaced(t(side === "BUY" ? "ticket.sentBuy" : "ticket.sentSell", { quantity: formatInteger(order.quantity), ticker, at, status }));
     } catch (error) {
       const code = errorCode(error);
       const wording: Record<string, string> = {
-        INSUFFICIENT_FUNDS: `Not enough available cash for this order${wallet.value ? ` (you have ${formatBRL(wallet.value.available)} available)` : ""}.`,
-        INSUFFICIENT_POSITION: `Not enough free ${ticker} shares to sell (you have ${formatInteger(freeShares)}).`,
+        INSUFFICIENT_FUNDS: wallet.value ? t("ticket.notEnoughCashHave", { available: formatBRL(wallet.value.available) }) : t("ticket.notEnoughCash"),
+        INSUFFICIENT_POSITION: t("ticket.notEnoughShares", { ticker, free: formatInteger(freeShares) }),
       };
       const message = plainMessage(error, wording);
       setErrors({ [fieldOf(code, message)]: message });
@@ -79,57 +76,61 @@ export function OrderTicket({ ticker }: { ticker: string }) {
 
   return (
     <section class={`panel ticket ${side.toLowerCase()}`} aria-labelledby="ticket-title">
-      <h2 id="ticket-title">Order ticket · {ticker}</h2>
+      <h2 id="ticket-title">{t("ticket.title", { ticker })}</h2>
       <form onSubmit={submit} noValidate>
         <fieldset class="segmented">
-          <legend>Side</legend>
+          <legend>{t("ticket.side")}</legend>
           {(["BUY", "SELL"] as const).map((value) => (
             <label class={`choice ${value.toLowerCase()}`}>
               <input type="radio" name="side" value={value} checked={side === value} onChange={() => setSide(value)} />
-              {value === "BUY" ? "Buy" : "Sell"}
+              {value === "BUY" ? t("ticket.buy") : t("ticket.sell")}
             </label>
           ))}
         </fieldset>
         <fieldset class="segmented">
-          <legend>Type</legend>
+          <legend>{t("ticket.type")}</legend>
           {(["MARKET", "LIMIT"] as const).map((value) => (
             <label class="choice">
               <input type="radio" name="type" value={value} checked={type === value} onChange={() => setType(value)} />
-              {value === "MARKET" ? "Market" : "Limit"}
+              {t(`ticket.${value}`)}
             </label>
           ))}
         </fieldset>
-        <Field label="Quantity in lots" error={errors.lots} hint={`1 lot = ${formatInteger(lotSize)} ${lotSize === 1 ? "share" : "shares"}${shares ? ` · ${formatInteger(shares)} shares` : ""}`}>
+        <Field
+          label={t("ticket.lots")}
+          error={errors.lots}
+          hint={`${t("ticket.lotHint", { count: lotSize, formatted: formatInteger(lotSize) })}${shares ? t("ticket.sharesHint", { shares: formatInteger(shares) }) : ""}`}
+        >
           {(props) => <input {...props} name="lots" inputMode="numeric" value={lots} onInput={(e) => setLots(e.currentTarget.value)} />}
         </Field>
         {type === "LIMIT" && (
-          <Field label="Limit price (R$)" error={errors.limitPrice} hint={quote ? `Last ${formatBRL(quote.price)}` : undefined}>
+          <Field label={t("ticket.limitPrice")} error={errors.limitPrice} hint={quote ? t("ticket.last", { price: formatBRL(quote.price) }) : undefined}>
             {(props) => <input {...props} name="limitPrice" inputMode="decimal" placeholder="0,00" value={limitText} onInput={(e) => setLimitText(e.currentTarget.value)} />}
           </Field>
         )}
-        <Field label="Time in force" error={errors.timeInForce}>
+        <Field label={t("ticket.timeInForce")} error={errors.timeInForce}>
           {(props) => (
             <select {...props} name="timeInForce" value={timeInForce} onChange={(e) => setTimeInForce(e.currentTarget.value as TimeInForce)}>
               {TIME_IN_FORCE.map((option) => (
-                <option value={option.value}>{option.label}</option>
+                <option value={option}>{t(`ticket.tif.${option}`)}</option>
               ))}
             </select>
           )}
         </Field>
         <dl class="summary">
-          <dt>Estimated value</dt>
+          <dt>{t("ticket.value")}</dt>
           <dd data-testid="ticket-value">{value !== null ? `${estimate}${formatBRL(value)}` : "—"}</dd>
-          <dt>Reserves</dt>
+          <dt>{t("ticket.reserves")}</dt>
           <dd data-testid="ticket-reserve">
             {side === "SELL"
-              ? `${formatInteger(shares)} of your ${formatInteger(freeShares)} free shares`
+              ? t("ticket.reserveShares", { shares: formatInteger(shares), free: formatInteger(freeShares) })
               : value === null
                 ? "—"
                 : type === "LIMIT"
-                  ? `${formatBRL(value)} of cash`
-                  : `≈ ${formatBRL(value)} of cash plus a safety margin above the last price`}
+                  ? t("ticket.reserveCash", { value: formatBRL(value) })
+                  : t("ticket.reserveMarket", { value: formatBRL(value) })}
           </dd>
-          <dt>Available cash</dt>
+          <dt>{t("ticket.available")}</dt>
           <dd>{wallet.value ? formatBRL(wallet.value.available) : "—"}</dd>
         </dl>
         {errors.form && (
@@ -143,7 +144,7 @@ export function OrderTicket({ ticker }: { ticker: string }) {
           </p>
         )}
         <button type="submit" class={side === "BUY" ? "buy" : "sell"} disabled={busy || !asset}>
-          {side === "BUY" ? "Buy" : "Sell"} {ticker}
+          {t(side === "BUY" ? "ticket.submitBuy" : "ticket.submitSell", { ticker })}
         </button>
       </form>
     </section>

@@ -6,33 +6,25 @@ import { moveCash, wallet } from "../state/account";
 import { quotes } from "../state/market";
 import { href } from "../state/route";
 import { dateAndTime as when } from "../time";
+import { t } from "../i18n";
 import { Field } from "./Field";
 
 
-const TRANSACTION_LABELS: Record<string, string> = {
-  DEPOSIT: "Deposit",
-  WITHDRAWAL: "Withdrawal",
-  RESERVE: "Reserved for an order",
-  RELEASE: "Released from an order",
-  BUY: "Purchase",
-  SELL: "Sale",
-  FEE: "Fee",
-};
 
 export function WalletView() {
   const current = wallet.value;
-  if (!current) return <section class="panel"><h1>Wallet</h1><p class="muted">Loading…</p></section>;
+  if (!current) return <section class="panel"><h1>{t("wallet.title")}</h1><p class="muted">{t("common.loading")}</p></section>;
   return (
     <div class="wallet-view">
       <section class="panel balances" aria-labelledby="wallet-title">
-        <h1 id="wallet-title">Wallet</h1>
+        <h1 id="wallet-title">{t("wallet.title")}</h1>
         <dl>
           <div>
-            <dt>Available</dt>
+            <dt>{t("wallet.available")}</dt>
             <dd data-testid="available">{formatBRL(current.available)}</dd>
           </div>
           <div>
-            <dt>Blocked by open orders</dt>
+            <dt>{t("wallet.blocked")}</dt>
             <dd data-testid="blocked">{formatBRL(current.blocked)}</dd>
           </div>
           <PositionTotals positions={current.positions} />
@@ -41,24 +33,24 @@ export function WalletView() {
       </section>
       <Positions positions={current.positions} />
       <section class="panel" aria-labelledby="transactions-title">
-        <h2 id="transactions-title">Transactions</h2>
+        <h2 id="transactions-title">{t("wallet.statement")}</h2>
         {current.transactions.length === 0 ? (
-          <p class="muted">No transactions yet. Deposit to start trading.</p>
+          <p class="muted">{t("wallet.noTransactions")}</p>
         ) : (
           <div class="scroll">
             <table>
               <thead>
                 <tr>
-                  <th scope="col">Time (Brasília)</th>
-                  <th scope="col">What</th>
-                  <th scope="col" class="num">Amount</th>
+                  <th scope="col">{t("wallet.time")}</th>
+                  <th scope="col">{t("wallet.what")}</th>
+                  <th scope="col" class="num">{t("wallet.amountColumn")}</th>
                 </tr>
               </thead>
               <tbody>
                 {current.transactions.map((transaction) => (
                   <tr key={transaction.id}>
                     <td>{when.format(new Date(transaction.createdAt))}</td>
-                    <td>{TRANSACTION_LABELS[transaction.type] ?? transaction.type}</td>
+                    <td>{t(`wallet.tx.${transaction.type}`, { defaultValue: transaction.type })}</td>
                     <td class={`num ${direction(transaction.amount) > 0 ? "up" : "down"}`}>{formatSignedBRL(transaction.amount)}</td>
                   </tr>
                 ))}
@@ -81,19 +73,19 @@ function CashForm() {
     setDone(null);
     const amount = parseAmountInput(text);
     if (!amount || toCents(amount) <= 0n) {
-      setError("Enter an amount in reais with up to two decimals, e.g. 1.000,00.");
+      setError(t("wallet.amountInvalid"));
       return;
     }
     setError(null);
     setBusy(true);
     try {
       await moveCash(kind, amount);
-      setDone(`${kind === "deposit" ? "Deposited" : "Withdrew"} ${formatBRL(amount)}.`);
+      setDone(t(kind === "deposit" ? "wallet.deposited" : "wallet.withdrew", { amount: formatBRL(amount) }));
       setText("");
     } catch (failure) {
       setError(
         plainMessage(failure, {
-          INSUFFICIENT_FUNDS: `You can withdraw at most your available cash${wallet.value ? `, ${formatBRL(wallet.value.available)}` : ""}.`,
+          INSUFFICIENT_FUNDS: wallet.value ? t("wallet.withdrawTooMuchHave", { available: formatBRL(wallet.value.available) }) : t("wallet.withdrawTooMuch"),
         }),
       );
     } finally {
@@ -110,15 +102,15 @@ function CashForm() {
       }}
       noValidate
     >
-      <Field label="Amount (R$)" error={error} hint="Simulated money: deposits are instant.">
-        {(props) => <input {...props} name="amount" inputMode="decimal" placeholder="1.000,00" value={text} onInput={(e) => setText(e.currentTarget.value)} />}
+      <Field label={t("wallet.amount")} error={error} hint={t("wallet.amountHint")}>
+        {(props) => <input {...props} name="amount" inputMode="decimal" placeholder="10.000,00" value={text} onInput={(e) => setText(e.currentTarget.value)} />}
       </Field>
       <div class="actions">
         <button type="submit" disabled={busy}>
-          Deposit
+          {t("wallet.deposit")}
         </button>
         <button type="button" class="secondary" disabled={busy} onClick={() => void move("withdraw")}>
-          Withdraw
+          {t("wallet.withdraw")}
         </button>
       </div>
       {done && (
@@ -145,11 +137,11 @@ function PositionTotals({ positions }: { positions: Position[] }) {
   return (
     <>
       <div>
-        <dt>Positions at market</dt>
+        <dt>{t("wallet.positionsAtMarket")}</dt>
         <dd>{formatBRL(value)}</dd>
       </div>
       <div>
-        <dt>Unrealized P&amp;L</dt>
+        <dt>{t("wallet.unrealized")}</dt>
         <dd class={pnl > 0n ? "up" : pnl < 0n ? "down" : undefined}>{formatSignedBRL(pnl)}</dd>
       </div>
     </>
@@ -160,21 +152,21 @@ function PositionTotals({ positions }: { positions: Position[] }) {
 function Positions({ positions }: { positions: Position[] }) {
   return (
     <section class="panel positions" aria-labelledby="positions-title">
-      <h2 id="positions-title">Positions</h2>
+      <h2 id="positions-title">{t("wallet.positions")}</h2>
       {positions.length === 0 ? (
-        <p class="muted">No positions yet.</p>
+        <p class="muted">{t("wallet.noPositions")}</p>
       ) : (
         <div class="scroll">
           <table>
             <thead>
               <tr>
-                <th scope="col">Ticker</th>
-                <th scope="col" class="num">Shares</th>
-                <th scope="col" class="num">Blocked</th>
-                <th scope="col" class="num">Avg price</th>
-                <th scope="col" class="num">Last</th>
-                <th scope="col" class="num">Market value</th>
-                <th scope="col" class="num">Unrealized P&amp;L</th>
+                <th scope="col">{t("wallet.ticker")}</th>
+                <th scope="col" class="num">{t("wallet.shares")}</th>
+                <th scope="col" class="num">{t("wallet.blockedShares")}</th>
+                <th scope="col" class="num">{t("wallet.average")}</th>
+                <th scope="col" class="num">{t("wallet.last")}</th>
+                <th scope="col" class="num">{t("wallet.marketValue")}</th>
+                <th scope="col" class="num">{t("wallet.pnl")}</th>
               </tr>
             </thead>
             <tbody>

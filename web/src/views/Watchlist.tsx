@@ -3,27 +3,28 @@ import type { AssetSummary } from "../api/types";
 import { formatBRL, formatPercent, direction } from "../money";
 import { addToWatchlist, catalog, history, quotes, removeFromWatchlist, searchAssets, watchlist } from "../state/market";
 import { href, route } from "../state/route";
+import { t } from "../i18n";
 import { Sparkline } from "./Sparkline";
 
 export function Watchlist() {
   const focused = route.value.view === "asset" ? route.value.ticker : null;
   return (
     <section class="panel watchlist" aria-labelledby="watchlist-title">
-      <h2 id="watchlist-title">Watchlist</h2>
+      <h2 id="watchlist-title">{t("watchlist.title")}</h2>
       <AddTicker />
       {watchlist.value.length === 0 ? (
-        <p class="muted">Your watchlist is empty. Search for a ticker to add it.</p>
+        <p class="muted">{t("watchlist.empty")}</p>
       ) : (
         <table>
-          <caption class="visually-hidden">Watched tickers with their last price, change and trend</caption>
+          <caption class="visually-hidden">{t("watchlist.caption")}</caption>
           <thead>
             <tr>
-              <th scope="col">Ticker</th>
-              <th scope="col" class="num">Price</th>
-              <th scope="col" class="num">Change</th>
-              <th scope="col" class="trend">Trend</th>
+              <th scope="col">{t("watchlist.ticker")}</th>
+              <th scope="col" class="num">{t("watchlist.price")}</th>
+              <th scope="col" class="num">{t("watchlist.change")}</th>
+              <th scope="col" class="trend">{t("watchlist.trend")}</th>
               <th scope="col">
-                <span class="visually-hidden">Remove</span>
+                <span class="visually-hidden">{t("watchlist.remove")}</span>
               </th>
             </tr>
           </thead>
@@ -58,7 +59,7 @@ function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
         <Sparkline points={history.value[ticker] ?? []} />
       </td>
       <td>
-        <button type="button" class="icon" aria-label={`Remove ${ticker} from the watchlist`} onClick={() => removeFromWatchlist(ticker)}>
+        <button type="button" class="icon" aria-label={t("watchlist.removeTicker", { ticker })} onClick={() => removeFromWatchlist(ticker)}>
           ×
         </button>
       </td>
@@ -83,9 +84,9 @@ function AddTicker() {
       try {
         const found = await searchAssets(wanted);
         setResults(found);
-        setMessage(found.length ? null : `No ticker matches “${wanted}”.`);
+        setMessage(found.length ? null : t("watchlist.noMatch", { text: wanted }));
       } catch {
-        setMessage("Search is unavailable right now.");
+        setMessage(t("watchlist.searchUnavailable"));
       }
     }, 200);
     return () => clearTimeout(timer);
@@ -98,11 +99,11 @@ function AddTicker() {
 
   return (
     <div class="add-ticker">
-      <label for="ticker-search">Search tickers</label>
+      <label for="ticker-search">{t("watchlist.search")}</label>
       <input
         id="ticker-search"
         type="search"
-        placeholder="PETR4, Vale, Itaú…"
+        placeholder={t("watchlist.searchPlaceholder")}
         autoComplete="off"
         value={text}
         onInput={(e) => setText(e.currentTarget.value)}
@@ -112,17 +113,17 @@ function AddTicker() {
       />
       {message && <p class="muted" role="status">{message}</p>}
       {results.length > 0 && (
-        <ul class="results" aria-label="Search results">
+        <ul class="results" aria-label={t("watchlist.results")}>
           {results.map((asset) => (
             <li key={asset.ticker}>
               <span>
                 <strong>{asset.ticker}</strong> {asset.name}
               </span>
               {watchlist.value.includes(asset.ticker) ? (
-                <span class="muted">on the list</span>
+                <span class="muted">{t("watchlist.onList")}</span>
               ) : (
-                <button type="button" class="secondary" onClick={() => add(asset.ticker)} aria-label={`Add ${asset.ticker} to the watchlist`}>
-                  Add
+                <button type="button" class="secondary" onClick={() => add(asset.ticker)} aria-label={t("watchlist.addTicker", { ticker: asset.ticker })}>
+                  {t("watchlist.add")}
                 </button>
               )}
             </li>
