@@ -77,16 +77,23 @@ _CANCEL_RESTING: Final = SelfTrade.CANCEL_RESTING
 #
 # Events are slotted dataclasses, not frozen ones: a frozen dataclass sets each field
 # through object.__setattr__, which made building events the book's largest cost (about
-# three times slower). Treat them as immutable all the same.
+# three times slower). Treat them as immutable all the same. Each writes its own
+# `__init__` (init=False): compiled, mypyc makes that one native (~55 ns a call), while
+# the dataclass-generated one stays interpreted (~215 ns). Equality and repr still come
+# from the dataclass.
 
 
-@dataclass(slots=True)
+@dataclass(init=False, slots=True)
 class Accepted:
     order_id: str
     quantity: int
 
+    def __init__(self, order_id: str, quantity: int) -> None:
+        self.order_id = order_id
+        self.quantity = quantity
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Filled:
     """One side of one trade; every trade yields two, the aggressor's first."""
 
@@ -99,30 +106,58 @@ class Filled:
     cumulative: int
     aggressor: bool
 
+    def __init__(
+        self, order_id: str, trade_id: str, side: Side, quantity: int, price: int, leaves: int, cumulative: int, aggressor: bool
+    ) -> None:
+        self.order_id = order_id
+        self.trade_id = trade_id
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+        self.leaves = leaves
+        self.cumulative = cumulative
+        self.aggressor = aggressor
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Cancelled:
     order_id: str
     cancelled: int  # the quantity that will never trade
     cumulative: int
     reason: str
 
+    def __init__(self, order_id: str, cancelled: int, cumulative: int, reason: str) -> None:
+        self.order_id = order_id
+        self.cancelled = cancelled
+        self.cumulative = cumulative
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Rejected:
     order_id: str
     reason: str
 
+    def __init__(self, order_id: str, reason: str) -> None:
+        self.order_id = order_id
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Expired:
     order_id: str
     expired: int
     cumulative: int
     reason: str
 
+    def __init__(self, order_id: str, expired: int, cumulative: int, reason: str) -> None:
+        self.order_id = order_id
+        self.expired = expired
+        self.cumulative = cumulative
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Replaced:
     """A resting order's new total quantity and price. `priority_kept`: it kept its place
     in the queue (same price, quantity not increased); otherwise it went to the back, and
@@ -134,6 +169,16 @@ class Replaced:
     leaves: int
     cumulative: int
     priority_kept: bool
+
+    def __init__(
+        self, order_id: str, quantity: int, price: int, leaves: int, cumulative: int, priority_kept: bool
+    ) -> None:
+        self.order_id = order_id
+        self.quantity = quantity
+        self.price = price
+        self.leaves = leaves
+        self.cumulative = cumulative
+        self.priority_kept = priority_kept
 
 
 Event = Accepted | Filled | Cancelled | Rejected | Expired | Replaced
