@@ -208,16 +208,22 @@ class _Level:
 
 
 class _Resting:
-    """A resting order: the order as submitted (last replaced), what is left of it, and its
-    place in its level's queue. Only LIMIT orders rest, so `order.price` is its level."""
+    """A resting order: its fields as submitted (last replaced), what is left of it, and its
+    place in its level's queue. Only LIMIT orders rest, at `level.price`. It keeps the
+    fields, not the BookOrder: one object per resting order, and a cancel or a fill reads
+    no other (compiled, the ints are unboxed in the object itself)."""
 
-    __slots__ = ("order", "order_id", "remaining", "level", "prev", "next")
+    __slots__ = ("remaining", "prev", "next", "level", "order_id", "side", "quantity", "owner", "time_in_force", "protection")
 
     def __init__(self, order: BookOrder, remaining: int, level: _Level) -> None:
-        self.order = order
-        self.order_id = order.order_id
         self.remaining = remaining
         self.level = level
+        self.order_id = order.order_id
+        self.side = order.side
+        self.quantity = order.quantity  # the total, filled part included
+        self.owner = order.owner
+        self.time_in_force = order.time_in_force
+        self.protection = order.protection
         # Appended at the back of its level.
         self.prev: _Resting | None = level.tail
         self.next: _Resting | None = None
@@ -226,6 +232,11 @@ class _Resting:
         else:
             level.tail.next = self
         level.tail = self
+
+    def as_order(self) -> BookOrder:
+        return BookOrder(
+            self.order_id, self.side, _LIMIT, self.time_in_force, self.quantity, self.level.price, self.protection, self.owner
+        )
 
 
 class _BookSide:
@@ -319,12 +330,12 @@ class Book:
     def quantity(self, order_id: str) -> int | None:
         """A resting order's total quantity (filled part included, as last replaced)."""
         resting = self._index.get(order_id)
-        return resting.order.quantity if resting is not None else None
+        return resting.quantity if resting is not None else None
 
     def order(self, order_id: str) -> BookOrder | None:
         """A resting order as submitted (last replaced)."""
         resting = self._index.get(order_id)
-        return resting.order if resting is not None else None
+        return resting.as_order() if resting is not None else None
 
     def resting(self) -> list[tuple[str, int]]:
         """Every resting order as (order id, price), in a deterministic order (arrival)."""
@@ -389,10 +400,9 @@ class Book:
         resting = self._index.pop(order_id, None)
         if resting is None:
             return []
-        order = resting.order
-        (self._bids if order.side is _BUY else self._asks).remove(resting)
+        (self._bids if resting.side is _BUY else self._asks).remove(resting)
         left = resting.remaining
-        return [Cancelled(order_id, left, order.quantity - left, reason)]
+        return [Cancelled(order_id, left, resting.quantity - left, reason)]
 
     def replace(self, order_id: str, quantity: int | None = None, price: int | None = None, *, match: bool = True) -> list[Event]:
         """Changes a resting order's total quantity (filled part included) and/or price.
@@ -407,7 +417,7 @@ class Book:
         resting = self._index.get(order_id)
         if resting is None:
             return []
-        order = resting.order
+        order = resting.as_order()
         cumulative = order.quantity - resting.remaining
         new_quantity = order.quantity if quantity is None else quantity
         new_price = resting.level.price if price is None else price  # only LIMIT orders rest
@@ -418,7 +428,7 @@ class Book:
         events: list[Event] = [Replaced(order_id, new_quantity, new_price, leaves, cumulative, keeps)]
         new_order = _replace(order, quantity=new_quantity, price=new_price)
         if keeps:  # same place in the queue
-            resting.order = new_order
+            resting.quantity = new_quantity
             resting.remaining = leaves
             return events
         del self._index[order_id]
@@ -486,10 +496,10 @@ class Book:
             bid = bids.levels[bids.sign * bids.keys[-1]].head
             ask = asks.levels[asks.sign * asks.keys[-1]].head
             assert bid is not None and ask is not None  # a level is dropped when it empties
-            if prevent and bid.order.owner is not None and bid.order.owner == ask.order.owner:
+            if prevent and bid.owner is not None and bid.owner == ask.owner:
                 for victim in self._auction_self_trade(bid, ask):
                     self._take_out(victim)
-                    events.append(Cancelled(victim.order_id, victim.remaining, victim.order.quantity - victim.remaining, SELF_TRADE_REASON))
+                    events.append(Cancelled(victim.order_id, victim.remaining, victim.quantity - victim.remaining, SELF_TRADE_REASON))
                 continue
             traded = min(bid.remaining, ask.remaining)
             bid.remaining -= traded
@@ -497,9 +507,8 @@ class Book:
             self._trades += 1
             trade_id = f"{self.trade_prefix}-{self._trades}"
             for resting, aggressor in ((bid, True), (ask, False)):
-                passive = resting.order
                 events.append(
-                    Filled(resting.order_id, trade_id, passive.side, traded, price, resting.remaining, passive.quantity - resting.remaining, aggressor)
+                    Filled(resting.order_id, trade_id, resting.side, traded, price, resting.remaining, resting.quantity - resting.remaining, aggressor)
                 )
                 if not resting.remaining:
                     self._take_out(resting)
@@ -514,7 +523,7 @@ class Book:
 
     def _take_out(self, resting: _Resting) -> None:
         del self._index[resting.order_id]
-        (self._bids if resting.order.side is _BUY else self._asks).remove(resting)
+        (self._bids if resting.side is _BUY else self._asks).remove(resting)
 
     def _rest(self, order: BookOrder, remaining: int, own: _BookSide) -> None:
         """Puts an order at the back of its level (submit inlines this: the hot path)."""
@@ -524,11 +533,10 @@ class Book:
     def expire(self, time_in_force: TimeInForce = TimeInForce.DAY, reason: str = "end of the trading session") -> list[Event]:
         """Removes every resting order of one time in force (DAY at the session's end)."""
         events: list[Event] = []
-        for resting in [r for r in self._index.values() if r.order.time_in_force is time_in_force]:
-            order = resting.order
+        for resting in [r for r in self._index.values() if r.time_in_force is time_in_force]:
             del self._index[resting.order_id]
-            (self._bids if order.side is _BUY else self._asks).remove(resting)
-            events.append(Expired(resting.order_id, resting.remaining, order.quantity - resting.remaining, reason))
+            (self._bids if resting.side is _BUY else self._asks).remove(resting)
+            events.append(Expired(resting.order_id, resting.remaining, resting.quantity - resting.remaining, reason))
         return events
 
     # ------------------------------------------------------------ matching
@@ -561,7 +569,7 @@ class Book:
             if floor is not None and key < floor:
                 break
             for resting in opposite.levels[opposite.sign * key].orders():
-                if owner is not None and resting.order.owner == owner:
+                if owner is not None and resting.owner == owner:
                     if self.self_trade is _CANCEL_RESTING:
                         continue
                     return total
@@ -591,8 +599,7 @@ class Book:
             level = levels[price]
             resting = level.head
             while resting is not None:
-                passive = resting.order
-                if owner is not None and passive.owner == owner:  # a self-trade
+                if owner is not None and resting.owner == owner:  # a self-trade
                     after = resting.next
                     if self._prevent(resting, opposite, order, remaining, events):
                         remaining = 0
@@ -608,7 +615,7 @@ class Book:
                 trade_id = f"{prefix}-{trades}"
                 traded_at = price
                 events.append(Filled(order_id, trade_id, side, traded, price, remaining, quantity - remaining, True))
-                events.append(Filled(resting.order_id, trade_id, passive.side, traded, price, left, passive.quantity - left, False))
+                events.append(Filled(resting.order_id, trade_id, resting.side, traded, price, left, resting.quantity - left, False))
                 if left:
                     break  # the incoming order is done; the resting one stays at the head
                 # Filled: off the head of its level (the level itself goes below, if empty).
@@ -639,7 +646,7 @@ class Book:
             del self._index[resting.order_id]
             opposite.remove(resting)
             events.append(
-                Cancelled(resting.order_id, resting.remaining, resting.order.quantity - resting.remaining, SELF_TRADE_REASON)
+                Cancelled(resting.order_id, resting.remaining, resting.quantity - resting.remaining, SELF_TRADE_REASON)
             )
         if mode is not _CANCEL_RESTING:  # the incoming order goes
             events.append(Cancelled(order.order_id, remaining, order.quantity - remaining, SELF_TRADE_REASON))
