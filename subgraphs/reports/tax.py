@@ -502,6 +502,25 @@ def monthly_report(
     return report
 
 
+def year_reports(
+    trades: Sequence[TaxTrade], year: int, through: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
+) -> list[MonthlyTaxReport]:
+    """The reports of `year`'s months up to `through`'s (a past year: all twelve)."""
+    last = min(_month_of(through), date(year, 12, 1))
+    if last < date(year, 1, 1):
+        return []
+    found = {report.month: report for report in monthly_reports(trades, last, is_business_day, rules_of)}
+    reports = []
+    month = date(year, 1, 1)
+    while month <= last:
+        if month in found:
+            reports.append(found[month])
+        else:  # before the first trade: nothing carried, nothing due
+            reports.append(assess_month(month, [], {}, Carry(), darf_due_date(month, is_business_day), rules_of(month))[0])
+        month = next_month(month)
+    return reports
+
+
 # ------------------------------------------------------------------ the year
 
 
