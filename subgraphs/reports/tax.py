@@ -4,18 +4,20 @@ costs) and a dated table of rules, no I/O. The service hands it the fills and a 
 test; the tests check it against months worked out by hand.
 
 **The rules, and where they come from** (written 2026-12-07; the project's notes in
-../shared/docs/B3.md "Income tax", checked against the sources named here):
+../shared/docs/B3.md "Income tax", checked against the texts named here, read through the
+project's search copies of gov.br/receitafederal and of the laws):
 
 - Rates: 15% on the month's net swing-trade gain on stocks, ETFs and BDRs (Lei 11.033/2004,
-  art. 2, II); 20% on day trades (Lei 8.981/1995, art. 72 as amended, and Lei 9.959/2000);
-  20% on gains from selling FII quotas, swing or day trade (Lei 8.668/1993, art. 18, as
-  amended by Lei 9.779/1999). MP 1.303/2025 would have moved them to one 17.5% rate from
-  2026, but it lapsed unvoted (October 2025), so the table keeps these rates; a later law
-  is a new `TaxRules` row with its own `effective_from`.
+  art. 2, II); 20% on day trades; 20% on gains from selling FII quotas, swing or day trade
+  (Lei 8.668/1993, art. 18, as amended by Lei 9.779/1999) - the rates the Receita's "Bolsa
+  de valores" pages state. MP 1.303/2025 would have moved them to one 17.5% rate from 2026
+  (its art. 74 revoked the day-trade articles of Lei 9.959/2000), but as we understand it
+  the MP lapsed unvoted in October 2025, so the table keeps these rates; a later law is a
+  new `TaxRules` row with its own `effective_from`.
 - Exemption: a month's net gain on stocks in swing trade is exempt when that month's stock
   sales in swing trade total R$ 20,000.00 or less (Lei 11.033/2004, art. 3, I; IN RFB
-  1.585/2015, art. 59). Gross sale value, not net of costs. Not for ETFs, BDRs or FIIs,
-  and never for day trades.
+  1.585/2015). Gross sale value, not net of costs; the month's stock results net first
+  (one figure per month, not per trade). Not for ETFs, BDRs or FIIs, never for day trades.
 - Losses (gov.br/receitafederal, "Bolsa de valores - Compensações"; Lei 8.981/1995, art.
   72, par. 5; IN RFB 1.585/2015): carried forward with no time limit, never back. Day-trade
   losses offset only day-trade gains, swing-trade losses only swing-trade gains; within each,
@@ -24,22 +26,23 @@ test; the tests check it against months worked out by hand.
   pools: COMMON and FII, each SWING_TRADE and DAY_TRADE. The Receita's IRPF program keeps a
   single column for FIIs; we keep their day trades apart as the day-trade rule says, which
   can only differ for a trader who day-trades FIIs at a loss and swing-trades them at a gain.
-  An exempt month's stock gain stays out of the pool (it is not taxed, so it uses no loss);
-  an exempt month's stock loss goes in and is carried (the Receita lets those losses offset
-  later gains - our reading of its IRPF "Perguntas e Respostas", not re-read today).
+  An exempt month's stock gain stays out of the pool: it is declared as exempt income and
+  uses no earlier loss. An exempt month's stock loss goes in and is carried (it is declared
+  in "Renda Variável" and offsets later taxed gains), as brokers' and tax advisers' guides
+  read the Receita's rules.
 - IRRF withheld at source ("dedo-duro"), deducted from the tax due: 0.005% of swing-trade
-  sales (Lei 11.033/2004, art. 2, par. 1), computed per trading day as the brokerage note
-  does (subgraphs.reports.notes: not withheld when R$ 1.00 or less); 1% of the day's
-  positive day-trade result (Lei 9.959/2000, art. 8). The worksheets deduct it per sheet
-  (COMMON or FII), and what a month cannot use is carried to the next months of the same
-  year; what is left in December goes to the annual return (declaração de ajuste), not
-  into January.
+  sales (Lei 11.033/2004, art. 2, par. 1), per trading day as the brokerage note computes it
+  (subgraphs.reports.notes: not withheld when R$ 1.00 or less); 1% of the day's positive
+  day-trade result, the day's day trades netted whatever the asset (Lei 9.959/2000, art. 8;
+  RIR/2018, art. 851). It is deducted from the month's tax of its sheet (COMMON or FII), and
+  what a month cannot use is carried to the next months (RIR/2018, art. 851, par. 4); what
+  is left at the year's end goes to the annual return (par. 5), not into January.
 - DARF: code 6015 (individuals, variable income), due on the last business day of the month
-  after the gain (IN RFB 1.585/2015, art. 63). Business days are B3's (mybroker.calendar),
-  which match the national bank holidays the Receita counts, except that B3 is closed on
-  24 and 31 December, when the Receita's deadline already falls on the 30th or earlier.
-  A total under R$ 10.00 is not paid: it is added to the next month's DARF until the total
-  reaches R$ 10.00 (Lei 9.430/1996, art. 68, par. 1).
+  after the gain. Business days are B3's (mybroker.calendar), which match the national bank
+  holidays the Receita counts, except that B3 is closed on 24 and 31 December, when banks
+  open little or not at all; a December deadline so falls on the 30th or earlier. A total
+  under R$ 10.00 is not paid: it is added to the next month's DARF until the total reaches
+  R$ 10.00, and then paid by that month's deadline (Lei 9.430/1996, art. 68, par. 1).
 
 **Cost basis.** Swing trades follow mybroker.cost_basis (average price with costs, the same
 rule as the wallet and the portfolio). Day trades are counted apart first, as the Receita
@@ -130,9 +133,9 @@ RULES_2004 = TaxRules(
     version="IR-2004",
     effective_from=date(2005, 1, 1),
     source=(
-        "Lei 11.033/2004 arts. 2-3 (15%, R$ 20,000 exemption, 0.005% IRRF); Lei 8.981/1995 art. 72 and "
-        "Lei 9.959/2000 art. 8 (day trade 20%, 1% IRRF); Lei 8.668/1993 art. 18 (FII 20%); IN RFB 1.585/2015; "
-        "Lei 9.430/1996 art. 68 (DARF under R$ 10); MP 1.303/2025 lapsed. Checked 2026-12-07."
+        "Lei 11.033/2004 arts. 2-3 (15%, R$ 20,000 exemption, 0.005% IRRF); Lei 9.959/2000 art. 8 and "
+        "RIR/2018 art. 851 (day trade, 1% IRRF); Lei 8.981/1995 art. 72 (losses); Lei 8.668/1993 art. 18 (FII 20%); "
+        "IN RFB 1.585/2015; Lei 9.430/1996 art. 68 (DARF under R$ 10); MP 1.303/2025 lapsed. Checked 2026-12-07."
     ),
     rates={
         (AssetCategory.STOCK, TradeKind.SWING_TRADE): Decimal("15") * PERCENT,
@@ -286,15 +289,16 @@ def irrf_by_category(realised: Sequence[Realised], rules_of: Callable[[date], Ta
         if irrf > rules.irrf_not_withheld_up_to:
             for category, amount in allocate(irrf, swing).items():
                 withheld[(on, category, TradeKind.SWING_TRADE)] = amount
-        for sheet in TaxSheet:
-            day_trades: dict[AssetCategory, Decimal] = defaultdict(lambda: ZERO)
-            for item in items:
-                if item.kind is TradeKind.DAY_TRADE and SHEET_OF[item.category] is sheet:
-                    day_trades[item.category] += item.result
-            net = sum(day_trades.values(), ZERO)
-            if net > 0:
-                for category, amount in allocate(cents(net * rules.irrf_day_trade_rate), day_trades).items():
-                    withheld[(on, category, TradeKind.DAY_TRADE)] = amount
+        # The day's day trades net against each other, whatever the asset (Lei 9.959/2000,
+        # art. 8, par. 2); the 1% on a positive net goes to the categories that gained.
+        day_trades: dict[AssetCategory, Decimal] = defaultdict(lambda: ZERO)
+        for item in items:
+            if item.kind is TradeKind.DAY_TRADE:
+                day_trades[item.category] += item.result
+        net = sum(day_trades.values(), ZERO)
+        if net > 0:
+            for category, amount in allocate(cents(net * rules.irrf_day_trade_rate), day_trades).items():
+                withheld[(on, category, TradeKind.DAY_TRADE)] = amount
     return withheld
 
 

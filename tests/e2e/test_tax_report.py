@@ -104,7 +104,7 @@ async def test_a_day_trade_month_through_the_router(with_fees):
         summary = (await trader.execute(YEAR, {"y": month.year}))["me"]["taxYearSummary"]
         held = {p["asset"]["ticker"]: p for p in summary["positions"]}
         assert set(held) == {"VALE3", "HGLG11"} and held["HGLG11"]["category"] == "FII" and held["VALE3"]["category"] == "STOCK"
-        for ticker, order in kept.items():
+        for ticker in kept:
             paid = -sum((D(line["amount"]) for line in cash[ticker] if line["type"] in ("BUY", "FEE")), D(0))
             assert (D(held[ticker]["cost"]), D(held[ticker]["costPreviousYear"])) == (paid, 0), ticker
         assert summary["months"][-1]["month"] == f"{month:%Y-%m}"

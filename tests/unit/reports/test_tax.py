@@ -85,6 +85,19 @@ def test_a_day_trade_month_is_taxed_at_20_percent_without_exemption():
     assert (june.darf.amount, june.darf.due_date) == (D("18.29"), date(2025, 7, 31))
 
 
+def test_a_days_day_trades_net_before_the_1_percent_whatever_the_asset():
+    trades = [
+        buy("2025-06-02", "PETR4", 100, "30.00"), sell("2025-06-02", "PETR4", 100, "31.00"),  # +100.00
+        buy("2025-06-02", "HGLG11", 10, "160.00", category=FII), sell("2025-06-02", "HGLG11", 10, "156.00", category=FII),  # -40.00
+    ]
+    june = report(trades, "2025-06")
+    # The day's day trades net to 60.00: IRRF 0.60, all on the category that gained.
+    assert (june.category(STOCK, DAY).irrf, june.category(FII, DAY).irrf) == (D("0.60"), 0)
+    # The pools stay apart: stocks' 100.00 taxed at 20% (20.00), the FII's 40.00 loss carried.
+    assert (june.pool(TaxSheet.COMMON, DAY).tax_due, june.pool(TaxSheet.FII, DAY).loss_carried_out) == (D("20.00"), D("40.00"))
+    assert june.darf.amount == D("19.40")
+
+
 def test_a_day_trade_leaves_the_average_of_the_shares_held_before():
     # 100 ITUB4 held at 30.00; next day 100 bought at 32.00 and 200 sold at 33.00: 100 are a
     # day trade (3,300.00 - 3,200.00 = 100.00), 100 a swing sale against 30.00 (300.00).
