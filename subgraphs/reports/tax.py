@@ -240,13 +240,15 @@ def realise(trades: Iterable[TaxTrade]) -> tuple[list[Realised], dict[str, Basis
             result = (sell_value - sell_costs) - (buy_value + buy_costs)
             realised.append(Realised(on, ticker, category[ticker], TradeKind.DAY_TRADE, sell_value, result))
         basis = positions.get(ticker, Basis())
+        before = basis.realized
         if d.bought > matched:
             rest = d.bought - matched
             basis = apply_trade(basis, OrderSide.BUY, rest, _share(d.bought_value, rest, d.bought), _share(d.bought_costs, rest, d.bought))
+            if basis.realized != before:  # covering a short (the broker allows none; a projection takes what comes)
+                realised.append(Realised(on, ticker, category[ticker], TradeKind.SWING_TRADE, ZERO, basis.realized - before))
         elif d.sold > matched:
             rest = d.sold - matched
             value = _share(d.sold_value, rest, d.sold)
-            before = basis.realized
             basis = apply_trade(basis, OrderSide.SELL, rest, value, _share(d.sold_costs, rest, d.sold))
             realised.append(Realised(on, ticker, category[ticker], TradeKind.SWING_TRADE, value, basis.realized - before))
         positions[ticker] = basis

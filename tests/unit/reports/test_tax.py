@@ -3,7 +3,7 @@
 6015 due on the last B3 business day of the next month, under R$ 10.00 carried)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mybroker.calendar import B3Calendar
+from mybroker.fees import FeeSchedule
 from mybroker.trading import OrderSide
+from subgraphs.reports.domain import Fill
+from subgraphs.reports.notes import brokerage_note, fill_costs
 from subgraphs.reports.tax import (
     RULES_2004,
     AssetCategory,
@@ -282,3 +285,21 @@ def test_a_days_trades_split_into_day_and_swing_lose_no_centavo(fills):
     assert sum((r.sales for r in realised), D(0)) == sum((t.value for t in sold), D(0))
     net = sum(t.quantity if t.side is OrderSide.BUY else -t.quantity for t in trades)
     assert positions["PETR4"].quantity == net
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.sampled_from(["PETR4", "VALE3", "HGLG11"]), st.integers(1, 3000),
+                          st.integers(500, 20000)), min_size=1, max_size=10))
+def test_the_swing_irrf_is_the_brokerage_notes(fills):
+    """The tax's dedo-duro of a day is what the day's brokerage note withholds, to the centavo."""
+    start = datetime(2025, 3, 10, 13, 0, tzinfo=timezone.utc)
+    held = [Fill(f"h-{t}", f"h-{t}", "u-1", t, OrderSide.BUY, 100_000, D("10.00"), start - timedelta(days=3)) for t in ("PETR4", "VALE3", "HGLG11")]
+    day = [Fill(f"x-{n}", f"o-{n}", "u-1", ticker, OrderSide(side), quantity, D(price) / 100, start + timedelta(minutes=n))
+           for n, (side, ticker, quantity, price) in enumerate(fills)]
+    costs = fill_costs(held + day, FeeSchedule())
+    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), day, costs)
+    category = {"PETR4": STOCK, "VALE3": STOCK, "HGLG11": FII}
+    trades = [TaxTrade(CALENDAR.trading_day(f.executed_at), f.ticker, category[f.ticker], f.side, f.quantity, f.value, costs[f.execution_id].total)
+              for f in held + day]
+    march = report(trades, "2025-03")
+    assert sum((c.irrf for c in march.categories if c.kind is SWING), D(0)) == note.irrf

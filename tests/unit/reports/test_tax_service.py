@@ -2,12 +2,13 @@
 entity fetch), on the fills the projection records, with the product's fees on."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import update
 
 from mybroker.auth import Caller
+from mybroker.calendar import ManualClock
 from mybroker.fees import FeeSchedule
 from mybroker.graphql import GraphQLContext, format_error
 from subgraphs.reports.schema import schema
@@ -112,6 +113,20 @@ async def test_a_malformed_or_future_month_is_bad_user_input(env, month, says):
     assert found is None and len(errors) == 1
     code, message = errors[0]
     assert code == "BAD_USER_INPUT" and says in message
+
+
+async def test_a_month_starts_with_its_first_trading_day_on_the_shared_clock(env):
+    # Monday 31/03/2025, 17:00 in Brasília: still March's trading day, April has not started.
+    clock = ManualClock(datetime(2025, 3, 31, 20, 0, tzinfo=timezone.utc))
+    env.service.clock = clock.now
+    _, errors = await ask(env, REPORT, m="2025-04")
+    assert [code for code, _ in errors] == ["BAD_USER_INPUT"]
+    # Past 18:00 the trading day rolls to Tuesday 01/04: trades now count for April.
+    clock.advance(timedelta(hours=2))
+    found, errors = await ask(env, REPORT, m="2025-04")
+    assert not errors and found["taxReport"]["month"] == "2025-04"
+    _, errors = await ask(env, YEAR, y=2026)
+    assert [code for code, _ in errors] == ["BAD_USER_INPUT"]
 
 
 async def test_a_future_year_is_bad_user_input(env):
