@@ -140,3 +140,23 @@ async def test_another_traders_tax_is_forbidden(env):
     assert [code for code, _ in errors] == ["FORBIDDEN"]
     _, errors = await ask(env, YEAR, user="u-1", caller="u-2", y=2025)
     assert [code for code, _ in errors] == ["FORBIDDEN"]
+
+
+def test_the_tax_part_of_the_contract_is_served_exactly():
+    from graphql import GraphQLEnumType
+
+    from tests.contract.test_contract import additions_schema
+
+    contract, served = additions_schema(), schema._schema
+
+    def shape(graphql_type):
+        if isinstance(graphql_type, GraphQLEnumType):
+            return sorted(graphql_type.values)
+        return {name: (str(f.type), {a: str(arg.type) for a, arg in f.args.items()}) for name, f in graphql_type.fields.items()}
+
+    names = ("TaxReport", "TaxCategoryResult", "TaxLossPool", "TaxWithholding", "Darf", "TaxYearSummary", "TaxYearPosition",
+             "TradeKind", "TaxSheet", "AssetType")
+    for name in names:
+        assert shape(served.get_type(name)) == shape(contract.get_type(name)), name
+    user = {k: v for k, v in shape(served.get_type("User")).items() if k.startswith("tax")}
+    assert user == {k: v for k, v in shape(contract.get_type("User")).items() if k.startswith("tax")} and len(user) == 2
