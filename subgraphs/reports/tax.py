@@ -122,7 +122,7 @@ class TaxRules:
     darf_code: str
 
     def rate(self, sheet: TaxSheet, kind: TradeKind) -> Decimal:
-        """The one rate of a pool: every category in it is taxed alike (checked below)."""
+        """The one rate of a pool: every category in it must be taxed alike, or the table is wrong."""
         rates = {self.rates[(category, kind)] for category in CATEGORIES if SHEET_OF[category] is sheet}
         if len(rates) != 1:
             raise ValueError(f"{self.version}: the categories of {sheet.value} {kind.value} must share one rate")
