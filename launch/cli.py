@@ -181,12 +181,18 @@ def _cli_sdl_headers() -> dict[str, str]:
 
 
 async def _load_supergraph_sdl(args) -> str:
-    from router.discovery import compose_from_urls
+    """The supergraph's SDL, or exit with one sentence: a subgraph unreachable or refusing
+    (the internal secret), or subgraphs that do not compose."""
+    from router.compose import CompositionError
+    from router.discovery import SubgraphSdlError, compose_from_urls
 
     if args.supergraph:
         return Path(args.supergraph).read_text(encoding="utf-8")
     if args.subgraph:
-        return await compose_from_urls(_subgraph_args(args.subgraph), headers=_cli_sdl_headers())
+        try:
+            return await compose_from_urls(_subgraph_args(args.subgraph), headers=_cli_sdl_headers())
+        except (SubgraphSdlError, CompositionError) as error:
+            raise SystemExit(f"mybroker {args.command}: {error}") from None
     raise SystemExit("give --supergraph FILE or one --subgraph NAME=URL per subgraph")
 
 

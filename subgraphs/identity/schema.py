@@ -70,7 +70,9 @@ class TotpSetup:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="the caller; null without a valid token")
+    # Shareable: orders and reports answer `me` too (its key only), so `me { orders wallet }`
+    # starts in orders, not with a hop through identity (docs/design.md, "`me` in one hop").
+    @strawberry.federation.field(shareable=True, description="the caller; null without a valid token")
     async def me(self, info: Info) -> User | None:
         return _maybe(await info.context.service.me(info.context.caller))
 

@@ -306,6 +306,12 @@ def _all(orders: list[domain.Order]) -> list[Order]:
 
 @strawberry.type
 class Query:
+    @strawberry.federation.field(shareable=True, description="the caller; null without a valid token")
+    def me(self, info: Info) -> User | None:
+        # identity's `me`, its key only (docs/design.md, "`me` in one hop").
+        user_id = info.context.caller.user_id
+        return None if user_id is None else User(id=strawberry.ID(user_id))
+
     @strawberry.field(description="one of the caller's orders; null if it does not exist or belongs to someone else")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         return _maybe(await info.context.service.order(info.context.caller, id))

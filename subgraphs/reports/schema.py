@@ -1,7 +1,7 @@
 """The reports subgraph's GraphQL types: it adds `User.portfolio` and references assets.
 
-It owns no root field, so its Query holds only the federation machinery (`_entities`,
-`_service`); the router reaches `portfolio` through a User entity fetch."""
+Its one root field is identity's `me`, shared (its key only), so the router answers
+`me { portfolio }` here alone; otherwise it reaches `portfolio` through a User entity fetch."""
 from __future__ import annotations
 
 import base64
@@ -325,4 +325,13 @@ class User:
         )
 
 
-schema = federation_schema(types=[User])
+@strawberry.type
+class Query:
+    @strawberry.federation.field(shareable=True, description="the caller; null without a valid token")
+    def me(self, info: Info) -> User | None:
+        # identity's `me`, its key only (docs/design.md, "`me` in one hop").
+        user_id = info.context.caller.user_id
+        return None if user_id is None else User(id=strawberry.ID(user_id))
+
+
+schema = federation_schema(query=Query, types=[User])

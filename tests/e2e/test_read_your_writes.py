@@ -4,6 +4,7 @@ of the shares just bought is accepted (the issue: FILLED seconds before the wall
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -58,3 +59,19 @@ async def one_trader(trader) -> None:
 async def test_fills_and_cancels_are_in_the_wallet_and_portfolio_when_the_order_says_so(new_client):
     traders = [await signed_up(new_client, n) for n in range(TRADERS)]
     await asyncio.gather(*(one_trader(trader) for trader in traders))
+
+
+async def test_one_answer_reads_the_orders_before_the_wallet(platform, http):
+    """Within one answer too: `me { orders wallet }` starts in orders (its shared `me`, no
+    hop through identity) and reads the wallet after it, so an order that reads FILLED
+    there is already in the wallet beside it. `me { portfolio }` is one fetch."""
+
+    async def fetches(query: str) -> list[str]:
+        headers = {"Apollo-Query-Plan-Experimental": "1"}
+        async with http.post(platform.router_url, json={"query": query}, headers=headers) as response:
+            plan = (await response.json())["extensions"]["queryPlan"]
+        return re.findall(r'Fetch\(service: "(\w+)"\)', plan)
+
+    assert await fetches("{ me { orders(first: 10) { id status } wallet { available blocked } } }") == ["orders", "wallet"]
+    assert await fetches("{ me { portfolio { marketValue } } }") == ["reports"]
+    assert await fetches("{ me { name wallet { available } } }") == ["identity", "wallet"]
