@@ -23,7 +23,7 @@ shares waits (the next pass tries again) rather than change the quantity an open
 holds."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -138,7 +138,7 @@ def parse_event(raw: Any, *, illustrative: bool = False) -> CorporateEvent:
         raise _refused(event_id, f"'description' must be a text of at most {MAX_DESCRIPTION} characters.")
     record_date = _date(raw, "recordDate", event_id)
     assert record_date is not None
-    common = dict(
+    common = CorporateEvent(
         id=event_id, ticker=ticker.strip().upper(), kind=kind, record_date=record_date,
         approved_on=_date(raw, "approvedOn", event_id, required=False), description=description,
         illustrative=bool(raw.get("illustrative", illustrative)),
@@ -148,14 +148,14 @@ def parse_event(raw: Any, *, illustrative: bool = False) -> CorporateEvent:
         assert payment_date is not None
         if payment_date < record_date:
             raise _refused(event_id, "'paymentDate' cannot be before 'recordDate'.")
-        return CorporateEvent(**common, payment_date=payment_date, amount_per_share=_positive_decimal(raw, "amountPerShare", event_id))
+        return replace(common, payment_date=payment_date, amount_per_share=_positive_decimal(raw, "amountPerShare", event_id))
     new, old = _positive_int(raw, "ratioNew", event_id), _positive_int(raw, "ratioOld", event_id)
     if kind is EventKind.SPLIT and new <= old:
         raise _refused(event_id, "a SPLIT gives more shares than it takes: 'ratioNew' must be above 'ratioOld'.")
     if kind is EventKind.REVERSE_SPLIT and new >= old:
         raise _refused(event_id, "a REVERSE_SPLIT gives fewer shares than it takes: 'ratioNew' must be below 'ratioOld'.")
     fraction_price = _positive_decimal(raw, "fractionPrice", event_id) if kind is EventKind.REVERSE_SPLIT else None
-    return CorporateEvent(**common, ratio_new=new, ratio_old=old, fraction_price=fraction_price)
+    return replace(common, ratio_new=new, ratio_old=old, fraction_price=fraction_price)
 
 
 def parse_events(document: Any) -> list[CorporateEvent]:
