@@ -345,7 +345,15 @@ async def unfinished_corporate_events(session: AsyncSession) -> list[CorporateEv
 
 
 async def mark_corporate_event_done(session: AsyncSession, event_id: str, now: datetime) -> None:
-    await session.execute(insert(corporate_events_done).values(event_id=event_id, done_at=now))
+    """Idempotent: two replicas finishing the same event at once both succeed."""
+    seen = await session.execute(select(corporate_events_done.c.event_id).where(corporate_events_done.c.event_id == event_id))
+    if seen.first() is not None:
+        return
+    try:
+        async with session.begin_nested():  # the other replica's insert may land in between
+            await session.execute(insert(corporate_events_done).values(event_id=event_id, done_at=now))
+    except IntegrityError:
+        pass
 
 
 async def holders_ever(session: AsyncSession, ticker: str) -> list[str]:
