@@ -95,7 +95,7 @@ def _date(raw: Mapping[str, Any], name: str, event_id: str, required: bool = Tru
         raise _refused(event_id, f"'{name}' must be a date (YYYY-MM-DD), not {value!r}.") from None
 
 
-def _positive_decimal(raw: Mapping[str, Any], name: str, event_id: str) -> Decimal:
+def _positive_decimal(raw: Mapping[str, Any], name: str, event_id: str, places: int = 8) -> Decimal:
     value = raw.get(name)
     if not isinstance(value, str):  # as money everywhere: a string, never a JSON number
         raise _refused(event_id, f"'{name}' is required, as a string of digits (\"0.45\").")
@@ -105,8 +105,8 @@ def _positive_decimal(raw: Mapping[str, Any], name: str, event_id: str) -> Decim
         raise _refused(event_id, f"'{name}' must be a decimal number, not {value!r}.") from None
     if not amount.is_finite() or amount <= 0:
         raise _refused(event_id, f"'{name}' must be above zero.")
-    if amount.as_tuple().exponent < -8:  # type: ignore[operator]  # finite: the exponent is an int
-        raise _refused(event_id, f"'{name}' may have at most 8 decimal places.")
+    if amount.as_tuple().exponent < -places:  # type: ignore[operator]  # finite: the exponent is an int
+        raise _refused(event_id, f"'{name}' may have at most {places} decimal places.")
     return amount
 
 
@@ -154,7 +154,8 @@ def parse_event(raw: Any, *, illustrative: bool = False) -> CorporateEvent:
         raise _refused(event_id, "a SPLIT gives more shares than it takes: 'ratioNew' must be above 'ratioOld'.")
     if kind is EventKind.REVERSE_SPLIT and new >= old:
         raise _refused(event_id, "a REVERSE_SPLIT gives fewer shares than it takes: 'ratioNew' must be below 'ratioOld'.")
-    fraction_price = _positive_decimal(raw, "fractionPrice", event_id) if kind is EventKind.REVERSE_SPLIT else None
+    # A price, in centavos as every price at B3.
+    fraction_price = _positive_decimal(raw, "fractionPrice", event_id, places=2) if kind is EventKind.REVERSE_SPLIT else None
     return replace(common, ratio_new=new, ratio_old=old, fraction_price=fraction_price)
 
 

@@ -33,6 +33,13 @@ CorporateEventKind = strawberry.enum(
 )
 
 
+def per_share_text(amount: Decimal) -> str:
+    """0.45000000 -> "0.45", 0.45370000 -> "0.4537", 1 -> "1.00"."""
+    text = format(amount.normalize(), "f")
+    places = len(text.partition(".")[2])
+    return text if places >= 2 else format(amount.quantize(Decimal("0.01")), "f")
+
+
 @strawberry.type(description="a dividend, JCP, split or reverse split of an asset, as the wallet applies it to the holders at the close of its record date")
 class CorporateEvent:
     id: strawberry.ID
@@ -41,7 +48,10 @@ class CorporateEvent:
     record_date: dt.date = strawberry.field(description="data com: whoever holds the shares at the close of this B3 session takes part")
     ex_date: dt.date = strawberry.field(description="the first B3 session without the right: shares bought from then on do not take part")
     payment_date: dt.date | None = strawberry.field(description="DIVIDEND and JCP: the day the cash is credited")
-    amount_per_share: Decimal | None = strawberry.field(description="DIVIDEND and JCP: gross per share, as declared (may have more than two places)")
+    amount_per_share: str | None = strawberry.field(
+        description='DIVIDEND and JCP: gross per share as declared, a decimal string of at least two and at most eight places ("0.45", "0.4537"); '
+        "companies declare more places than a Decimal holds"
+    )
     ratio_new: int | None = strawberry.field(description="SPLIT and REVERSE_SPLIT: ratioNew shares for every ratioOld held")
     ratio_old: int | None
     fraction_price: Decimal | None = strawberry.field(
@@ -54,7 +64,9 @@ class CorporateEvent:
     def from_domain(cls, event: corporate_events.CorporateEvent, ex_date: dt.date) -> "CorporateEvent":
         return cls(
             id=strawberry.ID(event.id), ticker=event.ticker, kind=event.kind, record_date=event.record_date, ex_date=ex_date,
-            payment_date=event.payment_date, amount_per_share=event.amount_per_share, ratio_new=event.ratio_new,
+            payment_date=event.payment_date,
+            amount_per_share=None if event.amount_per_share is None else per_share_text(event.amount_per_share),
+            ratio_new=event.ratio_new,
             ratio_old=event.ratio_old, fraction_price=event.fraction_price, description=event.description,
             illustrative=event.illustrative,
         )

@@ -105,7 +105,7 @@ corporate_events = Table(
     Column("amount_per_share", FixedDecimal(8)),
     Column("ratio_new", Integer),
     Column("ratio_old", Integer),
-    Column("fraction_price", FixedDecimal(8)),
+    Column("fraction_price", FixedDecimal(2)),
     Column("approved_on", Date()),
     Column("description", String(300), nullable=False),
     Column("illustrative", Boolean(), nullable=False),

@@ -144,5 +144,7 @@ def test_a_split_must_give_more_shares_and_a_reverse_split_fewer():
         parse_event({**base, "kind": "SPLIT", "ratioNew": 1, "ratioOld": 2})
     with pytest.raises(DomainError):
         parse_event({**base, "kind": "REVERSE_SPLIT", "ratioNew": 1, "ratioOld": 10})  # no fractionPrice
+    with pytest.raises(DomainError, match="at most 2 decimal places"):
+        parse_event({**base, "kind": "REVERSE_SPLIT", "ratioNew": 1, "ratioOld": 10, "fractionPrice": "158.005"})  # a price: centavos
     with pytest.raises(DomainError):
         parse_events({"events": [{**base, "kind": "SPLIT", "ratioNew": 2, "ratioOld": 1}] * 2})  # the id twice

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column('amount_per_share', mybroker.db.FixedDecimal(8), nullable=True),
         sa.Column('ratio_new', sa.Integer(), nullable=True),
         sa.Column('ratio_old', sa.Integer(), nullable=True),
-        sa.Column('fraction_price', mybroker.db.FixedDecimal(8), nullable=True),
+        sa.Column('fraction_price', mybroker.db.FixedDecimal(2), nullable=True),
         sa.Column('approved_on', sa.Date(), nullable=True),
         sa.Column('description', sa.String(length=300), nullable=False),
         sa.Column('illustrative', sa.Boolean(), nullable=False),
