@@ -212,3 +212,61 @@ async def test_a_record_date_that_is_not_a_b3_session_is_refused(events):
     christmas_eve = {"events": [{**PETR4_INCOME["events"][0], "recordDate": "2026-12-24"}]}
     with pytest.raises(DomainError, match="not a B3 session"):
         await events.load(parse_events(christmas_eve))
+
+
+async def test_a_crash_mid_application_leaves_nothing_and_the_next_pass_pays_once(wallet, service, events, clock, monkeypatch):
+    from subgraphs.wallet import corporate_events_service
+
+    await trade(service, "alice", "BUY", "PETR4", 100, "30.00")
+    await events.load(parse_events(PETR4_INCOME))
+    clock.set(PAYMENT_DAY)
+    real = corporate_events_service.applied_message
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the process dies after the ledger lines, before the commit")
+
+    monkeypatch.setattr(corporate_events_service, "applied_message", crash)
+    with pytest.raises(RuntimeError):
+        await events.apply_due()
+    assert await lines(service, "alice", *INCOME) == [], "the cash and its lines rolled back with the application"
+    assert (await service.wallet(Caller("alice"), "alice")).available == D("0.00")
+
+    monkeypatch.setattr(corporate_events_service, "applied_message", real)
+    assert (await events.apply_due()).applied == 2
+    assert (await events.apply_due()).applied == 0
+    assert len(await lines(service, "alice", *INCOME)) == 3
+    assert (await service.wallet(Caller("alice"), "alice")).available == D("61.50")
+
+
+async def test_the_job_applies_due_events_by_itself_and_a_failed_pass_does_not_stop_it(wallet, service, clock):
+    import asyncio
+
+    from subgraphs.wallet.corporate_events_job import CorporateEventsJob
+
+    class Flaky(CorporateEventsService):
+        """Fails its first pass (the database away), then tells the test each pass ended."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.passes = 0
+            self.second_pass = asyncio.Event()
+
+        async def apply_due(self):
+            self.passes += 1
+            if self.passes == 1:
+                raise ConnectionError("database away")
+            result = await super().apply_due()
+            self.second_pass.set()
+            return result
+
+    await trade(service, "alice", "BUY", "PETR4", 100, "30.00")
+    flaky = Flaky(wallet.db, clock=clock.now)
+    await flaky.load(parse_events(PETR4_INCOME))
+    clock.set(PAYMENT_DAY)
+    job = CorporateEventsJob(flaky, interval=0.01)
+    await job.start()
+    try:
+        await asyncio.wait_for(flaky.second_pass.wait(), timeout=10)
+    finally:
+        await job.stop()
+    assert len(await lines(service, "alice", *INCOME)) == 3
