@@ -158,9 +158,10 @@ class CorporateEventsService:
             if event.kind.pays_cash:
                 assert event.amount_per_share is not None and event.payment_date is not None
                 gross = cents(event.amount_per_share * entitled)
+                if gross == 0:  # a few shares of a tiny amount: under a centavo, nothing to credit
+                    return "applied"
                 withheld = await self._withholding(tx.session, wallet.id, event, gross)
-                if gross > 0:
-                    wallet.receive_income(TransactionType(event.kind.value), event.ticker, entitled, gross, withheld, event.id)
+                wallet.receive_income(TransactionType(event.kind.value), event.ticker, entitled, gross, withheld, event.id)
                 applied_on = event.payment_date
             else:
                 assert event.ratio_new is not None and event.ratio_old is not None

@@ -270,3 +270,14 @@ async def test_the_job_applies_due_events_by_itself_and_a_failed_pass_does_not_s
     finally:
         await job.stop()
     assert len(await lines(service, "alice", *INCOME)) == 3
+
+
+async def test_a_payment_under_a_centavo_credits_nothing_and_is_done(wallet, service, events, clock):
+    await trade(service, "alice", "BUY", "PETR4", 1, "30.00")  # the fractional market: one share
+    await events.load(parse_events({"events": [
+        {"id": "tiny", "ticker": "PETR4", "kind": "JCP", "recordDate": "2026-12-15", "paymentDate": "2026-12-29", "amountPerShare": "0.004"},
+    ]}))
+    clock.set(PAYMENT_DAY)
+    assert (await events.apply_due()).finished == ("tiny",)
+    assert await lines(service, "alice", *INCOME) == []
+    assert (await events.apply_due()).applied == 0
