@@ -2,7 +2,7 @@
 objects. Every function takes the session of the caller's transaction; none commits."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -106,6 +106,7 @@ async def record_corporate_event(session: AsyncSession, applied: Any, now: datet
                     user_id=applied.user_id, event_id=applied.event_id, ticker=applied.ticker, kind=applied.kind,
                     record_date=applied.record_date, applied_on=applied.applied_on, entitled=applied.entitled,
                     gross=applied.gross, withheld=applied.withheld, fraction_cash=applied.fraction_cash, received_at=now,
+                    ratio_new=applied.ratio_new, ratio_old=applied.ratio_old,
                 )
             )
     except IntegrityError:
@@ -124,6 +125,17 @@ async def income_of(session: AsyncSession, user_id: str) -> list[IncomeReceived]
         IncomeReceived(row.event_id, row.ticker, row.kind, row.record_date, row.applied_on, row.entitled, row.gross, row.withheld)
         for row in rows
     ]
+
+
+async def splits_of(session: AsyncSession, user_id: str) -> list[tuple[date, str, int, int, int, Decimal]]:
+    """The splits and reverse splits applied to the user, by ex-date: (ex-date, ticker,
+    entitled, ratio new, ratio old, the fraction's cash)."""
+    rows = await session.execute(
+        select(R.applied_on, R.ticker, R.entitled, R.ratio_new, R.ratio_old, R.fraction_cash)
+        .where(R.user_id == user_id, R.ratio_new.is_not(None), R.ratio_old.is_not(None))
+        .order_by(R.applied_on, R.event_id)
+    )
+    return [(row.applied_on, row.ticker, row.entitled, row.ratio_new, row.ratio_old, row.fraction_cash) for row in rows]
 
 
 def _holding(row: Any) -> Holding:

@@ -205,13 +205,18 @@ class ReportsService:
             raise bad_input(f"Não há calendário da B3 antes de {self.calendar.first:%Y-%m} (no B3 calendar before {self.calendar.first:%Y-%m}).")
         return first
 
-    async def _tax_trades(self, user_id: str) -> list[tax.TaxTrade]:
+    async def _tax_trades(self, user_id: str) -> list[tax.TaxTrade | tax.TaxSplit]:
         """The trader's fills as the tax sees them: on their B3 trading day, with the costs the
-        wallet charged, in the category the catalog gives (an asset it lacks counts as a stock)."""
-        async with self.db.read() as session:
+        wallet charged, in the category the catalog gives (an asset it lacks counts as a stock);
+        and the splits the wallet applied, on their ex-dates."""
+        async with self.db.snapshot() as session:
             every = await repository.fills_of(session, user_id)
+            splits = await repository.splits_of(session, user_id)
         costs = fill_costs(every, self.fees)
         return [
+            tax.TaxSplit(day, ticker, category_of(ticker), entitled, new, old, fraction_cash)
+            for day, ticker, entitled, new, old, fraction_cash in splits
+        ] + [
             tax.TaxTrade(
                 day=self.calendar.trading_day(fill.executed_at),
                 ticker=fill.ticker,

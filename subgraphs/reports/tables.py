@@ -53,6 +53,9 @@ corporate_events_received = Table(
     Column("withheld", FixedDecimal(2), nullable=False),
     Column("fraction_cash", FixedDecimal(2), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
+    # SPLIT and REVERSE_SPLIT: ratio_new shares for every ratio_old (the tax replays them).
+    Column("ratio_new", Integer, nullable=True),
+    Column("ratio_old", Integer, nullable=True),
 )
 
 outbox, inbox = messaging_tables(metadata)

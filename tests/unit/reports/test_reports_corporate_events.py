@@ -65,3 +65,11 @@ async def test_other_wallet_lines_leave_the_portfolio_alone(env):
     await publish(env, line)
     portfolio = await env.service.portfolio(Caller("u-1"), "u-1")
     assert (portfolio.positions[0].quantity, portfolio.income) == (100, ())
+
+
+async def test_the_tax_years_positions_follow_a_split(env):
+    await env.fill("u-1", "BBAS3", "BUY", 100, "22.30")  # in 2025 (the helper's date)
+    await publish(env, applied("u-1", "split", "BBAS3", "SPLIT", 100, ratio=(2, 1)))  # ex-date 2026-12-29
+    positions, _months = await env.service.tax_year(Caller("u-1"), "u-1", 2026)
+    [line] = positions
+    assert (line.ticker, line.quantity, line.cost, line.cost_previous_year) == ("BBAS3", 200, D("2230.00"), D("2230.00"))

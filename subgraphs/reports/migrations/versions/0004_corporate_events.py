@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column('withheld', mybroker.db.FixedDecimal(2), nullable=False),
         sa.Column('fraction_cash', mybroker.db.FixedDecimal(2), nullable=False),
         sa.Column('received_at', mybroker.db.UtcDateTime(), nullable=False),
+        sa.Column('ratio_new', sa.Integer(), nullable=True),
+        sa.Column('ratio_old', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('user_id', 'event_id'),
     )
 
