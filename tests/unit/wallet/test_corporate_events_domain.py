@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mybroker import cost_basis
 from mybroker.errors import DomainError, ErrorCode
@@ -148,3 +150,23 @@ def test_a_split_must_give_more_shares_and_a_reverse_split_fewer():
         parse_event({**base, "kind": "REVERSE_SPLIT", "ratioNew": 1, "ratioOld": 10, "fractionPrice": "158.005"})  # a price: centavos
     with pytest.raises(DomainError):
         parse_events({"events": [{**base, "kind": "SPLIT", "ratioNew": 2, "ratioOld": 1}] * 2})  # the id twice
+
+
+@given(
+    quantity=st.integers(min_value=1, max_value=1_000_000),
+    average=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000"), places=6),
+    later=st.integers(min_value=0, max_value=10_000),
+    ratio=st.tuples(st.integers(min_value=1, max_value=50), st.integers(min_value=1, max_value=50)).filter(lambda r: r[0] != r[1]),
+)
+def test_a_split_keeps_the_cost_whatever_the_ratio(quantity, average, later, ratio):
+    """The shares kept and the fraction that leaves cost, together, what the position cost
+    (to the average's sixth place per share), and the quantity is the entitled shares times
+    the ratio, rounded down, plus those bought after the record date."""
+    new, old = ratio
+    held = quantity + later
+    result = cost_basis.split(held, average, quantity, new, old)
+    assert result.quantity == held + result.added == (quantity * new) // old + later
+    assert Decimal(result.fraction_numerator) / old < 1
+    before = average * held
+    after = result.average_price * result.quantity + average * result.fraction_numerator / new
+    assert abs(after - before) <= Decimal("0.0000005") * max(result.quantity, 1)
