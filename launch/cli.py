@@ -8,6 +8,7 @@
   mybroker migrate [SERVICE ...]     apply the subgraphs' schema migrations (all five by default)
   mybroker bench NAME [--ops N]      run a benchmark by name (matching, router, subscriptions, orders, abuse)
   mybroker reconcile [--wait S]      one reconciliation pass in the running orders service (JSON summary)
+  mybroker events load FILE          load corporate events (dividends, JCP, splits) into the wallet; again changes nothing
 """
 from __future__ import annotations
 
@@ -319,6 +320,38 @@ async def _reconcile(args) -> None:
     print(orjson.dumps(summary).decode(), flush=True)
 
 
+async def _events_load(args) -> None:
+    """Loads a corporate-events file into the wallet's database (migrated first, as the
+    service does at start); the running wallet applies the events when their day comes."""
+    import json
+
+    from mybroker.db import Database
+    from mybroker.errors import DomainError
+    from subgraphs.wallet.app import MIGRATIONS, NAME
+    from subgraphs.wallet.corporate_events import parse_events
+    from subgraphs.wallet.corporate_events_service import CorporateEventsService
+    from subgraphs.wallet.tables import metadata
+
+    try:
+        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"mybroker events load: cannot read {args.file}: {error}") from None
+    try:
+        events = parse_events(document)
+    except DomainError as error:
+        raise SystemExit(f"mybroker events load: {error.message}") from None
+    settings = Settings.from_env()
+    db = Database(settings.database_url(NAME), metadata)
+    try:
+        await db.migrate(MIGRATIONS)
+        result = await CorporateEventsService(db).load(events)
+    except DomainError as error:
+        raise SystemExit(f"mybroker events load: {error.message} Nothing was loaded.") from None
+    finally:
+        await db.dispose()
+    print(f"corporate events from {args.file}: {result.describe()}", flush=True)
+
+
 # Benchmarks by name: "module:function", imported only when run. The function takes
 # ops (None: its default) and seed, and returns its report, whose last line is JSON.
 BENCHMARKS = {
@@ -409,6 +442,11 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--wait", type=float, default=None, help="seconds to wait for the exchange's answers (default MYBROKER_RECONCILE_TIMEOUT)")
     reconcile.add_argument("--url", default=None, help="the orders service (default MYBROKER_ORDERS_URL or the local port)")
 
+    corporate = commands.add_parser("events", help="corporate events: dividends, JCP, splits and reverse splits")
+    corporate_commands = corporate.add_subparsers(dest="events_command", required=True)
+    load = corporate_commands.add_parser("load", help="load a corporate-events file into the wallet (idempotent)")
+    load.add_argument("file", help="a JSON file of events, e.g. mybroker/data/corporate-events.json (docs/corporate-events.md)")
+
     bench = commands.add_parser("bench", help="run a benchmark by name; the last line printed is JSON")
     bench.add_argument("name", choices=sorted(BENCHMARKS))
     bench.add_argument("--ops", type=int, default=None, help="operations to run (default: the benchmark's own)")
@@ -492,7 +530,10 @@ def main(argv: list[str] | None = None) -> None:
         except KeyboardInterrupt:
             pass
         return
-    handlers = {"up": _up, "serve": _serve, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate, "reconcile": _reconcile}
+    handlers = {
+        "up": _up, "serve": _serve, "supergraph": _supergraph, "plan": _plan, "migrate": _migrate, "reconcile": _reconcile,
+        "events": _events_load,  # its one subcommand, `load`
+    }
     try:
         _run(handlers[args.command](args))
     except KeyboardInterrupt:

@@ -74,3 +74,46 @@ def apply_trade(basis: Basis, side: OrderSide, quantity: int, value: Decimal, co
         return Basis(direction * remaining, reweighted(0, Decimal("0"), remaining, rest), total)
     left = held + direction * closed
     return Basis(left, basis.average_price if left else Decimal("0"), total)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A split (desdobramento, `new` > `old`) or reverse split (grupamento, `new` < `old`) of
+    a position: `new` shares for every `old` held on the record date.
+
+    The cost of the shares stays what it was; only how many there are changes, so the
+    average is re-weighted over the new quantity. A reverse split can leave a fraction of a
+    new share (25 shares grouped 10:1 are 2.5): the holder keeps the whole shares and the
+    fraction leaves the position, taking its share of the cost with it (`fraction_cost`),
+    for the cash the event pays for it (the company sells the fractions at auction: the
+    event states the price per new share)."""
+
+    quantity: int  # the position's shares after the event
+    average_price: Decimal  # six places, costs included
+    added: int  # shares added (negative: removed), the fraction left out
+    fraction_numerator: int  # the fraction of a new share left over is this / `old`
+    fraction_cost: Decimal  # what that fraction cost, to the centavo (0 without one)
+
+
+def split(quantity: int, average: Decimal, entitled: int, new: int, old: int) -> Split:
+    """The position of `quantity` shares at `average` after `entitled` of them (the shares
+    held at the close of the record date; the rest came after it, already at the new
+    ratio) are split `new` for `old`. The shares it adds (or removes) cost nothing, so the
+    position's cost is spread over its new quantity. (Were some of the entitled shares sold
+    after the record date, as only a late application lets happen, the position keeps the
+    difference: never below zero.)"""
+    if new <= 0 or old <= 0 or new == old:
+        raise ValueError(f"a split needs two different positive terms, not {new}:{old}")
+    if entitled < 0 or quantity < 0:
+        raise ValueError(f"{entitled} shares entitled, a position of {quantity}: neither is negative")
+    whole, remainder = divmod(entitled * new, old)
+    added = whole - entitled
+    after = quantity + added
+    cost = average * quantity
+    # The fraction's share of the cost: `remainder / old` of a new share, whose average is
+    # the entitled shares' cost over their exact new quantity (`entitled * new / old`).
+    fraction_cost = cents(average * remainder / new) if remainder else ZERO
+    if after <= 0:
+        return Split(0, Decimal("0"), added, remainder, cents(cost))
+    kept_cost = cost - (average * remainder / new)
+    return Split(after, (kept_cost / after).quantize(_AVERAGE_UNIT), added, remainder, fraction_cost)

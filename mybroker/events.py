@@ -25,6 +25,7 @@ IDENTITY_MAIL = "identity-mail-v1"  # key: recipient; e-mails identity sends (pa
 QUOTE = "Quote"  # MARKET_DATA
 ORDER_UPDATED = "OrderUpdated"  # ORDER_EVENTS: the order snapshot after a change
 WALLET_TRANSACTION = "WalletTransaction"  # WALLET_EVENTS
+CORPORATE_EVENT_APPLIED = "CorporateEventApplied"  # WALLET_EVENTS: a dividend, JCP or split applied to one holder
 NEW_ORDER = "NewOrder"  # EXCHANGE_ORDERS
 CANCEL_ORDER = "CancelOrder"  # EXCHANGE_ORDERS
 REPLACE_ORDER = "ReplaceOrder"  # EXCHANGE_ORDERS

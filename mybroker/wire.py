@@ -11,7 +11,7 @@ Kernel: imports only mybroker's own modules below it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -367,6 +367,65 @@ class WalletTransaction(_Message):
 
 
 @dataclass(frozen=True)
+class CorporateEventApplied(_Message):
+    """wallet-events-v1: a corporate event applied to one holder's wallet, once (the
+    portfolio follows it: subgraphs/reports). `entitled`: the shares held at the close of the
+    record date. DIVIDEND and JCP: `gross` credited and `withheld` (IRRF); SPLIT and
+    REVERSE_SPLIT: `ratio_new` shares for every `ratio_old`, and `fraction_cash` paid for a
+    reverse split's fraction of a share. `applied_on`: the payment date, or a split's ex-date."""
+
+    TYPE = events.CORPORATE_EVENT_APPLIED
+    event_id: str
+    user_id: str
+    ticker: str
+    kind: str
+    record_date: date
+    applied_on: date
+    entitled: int
+    gross: Decimal
+    withheld: Decimal
+    fraction_cash: Decimal
+    applied_at: datetime
+    ratio_new: int | None = None
+    ratio_old: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "eventId": self.event_id,
+            "userId": self.user_id,
+            "ticker": self.ticker,
+            "kind": self.kind,
+            "recordDate": self.record_date.isoformat(),
+            "appliedOn": self.applied_on.isoformat(),
+            "entitled": self.entitled,
+            "gross": format_money(self.gross),
+            "withheld": format_money(self.withheld),
+            "fractionCash": format_money(self.fraction_cash),
+            "ratioNew": self.ratio_new,
+            "ratioOld": self.ratio_old,
+            "appliedAt": iso(self.applied_at),
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> "CorporateEventApplied":
+        return cls(
+            event_id=str(data["eventId"]),
+            user_id=str(data["userId"]),
+            ticker=str(data["ticker"]),
+            kind=str(data["kind"]),
+            record_date=date.fromisoformat(str(data["recordDate"])),
+            applied_on=date.fromisoformat(str(data["appliedOn"])),
+            entitled=int(data["entitled"]),
+            gross=Decimal(str(data["gross"])),
+            withheld=Decimal(str(data["withheld"])),
+            fraction_cash=Decimal(str(data["fractionCash"])),
+            applied_at=parse_iso(str(data["appliedAt"])),
+            ratio_new=_int(data.get("ratioNew")),
+            ratio_old=_int(data.get("ratioOld")),
+        )
+
+
+@dataclass(frozen=True)
 class Trade(_Message):
     """b3-trades-v1: one trade on the exchange, as the market sees it."""
 
@@ -464,7 +523,7 @@ CHANNELS: dict[str, tuple[type[_Message], ...]] = {
     events.EXCHANGE_ORDERS: (NewOrder, CancelOrder, ReplaceOrder, OrderStatusRequest),
     events.EXECUTIONS: (ExecutionReport,),
     events.ORDER_EVENTS: (OrderUpdated,),
-    events.WALLET_EVENTS: (WalletTransaction,),
+    events.WALLET_EVENTS: (WalletTransaction, CorporateEventApplied),
     events.EXCHANGE_TRADES: (Trade,),
     events.EXCHANGE_BOOKS: (BookSnapshot,),
     events.IDENTITY_MAIL: (Mail,),

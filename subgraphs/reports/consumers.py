@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from mybroker.bus import MessageBus
-from mybroker.events import MARKET_DATA, ORDER_EVENTS, ORDER_UPDATED, QUOTE, Envelope
+from mybroker.events import (
+    CORPORATE_EVENT_APPLIED,
+    MARKET_DATA,
+    ORDER_EVENTS,
+    ORDER_UPDATED,
+    QUOTE,
+    WALLET_EVENTS,
+    Envelope,
+)
 from subgraphs.reports.service import ReportsService
 
 GROUP = "reports"
@@ -18,5 +26,11 @@ def subscribe(bus: MessageBus, service: ReportsService) -> None:
         if message.type == QUOTE:
             await service.record_price(message)
 
+    async def on_wallet_event(message: Envelope) -> None:
+        # Only corporate events move the projection; the ledger's other lines are the wallet's.
+        if message.type == CORPORATE_EVENT_APPLIED:
+            await service.apply_corporate_event(message)
+
     bus.subscribe(ORDER_EVENTS, GROUP, on_order_event)
+    bus.subscribe(WALLET_EVENTS, GROUP, on_wallet_event)
     bus.subscribe(MARKET_DATA, GROUP, on_market_data)

@@ -2,17 +2,18 @@
 objects. Every function takes the session of the caller's transaction; none commits."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mybroker.money import cents
 from mybroker.trading import OrderSide
-from subgraphs.reports.domain import Fill, Holding
-from subgraphs.reports.tables import fills, holdings
+from subgraphs.reports.domain import Fill, Holding, IncomeReceived
+from subgraphs.reports.tables import corporate_events_received, fills, holdings
 
 F = fills.c
 H = holdings.c
@@ -86,6 +87,55 @@ async def fills_of(session: AsyncSession, user_id: str) -> list[Fill]:
         )
         for row in rows
     ]
+
+
+R = corporate_events_received.c
+INCOME_KINDS = ("DIVIDEND", "JCP")
+
+
+async def record_corporate_event(session: AsyncSession, applied: Any, now: datetime) -> bool:
+    """Records a corporate event applied to a user (a wire.CorporateEventApplied); False if
+    it was already: each event counts once per user whatever envelope brings it."""
+    seen = await session.execute(select(R.event_id).where(R.user_id == applied.user_id, R.event_id == applied.event_id))
+    if seen.first() is not None:
+        return False
+    try:
+        async with session.begin_nested():  # a concurrent consumer of a redelivery: its row wins
+            await session.execute(
+                insert(corporate_events_received).values(
+                    user_id=applied.user_id, event_id=applied.event_id, ticker=applied.ticker, kind=applied.kind,
+                    record_date=applied.record_date, applied_on=applied.applied_on, entitled=applied.entitled,
+                    gross=applied.gross, withheld=applied.withheld, fraction_cash=applied.fraction_cash, received_at=now,
+                    ratio_new=applied.ratio_new, ratio_old=applied.ratio_old,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def income_of(session: AsyncSession, user_id: str) -> list[IncomeReceived]:
+    """The dividends and JCP the user received, newest first."""
+    rows = await session.execute(
+        select(corporate_events_received)
+        .where(R.user_id == user_id, R.kind.in_(INCOME_KINDS))
+        .order_by(R.applied_on.desc(), R.event_id.desc())
+    )
+    return [
+        IncomeReceived(row.event_id, row.ticker, row.kind, row.record_date, row.applied_on, row.entitled, row.gross, row.withheld)
+        for row in rows
+    ]
+
+
+async def splits_of(session: AsyncSession, user_id: str) -> list[tuple[date, str, int, int, int, Decimal]]:
+    """The splits and reverse splits applied to the user, by ex-date: (ex-date, ticker,
+    entitled, ratio new, ratio old, the fraction's cash)."""
+    rows = await session.execute(
+        select(R.applied_on, R.ticker, R.entitled, R.ratio_new, R.ratio_old, R.fraction_cash)
+        .where(R.user_id == user_id, R.ratio_new.is_not(None), R.ratio_old.is_not(None))
+        .order_by(R.applied_on, R.event_id)
+    )
+    return [(row.applied_on, row.ticker, row.entitled, row.ratio_new, row.ratio_old, row.fraction_cash) for row in rows]
 
 
 def _holding(row: Any) -> Holding:

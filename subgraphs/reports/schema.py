@@ -35,6 +35,7 @@ class PortfolioPosition:
     average_price: Decimal
     market_value: Decimal
     unrealized_pnl: Decimal
+    income_received: Decimal = strawberry.field(description="dividends and JCP received on this asset, net of IRRF")
 
     @classmethod
     def from_domain(cls, value: domain.PositionValue) -> "PortfolioPosition":
@@ -44,6 +45,34 @@ class PortfolioPosition:
             average_price=value.average_price,
             market_value=value.market_value,
             unrealized_pnl=value.unrealized_pnl,
+            income_received=value.income_received,
+        )
+
+
+@strawberry.enum(description="DIVIDEND (dividendos) or JCP (juros sobre capital próprio)")
+class IncomeKind(Enum):
+    DIVIDEND = "DIVIDEND"
+    JCP = "JCP"
+
+
+@strawberry.type(description="a dividend or JCP payment credited to the wallet (proventos recebidos)")
+class IncomePayment:
+    corporate_event_id: strawberry.ID = strawberry.field(description="the event (Asset.corporateEvents)")
+    asset: Asset
+    kind: IncomeKind
+    record_date: dt.date = strawberry.field(description="data com: the shares held at its close were paid")
+    paid_on: dt.date
+    quantity: int = strawberry.field(description="the shares entitled")
+    gross: Decimal
+    withheld: Decimal = strawberry.field(description="IRRF withheld at source")
+    net: Decimal
+
+    @classmethod
+    def from_domain(cls, payment: domain.IncomeReceived) -> "IncomePayment":
+        return cls(
+            corporate_event_id=strawberry.ID(payment.event_id), asset=Asset(ticker=strawberry.ID(payment.ticker)),
+            kind=IncomeKind(payment.kind), record_date=payment.record_date, paid_on=payment.paid_on,
+            quantity=payment.quantity, gross=payment.gross, withheld=payment.withheld, net=payment.net,
         )
 
 
@@ -54,6 +83,8 @@ class Portfolio:
     cost_basis: Decimal
     unrealized_pnl: Decimal
     realized_pnl: Decimal
+    income_received: Decimal = strawberry.field(description="dividends and JCP received, net of the IRRF withheld")
+    income: list[IncomePayment] = strawberry.field(description="the dividends and JCP received, newest payment first")
 
     @classmethod
     def from_domain(cls, value: domain.PortfolioValue) -> "Portfolio":
@@ -63,6 +94,8 @@ class Portfolio:
             cost_basis=value.cost_basis,
             unrealized_pnl=value.unrealized_pnl,
             realized_pnl=value.realized_pnl,
+            income_received=value.income_received,
+            income=[IncomePayment.from_domain(payment) for payment in value.income],
         )
 
 

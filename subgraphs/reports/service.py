@@ -21,15 +21,16 @@ from mybroker.db import Database, utc_now
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import Envelope, iso, parse_iso
 from mybroker.fees import NO_FEES, FeeSchedule
-from mybroker.wire import OrderUpdated, Quote
+from mybroker.wire import CorporateEventApplied, OrderUpdated, Quote
 from subgraphs.reports import repository, tax
-from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
+from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, apply_split, value_portfolio
 from subgraphs.reports.notes import BrokerageNote, brokerage_note, fill_costs
 from subgraphs.reports.wire import fill_of
 
 log = logging.getLogger("mybroker.reports")
 
 CONSUMER = "reports"  # inbox name of the order-events consumer
+WALLET_CONSUMER = "reports-wallet"  # inbox name of the wallet-events consumer
 MAX_NOTE_RANGE_DAYS = 366  # a year of notes, leap years included
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 MONTH_HINT = "Informe o mês como AAAA-MM, por exemplo 2025-03 (give the month as YYYY-MM, e.g. 2025-03)."
@@ -90,6 +91,24 @@ class ReportsService:
             await repository.save_holding(tx.session, fill.user_id, fill.ticker, after, utc_now())
         return True
 
+    async def apply_corporate_event(self, message: Envelope) -> bool:
+        """A corporate event the wallet applied to a user: a split or reverse split re-weights
+        the holding (the wallet's rule), a dividend or JCP is income received. Once per
+        envelope (inbox) and per event and user. True when it changed the projection."""
+        applied = CorporateEventApplied.of(message)
+        async with self.db.transaction() as tx:
+            if not await tx.first_time(WALLET_CONSUMER, message.id):
+                return False
+            now = utc_now()
+            if not await repository.record_corporate_event(tx.session, applied, now):
+                return False
+            if applied.ratio_new is not None and applied.ratio_old is not None:
+                before = await repository.holding_for_update(tx.session, applied.user_id, applied.ticker)
+                if before is not None:
+                    after = apply_split(before, applied.entitled, applied.ratio_new, applied.ratio_old, applied.fraction_cash)
+                    await repository.save_holding(tx.session, applied.user_id, applied.ticker, after, now)
+            return True
+
     async def record_price(self, message: Envelope) -> None:
         """Keeps the latest price per ticker. Newer wins, so redelivery needs no inbox."""
         quote = Quote.of(message)
@@ -103,12 +122,13 @@ class ReportsService:
         """The caller's own portfolio only."""
         if caller.require_user() != str(user_id):
             raise forbidden("This portfolio belongs to someone else.")
-        async with self.db.read() as session:
+        async with self.db.snapshot() as session:  # holdings and income as of one moment
             holdings = await repository.holdings_of(session, str(user_id))
+            income = await repository.income_of(session, str(user_id))
         open_tickers = sorted(t for t, holding in holdings.items() if holding.quantity != 0)
         cached = await self.cache.get_many([price_key(t) for t in open_tickers])
         prices = {t: None if raw is None else Decimal(orjson.loads(raw)["price"]) for t, raw in zip(open_tickers, cached)}
-        return value_portfolio(holdings, prices)
+        return value_portfolio(holdings, prices, income)
 
     # ------------------------------------------------------------ brokerage notes
 
@@ -185,13 +205,18 @@ class ReportsService:
             raise bad_input(f"Não há calendário da B3 antes de {self.calendar.first:%Y-%m} (no B3 calendar before {self.calendar.first:%Y-%m}).")
         return first
 
-    async def _tax_trades(self, user_id: str) -> list[tax.TaxTrade]:
+    async def _tax_trades(self, user_id: str) -> list[tax.TaxTrade | tax.TaxSplit]:
         """The trader's fills as the tax sees them: on their B3 trading day, with the costs the
-        wallet charged, in the category the catalog gives (an asset it lacks counts as a stock)."""
-        async with self.db.read() as session:
+        wallet charged, in the category the catalog gives (an asset it lacks counts as a stock);
+        and the splits the wallet applied, on their ex-dates."""
+        async with self.db.snapshot() as session:
             every = await repository.fills_of(session, user_id)
+            splits = await repository.splits_of(session, user_id)
         costs = fill_costs(every, self.fees)
         return [
+            tax.TaxSplit(day, ticker, category_of(ticker), entitled, new, old, fraction_cash)
+            for day, ticker, entitled, new, old, fraction_cash in splits
+        ] + [
             tax.TaxTrade(
                 day=self.calendar.trading_day(fill.executed_at),
                 ticker=fill.ticker,

@@ -2,7 +2,7 @@
 (money exact in centavos, times UTC)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, Date, Integer, MetaData, String, Table
 
 from mybroker.db import FixedDecimal, UtcDateTime, messaging_tables
 
@@ -35,6 +35,27 @@ fills = Table(
     Column("executed_at", UtcDateTime, nullable=False),
     # What the order traded on (PETR4F on the fractional market): the note's VISTA/FRACIONARIO.
     Column("traded_ticker", String(16), nullable=True),
+)
+
+# Corporate events the wallet applied to a user (CorporateEventApplied on wallet-events-v1):
+# one row per event and user, what makes each count once, and the income received.
+corporate_events_received = Table(
+    "corporate_events_received",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("event_id", String(64), primary_key=True),
+    Column("ticker", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("record_date", Date, nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("entitled", BigInteger, nullable=False),
+    Column("gross", FixedDecimal(2), nullable=False),
+    Column("withheld", FixedDecimal(2), nullable=False),
+    Column("fraction_cash", FixedDecimal(2), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    # SPLIT and REVERSE_SPLIT: ratio_new shares for every ratio_old (the tax replays them).
+    Column("ratio_new", Integer, nullable=True),
+    Column("ratio_old", Integer, nullable=True),
 )
 
 outbox, inbox = messaging_tables(metadata)

@@ -67,6 +67,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Callable, Iterable, Mapping, Sequence
 
+from mybroker import cost_basis
 from mybroker.cost_basis import Basis, apply_trade
 from mybroker.money import cents
 from mybroker.trading import OrderSide
@@ -184,6 +185,25 @@ class TaxTrade:
 
 
 @dataclass(frozen=True)
+class TaxSplit:
+    """A split or reverse split the wallet applied (docs/corporate-events.md): on `day`, its
+    ex-date, before that day's trades, the position's shares become `new` for every `old`
+    at the same cost (mybroker.cost_basis.split, the wallet's rule). A reverse split's
+    fraction of a share leaves for `fraction_cash`: its result (the cash less the fraction's
+    cost) is a swing-trade result of that day, but not a sale of the holder's (the company
+    sells the grouped fractions at auction), so it adds nothing to the month's sales for the
+    R$ 20,000 exemption nor to the dedo-duro, which the brokerage notes withhold."""
+
+    day: date
+    ticker: str
+    category: AssetCategory
+    entitled: int  # the shares the wallet counted at the close of the record date
+    new: int
+    old: int
+    fraction_cash: Decimal = ZERO
+
+
+@dataclass(frozen=True)
 class Realised:
     """What one asset's trades of one day realised, of one kind."""
 
@@ -209,16 +229,31 @@ class _Day:
     sold_costs: Decimal = ZERO
 
 
-def realise(trades: Iterable[TaxTrade]) -> tuple[list[Realised], dict[str, Basis]]:
+def _split(basis: Basis, split: TaxSplit) -> tuple[Basis, Decimal | None]:
+    """The position after a split, and what a reverse split's fraction realised (None: no
+    fraction). A short or empty position has nothing to split."""
+    if basis.quantity <= 0:
+        return basis, None
+    result = cost_basis.split(basis.quantity, basis.average_price, min(split.entitled, basis.quantity), split.new, split.old)
+    gain = split.fraction_cash - result.fraction_cost if result.fraction_numerator else None
+    return Basis(result.quantity, result.average_price, basis.realized + (gain or ZERO)), gain
+
+
+def realise(trades: Iterable[TaxTrade | TaxSplit]) -> tuple[list[Realised], dict[str, Basis]]:
     """Day trades apart, then the rest through the average price: what each day and asset
-    realised, and the positions after the last trade."""
+    realised, and the positions after the last trade. A split applies before its day's
+    trades."""
     days: dict[tuple[date, str], _Day] = {}
+    splits: dict[tuple[date, str], list[TaxSplit]] = defaultdict(list)
     category: dict[str, AssetCategory] = {}
     for trade in trades:
+        category[trade.ticker] = trade.category
+        if isinstance(trade, TaxSplit):
+            splits[(trade.day, trade.ticker)].append(trade)
+            continue
         if trade.quantity <= 0:
             raise ValueError("a trade has a positive quantity")
         day = days.setdefault((trade.day, trade.ticker), _Day())
-        category[trade.ticker] = trade.category
         if trade.side is OrderSide.BUY:
             day.bought += trade.quantity
             day.bought_value += trade.value
@@ -229,7 +264,14 @@ def realise(trades: Iterable[TaxTrade]) -> tuple[list[Realised], dict[str, Basis
             day.sold_costs += trade.costs
     positions: dict[str, Basis] = {}
     realised: list[Realised] = []
-    for (on, ticker), d in sorted(days.items()):
+    for on, ticker in sorted(set(days) | set(splits)):
+        for split in splits.get((on, ticker), ()):
+            positions[ticker], gain = _split(positions.get(ticker, Basis()), split)
+            if gain is not None:
+                realised.append(Realised(on, ticker, category[ticker], TradeKind.SWING_TRADE, ZERO, gain))
+        if (on, ticker) not in days:
+            continue
+        d = days[(on, ticker)]
         matched = min(d.bought, d.sold)
         if matched:
             # The swing part of each side, rounded; the day trade gets the rest (no centavo lost).
@@ -464,7 +506,7 @@ def assess_month(
 
 
 def monthly_reports(
-    trades: Iterable[TaxTrade],
+    trades: Iterable[TaxTrade | TaxSplit],
     through: date,
     is_business_day: Callable[[date], bool],
     rules_of: Callable[[date], TaxRules] = rules_for,
@@ -496,7 +538,7 @@ def monthly_reports(
 
 
 def monthly_report(
-    trades: Iterable[TaxTrade], month: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
+    trades: Iterable[TaxTrade | TaxSplit], month: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
 ) -> MonthlyTaxReport:
     """One month's report, carries from every month before it; a month before any trade
     reports nothing to pay."""
@@ -509,7 +551,7 @@ def monthly_report(
 
 
 def year_reports(
-    trades: Sequence[TaxTrade], year: int, through: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
+    trades: Sequence[TaxTrade | TaxSplit], year: int, through: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
 ) -> list[MonthlyTaxReport]:
     """The reports of `year`'s months up to `through`'s (a past year: all twelve)."""
     last = min(_month_of(through), date(year, 12, 1))
@@ -542,7 +584,7 @@ class YearEndPosition:
     cost_previous_year: Decimal  # on 31 December of the year before
 
 
-def year_end_positions(trades: Sequence[TaxTrade], year: int) -> list[YearEndPosition]:
+def year_end_positions(trades: Sequence[TaxTrade | TaxSplit], year: int) -> list[YearEndPosition]:
     """Assets held on 31 December of `year` or of the year before, at cost, by ticker."""
     category = {trade.ticker: trade.category for trade in trades}
     _, now = realise([t for t in trades if t.day <= date(year, 12, 31)])

@@ -1,5 +1,6 @@
 """Wiring: the wallet's database, GraphQL endpoint, the reservation and settlement API
-orders calls, and the sweeper of reservations with no order behind them."""
+orders calls, the sweeper of reservations with no order behind them, and the job that
+applies corporate events when their day comes."""
 from __future__ import annotations
 
 from functools import partial
@@ -9,6 +10,8 @@ from mybroker.db import Database, OutboxRelay
 from mybroker.graphql import graphql_router
 from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
+from subgraphs.wallet.corporate_events_job import CorporateEventsJob
+from subgraphs.wallet.corporate_events_service import CorporateEventsService
 from subgraphs.wallet.internal_api import reservations_router
 from subgraphs.wallet.schema import schema
 from subgraphs.wallet.service import WalletService
@@ -26,6 +29,8 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     settings = infra.settings
     db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
     wallet = WalletService(db, fees=settings.fee_schedule())
+    corporate_events = CorporateEventsService(db, calendar=wallet.calendar)
+    events_job = CorporateEventsJob(corporate_events, interval=settings.corporate_events_interval)
     relay = OutboxRelay(db, infra.bus)
     closers = []
     if orders is None:
@@ -49,6 +54,6 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     return Service(
         NAME,
         app,
-        on_start=[partial(db.migrate, MIGRATIONS), wallet.load_calendar, relay.start, sweeper.start],
-        on_stop=[sweeper.stop, relay.stop, db.dispose, *closers],
+        on_start=[partial(db.migrate, MIGRATIONS), wallet.load_calendar, relay.start, sweeper.start, events_job.start],
+        on_stop=[events_job.stop, sweeper.stop, relay.stop, db.dispose, *closers],
     )

@@ -38,6 +38,14 @@ class TransactionType(str, Enum):
     BUY = "BUY"
     SELL = "SELL"
     FEE = "FEE"
+    # Corporate events (subgraphs/wallet/corporate_events.py): each line carries the event
+    # id, the ticker and, but for FRACTION_CASH, the shares it concerns (`quantity`).
+    DIVIDEND = "DIVIDEND"  # gross dividends credited (quantity: the shares entitled)
+    JCP = "JCP"  # gross juros sobre capital próprio credited
+    IRRF = "IRRF"  # income tax withheld at source on that payment (negative)
+    SPLIT = "SPLIT"  # amount 0; quantity: the shares the split added
+    REVERSE_SPLIT = "REVERSE_SPLIT"  # amount 0; quantity: the shares the grouping removed (negative)
+    FRACTION_CASH = "FRACTION_CASH"  # what a reverse split pays for the fraction of a share left over
 
 
 class ReservationStatus(str, Enum):
@@ -62,6 +70,7 @@ class LedgerEntry:
     quantity: int | None = None
     price: Decimal | None = None
     fee_kind: FeeKind | None = None  # FEE: which cost (emolumentos, liquidação, brokerage, ISS)
+    event_id: str | None = None  # the corporate event a DIVIDEND, JCP, IRRF, SPLIT... line comes from
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class PostedEntry:
     quantity: int | None = None
     price: Decimal | None = None
     fee_kind: FeeKind | None = None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -406,6 +416,41 @@ class Wallet:
         reservation.open_quantity = 0
         reservation.status = ReservationStatus.CLOSED
 
+    # ------------------------------------------------------------ corporate events
+
+    def receive_income(
+        self, kind: TransactionType, ticker: str, entitled: int, gross: Decimal, withheld: Decimal, event_id: str
+    ) -> None:
+        """A dividend or JCP payment on `entitled` shares: the gross in, and the income tax
+        withheld at source out, as its own line (IRRF) when there is any. Settled at once."""
+        if kind not in (TransactionType.DIVIDEND, TransactionType.JCP):
+            raise ValueError(f"{kind} is not an income payment")
+        if entitled <= 0 or gross <= 0 or withheld < 0 or withheld > gross:
+            raise ValueError(f"income of {gross} on {entitled} shares withholding {withheld}")
+        self._post(kind, gross, ticker=ticker, quantity=entitled, event_id=event_id)
+        if withheld:
+            self._post(TransactionType.IRRF, -withheld, ticker=ticker, quantity=entitled, event_id=event_id)
+
+    def split_position(
+        self, position: Position, entitled: int, new: int, old: int, fraction_price: Decimal | None, event_id: str
+    ) -> cost_basis.Split:
+        """A split or reverse split of the `entitled` shares (those held at the close of the
+        record date) of `position`: the quantity and the average change, the cost stays
+        (mybroker.cost_basis.split); a reverse split's fraction of a share is paid in cash
+        at `fraction_price` per new share. The shares an open SELL order blocks must be
+        none (corporate_events.py says why)."""
+        if position.blocked_quantity:
+            raise ValueError(f"{position.ticker}: {position.blocked_quantity} shares are blocked by open SELL orders")
+        result = cost_basis.split(position.quantity, position.average_price, entitled, new, old)
+        position.quantity, position.average_price = result.quantity, result.average_price
+        kind = TransactionType.SPLIT if new > old else TransactionType.REVERSE_SPLIT
+        self._post(kind, ZERO, ticker=position.ticker, quantity=result.added, event_id=event_id)
+        if result.fraction_numerator and fraction_price is not None:
+            cash = cents(fraction_price * result.fraction_numerator / old)
+            if cash > 0:
+                self._post(TransactionType.FRACTION_CASH, cash, ticker=position.ticker, event_id=event_id)
+        return result
+
     # ------------------------------------------------------------ ledger
 
     def _release(self, reservation: Reservation, amount: Decimal) -> None:
@@ -426,6 +471,7 @@ class Wallet:
         quantity: int | None = None,
         price: Decimal | None = None,
         fee_kind: FeeKind | None = None,
+        event_id: str | None = None,
     ) -> None:
         self.available += amount
-        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on, ticker, quantity, price, fee_kind))
+        self.new_entries.append(LedgerEntry(kind, amount, order_id, settles_on, ticker, quantity, price, fee_kind, event_id))

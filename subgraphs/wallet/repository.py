@@ -31,7 +31,17 @@ from subgraphs.wallet.domain import (
     TransactionType,
     Wallet,
 )
-from subgraphs.wallet.tables import positions, reservations, settled_fills, wallet_transactions, wallets
+from subgraphs.wallet.corporate_events import CorporateEvent, EventKind
+from subgraphs.wallet.tables import (
+    corporate_event_applications,
+    corporate_events,
+    corporate_events_done,
+    positions,
+    reservations,
+    settled_fills,
+    wallet_transactions,
+    wallets,
+)
 
 R = reservations.c
 
@@ -85,7 +95,7 @@ async def save_wallet(session: AsyncSession, wallet: Wallet, now: datetime) -> N
 async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, now: datetime) -> PostedEntry:
     posted = PostedEntry(
         str(uuid.uuid4()), entry.type, entry.amount, entry.order_id, now, entry.settles_on, entry.ticker, entry.quantity, entry.price,
-        entry.fee_kind,
+        entry.fee_kind, entry.event_id,
     )
     await session.execute(
         insert(wallet_transactions).values(
@@ -100,6 +110,7 @@ async def add_entry(session: AsyncSession, wallet: Wallet, entry: LedgerEntry, n
             quantity=posted.quantity,
             price=posted.price,
             fee_kind=None if posted.fee_kind is None else posted.fee_kind.value,
+            event_id=posted.event_id,
         )
     )
     return posted
@@ -117,7 +128,7 @@ async def unsettled_of(session: AsyncSession, wallet_id: str, today: date) -> li
 def _posted(row: Any) -> PostedEntry:
     return PostedEntry(
         row.id, TransactionType(row.type), row.amount, row.order_id, row.created_at, row.settles_on, row.ticker, row.quantity, row.price,
-        None if row.fee_kind is None else FeeKind(row.fee_kind),
+        None if row.fee_kind is None else FeeKind(row.fee_kind), row.event_id,
     )
 
 
@@ -288,3 +299,126 @@ def _reservation(row: Any) -> Reservation:
         status=ReservationStatus(row.status),
         traded_amount=row.traded_amount,
     )
+
+
+# ------------------------------------------------------------ corporate events
+
+E = corporate_events.c
+
+
+def _event(row: Any) -> CorporateEvent:
+    return CorporateEvent(
+        id=row.id, ticker=row.ticker, kind=EventKind(row.kind), record_date=row.record_date, payment_date=row.payment_date,
+        amount_per_share=row.amount_per_share, ratio_new=row.ratio_new, ratio_old=row.ratio_old,
+        fraction_price=row.fraction_price, approved_on=row.approved_on, description=row.description,
+        illustrative=bool(row.illustrative),
+    )
+
+
+async def corporate_event(session: AsyncSession, event_id: str) -> CorporateEvent | None:
+    row = (await session.execute(select(corporate_events).where(E.id == event_id))).first()
+    return None if row is None else _event(row)
+
+
+async def add_corporate_event(session: AsyncSession, event: CorporateEvent, now: datetime) -> None:
+    await session.execute(
+        insert(corporate_events).values(
+            id=event.id, ticker=event.ticker, kind=event.kind.value, record_date=event.record_date,
+            payment_date=event.payment_date, amount_per_share=event.amount_per_share, ratio_new=event.ratio_new,
+            ratio_old=event.ratio_old, fraction_price=event.fraction_price, approved_on=event.approved_on,
+            description=event.description, illustrative=event.illustrative, loaded_at=now,
+        )
+    )
+
+
+async def corporate_events_of(session: AsyncSession, ticker: str) -> list[CorporateEvent]:
+    """A ticker's events, newest record date first."""
+    rows = await session.execute(select(corporate_events).where(E.ticker == ticker).order_by(E.record_date.desc(), E.id))
+    return [_event(row) for row in rows]
+
+
+async def unfinished_corporate_events(session: AsyncSession) -> list[CorporateEvent]:
+    """Events not yet applied to every holder, oldest record date first."""
+    done = select(corporate_events_done.c.event_id)
+    rows = await session.execute(select(corporate_events).where(E.id.not_in(done)).order_by(E.record_date, E.id))
+    return [_event(row) for row in rows]
+
+
+async def mark_corporate_event_done(session: AsyncSession, event_id: str, now: datetime) -> None:
+    """Idempotent: two replicas finishing the same event at once both succeed."""
+    seen = await session.execute(select(corporate_events_done.c.event_id).where(corporate_events_done.c.event_id == event_id))
+    if seen.first() is not None:
+        return
+    try:
+        async with session.begin_nested():  # the other replica's insert may land in between
+            await session.execute(insert(corporate_events_done).values(event_id=event_id, done_at=now))
+    except IntegrityError:
+        pass
+
+
+async def holders_ever(session: AsyncSession, ticker: str) -> list[str]:
+    """The users whose wallets ever held `ticker` (a position row, at any quantity): the
+    holders of any past record date are among them."""
+    query = (
+        select(wallets.c.user_id)
+        .join(positions, positions.c.wallet_id == wallets.c.id)
+        .where(positions.c.ticker == ticker)
+        .order_by(wallets.c.user_id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def applied_to(session: AsyncSession, event_id: str) -> set[str]:
+    """The wallets the event was applied to already."""
+    A = corporate_event_applications.c
+    return set((await session.execute(select(A.wallet_id).where(A.event_id == event_id))).scalars())
+
+
+async def first_application(session: AsyncSession, event_id: str, wallet_id: str, entitled: int, now: datetime) -> bool:
+    """Records the event as applied to the wallet; False if it already was (the wallet row
+    is locked by the caller, so no one else is between the read and the insert)."""
+    A = corporate_event_applications.c
+    seen = await session.execute(select(A.event_id).where(A.event_id == event_id, A.wallet_id == wallet_id))
+    if seen.first() is not None:
+        return False
+    await session.execute(
+        insert(corporate_event_applications).values(event_id=event_id, wallet_id=wallet_id, entitled=entitled, applied_at=now)
+    )
+    return True
+
+
+SHARE_TYPES = (TransactionType.BUY, TransactionType.SELL, TransactionType.SPLIT, TransactionType.REVERSE_SPLIT)
+
+
+async def share_lines(session: AsyncSession, wallet_id: str, ticker: str) -> list[tuple[TransactionType, int, datetime, date | None]]:
+    """The ledger lines that moved the wallet's shares of `ticker`: (type, quantity as
+    stored, posted at, the record date of the split they come from)."""
+    T = wallet_transactions.c
+    query = (
+        select(T.type, T.quantity, T.created_at, E.record_date)
+        .select_from(wallet_transactions.outerjoin(corporate_events, E.id == T.event_id))
+        .where(T.wallet_id == wallet_id, T.ticker == ticker, T.type.in_([kind.value for kind in SHARE_TYPES]))
+        .order_by(T.seq)
+    )
+    return [(TransactionType(row.type), row.quantity or 0, row.created_at, row.record_date) for row in await session.execute(query)]
+
+
+async def month_dividends(
+    session: AsyncSession, wallet_id: str, issuer: str, first_day: date, last_day: date
+) -> list[tuple[TransactionType, Decimal, date | None]]:
+    """The wallet's DIVIDEND and IRRF lines of dividends one issuer paid in a month (by
+    payment date): (type, amount, the event's approval date)."""
+    T = wallet_transactions.c
+    query = (
+        select(T.type, T.amount, E.approved_on)
+        .select_from(wallet_transactions.join(corporate_events, E.id == T.event_id))
+        .where(
+            T.wallet_id == wallet_id,
+            E.kind == EventKind.DIVIDEND.value,
+            E.ticker.like(issuer + "%"),
+            E.payment_date >= first_day,
+            E.payment_date <= last_day,
+            T.type.in_([TransactionType.DIVIDEND.value, TransactionType.IRRF.value]),
+        )
+    )
+    return [(TransactionType(row.type), row.amount, row.approved_on) for row in await session.execute(query)]

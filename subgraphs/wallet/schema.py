@@ -9,13 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from strawberry.federation.schema_directives import Key
-from strawberry.federation.types import FieldSet
 
 from mybroker.fees import FeeKind as FeeItem
 from mybroker.graphql import GraphQLContext, federation_schema
 from mybroker.pagination import encode_cursor
-from subgraphs.wallet import domain
+from subgraphs.wallet import corporate_events, domain
 from subgraphs.wallet.domain import PostedEntry
 from subgraphs.wallet.service import WalletService
 
@@ -29,9 +27,66 @@ FeeKind = strawberry.enum(
 )
 
 
-@strawberry.federation.type(keys=[Key(fields=FieldSet("ticker"), resolvable=False)])
+CorporateEventKind = strawberry.enum(
+    corporate_events.EventKind, name="CorporateEventKind",
+    description="DIVIDEND (dividendos), JCP (juros sobre capital próprio), SPLIT (desdobramento), REVERSE_SPLIT (grupamento)",
+)
+
+
+def per_share_text(amount: Decimal) -> str:
+    """0.45000000 -> "0.45", 0.45370000 -> "0.4537", 1 -> "1.00"."""
+    text = format(amount.normalize(), "f")
+    places = len(text.partition(".")[2])
+    return text if places >= 2 else format(amount.quantize(Decimal("0.01")), "f")
+
+
+@strawberry.type(description="a dividend, JCP, split or reverse split of an asset, as the wallet applies it to the holders at the close of its record date")
+class CorporateEvent:
+    id: strawberry.ID
+    ticker: str
+    kind: CorporateEventKind
+    record_date: dt.date = strawberry.field(description="data com: whoever holds the shares at the close of this B3 session takes part")
+    ex_date: dt.date = strawberry.field(description="the first B3 session without the right: shares bought from then on do not take part")
+    payment_date: dt.date | None = strawberry.field(description="DIVIDEND and JCP: the day the cash is credited")
+    amount_per_share: str | None = strawberry.field(
+        description='DIVIDEND and JCP: gross per share as declared, a decimal string of at least two and at most eight places ("0.45", "0.4537"); '
+        "companies declare more places than a Decimal holds"
+    )
+    ratio_new: int | None = strawberry.field(description="SPLIT and REVERSE_SPLIT: ratioNew shares for every ratioOld held")
+    ratio_old: int | None
+    fraction_price: Decimal | None = strawberry.field(
+        description="REVERSE_SPLIT: cash per new share for the fraction of a share left over (credited on the ex-date, FRACTION_CASH)"
+    )
+    description: str
+    illustrative: bool = strawberry.field(description="true: a made-up event for the simulator, not market history")
+
+    @classmethod
+    def from_domain(cls, event: corporate_events.CorporateEvent, ex_date: dt.date) -> "CorporateEvent":
+        return cls(
+            id=strawberry.ID(event.id), ticker=event.ticker, kind=event.kind, record_date=event.record_date, ex_date=ex_date,
+            payment_date=event.payment_date,
+            amount_per_share=None if event.amount_per_share is None else per_share_text(event.amount_per_share),
+            ratio_new=event.ratio_new,
+            ratio_old=event.ratio_old, fraction_price=event.fraction_price, description=event.description,
+            illustrative=event.illustrative,
+        )
+
+
+@strawberry.federation.type(keys=["ticker"])
 class Asset:
     ticker: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, ticker: strawberry.ID) -> "Asset":
+        return cls(ticker=ticker)
+
+    @strawberry.field(description="the asset's corporate events the broker knows (dividends, JCP, splits), newest record date first")
+    async def corporate_events(self, info: Info) -> list[CorporateEvent]:
+        calendar = info.context.service.calendar
+        return [
+            CorporateEvent.from_domain(event, calendar.business_day_on_or_after(event.ex_date))
+            for event in await info.context.service.corporate_events_of(str(self.ticker))
+        ]
 
 
 @strawberry.type
@@ -67,6 +122,11 @@ class WalletTransaction:
     fee_kind: FeeKind | None = strawberry.field(
         default=None, description="FEE: which cost of the fill (one line per item); null on other entries"
     )
+    corporate_event_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="DIVIDEND, JCP, IRRF, SPLIT, REVERSE_SPLIT and FRACTION_CASH: the corporate event the line comes from "
+        "(Asset.corporateEvents); quantity is then the shares entitled (a split's: the shares it added or, negative, removed)",
+    )
 
     @classmethod
     def from_entry(cls, entry: PostedEntry) -> "WalletTransaction":
@@ -81,6 +141,7 @@ class WalletTransaction:
             price=entry.price,
             settles_on=entry.settles_on,
             fee_kind=entry.fee_kind,
+            corporate_event_id=None if entry.event_id is None else strawberry.ID(entry.event_id),
         )
 
 

@@ -18,6 +18,7 @@ from mybroker.errors import bad_input, forbidden
 from mybroker.events import WALLET_EVENTS
 from mybroker.pagination import Page, decode_cursor, page_of, page_size
 from subgraphs.wallet import repository
+from subgraphs.wallet.corporate_events import CorporateEvent
 from subgraphs.wallet.wire import transaction_message
 from mybroker.fees import NO_FEES, FeeSchedule
 from subgraphs.wallet.domain import (
@@ -139,6 +140,14 @@ class WalletService:
             raise bad_input(f"'first' must be between 0 and {MAX_TRANSACTIONS_PAGE}.")
         async with self.db.read() as session:
             return await repository.entries_of(session, user_id, first)
+
+    async def corporate_events_of(self, ticker: str) -> list[CorporateEvent]:
+        """A ticker's corporate events, newest record date first (public: no caller needed)."""
+        ticker = ticker.strip().upper()
+        if not ticker or len(ticker) > MAX_TICKER_LENGTH:
+            raise bad_input("A ticker is required.")
+        async with self.db.read() as session:
+            return await repository.corporate_events_of(session, standard_ticker(ticker))
 
     async def deposit(self, caller: Caller, amount: Decimal) -> Wallet:
         user_id = caller.require_user()

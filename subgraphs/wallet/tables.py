@@ -1,7 +1,7 @@
 """The wallet's store. Money columns are FixedDecimal (exact integer centavos), never floats."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table
 
 from mybroker.db import FixedDecimal, UtcDateTime, messaging_tables
 from subgraphs.wallet.domain import AVERAGE_PRICE_PLACES
@@ -63,7 +63,7 @@ wallet_transactions = Table(
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("id", String(36), nullable=False, unique=True),
     Column("wallet_id", String(36), nullable=False),
-    Column("type", String(12), nullable=False),
+    Column("type", String(20), nullable=False),
     Column("amount", FixedDecimal(2), nullable=False),
     Column("order_id", String(64)),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -76,6 +76,8 @@ wallet_transactions = Table(
     Column("price", FixedDecimal(2)),
     # FEE entries: which cost it is (mybroker.fees.FeeKind); null on every other entry.
     Column("fee_kind", String(12)),
+    # Corporate-event lines (DIVIDEND, JCP, IRRF, SPLIT, ...): the event they come from.
+    Column("event_id", String(64)),
     Index("ix_wallet_transactions_wallet_seq", "wallet_id", "seq"),
     Index("ix_wallet_transactions_wallet_settles_on", "wallet_id", "settles_on"),
 )
@@ -87,6 +89,48 @@ settled_fills = Table(
     Column("execution_id", String(64), primary_key=True),
     Column("order_id", String(64), nullable=False),
     Column("settled_at", UtcDateTime(), nullable=False),
+)
+
+# Corporate events the wallet knows (`mybroker events load FILE`): dividends, JCP, splits
+# and reverse splits of a ticker (subgraphs/wallet/corporate_events.py).
+corporate_events = Table(
+    "corporate_events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("ticker", String(20), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("record_date", Date(), nullable=False),
+    Column("payment_date", Date()),
+    # As declared, per share: companies declare amounts such as R$ 0.45370000.
+    Column("amount_per_share", FixedDecimal(8)),
+    Column("ratio_new", Integer),
+    Column("ratio_old", Integer),
+    Column("fraction_price", FixedDecimal(2)),
+    Column("approved_on", Date()),
+    Column("description", String(300), nullable=False),
+    Column("illustrative", Boolean(), nullable=False),
+    Column("loaded_at", UtcDateTime(), nullable=False),
+    Index("ix_corporate_events_ticker", "ticker", "record_date"),
+)
+
+# One row per event and wallet it was applied to (entitled 0 included): what makes an
+# event apply once per holder, written in the transaction that applies it.
+corporate_event_applications = Table(
+    "corporate_event_applications",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("wallet_id", String(36), primary_key=True),
+    Column("entitled", Integer, nullable=False),
+    Column("applied_at", UtcDateTime(), nullable=False),
+)
+
+# Events applied to every holder: the job skips them (a late holder cannot appear: the
+# record date is past).
+corporate_events_done = Table(
+    "corporate_events_done",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("done_at", UtcDateTime(), nullable=False),
 )
 
 outbox, inbox = messaging_tables(metadata)

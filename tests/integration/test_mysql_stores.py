@@ -262,3 +262,41 @@ async def test_concurrent_replaces_and_fills_keep_the_block_exact(wallet):
     mine = await wallet.wallet(Caller(ANA), ANA)
     assert mine.blocked == D("30.00") * 300
     assert mine.available == D("100000.00") - D("29.00") * 500 - mine.blocked
+
+
+# ------------------------------------------------------------------ corporate events under concurrency
+
+
+async def test_replicas_applying_corporate_events_at_once_pay_each_holder_once(wallet):
+    """Five passes at once (five wallet replicas, or a pass and its retry): the wallet's row
+    lock and the application's row let one apply each event to each holder."""
+    from mybroker.calendar import BRASILIA, ManualClock, b3_calendar
+    from mybroker.events import utcnow
+    from subgraphs.wallet.corporate_events import parse_events
+    from subgraphs.wallet.corporate_events_service import CorporateEventsService
+
+    holders = ("ana", "bia", "caio")
+    for n, user in enumerate(holders, start=1):
+        await wallet.deposit(Caller(user), D("10000.00"))
+        await wallet.reserve(f"buy-{user}", user, "BUY", "BBAS3", 100 * n, D("22.00"))
+        await wallet.settle(f"buy-{user}", Fill(f"x-{user}", 100 * n, D("22.00")), closed=True)
+    calendar = b3_calendar()
+    record = calendar.trading_day(utcnow())
+    payment = calendar.add_business_days(record, 1)
+    events = parse_events({"events": [
+        {"id": "div", "ticker": "BBAS3", "kind": "DIVIDEND", "recordDate": record.isoformat(),
+         "paymentDate": payment.isoformat(), "amountPerShare": "0.10"},
+        {"id": "split", "ticker": "BBAS3", "kind": "SPLIT", "recordDate": record.isoformat(), "ratioNew": 3, "ratioOld": 1},
+    ]})
+    clock = ManualClock(datetime.combine(payment, datetime.min.time(), tzinfo=BRASILIA).replace(hour=11))
+    replicas = [CorporateEventsService(wallet.db, calendar=calendar, clock=clock.now) for _ in range(5)]
+    await replicas[0].load(events)
+    results = await asyncio.gather(*(replica.apply_due() for replica in replicas))
+    assert sum(result.applied for result in results) == 2 * len(holders)
+    for n, user in enumerate(holders, start=1):
+        lines = [e for e in await wallet.transactions(Caller(user), user, 500) if e.event_id is not None]
+        assert sorted((e.type.value, e.amount, e.quantity) for e in lines) == [
+            ("DIVIDEND", D("10.00") * n, 100 * n), ("SPLIT", D("0.00"), 200 * n),
+        ]
+        (position,) = await wallet.positions(Caller(user), user)
+        assert position.quantity == 300 * n

@@ -30,7 +30,8 @@ from subgraphs.orders.wire import order_status_request
 from subgraphs.reports.domain import Fill as ReportsFill
 from subgraphs.reports.wire import fill_of
 from subgraphs.wallet.domain import PostedEntry, TransactionType
-from subgraphs.wallet.wire import transaction_message
+from subgraphs.wallet.corporate_events import parse_event
+from subgraphs.wallet.wire import applied_message, transaction_message
 
 AT = datetime(2026, 3, 2, 13, 30, 5, 123000, tzinfo=timezone.utc)
 
@@ -70,6 +71,16 @@ PRODUCED: list[tuple[str, Envelope]] = [
     (events.ORDER_EVENTS, messages.order_updated(_order(status=OrderStatus.REJECTED, reason="band"))),
     (events.WALLET_EVENTS, transaction_message("u-1", PostedEntry("tx-1", TransactionType.SELL, Decimal("3850.5"), "o-1", AT))),
     (events.WALLET_EVENTS, transaction_message("u-1", PostedEntry("tx-2", TransactionType.WITHDRAWAL, Decimal("-40"), None, AT))),
+    (events.WALLET_EVENTS, applied_message(
+        "u-1", parse_event({"id": "ev-1", "ticker": "PETR4", "kind": "JCP", "recordDate": "2026-03-02", "paymentDate": "2026-03-20",
+                            "amountPerShare": "0.2"}),
+        AT.date(), 100, Decimal("20"), Decimal("3.5"), Decimal("0"), AT,
+    )),
+    (events.WALLET_EVENTS, applied_message(
+        "u-1", parse_event({"id": "ev-2", "ticker": "BBDC4", "kind": "REVERSE_SPLIT", "recordDate": "2026-03-02", "ratioNew": 1,
+                            "ratioOld": 10, "fractionPrice": "158"}),
+        AT.date(), 25, Decimal("0"), Decimal("0"), Decimal("79"), AT,
+    )),
     (events.EXCHANGE_TRADES, trade_envelope(TRADE)),
     (events.EXCHANGE_BOOKS, book_snapshot(_book(), AT, TRADE).envelope()),
     (events.EXCHANGE_BOOKS, book_snapshot(Book("VALE3"), AT, None).envelope()),

@@ -20,7 +20,8 @@ from subgraphs.orders import wire as messages
 from subgraphs.orders.domain import Fill, Order, OrderStatus, PendingRequest
 from subgraphs.orders.wire import order_status_request
 from subgraphs.wallet.domain import PostedEntry, TransactionType
-from subgraphs.wallet.wire import transaction_message
+from subgraphs.wallet.corporate_events import parse_event
+from subgraphs.wallet.wire import applied_message, transaction_message
 from subgraphs.identity.wire import no_account_mail, password_reset_mail
 
 AT = datetime(2026, 3, 2, 13, 30, 5, 123456, tzinfo=timezone.utc)
@@ -152,6 +153,17 @@ def test_wallet_transaction():
     )
     deposit = transaction_message("u-1", PostedEntry("tx-2", TransactionType.DEPOSIT, Decimal("100.5"), None, LATER))
     assert (deposit.data["amount"], deposit.data["orderId"], deposit.data["createdAt"]) == ("100.50", None, "2026-03-02T13:31:00.000Z")
+
+
+def test_corporate_event_applied():
+    split = parse_event({"id": "ev-2", "ticker": "BBDC4", "kind": "REVERSE_SPLIT", "recordDate": "2026-03-02", "ratioNew": 1,
+                         "ratioOld": 10, "fractionPrice": "158"})
+    envelope = applied_message("u-1", split, AT.date(), 25, Decimal("0"), Decimal("0"), Decimal("79"), AT)
+    assert (envelope.type, envelope.data) == ("CorporateEventApplied", {
+        "eventId": "ev-2", "userId": "u-1", "ticker": "BBDC4", "kind": "REVERSE_SPLIT", "recordDate": "2026-03-02",
+        "appliedOn": "2026-03-02", "entitled": 25, "gross": "0.00", "withheld": "0.00", "fractionCash": "79.00",
+        "ratioNew": 1, "ratioOld": 10, "appliedAt": "2026-03-02T13:30:05.123Z",
+    })
 
 
 def test_mail():

@@ -130,3 +130,30 @@ async def test_the_wallet_reads_the_trading_calendar_at_start_not_on_its_first_f
             await service.stop()
     finally:
         calendar_module._SHARED = previous
+
+
+async def test_an_assets_corporate_events_are_public_newest_record_date_first(running, tmp_path):
+    from mybroker.db import Database
+    from subgraphs.wallet.corporate_events import parse_events
+    from subgraphs.wallet.corporate_events_service import CorporateEventsService
+    from subgraphs.wallet.tables import metadata
+
+    http, _client, _bus, _published = running
+    db = Database(Settings(data_dir=tmp_path).database_url("wallet"), metadata)
+    try:
+        await CorporateEventsService(db).load(parse_events({"illustrative": True, "events": [
+            {"id": "old", "ticker": "PETR4", "kind": "DIVIDEND", "recordDate": "2026-06-15", "paymentDate": "2026-06-30", "amountPerShare": "0.4537"},
+            {"id": "new", "ticker": "PETR4", "kind": "SPLIT", "recordDate": "2026-12-18", "ratioNew": 2, "ratioOld": 1},
+        ]}))
+    finally:
+        await db.dispose()
+    query = """{ _entities(representations: [{__typename: "Asset", ticker: "PETR4"}, {__typename: "Asset", ticker: "VALE3"}]) {
+        ... on Asset { corporateEvents { id kind recordDate exDate paymentDate amountPerShare ratioNew ratioOld illustrative } } } }"""
+    body = await graphql(http, query, user_id=None)  # no caller: an asset's events are public
+    assert "errors" not in body, body
+    petr4, vale3 = body["data"]["_entities"]
+    assert [e["id"] for e in petr4["corporateEvents"]] == ["new", "old"]
+    split, dividend = petr4["corporateEvents"]
+    assert (split["exDate"], split["ratioNew"], split["ratioOld"], split["paymentDate"]) == ("2026-12-21", 2, 1, None)
+    assert (dividend["amountPerShare"], dividend["exDate"], dividend["illustrative"]) == ("0.4537", "2026-06-16", True)
+    assert vale3["corporateEvents"] == []
