@@ -12,7 +12,11 @@ sent held it 20 s. This protocol is uvicorn's httptools protocol with one timer:
 - cancelled when the request has been read, and on a WebSocket upgrade (graphql-ws then
   gives the client 10 s for connection_init: router/subscriptions/graphql_ws.py).
 When it fires the connection is closed; the application sees a disconnect.
-docs/design.md, "Production mode and edge timeouts"."""
+docs/design.md, "Production mode and edge timeouts".
+
+It also sends a response's writes of one turn of the loop together (`_TurnWrites`):
+uvicorn writes the headers and the body apart, two sends on the socket and two segments
+for the client to read, for every answer of every subgraph and of the router."""
 from __future__ import annotations
 
 import asyncio
@@ -35,6 +39,39 @@ def _seconds(variable: str, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{variable} must be more than 0, not {raw!r}")
     return value
+
+
+class _TurnWrites:
+    """The transport a request's cycle writes through: what it writes in one turn of the
+    loop leaves in one `writelines` at the end of that turn, the headers with the body
+    they precede. A streamed response (a subscription over SSE, say) still leaves at each
+    turn, so nothing waits longer than the turn it was written in. Everything else is the
+    transport's own; a close sends what is held first."""
+
+    __slots__ = ("_transport", "_loop", "_held")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            if not self._transport.is_closing():
+                self._transport.writelines(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
 
 
 class EdgeTimeoutProtocol(HttpToolsProtocol):
@@ -75,7 +112,10 @@ class EdgeTimeoutProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle:  # a request's cycle, not an upgrade to a WebSocket
+            self.cycle.transport = _TurnWrites(self.transport, self.loop)  # type: ignore[assignment]
         if not (self.parser.should_upgrade() and self._should_upgrade()):
             self._arm(self.body_timeout)  # cancelled at once by on_message_complete when there is no body
 

@@ -103,3 +103,54 @@ def test_the_deadlines_come_from_the_environment_with_sane_defaults(monkeypatch)
     with pytest.raises(ValueError, match="MYBROKER_HEADER_TIMEOUT_SECONDS"):
         edge_protocol()
     assert issubclass(edge_protocol(1, 1), EdgeTimeoutProtocol)
+
+
+# ------------------------------------------------------------------ a response's writes
+
+
+class RecordingTransport:
+    def __init__(self):
+        self.sent: list[list[bytes]] = []
+        self.closed = False
+
+    def writelines(self, data):
+        self.sent.append(list(data))
+
+    def is_closing(self):
+        return self.closed
+
+    def close(self):
+        self.closed = True
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+
+async def test_a_turns_writes_leave_together_and_a_close_sends_what_is_held_first():
+    from mybroker.edge_timeouts import _TurnWrites
+
+    transport = RecordingTransport()
+    writes = _TurnWrites(transport, asyncio.get_running_loop())
+    writes.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    writes.write(b"body")
+    assert transport.sent == [], "held until the end of the turn"
+    await asyncio.sleep(0)
+    assert transport.sent == [[b"HTTP/1.1 200 OK\r\n\r\n", b"body"]], "headers and body in one send"
+    writes.write(b"next chunk")  # a streamed response's later chunk leaves at its own turn
+    await asyncio.sleep(0)
+    assert transport.sent[-1] == [b"next chunk"]
+    writes.write(b"last")
+    writes.close()
+    assert transport.sent[-1] == [b"last"] and transport.closed
+    assert writes.get_extra_info("peername") == ("127.0.0.1", 1), "the rest is the transport's"
+
+
+async def test_pipelined_requests_are_answered_in_order_on_one_connection(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"".join(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n" + bytes([48 + n]) for n in range(3)))
+    answers = []
+    for _ in range(3):
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), SAFETY)
+        answers.append(await asyncio.wait_for(reader.readexactly(3), SAFETY))
+    writer.close()
+    assert answers == [b"ok0", b"ok1", b"ok2"]
