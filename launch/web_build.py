@@ -22,7 +22,7 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 SOURCES = ("package.json", "package-lock.json", "index.html", "vite.config.ts", "vite.playground.config.ts", "tsconfig.json")
-SOURCE_DIRS = ("src", "playground")
+SOURCE_DIRS = ("src", "playground", "public")
 # npm's own defaults (two retries, 5 minutes per fetch) make an unreachable registry a
 # quarter-hour hang; a reachable one answers each request well inside these.
 NPM_NETWORK_DEFAULTS = {"npm_config_fetch_retries": "0", "npm_config_fetch_timeout": "20000"}

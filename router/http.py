@@ -193,7 +193,20 @@ def _web_screen_routes(web_dir: Path) -> list[BaseRoute]:
             return HTMLResponse(_SCREEN_NOT_BUILT)
         return FileResponse(page, headers={"cache-control": "no-cache"})
 
-    return [Route("/", index, methods=["GET", "HEAD"]), Mount("/assets", app=_bundles(web_dir / "assets"), name="web-assets")]
+    async def icon(_: Request) -> Response:
+        # One SVG icon (web/public/favicon.svg) for the page's <link rel="icon"> and for
+        # the /favicon.ico browsers and tools ask for on their own.
+        svg = web_dir / "favicon.svg"
+        if not svg.is_file():
+            return Response(status_code=404)
+        return FileResponse(svg, media_type="image/svg+xml", headers={"cache-control": "public, max-age=86400"})
+
+    return [
+        Route("/", index, methods=["GET", "HEAD"]),
+        Route("/favicon.svg", icon, methods=["GET", "HEAD"]),
+        Route("/favicon.ico", icon, methods=["GET", "HEAD"]),
+        Mount("/assets", app=_bundles(web_dir / "assets"), name="web-assets"),
+    ]
 
 
 def _bundles(assets: Path):

@@ -69,6 +69,13 @@ async def test_a_watched_quote_changes(screen: Page):
     first = await price.get_attribute("data-price")
     # The simulated market ticks every 0.2 s here; the cell must follow without a reload.
     await expect(price).not_to_have_attribute("data-price", first)
+    # The trend line says what the change column says (the day's change), not the ticks seen.
+    # Both read in one turn of the page: one render draws them from one quote.
+    change, line = await screen.locator('.watchlist tr[data-ticker="PETR4"]').evaluate(
+        "row => [row.querySelector('td.change').className, row.querySelector('svg.sparkline').getAttribute('class')]"
+    )
+    tone = "up" if "up" in change.split() else "down" if "down" in change.split() else "flat"
+    assert tone in line.split(), (change, line)
     await screen.screenshot(path=screenshot_path("markets"))
 
 
@@ -220,6 +227,7 @@ async def test_a_phone_sees_the_screen_without_sideways_scrolling(screen: Page):
     for view, name in (("#/", "phone-markets"), ("#/asset/PETR4", "phone-asset"), ("#/wallet", "phone-wallet")):
         await go(screen, view)
         await expect(screen.get_by_role("button", name="Sair")).to_be_visible()
+        await expect(screen.locator(".topbar .user")).to_be_visible()  # who is signed in, on a phone too
         await screen.wait_for_timeout(200)  # let the chart take its width before measuring
         await screen.screenshot(path=screenshot_path(name), full_page=True)
         overflow = await screen.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -56,7 +56,7 @@ function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
       </td>
       <td class={`num change ${trend > 0 ? "up" : trend < 0 ? "down" : ""}`}>{quote ? formatPercent(quote.changePercent) : "—"}</td>
       <td class="trend">
-        <Sparkline points={history.value[ticker] ?? []} />
+        <Sparkline points={history.value[ticker] ?? []} trend={trend} />
       </td>
       <td>
         <button type="button" class="icon" aria-label={t("watchlist.removeTicker", { ticker })} onClick={() => removeFromWatchlist(ticker)}>
