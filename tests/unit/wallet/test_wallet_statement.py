@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import Enum
 
 import pytest
+from hypothesis import given, strategies as st
 from pypdf import PdfReader
 
 from mybroker.auth import Caller
@@ -194,3 +195,22 @@ async def test_a_document_is_the_callers_statement_as_the_format_asks(service):
     assert await wallet.document(ana, "portfolio", "csv", {}) is None
     with pytest.raises(DomainError):
         await wallet.document(ana, "statement", "pdf", {"month": "no"})
+
+
+# ------------------------------------------------------------ the arithmetic, for any ledger
+
+amounts = st.integers(min_value=-10**9, max_value=10**9).map(lambda cents: D(cents).scaleb(-2))
+entries = st.lists(st.tuples(st.sampled_from(list(T)), amounts).map(lambda pair: entry(pair[0], str(pair[1]))), max_size=40)
+
+
+@given(opening=amounts, posted=entries)
+def test_any_months_balances_chain_from_opening_to_closing(opening, posted):
+    found = statement("ana", Month(2026, 12), opening, posted)
+    moving = [e for e in posted if e.type not in (T.RESERVE, T.RELEASE)]
+    assert [line.entry for line in found.lines] == moving
+    before = opening
+    for line in found.lines:
+        assert line.balance == before + line.entry.amount
+        before = line.balance
+    assert found.closing_balance == opening + sum((e.amount for e in moving), D("0.00"))
+    assert found.credits - found.debits == found.closing_balance - opening and found.credits >= 0 and found.debits >= 0
