@@ -268,8 +268,11 @@ class Wallet:
             edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
         )
 
-    @strawberry.field(description="the monthly statement (extrato) of `month`, YYYY-MM in Brasília; a month not begun is BAD_USER_INPUT")
-    async def statement(self, info: Info, month: str) -> Statement:
+    @strawberry.field(
+        description="the monthly statement (extrato) of `month`, YYYY-MM in Brasília; a month not begun or not of that form is "
+        "BAD_USER_INPUT (nullable, so a refusal nulls this field and not the wallet)"
+    )
+    async def statement(self, info: Info, month: str) -> Statement | None:
         return Statement.from_domain(await info.context.service.statement(info.context.caller, self.user_id, month))
 
     @strawberry.field(description="newest first")

@@ -138,5 +138,8 @@ async def test_a_traders_month_and_its_downloads(with_fees):
 
         # A month not begun, or not a month, is the API's BAD_USER_INPUT.
         assert await trader.error_code(STATEMENT, {"m": "2999-01"}) == "BAD_USER_INPUT"
-        assert await trader.error_code(STATEMENT, {"m": "dezembro"}) == "BAD_USER_INPUT"
+        _, refused = await trader.post(STATEMENT, {"m": "dezembro"})
+        assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "YYYY-MM" in refused["errors"][0]["message"]
+        # Only the statement is nulled, not the wallet around it.
+        assert refused["data"]["me"]["wallet"]["statement"] is None and refused["data"]["me"]["wallet"]["available"] == wallet["available"]
 
