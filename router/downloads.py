@@ -4,8 +4,9 @@ the link's owner from the subgraph that owns it (docs/design.md, "Downloads").
 A subgraph hands its owner a short-lived link: an HS256 JWT signed with a key derived from
 the internal secret, binding the user, the session, the owning service, the document, its
 format and parameters, and an expiry. Here the link is verified (a tampered, malformed or
-foreign one is 403, an expired one 410, each with a plain sentence); when the request also
-carries credentials they must be the link's user's (another user's link is 403); then the
+foreign one is 403, an expired one 410, each with a plain sentence); a link of a session
+that has signed out is 403; when the request also carries credentials they must be the
+link's user's (another user's link is 403); then the
 document is fetched from the owning subgraph's internal API with the internal token and the
 link's user, exactly as every other request the router sends, and relayed with
 `Cache-Control: no-store`. A browser never reaches a subgraph, and the router needs to know
@@ -45,6 +46,7 @@ RELAYED_HEADERS = ("content-type", "content-disposition")
 INVALID = "Este link de download não é válido. (This download link is not valid.)"
 EXPIRED = "Este link de download expirou: peça um novo. (This download link has expired; ask for a new one.)"
 NOT_YOURS = "Este link de download é de outro usuário. (This download link belongs to another user.)"
+SIGNED_OUT = "A sessão que pediu este link foi encerrada: entre de novo. (The session that asked for this link has signed out.)"
 BAD_CREDENTIALS = "As credenciais enviadas não são válidas. (The credentials sent are not valid.)"
 UNAVAILABLE = "O documento não pôde ser gerado agora; tente de novo. (The document could not be made now; try again.)"
 RATE_LIMITED = "Muitos pedidos; espere um pouco. (Too many requests; wait a moment.)"
@@ -124,7 +126,10 @@ class Downloads:
         session: Callable[[], aiohttp.ClientSession] | None = None,
         admit: Callable[[Caller, str | None], Awaitable[RateLimited | None]] | None = None,
         trusted_proxies: frozenset[str] = frozenset(),
+        session_revoked: Callable[[str], Awaitable[bool]] | None = None,
     ):
+        """`session_revoked`: whether a sign-in session (a link's `sid`) has signed out, so
+        signing out ends the session's links too; None: not asked."""
         self.urls = dict(urls)
         self.secret = internal_secret
         self.authenticator = authenticator
@@ -132,6 +137,7 @@ class Downloads:
         self._own_session: aiohttp.ClientSession | None = None
         self.admit = admit
         self.trusted_proxies = trusted_proxies
+        self.session_revoked = session_revoked
 
     def _session(self) -> aiohttp.ClientSession:
         if self._shared_session is not None:
@@ -176,7 +182,10 @@ class Downloads:
         return self._refusal(status, body, grant)
 
     async def _check_caller(self, request: Request, grant: DownloadGrant) -> None:
-        """A link is its own proof; credentials sent beside it must be its user's."""
+        """A link is its own proof while its session lasts; credentials sent beside it must
+        be its user's."""
+        if grant.session_id is not None and self.session_revoked is not None and await self.session_revoked(grant.session_id):
+            raise LinkRefused(403, SIGNED_OUT)
         if self.authenticator is None or "authorization" not in request.headers:
             return
         try:

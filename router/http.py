@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from opentelemetry import trace
 from starlette.applications import Starlette
@@ -89,6 +89,9 @@ class RouterConfig:
     rate_limit_store: BucketStore | None = None
     # The buckets' clock; None: the store's own (tests step a fake one).
     rate_limit_clock: Callable[[], float] | None = None
+    # Whether a sign-in session has signed out (a download link's `sid`: router/downloads.py);
+    # None: links last their few minutes whatever happens to their session.
+    session_revoked: Callable[[str], Awaitable[bool]] | None = None
 
     def urls_for(self, supergraph: Supergraph) -> dict[str, str]:
         urls = {name: subgraph.url for name, subgraph in supergraph.subgraphs.items()}
@@ -132,6 +135,7 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
     downloads = Downloads(
         urls, internal_secret=config.internal_secret, authenticator=config.authenticator,
         session=pooled_session(client), admit=admit, trusted_proxies=config.trusted_proxies,
+        session_revoked=config.session_revoked,
     )
     edge = Edge(
         pipeline, stages, live=live, answer=Answer(metrics), tracing=RequestTracing(tracer),

@@ -2,10 +2,11 @@
 fees on: a trader deposits, buys and sells PETR4 and withdraws; the month's statement lists
 each of those lines (fees itemised) with a running balance that ends at the wallet's cash;
 its CSV and PDF, and the day's brokerage note as CSV and PDF, come through the router's
-short-lived links; another user's credentials on the link, a tampered link and an expired
-one are refused with a plain sentence."""
+short-lived links; another user's credentials on the link, a tampered link, an expired one
+and one of a session that signed out are refused with a plain sentence."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ STATEMENT = """query($m: String!) { me { id wallet { available blocked statement
   month firstDay lastDay openingBalance closingBalance credits debits csvUrl pdfUrl
   lines { id kind description postedAt date ticker quantity price amount balance settlesOn orderId feeKind } } } } }"""
 NOTES = "{ me { brokerageNotes { number tradeDate csvUrl pdfUrl } } }"
+LOGOUT = "mutation($t: String!) { logout(refreshToken: $t) }"
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -58,7 +60,7 @@ async def test_a_traders_month_and_its_downloads(with_fees):
     base = with_fees.router_url.removesuffix("/graphql")
     async with aiohttp.ClientSession() as http:
         trader = Client(http, with_fees.router_url)
-        await sign_up(trader, "extrato")
+        session = await sign_up(trader, "extrato")
         month = this_month()
         await trader.execute(DEPOSIT, {"amount": "20000.00"})
         quote = await trader.until(QUOTE, {"t": "PETR4"}, lambda d: d["asset"]["quote"] is not None)
@@ -142,4 +144,15 @@ async def test_a_traders_month_and_its_downloads(with_fees):
         assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "YYYY-MM" in refused["errors"][0]["message"]
         # Only the statement is nulled, not the wallet around it.
         assert refused["data"]["me"]["wallet"]["statement"] is None and refused["data"]["me"]["wallet"]["available"] == wallet["available"]
+
+        # Signing out ends the session's links, once the router's copy of the revocations
+        # has caught up (it refetches at most a second old).
+        link = (await trader.execute(STATEMENT, {"m": month}))["me"]["wallet"]["statement"]["pdfUrl"]
+        assert (await download(http, base, link))[0] == 200
+        assert (await trader.execute(LOGOUT, {"t": session["refreshToken"]})) == {"logout": True}
+        deadline = asyncio.get_running_loop().time() + 10
+        while (answer := await download(http, base, link))[0] == 200:
+            assert asyncio.get_running_loop().time() < deadline, "a signed-out session's link still downloads"
+            await asyncio.sleep(0.05)
+        assert answer[0] == 403 and "encerrada" in answer[2].decode()
 

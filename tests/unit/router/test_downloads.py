@@ -210,3 +210,21 @@ async def test_the_owners_refusal_is_its_sentence(endpoint):
     link = links().link(SubgraphCaller("ana"), "statement", "csv", {"month": "2099-01"})
     status, headers, body = await asgi_get(app, link)
     assert status == 422 and body.decode().strip() == "The month 2099-01 has not begun."
+
+
+async def test_a_link_of_a_session_that_signed_out_is_refused(subgraph):
+    url, asked = subgraph
+    signed_out = {"sid-1"}
+
+    async def revoked(session_id: str) -> bool:
+        return session_id in signed_out
+
+    downloads = router_side.Downloads({"wallet": url}, internal_secret=SECRET, session_revoked=revoked)
+    app = Starlette(routes=[Route("/downloads/{token}", downloads.get)])
+    try:
+        status, _, body = await asgi_get(app, a_link())
+        assert status == 403 and "encerrada" in body.decode() and asked == []
+        signed_out.clear()
+        assert (await asgi_get(app, a_link()))[0] == 200
+    finally:
+        await downloads.close()
