@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, cast
 
 import aiosqlite
 from sqlalchemy import (
@@ -26,13 +26,20 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    Engine,
+    create_engine,
     event,
     insert,
     select,
     update,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.util.queue import AsyncAdaptedQueue
+from sqlalchemy.util import await_only
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from mybroker.bus import MessageBus, PublishIncomplete, publish_in_order
@@ -75,38 +82,65 @@ class Transaction:
         self.session = session
         self._db = db
         self.emitted = 0
+        self._outgoing: list[dict] = []
 
     async def emit(self, channel: str, message: Envelope, key: str | None = None) -> None:
-        """Queue a message to be published after (and only if) this transaction commits."""
+        """Queue a message to be published after (and only if) this transaction commits.
+
+        The rows are written together just before the commit (`flush`), one executemany
+        for the transaction's messages: a fill emits up to five, and one statement each was
+        a large share of the order path's SQL."""
         if self._db.outbox is None:
             raise RuntimeError("this database has no outbox table")
-        await self.session.execute(
-            insert(self._db.outbox).values(channel=channel, message_key=key, payload=message.to_bytes(), created_at=utc_now())
-        )
+        self._outgoing.append({"channel": channel, "message_key": key, "payload": message.to_bytes(), "created_at": utc_now()})
         self.emitted += 1
 
+    async def flush(self) -> None:
+        """Writes the queued outbox rows, in emit order (their `seq` is that order)."""
+        if self._outgoing:
+            rows, self._outgoing = self._outgoing, []
+            statement = self._db.statements.outbox_insert
+            assert statement is not None  # emit refused the messages of a database without an outbox
+            await self.session.execute(statement, rows)
+
     async def first_time(self, consumer: str, message_id: str) -> bool:
-        """Record a consumed message; False if this consumer already processed it."""
-        if self._db.inbox is None:
+        """Record a consumed message; False if this consumer already processed it.
+
+        One statement, an insert that skips a duplicate key (ON CONFLICT DO NOTHING, MySQL's
+        INSERT IGNORE): it inserted a row or it did not. A concurrent consumer of the same
+        message on MySQL or PostgreSQL waits on the key's lock, then sees the row and
+        inserts nothing, and the transaction stays usable; a select then a savepointed
+        insert took four statements for the same answer."""
+        statement = self._db.statements.inbox_insert
+        if statement is None:
             raise RuntimeError("this database has no inbox table")
-        seen = await self.session.execute(
-            select(self._db.inbox.c.message_id).where(
-                self._db.inbox.c.consumer == consumer, self._db.inbox.c.message_id == message_id
-            )
-        )
-        if seen.first() is not None:
-            return False
-        try:
-            # A savepoint: on MySQL/PostgreSQL a concurrent consumer of the same message may
-            # insert between our read and our write; its commit makes our insert fail on the
-            # primary key, which means "already processed", and the transaction stays usable.
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(self._db.inbox).values(consumer=consumer, message_id=message_id, processed_at=utc_now())
-                )
-        except IntegrityError:
-            return False
-        return True
+        result = await self.session.execute(statement, {"consumer": consumer, "message_id": message_id, "processed_at": utc_now()})
+        return cast(CursorResult, result).rowcount == 1
+
+
+class _Statements:
+    """The messaging statements, built once per database: building a statement costs
+    SQLAlchemy more than running it on SQLite."""
+
+    def __init__(self, dialect: str, outbox: Table | None, inbox: Table | None):
+        self.outbox_insert = insert(outbox) if outbox is not None else None
+        self.inbox_insert = _insert_skipping_duplicates(dialect, inbox) if inbox is not None else None
+
+
+def _insert_skipping_duplicates(dialect: str, table: Table):
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table).on_conflict_do_nothing()
+    if dialect in ("mysql", "mariadb"):
+        # IGNORE also turns other errors into warnings; the inbox row is two short ids
+        # and a time, so the only error it can meet is the duplicate key.
+        return insert(table).prefix_with("IGNORE")
+    raise ValueError(f"no duplicate-skipping insert for {dialect}")
 
 
 # The SQLite databases whose write lock the running task holds: a transaction opened inside
@@ -147,12 +181,16 @@ class Database:
         options = _engine_options(url, in_memory=in_memory, pool_timeout=pool_timeout)
         if self.is_sqlite:
             options["async_creator"] = _inline_sqlite(":memory:" if in_memory else path, sqlite_busy_timeout_ms)
+        # Schema work and migrations (Alembic runs on an async connection).
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on their own sessions: on SQLite they begin deferred on an engine of their
         # own, so a query never queues for the write lock (in WAL mode readers see the
         # last commit and never wait for writers); elsewhere they share the one engine.
-        self._read_engine: AsyncEngine | None = None
+        self._sync_engines: tuple[Engine, ...] = ()
+        # The engines `transaction()` and `read()` run on (their pools are what a burst waits on).
+        self.write_engine: Engine = self.engine.sync_engine
+        self.read_engine: Engine = self.engine.sync_engine
         self.read_sessions = self.sessions
         # SQLite has one writer per file. Left to SQLite, writers beyond the first spin in its
         # busy handler (sleeps of up to 100 ms, in no order) and fail with "database is
@@ -163,12 +201,18 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, writer=True)
         if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
-            self._read_engine = create_async_engine(
-                url, echo=echo, async_creator=_inline_sqlite(path, sqlite_busy_timeout_ms), **_sqlite_read_pool(pool_timeout)
-            )
-            _configure_sqlite(self._read_engine, writer=False)
-            self.read_sessions = async_sessionmaker(self._read_engine, expire_on_commit=False)
+            # The use cases' sessions run SQLAlchemy's synchronous SQLite driver on the loop
+            # (_inline_sync_sessions): the same SQL, about a third of the cost per statement.
+            writer = _inline_sync_engine(path, sqlite_busy_timeout_ms, echo=echo, **options_without_creator(options))
+            reader = _inline_sync_engine(path, sqlite_busy_timeout_ms, echo=echo, **_sqlite_read_pool(pool_timeout))
+            _configure_sqlite(writer, writer=True)
+            _configure_sqlite(reader, writer=False)
+            self._sync_engines = (writer, reader)
+            self.write_engine, self.read_engine = writer, reader
+            self.sessions = _inline_sync_sessions(writer)
+            self.read_sessions = _inline_sync_sessions(reader)
         self.committed_messages = asyncio.Event()  # wakes the outbox relay
+        self.statements = _Statements(self.engine.dialect.name, self.outbox, self.inbox)
 
     async def create_schema(self) -> None:
         """create_all: for tests' throwaway schemas; services use `migrate`."""
@@ -205,6 +249,7 @@ class Database:
             async with session.begin():
                 tx = Transaction(session, self)
                 yield tx
+                await tx.flush()
         if tx.emitted:
             self.committed_messages.set()
 
@@ -244,8 +289,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._read_engine is not None:
-            await self._read_engine.dispose()
+        for engine in self._sync_engines:
+            engine.dispose()
 
 
 def _engine_options(url: str, *, in_memory: bool = False, pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
@@ -322,6 +367,96 @@ def _inline_sqlite(path: str, busy_timeout_ms: int):
     return connect
 
 
+def options_without_creator(options: dict) -> dict:
+    return {name: value for name, value in options.items() if name != "async_creator"}
+
+
+class _InlineCursor(sqlite3.Cursor):
+    """A cursor of the synchronous driver on the loop, whose statements never wait on a
+    lock there (busy timeout 0). A statement that meets another process's lock
+    (SQLITE_BUSY) goes again in a thread, waiting up to the connection's busy timeout, while
+    the loop runs on: SQLAlchemy calls it inside its greenlet, so it can await the thread.
+    That is what SQLite's own busy handler does (a statement that failed busy changed
+    nothing and is simply run again), moved off the loop. This process's writers never meet
+    each other (they queue on `Database._write_turn`), and in WAL mode readers and the
+    writer do not block each other."""
+
+    def execute(self, sql, parameters=(), /):
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+        return self._waiting(super().execute, sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters, /):
+        rows = list(seq_of_parameters)  # a generator would be spent by the first attempt
+        try:
+            return super().executemany(sql, rows)
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY:
+                raise
+        return self._waiting(super().executemany, sql, rows)
+
+    async def _async_soft_close(self) -> None:
+        """What AsyncSession.execute awaits on a Core result's cursor (an async driver's
+        cursor buffers its rows there). sqlite3 reads rows from its own statement on
+        demand, so there is nothing to do."""
+
+    def _waiting(self, run, sql, parameters):
+        connection = self.connection
+        assert isinstance(connection, _InlineConnection)
+
+        def in_thread():
+            connection.execute(f"PRAGMA busy_timeout={int(connection.busy_timeout_ms)}")
+            try:
+                return run(sql, parameters)
+            finally:
+                connection.execute("PRAGMA busy_timeout=0")
+
+        return await_only(asyncio.to_thread(in_thread))
+
+
+class _InlineConnection(sqlite3.Connection):
+    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+
+    def cursor(self, factory=_InlineCursor):
+        return super().cursor(factory)
+
+
+def _inline_sync_engine(path: str, busy_timeout_ms: int, *, echo: bool, **pool) -> Engine:
+    def connect() -> sqlite3.Connection:
+        # timeout=0: busy timeout 0 from the first statement; check_same_thread=False: a
+        # statement that met a lock runs again in a worker thread (_InlineCursor).
+        connection = sqlite3.connect(path, timeout=0, check_same_thread=False, factory=_InlineConnection)
+        connection.busy_timeout_ms = busy_timeout_ms
+        return connection
+
+    # The URL names no file (the creator opens it), so SQLAlchemy would pick the pool of an
+    # in-memory database: name the pool of a file's.
+    return create_engine("sqlite://", creator=connect, echo=echo, poolclass=_AwaitingQueuePool, **pool)
+
+
+class _AwaitingQueuePool(QueuePool):
+    """SQLAlchemy's queue pool on the asyncio pool's queue: a checkout that finds every
+    connection taken awaits one (inside AsyncSession's greenlet, as the asyncio pool does)
+    up to `pool_timeout`, where a thread's queue would block the loop the holders run on
+    and no connection would ever come back."""
+
+    _queue_class = AsyncAdaptedQueue  # type: ignore[assignment]  # a QueueCommon too; generic in its item
+
+
+def _inline_sync_sessions(engine: Engine) -> async_sessionmaker:
+    """AsyncSessions whose Session runs on a synchronous engine. Every call still goes
+    through AsyncSession (one greenlet switch, which never suspends unless a statement met
+    another process's lock); inside, no statement hops through an async driver's adapter."""
+
+    def bound(bind=None, binds=None, **kw) -> Session:
+        return Session(bind=engine, **kw)
+
+    return async_sessionmaker(expire_on_commit=False, sync_session_class=bound)
+
+
 def _sqlite_read_pool(pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
     """Readers run in parallel (WAL): enough connections for a busy screen's polls, kept
     open (each is an aiosqlite thread), no overflow churn; a reader beyond them waits up
@@ -329,13 +464,15 @@ def _sqlite_read_pool(pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
     return {"pool_size": 12, "max_overflow": 0, "pool_timeout": pool_timeout}
 
 
-def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine | Engine, *, writer: bool) -> None:
     """WAL, and for writers BEGIN IMMEDIATE: SQLite's default deferred transactions fail
     with 'database is locked' when two readers both upgrade to writers; taking the write
     lock up front makes a check-and-block (read balance, then write) atomic, like SELECT
     ... FOR UPDATE. Read-only sessions begin deferred and never take it."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    target = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    @event.listens_for(target, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
@@ -344,7 +481,7 @@ def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(target, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 

@@ -57,10 +57,16 @@ PLATFORM_LIST_CAPS: Mapping[str, int] = {
     "Wallet.transactions": 500,
 }
 # Lists without a size argument whose size the platform knows: the book has at most ten
-# levels a side (assets' MAX_BOOK_DEPTH, b3-sim's snapshots).
+# levels a side (assets' MAX_BOOK_DEPTH, b3-sim's snapshots); the tax report's lists.
 PLATFORM_LIST_SIZES: Mapping[str, int] = {
     "OrderBook.bids": 10,
     "OrderBook.asks": 10,
+    # The tax report's fixed shapes (subgraphs/reports/tax.py): twelve months, four
+    # categories in two kinds, four loss pools, two sheets.
+    "TaxYearSummary.months": 12,
+    "TaxReport.categories": 8,
+    "TaxReport.pools": 4,
+    "TaxReport.withholding": 2,
 }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.assets import tables
@@ -46,14 +46,26 @@ async def recent_candles(session: AsyncSession, ticker: str, interval: CandleInt
     return [_candle(row) for row in reversed(rows.all())]
 
 
+# Built once: the market-data consumer runs these on every tick of every ticker, and
+# building a statement costs SQLAlchemy more than SQLite takes to run it.
+_CANDLE_VALUES = ("open", "high", "low", "close", "volume_base", "day_volume", "first_tick", "last_tick")
+_CANDLES_OF_TICK = select(tables.candles).where(
+    C.ticker == bindparam("ticker"),
+    or_(*(and_(C.interval == i.value, C.start == bindparam(f"start_{i.name}")) for i in CandleInterval)),
+)
+_INSERT_CANDLES = insert(tables.candles)
+# Bind names apart from the columns': SQLAlchemy reserves a column's own name for SET.
+_UPDATE_CANDLES = (
+    update(tables.candles)
+    .where(C.ticker == bindparam("k_ticker"), C.interval == bindparam("k_interval"), C.start == bindparam("k_start"))
+    .values({name: bindparam(f"v_{name}") for name in _CANDLE_VALUES})
+)
+
+
 async def candles_of_tick(session: AsyncSession, tick: QuoteTick) -> dict[CandleInterval, Candle | None]:
-    """The 1m, 1h and 1d candles the tick falls in (None where none exists yet)."""
-    rows = await session.execute(
-        select(tables.candles).where(
-            C.ticker == tick.ticker,
-            or_(*(and_(C.interval == i.value, C.start == i.bucket_start(tick.time)) for i in CandleInterval)),
-        )
-    )
+    """The candles of every interval the tick falls in (None where none exists yet)."""
+    starts = {f"start_{i.name}": i.bucket_start(tick.time) for i in CandleInterval}
+    rows = await session.execute(_CANDLES_OF_TICK, {"ticker": tick.ticker, **starts})
     found = {CandleInterval(row.interval): _candle(row) for row in rows}
     return {interval: found.get(interval) for interval in CandleInterval}
 
@@ -61,22 +73,27 @@ async def candles_of_tick(session: AsyncSession, tick: QuoteTick) -> dict[Candle
 async def save_candles(
     session: AsyncSession, before: Mapping[CandleInterval, Candle | None], after: Mapping[CandleInterval, Candle]
 ) -> None:
-    """Upsert per (ticker, interval, bucket start). The market-data consumer is the only
+    """Upsert per (ticker, interval, bucket start), the tick's new candles in one insert and
+    its changed ones in one update (executemany). The market-data consumer is the only
     writer of a ticker's candles (one partition per ticker), so read-then-write is safe."""
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for interval, candle in after.items():
         previous = before.get(interval)
         if previous == candle:
             continue
+        values = _candle_values(candle)
         if previous is None:
-            await session.execute(
-                insert(tables.candles).values(ticker=candle.ticker, interval=interval.value, start=candle.start, **_candle_values(candle))
-            )
+            new.append({"ticker": candle.ticker, "interval": interval.value, "start": candle.start, **values})
         else:
-            await session.execute(
-                update(tables.candles)
-                .where(C.ticker == candle.ticker, C.interval == interval.value, C.start == candle.start)
-                .values(**_candle_values(candle))
+            changed.append(
+                {"k_ticker": candle.ticker, "k_interval": interval.value, "k_start": candle.start}
+                | {f"v_{name}": value for name, value in values.items()}
             )
+    if new:
+        await session.execute(_INSERT_CANDLES, new)
+    if changed:
+        await session.execute(_UPDATE_CANDLES, changed)
 
 
 def _escape_like(text: str) -> str:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, NamedTuple, Sequence
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.orders.domain import LIVE, Fill, Order, OrderFilter, OrderSide, OrderStatus, OrderType, PendingRequest, TimeInForce
@@ -42,6 +42,22 @@ def _row_to_order(row: Any) -> Order:
     )
 
 
+# The order path's statements, built once: building one costs SQLAlchemy more than SQLite
+# takes to run it, and a filled order runs each of these several times.
+_STATE_COLUMNS = ("status", "filled_quantity", "filled_value", "reason", "cancel_requested_at", "pending", "triggered_at", "updated_at")
+_BY_ID = select(orders).where(orders.c.id == bindparam("order_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()  # serialises a report and a cancel on MySQL/PostgreSQL; SQLite already does
+_INSERT = insert(orders)
+# Bind names apart from the columns': SQLAlchemy reserves a column's own name for SET.
+_SAVE = (
+    update(orders)
+    .where(orders.c.id == bindparam("k_id"))
+    .values({name: bindparam(f"v_{name}") for name in (*_STATE_COLUMNS, "quantity", "limit_price")})
+)
+_INSERT_FILL = insert(executions)
+_FILL_EXISTS = select(executions.c.id).where(executions.c.id == bindparam("execution_id"))
+
+
 def _state(order: Order) -> dict[str, Any]:
     return {
         "status": order.status.value,
@@ -57,7 +73,8 @@ def _state(order: Order) -> dict[str, Any]:
 
 async def add(session: AsyncSession, order: Order) -> None:
     await session.execute(
-        insert(orders).values(
+        _INSERT,
+        dict(
             id=order.id,
             user_id=order.user_id,
             client_order_id=order.client_order_id,
@@ -72,14 +89,14 @@ async def add(session: AsyncSession, order: Order) -> None:
             oco_sibling_id=order.oco_sibling_id,
             created_at=order.created_at,
             **_state(order),
-        )
+        ),
     )
 
 
 async def save(session: AsyncSession, order: Order) -> None:
     """Writes what the state machine may change (B3's REPLACED changes quantity and limit)."""
-    terms = {"quantity": order.quantity, "limit_price": order.limit_price}
-    await session.execute(update(orders).where(orders.c.id == order.id).values(**_state(order), **terms))
+    changes = {**_state(order), "quantity": order.quantity, "limit_price": order.limit_price}
+    await session.execute(_SAVE, {"k_id": order.id} | {f"v_{name}": value for name, value in changes.items()})
 
 
 async def save_terms(session: AsyncSession, order: Order) -> None:
@@ -101,10 +118,7 @@ async def save_terms(session: AsyncSession, order: Order) -> None:
 
 
 async def get(session: AsyncSession, order_id: str, *, for_update: bool = False) -> Order | None:
-    query = select(orders).where(orders.c.id == order_id)
-    if for_update:  # serialises a report and a cancel on MySQL/PostgreSQL; SQLite already does
-        query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"order_id": order_id})).first()
     return _row_to_order(row) if row else None
 
 
@@ -157,14 +171,13 @@ async def history_of(
 
 async def add_fill(session: AsyncSession, order_id: str, fill: Fill) -> None:
     await session.execute(
-        insert(executions).values(
-            id=fill.execution_id, order_id=order_id, quantity=fill.quantity, price=fill.price, executed_at=fill.executed_at
-        )
+        _INSERT_FILL,
+        dict(id=fill.execution_id, order_id=order_id, quantity=fill.quantity, price=fill.price, executed_at=fill.executed_at),
     )
 
 
 async def fill_exists(session: AsyncSession, execution_id: str) -> bool:
-    row = (await session.execute(select(executions.c.id).where(executions.c.id == execution_id))).first()
+    row = (await session.execute(_FILL_EXISTS, {"execution_id": execution_id})).first()
     return row is not None
 
 

@@ -15,7 +15,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from mybroker.graphql import GraphQLContext, federation_schema
-from subgraphs.reports import domain, notes
+from subgraphs.reports import domain, notes, tax
 from subgraphs.reports.note_pdf import note_pdf
 from subgraphs.reports.service import ReportsService
 
@@ -166,6 +166,136 @@ class BrokerageNote:
         )
 
 
+# ------------------------------------------------------------------ income tax
+
+AssetType = strawberry.enum(tax.AssetCategory, name="AssetType")  # the assets subgraph's, value for value
+TradeKind = strawberry.enum(
+    tax.TradeKind, name="TradeKind", description="SWING_TRADE (operações comuns) or DAY_TRADE (bought and sold on the same B3 trading day)"
+)
+TaxSheet = strawberry.enum(
+    tax.TaxSheet, name="TaxSheet", description="the worksheet whose losses and IRRF stay apart: COMMON (stocks, ETFs, BDRs) or FII"
+)
+
+
+@strawberry.type(description="one category's trades of one kind in the month")
+class TaxCategoryResult:
+    category: AssetType
+    trade_kind: TradeKind
+    sales: Decimal = strawberry.field(description="gross sales of the month (price x quantity)")
+    result: Decimal = strawberry.field(description="net gain (positive) or loss (negative), costs included, average price with costs")
+    exempt: bool = strawberry.field(description="stocks in swing trade with the month's sales of R$ 20,000.00 or less")
+    exempt_gain: Decimal = strawberry.field(description="the part of the gain left untaxed by the exemption")
+    rate: Decimal = strawberry.field(description="the rate of its kind, as a fraction (0.15)")
+    irrf: Decimal = strawberry.field(description="IRRF withheld at source this month (0.005% of swing sales, 1% of day-trade gains)")
+
+    @classmethod
+    def from_domain(cls, item: tax.CategoryResult) -> "TaxCategoryResult":
+        return cls(
+            category=item.category, trade_kind=item.kind, sales=item.sales, result=item.result, exempt=item.exempt,
+            exempt_gain=item.exempt_gain, rate=item.rate, irrf=item.irrf,
+        )
+
+
+@strawberry.type(description="one loss pool's month (a sheet and a kind): losses offset only gains of the same pool")
+class TaxLossPool:
+    sheet: TaxSheet
+    trade_kind: TradeKind
+    categories: list[AssetType]
+    rate: Decimal
+    result: Decimal = strawberry.field(description="the categories' results together, exempt gains left out")
+    loss_carried_in: Decimal = strawberry.field(description="losses of earlier months still to offset")
+    loss_used: Decimal
+    loss_carried_out: Decimal = strawberry.field(description="losses left for later months")
+    taxable_base: Decimal
+    tax_due: Decimal = strawberry.field(description="taxable base x rate, half-even to the centavo, before IRRF")
+
+    @classmethod
+    def from_domain(cls, pool: tax.PoolAssessment) -> "TaxLossPool":
+        return cls(
+            sheet=pool.sheet, trade_kind=pool.kind, categories=[c for c in tax.CATEGORIES if tax.SHEET_OF[c] is pool.sheet],
+            rate=pool.rate, result=pool.result, loss_carried_in=pool.loss_carried_in, loss_used=pool.loss_used,
+            loss_carried_out=pool.loss_carried_out, taxable_base=pool.taxable, tax_due=pool.tax_due,
+        )
+
+
+@strawberry.type(description="one sheet's IRRF: deducted from its tax, the rest carried to later months of the same year")
+class TaxWithholding:
+    sheet: TaxSheet
+    withheld: Decimal = strawberry.field(description="withheld this month")
+    carried_in: Decimal = strawberry.field(description="left from earlier months of the year")
+    deducted: Decimal
+    carried_out: Decimal
+
+    @classmethod
+    def from_domain(cls, account: tax.IrrfAccount) -> "TaxWithholding":
+        return cls(sheet=account.sheet, withheld=account.withheld, carried_in=account.carried_in, deducted=account.deducted, carried_out=account.carried_out)
+
+
+DarfRecord = tax.Darf  # the domain's, named apart: `tax` is a field of the type below
+
+
+@strawberry.type(description="the DARF of a month's gains (code 6015)")
+class Darf:
+    code: str
+    period: str = strawberry.field(description="the month assessed, YYYY-MM")
+    due_date: dt.date = strawberry.field(description="the last B3 business day of the next month")
+    tax: Decimal = strawberry.field(description="this month's tax after IRRF")
+    carried_in: Decimal = strawberry.field(description="earlier DARFs under R$ 10.00, added to this one")
+    amount: Decimal = strawberry.field(description="what to pay by dueDate; 0.00 when the total is under R$ 10.00")
+    carried_to_next: Decimal = strawberry.field(description="a total under R$ 10.00, added to the next month's DARF")
+
+    @classmethod
+    def from_domain(cls, darf: DarfRecord) -> "Darf":
+        return cls(
+            code=darf.code, period=f"{darf.period:%Y-%m}", due_date=darf.due_date, tax=darf.tax, carried_in=darf.carried_in,
+            amount=darf.amount, carried_to_next=darf.carried_to_next,
+        )
+
+
+@strawberry.type(description="the income tax (IR) of one month's trades, as the Receita's variable-income worksheets lay it out")
+class TaxReport:
+    month: str = strawberry.field(description="YYYY-MM")
+    rules: str = strawberry.field(description="the version of the tax rules applied")
+    categories: list[TaxCategoryResult] = strawberry.field(description="every category (STOCK, FII, ETF, BDR) in swing and day trade")
+    pools: list[TaxLossPool]
+    withholding: list[TaxWithholding]
+    tax_due: Decimal = strawberry.field(description="the pools' tax together, before IRRF")
+    irrf_deducted: Decimal
+    darf: Darf
+
+    @classmethod
+    def from_domain(cls, report: tax.MonthlyTaxReport) -> "TaxReport":
+        return cls(
+            month=f"{report.month:%Y-%m}", rules=report.rules, categories=[TaxCategoryResult.from_domain(c) for c in report.categories],
+            pools=[TaxLossPool.from_domain(p) for p in report.pools], withholding=[TaxWithholding.from_domain(a) for a in report.irrf],
+            tax_due=report.tax_due, irrf_deducted=report.irrf_deducted, darf=Darf.from_domain(report.darf),
+        )
+
+
+@strawberry.type(description='one line of "bens e direitos": an asset held on 31 December, at cost with costs')
+class TaxYearPosition:
+    asset: Asset
+    category: AssetType
+    quantity: int = strawberry.field(description="held on 31 December of the year")
+    average_price: Decimal = strawberry.field(description="average price with costs (kept to six places, shown to the centavo)")
+    cost: Decimal = strawberry.field(description="situação em 31/12 of the year")
+    cost_previous_year: Decimal = strawberry.field(description="situação em 31/12 of the year before")
+
+    @classmethod
+    def from_domain(cls, line: tax.YearEndPosition) -> "TaxYearPosition":
+        return cls(
+            asset=Asset(ticker=strawberry.ID(line.ticker)), category=line.category, quantity=line.quantity,
+            average_price=line.average_price, cost=line.cost, cost_previous_year=line.cost_previous_year,
+        )
+
+
+@strawberry.type(description="a year for the annual return: positions at cost and each month's tax")
+class TaxYearSummary:
+    year: int
+    positions: list[TaxYearPosition] = strawberry.field(description="held on 31 December of the year or of the year before")
+    months: list[TaxReport] = strawberry.field(description="January to December, or to this month in the current year")
+
+
 @strawberry.federation.type(keys=["id"])
 class User:
     id: strawberry.ID
@@ -189,6 +319,18 @@ class User:
     async def brokerage_note(self, info: Info, date: dt.date) -> BrokerageNote | None:
         note = await info.context.service.brokerage_note(info.context.caller, self.id, date)
         return None if note is None else BrokerageNote.from_domain(note)
+
+
+    @strawberry.field(description='the caller\'s income tax of one month, "YYYY-MM" (up to this month), with what earlier months carry into it')
+    async def tax_report(self, info: Info, month: str) -> TaxReport:
+        return TaxReport.from_domain(await info.context.service.tax_report(info.context.caller, self.id, month))
+
+    @strawberry.field(description="the caller's year for the annual return: positions on 31 December at cost and each month's tax; up to this year")
+    async def tax_year_summary(self, info: Info, year: int) -> TaxYearSummary:
+        positions, months = await info.context.service.tax_year(info.context.caller, self.id, year)
+        return TaxYearSummary(
+            year=year, positions=[TaxYearPosition.from_domain(p) for p in positions], months=[TaxReport.from_domain(m) for m in months]
+        )
 
 
 schema = federation_schema(types=[User])

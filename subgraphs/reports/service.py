@@ -1,12 +1,14 @@
-"""Reports use cases: the portfolio projection (fed by order events and market data) and
-the portfolio query."""
+"""Reports use cases: the portfolio projection (fed by order events and market data), the
+portfolio query, the brokerage notes and the income tax reports (subgraphs.reports.tax)."""
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable
 
 import orjson
@@ -15,13 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from mybroker.auth import Caller
 from mybroker.cache import Cache
 from mybroker.calendar import B3Calendar, b3_calendar
+from mybroker.catalog import load_catalog
 from mybroker.db import Database, utc_now
 from mybroker.download_links import Document, DownloadLinks
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import Envelope, iso, parse_iso
 from mybroker.fees import NO_FEES, FeeSchedule
 from mybroker.wire import OrderUpdated, Quote
-from subgraphs.reports import repository
+from subgraphs.reports import repository, tax
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, value_portfolio
 from subgraphs.reports.note_csv import note_csv, note_filename
 from subgraphs.reports.note_pdf import note_pdf
@@ -35,6 +38,8 @@ MAX_NOTE_RANGE_DAYS = 366  # a year of notes, leap years included
 # The documents reports serves through the router's download links (GET /downloads/...).
 NOTE_DOCUMENT = "brokerage-note"
 NOTE_FORMATS = {"csv": ("text/csv; charset=utf-8", note_csv), "pdf": ("application/pdf", note_pdf)}
+MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+MONTH_HINT = "Informe o mês como AAAA-MM, por exemplo 2025-03 (give the month as YYYY-MM, e.g. 2025-03)."
 
 
 def price_key(ticker: str) -> str:
@@ -180,6 +185,68 @@ class ReportsService:
         ]
 
 
-def _own(caller: Caller, user_id: str) -> None:
+    # ------------------------------------------------------------ income tax
+
+    async def tax_report(self, caller: Caller, user_id: str, month: str) -> tax.MonthlyTaxReport:
+        """The caller's income tax of one month ("YYYY-MM", up to this trading day's month),
+        with what earlier months carry into it."""
+        _own(caller, user_id, "This tax report belongs to someone else.")
+        first = self._month(month)
+        trades = await self._tax_trades(str(user_id))
+        return tax.monthly_report(trades, first, self.calendar.is_business_day)
+
+    async def tax_year(self, caller: Caller, user_id: str, year: int) -> tuple[list[tax.YearEndPosition], list[tax.MonthlyTaxReport]]:
+        """Positions on 31 December at cost ("bens e direitos") and the year's months so far."""
+        _own(caller, user_id, "This tax summary belongs to someone else.")
+        today = self.calendar.trading_day(self.clock())
+        if year > today.year:
+            raise bad_input(f"O ano {year} ainda não começou (the year {year} has not started yet).")
+        if year < self.calendar.first.year:
+            raise bad_input(f"Não há calendário da B3 antes de {self.calendar.first.year} (no B3 calendar before {self.calendar.first.year}).")
+        trades = await self._tax_trades(str(user_id))
+        return tax.year_end_positions(trades, year), tax.year_reports(trades, year, today, self.calendar.is_business_day)
+
+    def _month(self, month: str) -> date:
+        match = MONTH.fullmatch(month)
+        if match is None or not 1 <= int(match.group(2)) <= 12:
+            raise bad_input(f"Mês inválido: {month[:20]!r}. {MONTH_HINT}")
+        first = date(int(match.group(1)), int(match.group(2)), 1)
+        if first > self.calendar.trading_day(self.clock()).replace(day=1):
+            raise bad_input(f"O mês {month} ainda não começou (the month {month} has not started yet).")
+        if first < self.calendar.first:
+            raise bad_input(f"Não há calendário da B3 antes de {self.calendar.first:%Y-%m} (no B3 calendar before {self.calendar.first:%Y-%m}).")
+        return first
+
+    async def _tax_trades(self, user_id: str) -> list[tax.TaxTrade]:
+        """The trader's fills as the tax sees them: on their B3 trading day, with the costs the
+        wallet charged, in the category the catalog gives (an asset it lacks counts as a stock)."""
+        async with self.db.read() as session:
+            every = await repository.fills_of(session, user_id)
+        costs = fill_costs(every, self.fees)
+        return [
+            tax.TaxTrade(
+                day=self.calendar.trading_day(fill.executed_at),
+                ticker=fill.ticker,
+                category=category_of(fill.ticker),
+                side=fill.side,
+                quantity=fill.quantity,
+                value=fill.value,
+                costs=costs[fill.execution_id].total,
+            )
+            for fill in every
+        ]
+
+
+def category_of(ticker: str) -> tax.AssetCategory:
+    return _categories().get(ticker, tax.AssetCategory.STOCK)
+
+
+@lru_cache(maxsize=1)
+def _categories() -> dict[str, tax.AssetCategory]:
+    known = set(tax.AssetCategory.__members__)
+    return {entry.ticker: tax.AssetCategory(entry.type) for entry in load_catalog() if entry.type in known}
+
+
+def _own(caller: Caller, user_id: str, refusal: str = "These brokerage notes belong to someone else.") -> None:
     if caller.require_user() != str(user_id):
-        raise forbidden("These brokerage notes belong to someone else.")
+        raise forbidden(refusal)

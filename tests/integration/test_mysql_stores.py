@@ -181,8 +181,9 @@ async def test_a_redelivered_fill_settles_once_under_concurrency(wallet):
 
 
 async def test_the_inbox_applies_a_message_once_when_consumers_race(fresh_database):
-    """Every consumer reads 'not seen' before any records it; the primary key lets one
-    insert through and the others see IntegrityError, reported as 'already processed'."""
+    """Every consumer holds a transaction open, then records the same message: the primary
+    key lets one insert through; the others wait on its lock, then insert nothing (INSERT
+    IGNORE), reported as 'already processed'."""
     metadata = MetaData()
     account = Table("account", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("applied", Integer))
     messaging_tables(metadata)

@@ -37,9 +37,9 @@ def schema_over(database: Database):
 @pytest.mark.asyncio
 async def test_a_full_pool_answers_busy_after_the_pool_timeout_not_an_internal_error(db, caplog):
     schema = schema_over(db)
-    held = [await db.engine.connect() for _ in range(2)]  # the writer pool's 2 connections, no overflow
+    held = [db.write_engine.connect() for _ in range(2)]  # the writer pool's 2 connections, no overflow
     try:
-        assert db.engine.pool.checkedout() == 2
+        assert db.write_engine.pool.checkedout() == 2
         started = time.perf_counter()
         with caplog.at_level(logging.WARNING, logger="mybroker.graphql"):
             result = await schema.execute("{ written }")
@@ -52,18 +52,19 @@ async def test_a_full_pool_answers_busy_after_the_pool_timeout_not_an_internal_e
         assert "Traceback" not in caplog.text and "QueuePool limit" in caplog.text  # logged as one line
         assert not any(record.levelno >= logging.ERROR for record in caplog.records)
 
-        await held.pop().close()
+        held.pop().close()
         result = await schema.execute("{ written }")
         assert result.errors is None and result.data == {"written": 7}
     finally:
         for connection in held:
-            await connection.close()
+            connection.close()
 
 
 @pytest.mark.asyncio
 async def test_the_pool_timeout_reaches_every_pool(db):
     assert db.engine.pool.timeout() == 0.2
-    assert db._read_engine is not None and db._read_engine.pool.timeout() == 0.2
+    assert db.write_engine.pool.timeout() == db.read_engine.pool.timeout() == 0.2
+    assert db.read_engine is not db.write_engine
     assert _engine_options("mysql+asyncmy://u:p@h/db", pool_timeout=3)["pool_timeout"] == 3
     assert _engine_options("postgresql+asyncpg://u:p@h/db")["pool_timeout"] == 5.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, select, update
+from sqlalchemy import Column, Integer, MetaData, Table, event, select, update
 
 from mybroker.bus.memory import MemoryBus
 from mybroker.db import Database, OutboxRelay, messaging_tables
@@ -112,6 +112,44 @@ async def test_outbox_messages_leave_only_after_commit_and_exactly_in_order(tmp_
     await bus.stop()
     await db.dispose()
     assert received == [0, 1, 2, 3, 4]
+
+
+async def test_a_transactions_messages_are_one_write_in_emit_order(tmp_path):
+    db, _account = _database(tmp_path)
+    await db.create_schema()
+    statements: list[str] = []
+    event.listen(db.write_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    async with db.transaction() as tx:
+        for n in range(3):
+            await tx.emit("ch", Envelope("T", {"n": n}), key=f"k{n}")
+    async with db.transaction() as tx:
+        await tx.emit("other", Envelope("T", {"n": 3}))
+    outbox_writes = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
+    assert len(outbox_writes) == 2, "one statement per transaction, not one per message"
+    bus, received = MemoryBus(), []
+    for channel in ("ch", "other"):
+        bus.subscribe(channel, "g", lambda m, c=channel: _append(received, (c, m.data["n"])))
+    await bus.start()
+    assert await OutboxRelay(db, bus).publish_pending() == 4
+    await bus.drain()
+    await bus.stop()
+    await db.dispose()
+    assert received == [("ch", 0), ("ch", 1), ("ch", 2), ("other", 3)]
+
+
+async def test_a_message_seen_before_is_refused_and_the_transaction_still_commits(tmp_path):
+    db, account = _database(tmp_path)
+    await db.create_schema()
+    async with db.transaction() as tx:
+        assert await tx.first_time("c", "m-1")
+        assert not await tx.first_time("c", "m-1"), "the same message twice in one transaction"
+        assert await tx.first_time("other consumer", "m-1"), "each consumer keeps its own record"
+    async with db.transaction() as tx:
+        assert not await tx.first_time("c", "m-1")
+        await tx.session.execute(account.insert().values(id=7, balance=1))
+    async with db.read() as session:
+        assert (await session.execute(select(account.c.balance).where(account.c.id == 7))).scalar_one() == 1
+    await db.dispose()
 
 
 async def test_relay_marks_a_whole_batch_in_one_write_and_keeps_what_a_failed_publish_did_not_send(tmp_path):

@@ -256,3 +256,12 @@ def test_fragments_that_cannot_be_inlined_wait_for_validation(supergraph, client
 def test_explain_shows_the_plan_of_an_operation_too_dear_to_run(supergraph, client):
     pipeline = pipeline_with(supergraph, client, max_cost=20, max_cost_anonymous=10)
     assert "Fetch" in pipeline.explain(NESTED)  # `mybroker plan` still shows its plan
+
+
+def test_the_tax_reports_fixed_lists_cost_their_real_sizes():
+    from tests.contract.test_contract import additions_schema
+
+    query = """{ me { taxYearSummary(year: 2025) { positions { asset { ticker } cost }
+      months { categories { sales } pools { taxDue } withholding { deducted } darf { amount } } } } }"""
+    # me 1 + summary 1 + positions 10 x (1 + asset 1) + months 12 x (1 + 8 + 4 + 2 + darf 1)
+    assert CostModel(additions_schema()).estimate(normalize(parse(query), None)) == 1 + 1 + 10 * 2 + 12 * 16
