@@ -35,7 +35,7 @@ _MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})", re.ASCII)
 # by its own name (`describe`).
 KIND_LABELS = {
     "DEPOSIT": "Depósito",
-    "WITHDRAWAL": "Retirada",
+    "WITHDRAWAL": "Saque",
     "BUY": "Compra",
     "SELL": "Venda",
     "FEE": "Taxa",

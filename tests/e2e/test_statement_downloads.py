@@ -96,7 +96,7 @@ async def test_a_traders_month_and_its_downloads(with_fees):
             assert line["description"] == f"{verb} PETR4 {line['quantity']} @ {brl(D(line['price']))}"
         fees = [line for line in lines if line["kind"] == "FEE"]
         assert fees and all(line["feeKind"] and line["ticker"] == "PETR4" and D(line["amount"]) < 0 for line in fees)
-        assert lines[-1]["description"] == "Retirada" and lines[-1]["amount"] == "-150.00"
+        assert lines[-1]["description"] == "Saque" and lines[-1]["amount"] == "-150.00"
 
         # The CSV and the PDF through the router: the link alone is enough (a browser sends no token).
         status, media, raw = await download(http, base, found["csvUrl"])

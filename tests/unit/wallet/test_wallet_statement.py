@@ -67,7 +67,7 @@ def test_lines_read_as_a_statement_prints_them():
     assert describe(MONTH_ENTRIES[4]) == "Taxa de liquidação PETR4"
     assert describe(entry(T.FEE, "-1.00", ticker="PETR4", fee_kind=FeeKind.CORRETAGEM)) == "Corretagem PETR4"
     assert describe(entry(T.DEPOSIT, "1.00")) == "Depósito"
-    assert describe(entry(T.WITHDRAWAL, "-1.00")) == "Retirada"
+    assert describe(entry(T.WITHDRAWAL, "-1.00")) == "Saque"
 
 
 class LaterKinds(str, Enum):
@@ -115,7 +115,7 @@ def test_the_pdf_reads_back_in_portuguese():
     pdf = statement_pdf(statement("ana", Month(2026, 12), D("250.00"), MONTH_ENTRIES))
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for expected in ("EXTRATO DE CONTA", "dezembro de 2026", "Saldo anterior", "Compra PETR4 100 @ 31,45",
-                     "Taxa de liquidação PETR4", "Retirada", "Saldo final", "8.204,05", "01/12/2026 a 31/12/2026"):
+                     "Taxa de liquidação PETR4", "Saque", "Saldo final", "8.204,05", "01/12/2026 a 31/12/2026"):
         assert expected in text, expected
 
 
@@ -165,7 +165,7 @@ async def test_the_months_of_a_wallet_chain_balance_to_balance(service):
     assert [line.kind for line in november.lines] == ["DEPOSIT", "DEPOSIT"]
     assert november.closing_balance == december.opening_balance == D("6000.00")
     assert [(line.kind, line.description, line.balance) for line in december.lines] == [
-        ("BUY", "Compra PETR4 100 @ 31,45", D("2855.00")), ("WITHDRAWAL", "Retirada", D("2755.00"))]
+        ("BUY", "Compra PETR4 100 @ 31,45", D("2855.00")), ("WITHDRAWAL", "Saque", D("2755.00"))]
     now = await wallet.wallet(ana, "ana")
     assert december.closing_balance == now.available + now.blocked
     assert (await wallet.statement(ana, "ana", "2026-10")).lines == ()
