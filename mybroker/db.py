@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import AsyncIterator, cast
 
 import aiosqlite
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -182,7 +183,7 @@ class Database:
         if self.is_sqlite:
             options["async_creator"] = _inline_sqlite(":memory:" if in_memory else path, sqlite_busy_timeout_ms)
         # Schema work and migrations (Alembic runs on an async connection).
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **options)
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_JSON_CODEC, **options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Reads on their own sessions: on SQLite they begin deferred on an engine of their
         # own, so a query never queues for the write lock (in WAL mode readers see the
@@ -291,6 +292,15 @@ class Database:
         await self.engine.dispose()
         for engine in self._sync_engines:
             engine.dispose()
+
+
+def _json_dumps(value) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (b3-sim's journal, say) through orjson: the standard library's encoder was
+# 3% of the services' CPU under 50 traders. Compact output; the same values come back.
+_JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
 def _engine_options(url: str, *, in_memory: bool = False, pool_timeout: float = DB_POOL_TIMEOUT_SECONDS) -> dict:
@@ -434,7 +444,7 @@ def _inline_sync_engine(path: str, busy_timeout_ms: int, *, echo: bool, **pool) 
 
     # The URL names no file (the creator opens it), so SQLAlchemy would pick the pool of an
     # in-memory database: name the pool of a file's.
-    return create_engine("sqlite://", creator=connect, echo=echo, poolclass=_AwaitingQueuePool, **pool)
+    return create_engine("sqlite://", creator=connect, echo=echo, poolclass=_AwaitingQueuePool, **_JSON_CODEC, **pool)
 
 
 class _AwaitingQueuePool(QueuePool):
