@@ -19,6 +19,12 @@ from launch.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
 
 
+def pytest_report_header() -> str:
+    import b3sim  # imported here: the header is the only thing this conftest needs it for
+
+    return f"b3sim.book: {b3sim.BOOK_BUILD} (B3SIM_PURE_PYTHON=1 forces the source)"
+
+
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
