@@ -1,13 +1,13 @@
 """SQL for the assets database: catalog rows and candles to and from domain objects."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.assets import tables
-from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, QuoteTick, search_key
+from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, CandleKey, QuoteTick, candle_keys, search_key
 
 A = tables.assets.c
 C = tables.candles.c
@@ -47,34 +47,45 @@ async def recent_candles(session: AsyncSession, ticker: str, interval: CandleInt
 
 
 async def candles_of_tick(session: AsyncSession, tick: QuoteTick) -> dict[CandleInterval, Candle | None]:
-    """The 1m, 1h and 1d candles the tick falls in (None where none exists yet)."""
+    """The 1m, 5m, 15m, 1h and 1d candles the tick falls in (None where none exists yet)."""
+    found = await candles_of_ticks(session, tick.ticker, [tick])
+    return {interval: found[(interval, start)] for interval, start in candle_keys(tick)}
+
+
+async def candles_of_ticks(session: AsyncSession, ticker: str, ticks: Sequence[QuoteTick]) -> dict[CandleKey, Candle | None]:
+    """The candles every tick of one ticker falls in, in one query (None where none exists yet)."""
+    keys = sorted({key for tick in ticks for key in candle_keys(tick)})
     rows = await session.execute(
         select(tables.candles).where(
-            C.ticker == tick.ticker,
-            or_(*(and_(C.interval == i.value, C.start == i.bucket_start(tick.time)) for i in CandleInterval)),
+            C.ticker == ticker, or_(*(and_(C.interval == interval.value, C.start == start) for interval, start in keys))
         )
     )
-    found = {CandleInterval(row.interval): _candle(row) for row in rows}
-    return {interval: found.get(interval) for interval in CandleInterval}
+    found: dict[CandleKey, Candle | None] = dict.fromkeys(keys)
+    for row in rows:
+        candle = _candle(row)
+        found[(candle.interval, candle.start)] = candle
+    return found
 
 
-async def save_candles(
-    session: AsyncSession, before: Mapping[CandleInterval, Candle | None], after: Mapping[CandleInterval, Candle]
-) -> None:
-    """Upsert per (ticker, interval, bucket start). The market-data consumer is the only
-    writer of a ticker's candles (one partition per ticker), so read-then-write is safe."""
-    for interval, candle in after.items():
-        previous = before.get(interval)
+async def save_candles(session: AsyncSession, before: Mapping[Any, Candle | None], after: Mapping[Any, Candle]) -> None:
+    """Upsert per (ticker, interval, bucket start); `before` and `after` share their keys
+    (an interval, or an interval and a start). The market-data consumer is the only
+    writer of a ticker's candles (one partition per ticker, one batch at a time), so
+    read-then-write is safe."""
+    for key, candle in after.items():
+        previous = before.get(key)
         if previous == candle:
             continue
         if previous is None:
             await session.execute(
-                insert(tables.candles).values(ticker=candle.ticker, interval=interval.value, start=candle.start, **_candle_values(candle))
+                insert(tables.candles).values(
+                    ticker=candle.ticker, interval=candle.interval.value, start=candle.start, **_candle_values(candle)
+                )
             )
         else:
             await session.execute(
                 update(tables.candles)
-                .where(C.ticker == candle.ticker, C.interval == interval.value, C.start == candle.start)
+                .where(C.ticker == candle.ticker, C.interval == candle.interval.value, C.start == candle.start)
                 .values(**_candle_values(candle))
             )
 
