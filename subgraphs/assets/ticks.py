@@ -28,6 +28,7 @@ class TickBatches:
     def __init__(self, write: Callable[[Sequence[Tick]], Awaitable[None]]):
         self._write = write
         self._pending: list[tuple[Tick, asyncio.Future[None]]] = []
+        self._writing: list[tuple[Tick, asyncio.Future[None]]] = []  # the batch being written
         self._writer: asyncio.Task | None = None
         self.batches = 0  # batches written (for tests)
 
@@ -39,29 +40,36 @@ class TickBatches:
         self._pending.append(((quote, tick), done))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_pending(), name="assets:ticks")
+            self._writer.add_done_callback(self._writer_ended)
         await done
 
     async def _write_pending(self) -> None:
-        batch: list[tuple[Tick, asyncio.Future[None]]] = []
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    await self._write([tick for tick, _done in batch])
-                except Exception:  # noqa: BLE001 - which tick failed is found below, one by one
-                    await self._write_one_by_one(batch)
-                else:
-                    for _tick, done in batch:
-                        _settle(done)
-                self.batches += 1
-        finally:
+        while self._pending:
+            self._writing, self._pending = self._pending, []
+            try:
+                await self._write([tick for tick, _done in self._writing])
+            except Exception:  # noqa: BLE001 - which tick failed is found below, one by one
+                await self._write_one_by_one(self._writing)
+            else:
+                for _tick, done in self._writing:
+                    _settle(done)
+            self._writing = []
+            self.batches += 1
+        # In the same step as the check above: the next tick to arrive starts a new writer.
+        self._writer = None
+
+    def _writer_ended(self, writer: asyncio.Task) -> None:
+        # A callback, not a `finally`: it runs even for a writer cancelled before it began.
+        # Cancelled (the service stops), its deliveries end unacknowledged and the bus
+        # redelivers them.
+        if not writer.cancelled() and writer.exception() is None:
+            return  # a normal end: nothing was left behind
+        if self._writer is writer:
             self._writer = None
-            # Cancelled (the service stops): these deliveries end unacknowledged, and the
-            # bus redelivers them.
-            for _tick, done in batch + self._pending:
-                if not done.done():
-                    done.cancel()
-            self._pending = []
+        for _tick, done in self._writing + self._pending:
+            if not done.done():
+                done.cancel()
+        self._writing, self._pending = [], []
 
     async def _write_one_by_one(self, batch: list[tuple[Tick, asyncio.Future[None]]]) -> None:
         for tick, done in batch:
