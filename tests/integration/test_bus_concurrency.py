@@ -103,5 +103,5 @@ async def test_kafka_handles_a_batch_at_once_keeps_each_keys_order_and_commits(p
     late.subscribe(topic, group, count)
     await late.start()
     await publisher.publish(topic, Envelope("T", {"key": "K0", "n": 99}), key="K0")
-    await until(lambda: again, what="the record published after the stop")
+    await until(lambda: bool(again), what="the record published after the stop")
     assert again == [99]
