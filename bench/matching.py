@@ -17,6 +17,7 @@ import random
 import time
 from array import array
 
+import b3sim
 from b3sim.book import Book, BookOrder, OrderType, Side, TimeInForce
 
 TICKERS = 50
@@ -108,7 +109,7 @@ def matching(ops: int | None = None, seed: int = 42) -> str:
     summary = {k: result[k] for k in ("ops_per_sec", "p50_us", "p99_us")}
     return (
         f"matching: {result['ops']:,} operations over {TICKERS} books (seed {seed}), "
-        f"{result['resting']:,} orders resting at the end\n"
+        f"{result['resting']:,} orders resting at the end, book built as {b3sim.BOOK_BUILD}\n"
         f"  {result['ops_per_sec']:,} ops/s   p50 {result['p50_us']} us   p99 {result['p99_us']} us\n"
         + json.dumps(summary)
     )

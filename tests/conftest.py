@@ -19,6 +19,12 @@ from launch.platform import Platform
 from mybroker.settings import DEFAULT_PORTS, SERVICES, Settings
 
 
+def pytest_report_header() -> str:
+    import b3sim  # imported here: the header is the only thing this conftest needs it for
+
+    return f"b3sim.book: {b3sim.BOOK_BUILD} (B3SIM_PURE_PYTHON=1 forces the source)"
+
+
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
@@ -134,18 +140,22 @@ async def drop_databases(settings: Settings) -> None:
             await server.dispose()
 
 
-EXCHANGE_READY = '{ a: asset(ticker: "PETR4") { book { asks { price } } } b: asset(ticker: "WEGE3") { book { asks { price } } } }'
+EXCHANGE_READY = (
+    '{ a: asset(ticker: "PETR4") { quote { time } book { asks { price } } }'
+    ' b: asset(ticker: "WEGE3") { quote { time } book { asks { price } } } }'
+)
 
 
 async def until_the_exchange_quotes(router_url: str, timeout: float = 90.0) -> None:
-    """Waits until b3-sim has reference prices, so market orders can trade: on freshly
-    started engines its market-data consumer can join Kafka well after the feed began."""
+    """Waits until b3-sim has reference prices, so market orders can trade, and assets has
+    a quote of its own (the same feed through another consumer group): on freshly started
+    engines a market-data consumer can join Kafka well after the feed began."""
     deadline = asyncio.get_running_loop().time() + timeout
     async with aiohttp.ClientSession() as http:
         while True:
             async with http.post(router_url, json={"query": EXCHANGE_READY}) as response:
                 data = (await response.json(content_type=None)).get("data") or {}
-            if all((data.get(key) or {}).get("book", {}).get("asks") for key in ("a", "b")):
+            if all((data.get(key) or {}).get("book", {}).get("asks") and data[key]["quote"] for key in ("a", "b")):
                 return
             assert asyncio.get_running_loop().time() < deadline, f"the exchange quoted nothing in {timeout}s: {data}"
             await asyncio.sleep(0.2)

@@ -4,9 +4,15 @@ Prices are integer ticks (centavos). Better price first, then arrival (FIFO with
 level); a trade executes at the resting order's price. The book is pure: orders in,
 events out, no clock and no I/O, so a journal of its inputs rebuilds it exactly.
 
-Layout, for speed: each side keeps its price levels in a sorted list of keys whose best
-level is last (peek and pop are O(1)), each level a deque of resting orders in arrival
-order, and one dict indexes every resting order by id for cancels.
+Layout, for speed: each side keeps its price levels in a sorted list of integer keys
+whose best level is last (peek and pop are O(1)) and a dict from price to level; a level
+is a doubly linked queue of resting orders in arrival order (head first), and one dict
+indexes every resting order by id. A resting order knows its level and neighbours, so a
+cancel unlinks it in O(1) whatever the queue's length.
+
+The module is plain, typed Python that mypyc compiles (`make venv` builds
+b3sim/_mypyc/book, b3sim/__init__.py picks it when it was built from this very source);
+the classes are then native, their int fields unboxed. Without the build it runs as is.
 
 Beyond submit and cancel: replace (a lower quantity keeps time priority; a new price or
 a larger quantity loses it), self-trade prevention per book (SelfTrade; orders carry
@@ -16,18 +22,23 @@ docs/exchange-benchmark.md has the hot path's numbers."""
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import deque
 from dataclasses import dataclass, replace as _replace
 from enum import Enum
-from typing import Iterator
+from typing import Final, Iterator
 
 from b3sim.auction import auction_price
 from mybroker.trading import OrderSide as Side, OrderType, TimeInForce
 
 
 RESTS = frozenset({TimeInForce.DAY, TimeInForce.GTC})
-# Module globals for the hot path: one lookup instead of a global and an attribute.
-_BUY, _LIMIT, _DAY, _GTC, _FOK = Side.BUY, OrderType.LIMIT, TimeInForce.DAY, TimeInForce.GTC, TimeInForce.FOK
+# Module constants for the hot path: one lookup instead of a global and an attribute
+# (Final: compiled, they are C statics).
+_BUY: Final = Side.BUY
+_LIMIT: Final = OrderType.LIMIT
+_MARKET: Final = OrderType.MARKET
+_DAY: Final = TimeInForce.DAY
+_GTC: Final = TimeInForce.GTC
+_FOK: Final = TimeInForce.FOK
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +68,32 @@ class SelfTrade(str, Enum):
 
 
 SELF_TRADE_REASON = "self-trade prevention"
-_NO_PREVENTION = SelfTrade.NONE
+_NO_PREVENTION: Final = SelfTrade.NONE
+_CANCEL_AGGRESSOR: Final = SelfTrade.CANCEL_AGGRESSOR
+_CANCEL_RESTING: Final = SelfTrade.CANCEL_RESTING
 
 
 # ---------------------------------------------------------------- events
 #
 # Events are slotted dataclasses, not frozen ones: a frozen dataclass sets each field
 # through object.__setattr__, which made building events the book's largest cost (about
-# three times slower). Treat them as immutable all the same.
+# three times slower). Treat them as immutable all the same. Each writes its own
+# `__init__` (init=False): compiled, mypyc makes that one native (~55 ns a call), while
+# the dataclass-generated one stays interpreted (~215 ns). Equality and repr still come
+# from the dataclass.
 
 
-@dataclass(slots=True)
+@dataclass(init=False, slots=True)
 class Accepted:
     order_id: str
     quantity: int
 
+    def __init__(self, order_id: str, quantity: int) -> None:
+        self.order_id = order_id
+        self.quantity = quantity
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Filled:
     """One side of one trade; every trade yields two, the aggressor's first."""
 
@@ -86,30 +106,58 @@ class Filled:
     cumulative: int
     aggressor: bool
 
+    def __init__(
+        self, order_id: str, trade_id: str, side: Side, quantity: int, price: int, leaves: int, cumulative: int, aggressor: bool
+    ) -> None:
+        self.order_id = order_id
+        self.trade_id = trade_id
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+        self.leaves = leaves
+        self.cumulative = cumulative
+        self.aggressor = aggressor
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Cancelled:
     order_id: str
     cancelled: int  # the quantity that will never trade
     cumulative: int
     reason: str
 
+    def __init__(self, order_id: str, cancelled: int, cumulative: int, reason: str) -> None:
+        self.order_id = order_id
+        self.cancelled = cancelled
+        self.cumulative = cumulative
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Rejected:
     order_id: str
     reason: str
 
+    def __init__(self, order_id: str, reason: str) -> None:
+        self.order_id = order_id
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Expired:
     order_id: str
     expired: int
     cumulative: int
     reason: str
 
+    def __init__(self, order_id: str, expired: int, cumulative: int, reason: str) -> None:
+        self.order_id = order_id
+        self.expired = expired
+        self.cumulative = cumulative
+        self.reason = reason
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class Replaced:
     """A resting order's new total quantity and price. `priority_kept`: it kept its place
     in the queue (same price, quantity not increased); otherwise it went to the back, and
@@ -122,6 +170,16 @@ class Replaced:
     cumulative: int
     priority_kept: bool
 
+    def __init__(
+        self, order_id: str, quantity: int, price: int, leaves: int, cumulative: int, priority_kept: bool
+    ) -> None:
+        self.order_id = order_id
+        self.quantity = quantity
+        self.price = price
+        self.leaves = leaves
+        self.cumulative = cumulative
+        self.priority_kept = priority_kept
+
 
 Event = Accepted | Filled | Cancelled | Rejected | Expired | Replaced
 
@@ -129,16 +187,56 @@ Event = Accepted | Filled | Cancelled | Rejected | Expired | Replaced
 # ---------------------------------------------------------------- the book
 
 
+class _Level:
+    """One price level: a doubly linked queue of resting orders, oldest (`head`) first."""
+
+    __slots__ = ("price", "head", "tail")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.head: _Resting | None = None
+        self.tail: _Resting | None = None
+
+    def orders(self) -> list[_Resting]:
+        """The queue in time priority (off the hot path: depth, auctions, FOK)."""
+        out: list[_Resting] = []
+        resting = self.head
+        while resting is not None:
+            out.append(resting)
+            resting = resting.next
+        return out
+
+
 class _Resting:
-    """A resting order: the order as submitted and what is left of it. Only LIMIT orders
-    rest, so `order.price` is its level."""
+    """A resting order: its fields as submitted (last replaced), what is left of it, and its
+    place in its level's queue. Only LIMIT orders rest, at `level.price`. It keeps the
+    fields, not the BookOrder: one object per resting order, and a cancel or a fill reads
+    no other (compiled, the ints are unboxed in the object itself)."""
 
-    __slots__ = ("order", "order_id", "remaining")
+    __slots__ = ("remaining", "prev", "next", "level", "order_id", "side", "quantity", "owner", "time_in_force", "protection")
 
-    def __init__(self, order: BookOrder, remaining: int):
-        self.order = order
-        self.order_id = order.order_id
+    def __init__(self, order: BookOrder, remaining: int, level: _Level) -> None:
         self.remaining = remaining
+        self.level = level
+        self.order_id = order.order_id
+        self.side = order.side
+        self.quantity = order.quantity  # the total, filled part included
+        self.owner = order.owner
+        self.time_in_force = order.time_in_force
+        self.protection = order.protection
+        # Appended at the back of its level.
+        self.prev: _Resting | None = level.tail
+        self.next: _Resting | None = None
+        if level.tail is None:
+            level.head = self
+        else:
+            level.tail.next = self
+        level.tail = self
+
+    def as_order(self) -> BookOrder:
+        return BookOrder(
+            self.order_id, self.side, _LIMIT, self.time_in_force, self.quantity, self.level.price, self.protection, self.owner
+        )
 
 
 class _BookSide:
@@ -148,10 +246,10 @@ class _BookSide:
 
     __slots__ = ("sign", "keys", "levels")
 
-    def __init__(self, sign: int):
+    def __init__(self, sign: int) -> None:
         self.sign = sign
         self.keys: list[int] = []
-        self.levels: dict[int, deque[_Resting]] = {}
+        self.levels: dict[int, _Level] = {}
 
     def best(self) -> int | None:
         return self.sign * self.keys[-1] if self.keys else None
@@ -161,27 +259,44 @@ class _BookSide:
         for key in reversed(self.keys):
             yield self.sign * key
 
+    def level(self, price: int) -> _Level:
+        """The level at `price`, opened (empty) when there is none."""
+        level = self.levels.get(price)
+        if level is None:
+            level = self.levels[price] = _Level(price)
+            insort(self.keys, self.sign * price)
+        return level
+
     def remove(self, resting: _Resting) -> None:
-        price = resting.order.price
-        level = self.levels[price]  # type: ignore[index]
-        level.remove(resting)
-        if not level:
-            self.drop(price)  # type: ignore[arg-type]
+        """Unlinks a resting order from its level in O(1); an emptied level is dropped."""
+        level = resting.level
+        before, after = resting.prev, resting.next
+        if before is None:
+            level.head = after
+        else:
+            before.next = after
+        if after is None:
+            level.tail = before
+        else:
+            after.prev = before
+        if level.head is None:
+            self.drop(level.price)
 
     def drop(self, price: int) -> None:
         del self.levels[price]
         key = self.sign * price
-        if self.keys and self.keys[-1] == key:
-            self.keys.pop()
+        keys = self.keys
+        if keys and keys[-1] == key:
+            keys.pop()
         else:
-            del self.keys[bisect_left(self.keys, key)]
+            del keys[bisect_left(keys, key)]
 
 
 class Book:
-    def __init__(self, ticker: str, trade_prefix: str | None = None, self_trade: SelfTrade = SelfTrade.NONE):
+    def __init__(self, ticker: str, trade_prefix: str | None = None, self_trade: SelfTrade = SelfTrade.NONE) -> None:
         self.ticker = ticker
-        self.trade_prefix = trade_prefix or ticker
-        self.self_trade = SelfTrade(self_trade)
+        self.trade_prefix: str = trade_prefix or ticker
+        self.self_trade: SelfTrade = SelfTrade(self_trade)
         self._bids = _BookSide(+1)
         self._asks = _BookSide(-1)
         self._index: dict[str, _Resting] = {}
@@ -210,37 +325,38 @@ class Book:
 
     def remaining(self, order_id: str) -> int | None:
         resting = self._index.get(order_id)
-        return resting.remaining if resting else None
+        return resting.remaining if resting is not None else None
 
     def quantity(self, order_id: str) -> int | None:
         """A resting order's total quantity (filled part included, as last replaced)."""
         resting = self._index.get(order_id)
-        return resting.order.quantity if resting else None
+        return resting.quantity if resting is not None else None
 
     def order(self, order_id: str) -> BookOrder | None:
         """A resting order as submitted (last replaced)."""
         resting = self._index.get(order_id)
-        return resting.order if resting else None
+        return resting.as_order() if resting is not None else None
 
     def resting(self) -> list[tuple[str, int]]:
         """Every resting order as (order id, price), in a deterministic order (arrival)."""
-        return [(order_id, resting.order.price) for order_id, resting in self._index.items()]  # type: ignore[misc]
+        return [(order_id, resting.level.price) for order_id, resting in self._index.items()]
 
     def depth(self, side: Side, levels: int | None = None) -> list[tuple[int, int, int]]:
         """(price, quantity, orders) per level, best first."""
-        book_side = self._bids if side is Side.BUY else self._asks
+        book_side = self._bids if side is _BUY else self._asks
         out: list[tuple[int, int, int]] = []
         for price in book_side.prices():
             if levels is not None and len(out) >= levels:
                 break
-            level = book_side.levels[price]
-            out.append((price, sum(order.remaining for order in level), len(level)))
+            queue = book_side.levels[price].orders()
+            out.append((price, sum([resting.remaining for resting in queue]), len(queue)))
         return out
 
     def queue(self, side: Side, price: int) -> list[str]:
         """Order ids resting at one level, in time priority."""
-        book_side = self._bids if side is Side.BUY else self._asks
-        return [order.order_id for order in book_side.levels.get(price, ())]
+        book_side = self._bids if side is _BUY else self._asks
+        level = book_side.levels.get(price)
+        return [] if level is None else [resting.order_id for resting in level.orders()]
 
     # ------------------------------------------------------------ commands
 
@@ -249,8 +365,9 @@ class Book:
         quantity = order.quantity
         price = order.price
         limit = order.type is _LIMIT
+        index = self._index
         # The common, valid order passes these cheap checks; _invalid explains the rest.
-        if quantity <= 0 or order_id in self._index or order.protection is not None or (
+        if quantity <= 0 or order_id in index or order.protection is not None or (
             (price is None or price <= 0) if limit else price is not None
         ):
             reason = self._invalid(order)
@@ -272,14 +389,8 @@ class Book:
         if keys and (bound is None or keys[-1] >= opposite.sign * bound):  # it crosses
             remaining = self._match(order, quantity, opposite, bound, events)
         if remaining:
-            if limit and (time_in_force is _DAY or time_in_force is _GTC):  # it rests: _rest, inlined
-                resting = self._index[order_id] = _Resting(order, remaining)
-                own = self._bids if buying else self._asks
-                level = own.levels.get(price)  # type: ignore[arg-type]
-                if level is None:
-                    level = own.levels[price] = deque()  # type: ignore[index]
-                    insort(own.keys, own.sign * price)  # type: ignore[operator]
-                level.append(resting)
+            if price is not None and limit and (time_in_force is _DAY or time_in_force is _GTC):  # it rests
+                index[order_id] = _Resting(order, remaining, (self._bids if buying else self._asks).level(price))
             else:
                 events.append(Cancelled(order_id, remaining, quantity - remaining, self._why_not_filled(order)))
         return events
@@ -289,13 +400,9 @@ class Book:
         resting = self._index.pop(order_id, None)
         if resting is None:
             return []
-        order = resting.order
-        own = self._bids if order.side is _BUY else self._asks
-        level = own.levels[order.price]  # type: ignore[index]
-        level.remove(resting)
-        if not level:
-            own.drop(order.price)  # type: ignore[arg-type]
-        return [Cancelled(order_id, resting.remaining, order.quantity - resting.remaining, reason)]
+        (self._bids if resting.side is _BUY else self._asks).remove(resting)
+        left = resting.remaining
+        return [Cancelled(order_id, left, resting.quantity - left, reason)]
 
     def replace(self, order_id: str, quantity: int | None = None, price: int | None = None, *, match: bool = True) -> list[Event]:
         """Changes a resting order's total quantity (filled part included) and/or price.
@@ -310,11 +417,10 @@ class Book:
         resting = self._index.get(order_id)
         if resting is None:
             return []
-        order = resting.order
+        order = resting.as_order()
         cumulative = order.quantity - resting.remaining
         new_quantity = order.quantity if quantity is None else quantity
-        new_price = order.price if price is None else price
-        assert new_price is not None  # only LIMIT orders rest
+        new_price = resting.level.price if price is None else price  # only LIMIT orders rest
         if new_quantity <= cumulative:
             return self.cancel(order_id, "replaced down to its filled quantity")
         leaves = new_quantity - cumulative
@@ -322,7 +428,7 @@ class Book:
         events: list[Event] = [Replaced(order_id, new_quantity, new_price, leaves, cumulative, keeps)]
         new_order = _replace(order, quantity=new_quantity, price=new_price)
         if keeps:  # same place in the queue
-            resting.order = new_order
+            resting.quantity = new_quantity
             resting.remaining = leaves
             return events
         del self._index[order_id]
@@ -379,19 +485,21 @@ class Book:
         self._arrivals.clear()
         return events
 
-    def _levels(self, side: _BookSide) -> list[tuple[int, int]]:
-        return [(price, sum(r.remaining for r in level)) for price, level in side.levels.items()]
+    @staticmethod
+    def _levels(side: _BookSide) -> list[tuple[int, int]]:
+        return [(price, sum([r.remaining for r in level.orders()])) for price, level in side.levels.items()]
 
     def _uncross_at(self, price: int, events: list[Event]) -> None:
         bids, asks = self._bids, self._asks
         prevent = self.self_trade is not _NO_PREVENTION
         while bids.keys and asks.keys and bids.sign * bids.keys[-1] >= price >= asks.sign * asks.keys[-1]:
-            bid = bids.levels[bids.sign * bids.keys[-1]][0]
-            ask = asks.levels[asks.sign * asks.keys[-1]][0]
-            if prevent and bid.order.owner is not None and bid.order.owner == ask.order.owner:
+            bid = bids.levels[bids.sign * bids.keys[-1]].head
+            ask = asks.levels[asks.sign * asks.keys[-1]].head
+            assert bid is not None and ask is not None  # a level is dropped when it empties
+            if prevent and bid.owner is not None and bid.owner == ask.owner:
                 for victim in self._auction_self_trade(bid, ask):
                     self._take_out(victim)
-                    events.append(Cancelled(victim.order_id, victim.remaining, victim.order.quantity - victim.remaining, SELF_TRADE_REASON))
+                    events.append(Cancelled(victim.order_id, victim.remaining, victim.quantity - victim.remaining, SELF_TRADE_REASON))
                 continue
             traded = min(bid.remaining, ask.remaining)
             bid.remaining -= traded
@@ -399,9 +507,8 @@ class Book:
             self._trades += 1
             trade_id = f"{self.trade_prefix}-{self._trades}"
             for resting, aggressor in ((bid, True), (ask, False)):
-                passive = resting.order
                 events.append(
-                    Filled(resting.order_id, trade_id, passive.side, traded, price, resting.remaining, passive.quantity - resting.remaining, aggressor)
+                    Filled(resting.order_id, trade_id, resting.side, traded, price, resting.remaining, resting.quantity - resting.remaining, aggressor)
                 )
                 if not resting.remaining:
                     self._take_out(resting)
@@ -416,25 +523,20 @@ class Book:
 
     def _take_out(self, resting: _Resting) -> None:
         del self._index[resting.order_id]
-        (self._bids if resting.order.side is _BUY else self._asks).remove(resting)
+        (self._bids if resting.side is _BUY else self._asks).remove(resting)
 
     def _rest(self, order: BookOrder, remaining: int, own: _BookSide) -> None:
         """Puts an order at the back of its level (submit inlines this: the hot path)."""
-        resting = self._index[order.order_id] = _Resting(order, remaining)
-        level = own.levels.get(order.price)  # type: ignore[arg-type]
-        if level is None:
-            level = own.levels[order.price] = deque()  # type: ignore[index]
-            insort(own.keys, own.sign * order.price)  # type: ignore[operator]
-        level.append(resting)
+        assert order.price is not None  # only LIMIT orders rest
+        self._index[order.order_id] = _Resting(order, remaining, own.level(order.price))
 
     def expire(self, time_in_force: TimeInForce = TimeInForce.DAY, reason: str = "end of the trading session") -> list[Event]:
         """Removes every resting order of one time in force (DAY at the session's end)."""
         events: list[Event] = []
-        for resting in [r for r in self._index.values() if r.order.time_in_force is time_in_force]:
-            order = resting.order
+        for resting in [r for r in self._index.values() if r.time_in_force is time_in_force]:
             del self._index[resting.order_id]
-            (self._bids if order.side is Side.BUY else self._asks).remove(resting)
-            events.append(Expired(resting.order_id, resting.remaining, order.quantity - resting.remaining, reason))
+            (self._bids if resting.side is _BUY else self._asks).remove(resting)
+            events.append(Expired(resting.order_id, resting.remaining, resting.quantity - resting.remaining, reason))
         return events
 
     # ------------------------------------------------------------ matching
@@ -444,7 +546,7 @@ class Book:
             return "quantity must be greater than zero"
         if order.order_id in self._index:
             return "an order with this id is already in the book"
-        if order.type is OrderType.LIMIT:
+        if order.type is _LIMIT:
             if order.price is None or order.price <= 0:
                 return "a limit order needs a positive limit price"
         elif order.price is not None:
@@ -455,7 +557,7 @@ class Book:
 
     def _owner(self, order: BookOrder) -> str | None:
         """The owner whose self-trades this book prevents; None: no check for this order."""
-        return None if self.self_trade is SelfTrade.NONE else order.owner
+        return None if self.self_trade is _NO_PREVENTION else order.owner
 
     def _available(self, opposite: _BookSide, bound: int | None, wanted: int, owner: str | None) -> int:
         """Quantity the order could trade now at acceptable prices, counted up to `wanted`
@@ -466,9 +568,9 @@ class Book:
         for key in reversed(opposite.keys):
             if floor is not None and key < floor:
                 break
-            for resting in opposite.levels[opposite.sign * key]:
-                if owner is not None and resting.order.owner == owner:
-                    if self.self_trade is SelfTrade.CANCEL_RESTING:
+            for resting in opposite.levels[opposite.sign * key].orders():
+                if owner is not None and resting.owner == owner:
+                    if self.self_trade is _CANCEL_RESTING:
                         continue
                     return total
                 total += resting.remaining
@@ -482,26 +584,28 @@ class Book:
         prevention cancelled it: its event is already out). The hot loop: everything it
         touches is a local."""
         keys, levels, sign = opposite.keys, opposite.levels, opposite.sign
-        floor = None if bound is None else sign * bound  # the worst acceptable key
-        index, prefix, append = self._index, self.trade_prefix, events.append
+        floor = 0 if bound is None else sign * bound  # the worst acceptable key
+        bounded = bound is not None
+        index, prefix = self._index, self.trade_prefix
         order_id, side, quantity = order.order_id, order.side, order.quantity
         owner = order.owner if self.self_trade is not _NO_PREVENTION else None  # _owner, inlined
         trades = self._trades
-        traded_at = None
+        traded_at = -1
         while remaining and keys:
             key = keys[-1]
-            if floor is not None and key < floor:
+            if bounded and key < floor:
                 break
             price = sign * key
             level = levels[price]
-            while remaining and level:
-                resting = level[0]
-                passive = resting.order
-                if owner is not None and passive.owner == owner:  # a self-trade
-                    if self._prevent(resting, level, order, remaining, events):
+            resting = level.head
+            while resting is not None:
+                if owner is not None and resting.owner == owner:  # a self-trade
+                    after = resting.next
+                    if self._prevent(resting, opposite, order, remaining, events):
                         remaining = 0
                         break
-                    continue  # the resting order was cancelled: on to the next
+                    resting = after  # the resting order was cancelled: on to the next
+                    continue
                 left = resting.remaining
                 traded = remaining if remaining < left else left
                 remaining -= traded
@@ -510,37 +614,48 @@ class Book:
                 trades += 1
                 trade_id = f"{prefix}-{trades}"
                 traded_at = price
-                append(Filled(order_id, trade_id, side, traded, price, remaining, quantity - remaining, True))
-                append(Filled(resting.order_id, trade_id, passive.side, traded, price, left, passive.quantity - left, False))
-                if not left:
-                    level.popleft()
-                    del index[resting.order_id]
-            if not level:
-                del levels[price]
-                keys.pop()
+                events.append(Filled(order_id, trade_id, side, traded, price, remaining, quantity - remaining, True))
+                events.append(Filled(resting.order_id, trade_id, resting.side, traded, price, left, resting.quantity - left, False))
+                if left:
+                    break  # the incoming order is done; the resting one stays at the head
+                # Filled: off the head of its level (the level itself goes below, if empty).
+                del index[resting.order_id]
+                resting = level.head = resting.next
+                if resting is None:
+                    level.tail = None
+                else:
+                    resting.prev = None
+                if not remaining:
+                    break
+            if level.head is None:
+                if price in levels:  # _prevent may already have dropped it
+                    del levels[price]
+                    keys.pop()
+            elif not remaining:
+                break
         self._trades = trades
-        if traded_at is not None:
+        if traded_at >= 0:
             self.last_price = traded_at
         return remaining
 
-    def _prevent(self, resting: _Resting, level: deque[_Resting], order: BookOrder, remaining: int, events: list[Event]) -> bool:
+    def _prevent(self, resting: _Resting, opposite: _BookSide, order: BookOrder, remaining: int, events: list[Event]) -> bool:
         """A self-trade about to happen: cancels what the book's mode says; True when the
         incoming order is cancelled (matching stops)."""
         mode = self.self_trade
-        if mode is not SelfTrade.CANCEL_AGGRESSOR:  # the resting order goes
-            level.popleft()
+        if mode is not _CANCEL_AGGRESSOR:  # the resting order goes
             del self._index[resting.order_id]
+            opposite.remove(resting)
             events.append(
-                Cancelled(resting.order_id, resting.remaining, resting.order.quantity - resting.remaining, SELF_TRADE_REASON)
+                Cancelled(resting.order_id, resting.remaining, resting.quantity - resting.remaining, SELF_TRADE_REASON)
             )
-        if mode is not SelfTrade.CANCEL_RESTING:  # the incoming order goes
+        if mode is not _CANCEL_RESTING:  # the incoming order goes
             events.append(Cancelled(order.order_id, remaining, order.quantity - remaining, SELF_TRADE_REASON))
             return True
         return False
 
     @staticmethod
     def _why_not_filled(order: BookOrder) -> str:
-        if order.type is OrderType.MARKET:
+        if order.type is _MARKET:
             if order.protection is not None:
                 return "MARKET: no more liquidity within the protection price"
             return "MARKET: no more liquidity in the book"

@@ -3,7 +3,15 @@
 - One idempotent producer (acks=all); `publish` returns once the broker has the record.
 - One consumer per (topic, group). A durable group reads from its committed offset
   (`earliest` the first time) and commits each record only after its handlers returned,
-  so a handler's transaction is committed before Kafka forgets the record.
+  so a handler's transaction is committed before Kafka forgets the record. Records come
+  in fetched batches (`getmany`) and a batch's offsets are committed together once its
+  records are handled (a prefix of each partition's, if the batch stopped midway): one
+  commit round trip per batch, not per record.
+- `concurrency` > 1 handles up to that many records of a batch at once, started in
+  arrival order and round robin over the batch's partitions; with `per_key` one key's
+  records (one partition's, in offset order) run one after the other. A consumer that
+  handles one record at a time caps its throughput at one handler's round trips per
+  record: the market-data consumers fell behind the feed that way, further every second.
 - A record whose handlers keep failing is copied to `<topic>.dlq` with the error in its
   headers, then committed, so one poison record never stalls a partition.
 - No live-edge consumers: live fan-out on Kafka is `mybroker.live_kafka`'s (one reader of
@@ -11,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from typing import Iterable, Sequence
 
@@ -20,12 +29,17 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from mybroker.bus.port import DLQ_SUFFIX, Handler, Outgoing, PublishIncomplete, confirmed_prefix
 from mybroker.bus.retry import deliver
+from mybroker.bus.sequencer import KeySequencer
 from mybroker.outage_log import OutageLog
 from mybroker.events import MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS, Envelope
 
 log = logging.getLogger("mybroker.bus.kafka")
 
 TOPICS = (MARKET_DATA, ORDER_EVENTS, WALLET_EVENTS)
+# Records per fetched batch for each record that may be in the handlers at once: enough
+# to keep every slot busy, few enough that a stop's grace period covers a batch.
+BATCH_PER_SLOT = 4
+MIN_BATCH = 16
 
 
 class KafkaBus:
@@ -71,16 +85,19 @@ class KafkaBus:
         concurrency: int = 1,
         per_key: bool = False,
     ) -> None:
-        # `concurrency` and `per_key` are ignored: a partition's offsets commit in order, one
-        # message at a time, and a key always maps to one partition.
         if from_live_edge:
             raise ValueError("live fan-out on Kafka is mybroker.live_kafka's (KafkaLiveBackend), not the bus's")
+        if concurrency < 1:
+            raise ValueError("concurrency must be 1 or more")
         worker = self._workers.get((channel, group))
         if worker is None:
             worker = self._workers[(channel, group)] = _Worker(self, channel, group)
             if self._running:  # already running: this consumer starts now, in the background
                 worker.task = asyncio.create_task(worker.run(), name=f"kafka:{channel}:{group}")
         worker.handlers.append(handler)
+        worker.concurrency = max(worker.concurrency, concurrency)
+        if per_key and worker.sequencer is None:
+            worker.sequencer = KeySequencer()
 
     async def publish(self, channel: str, message: Envelope, key: str | None = None) -> None:
         producer = await self._ensure_producer()
@@ -214,13 +231,17 @@ async def _started(starting, close) -> None:
 
 
 class _Worker:
-    """One consumer and its loop: records are handled one at a time, in partition order."""
+    """One consumer and its loop: a fetched batch at a time, each record handled once its
+    turn comes (in partition order, or per key with `sequencer`), the batch's offsets
+    committed together after its records are handled."""
 
     def __init__(self, bus: KafkaBus, topic: str, group: str):
         self.bus = bus
         self.topic = topic
         self.group = group
         self.handlers: list[Handler] = []
+        self.concurrency = 1
+        self.sequencer: KeySequencer | None = None  # per_key: one key's records one at a time
         self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task | None = None
         self.busy = False
@@ -246,24 +267,83 @@ class _Worker:
                 await asyncio.sleep(1.0)
         outage.recovered()
         consumer = self.consumer
+        batch_size = max(MIN_BATCH, BATCH_PER_SLOT * self.concurrency)
         try:
             while not self.stopping:
                 try:
-                    record = await consumer.getone()
+                    # A bounded wait, so a stop is seen between batches even when idle.
+                    batch = await consumer.getmany(timeout_ms=1000, max_records=batch_size)
                 except KafkaError as exc:
                     outage.failed(exc)
                     await asyncio.sleep(0.5)
                     continue
                 outage.recovered()
+                if not batch:
+                    continue
                 self.busy = True
                 try:
-                    await self._handle(consumer, record)
+                    await self._handle_batch(consumer, batch)
                 finally:
                     self.busy = False
         finally:
             await consumer.stop()  # leaves the group at once: the next member takes over fast
 
-    async def _handle(self, consumer: AIOKafkaConsumer, record: ConsumerRecord) -> None:
+    async def _handle_batch(self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Handles the batch's records (all of them unless stopping), then commits, per
+        partition, the offset after the last record of its handled prefix."""
+        handled: dict[TopicPartition, int] = {}
+        if self.concurrency == 1 and self.sequencer is None:
+            for partition, records in batch.items():
+                for record in records:
+                    if self.stopping:
+                        break
+                    await self._handle(record)
+                    handled[partition] = record.offset + 1
+        else:
+            handled = await self._handle_concurrently(batch)
+        await self._commit(consumer, handled)
+
+    async def _handle_concurrently(self, batch: dict[TopicPartition, list[ConsumerRecord]]) -> dict[TopicPartition, int]:
+        slots = asyncio.Semaphore(self.concurrency)
+        started: dict[TopicPartition, list[tuple[ConsumerRecord, asyncio.Task]]] = {partition: [] for partition in batch}
+        tasks: list[asyncio.Task] = []
+        # Round robin over the partitions: one partition's backlog never holds the others'
+        # records (each a ticker's, say) back until it is drained.
+        in_turn = itertools.chain.from_iterable(
+            itertools.zip_longest(*([(partition, record) for record in records] for partition, records in batch.items()))
+        )
+        try:
+            for pair in in_turn:
+                if pair is None:
+                    continue
+                if self.stopping:
+                    break
+                partition, record = pair
+                await slots.acquire()
+                # A task per record, created in arrival order: they start in that order.
+                delivery = self._handle(record)
+                if self.sequencer is not None:  # the key it was published with: one partition's, in order
+                    delivery = self.sequencer.run(record.key, delivery)
+                task = asyncio.create_task(delivery, name=f"kafka:{self.topic}[{record.partition}]@{record.offset}")
+                task.add_done_callback(lambda _done: slots.release())
+                started[partition].append((record, task))
+                tasks.append(task)
+            if tasks:
+                await asyncio.wait(tasks)
+        except asyncio.CancelledError:  # stopped past the grace period: what is not handled is redelivered
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        handled: dict[TopicPartition, int] = {}
+        for partition, deliveries in started.items():
+            for record, task in deliveries:
+                if task.cancelled() or task.exception() is not None:
+                    break  # _handle raises nothing but cancellation: the rest is redelivered
+                handled[partition] = record.offset + 1
+        return handled
+
+    async def _handle(self, record: ConsumerRecord) -> None:
         where = f"{record.topic}[{record.partition}]@{record.offset}/{self.group}"
         try:
             message = Envelope.from_bytes(record.value)
@@ -276,10 +356,14 @@ class _Worker:
             )
         if error is not None:
             await self.bus.dead_letter(record, self.group, error)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, handled: dict[TopicPartition, int]) -> None:
+        if not handled:
+            return
         try:
-            await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
+            await consumer.commit(handled)
         except Exception as exc:  # noqa: BLE001 - e.g. a rebalance took the partition: redelivered, handlers are idempotent
-            log.warning("commit failed for %s: %r", where, exc)
+            log.warning("commit failed for %s/%s %s: %r", self.topic, self.group, sorted((p.partition, o) for p, o in handled.items()), exc)
 
     async def stop(self, grace: float) -> None:
         self.stopping = True
@@ -288,7 +372,7 @@ class _Worker:
             if self.consumer is not None:
                 await self.consumer.stop()
             return
-        if self.busy:  # let the record in hand finish and commit, within the grace period
+        if self.busy:  # let the batch in hand finish and commit, within the grace period
             try:
                 await asyncio.wait_for(asyncio.shield(task), grace)
             except (TimeoutError, Exception):  # noqa: BLE001

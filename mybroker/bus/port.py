@@ -76,10 +76,11 @@ class MessageBus(Protocol):
         offsets, durable queues); `from_live_edge` is for live fan-out (subscriptions):
         only messages published from now on, and nothing to resume later.
 
-        `concurrency` > 1 (RabbitMQ queues and the memory bus; Kafka ignores it) lets up to
-        that many messages be in the handler at once: each delivery starts in arrival
-        order (its handler runs up to its first real suspension before the next one
-        starts) and is acknowledged on its own when its handler returns. Only for a
+        `concurrency` > 1 (every adapter) lets up to that many messages be in the handler
+        at once: each delivery starts in arrival order (its handler runs up to its first
+        real suspension before the next one starts) and is acknowledged once its handler
+        returns (on its own on RabbitMQ; on Kafka, whose offsets commit in order per
+        partition, with the fetched batch it came in, mybroker.bus.kafka). Only for a
         handler that orders its work itself (b3-sim's group commit), or with `per_key`:
         then a delivery starts only once the previous message of the same key (the key it
         was published with) has been handled, retries included, so one key's messages are

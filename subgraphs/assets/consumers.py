@@ -11,6 +11,9 @@ from subgraphs.assets.service import AssetsService
 log = logging.getLogger("mybroker.assets")
 
 GROUP = "assets"
+# Ticks in the handler at once: the most one batch of AssetsService.record_quote folds
+# (subgraphs.assets.ticks). Batches are written one at a time, on one connection.
+MARKET_DATA_IN_FLIGHT = 64
 
 
 def subscribe(bus: MessageBus, service: AssetsService) -> None:
@@ -21,7 +24,7 @@ def subscribe(bus: MessageBus, service: AssetsService) -> None:
         # A malformed payload raises: the bus retries, then dead-letters it.
         await service.record_quote(message)
 
-    bus.subscribe(MARKET_DATA, GROUP, on_market_data)
+    bus.subscribe(MARKET_DATA, GROUP, on_market_data, concurrency=MARKET_DATA_IN_FLIGHT)
 
     # The exchange's book snapshots and tape, into the cache (subgraphs.assets.market).
     async def on_book(message: Envelope) -> None:

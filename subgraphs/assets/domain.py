@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from mybroker.errors import bad_input
 
@@ -176,6 +176,27 @@ def fold_tick(current: Mapping[CandleInterval, Candle | None], tick: QuoteTick) 
         if interval is not CandleInterval.ONE_DAY:
             folded[interval] = fold(current.get(interval), tick, interval, intraday_base)
     return folded
+
+
+CandleKey = tuple[CandleInterval, datetime]  # a bucket of one ticker: interval and start
+
+
+def candle_keys(tick: QuoteTick) -> list[CandleKey]:
+    """The buckets a tick falls in, one per interval."""
+    return [(interval, interval.bucket_start(tick.time)) for interval in CandleInterval]
+
+
+def fold_ticks(known: Mapping[CandleKey, Candle | None], ticks: Sequence[QuoteTick]) -> dict[CandleKey, Candle]:
+    """Folds one ticker's ticks into their candles, oldest first, as fold_tick one tick
+    after the other would: what a batch of ticks leaves in the buckets it touched.
+    `known` holds the candles of every tick's buckets before the batch (None where none
+    exists yet); the answer holds the candles after it, for those same buckets."""
+    candles = dict(known)
+    for tick in sorted(ticks, key=lambda t: t.time):
+        current = {interval: candles.get((interval, start)) for interval, start in candle_keys(tick)}
+        for interval, candle in fold_tick(current, tick).items():
+            candles[(interval, candle.start)] = candle
+    return {key: candle for key, candle in candles.items() if candle is not None}
 
 
 def is_newer(candidate: datetime, cached: datetime | None) -> bool:

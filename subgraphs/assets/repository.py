@@ -1,13 +1,13 @@
 """SQL for the assets database: catalog rows and candles to and from domain objects."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.assets import tables
-from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, QuoteTick, search_key
+from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, CandleKey, QuoteTick, candle_keys, search_key
 
 A = tables.assets.c
 C = tables.candles.c
@@ -46,13 +46,9 @@ async def recent_candles(session: AsyncSession, ticker: str, interval: CandleInt
     return [_candle(row) for row in reversed(rows.all())]
 
 
-# Built once: the market-data consumer runs these on every tick of every ticker, and
-# building a statement costs SQLAlchemy more than SQLite takes to run it.
+# Built once: the market-data consumer writes a batch's candles with these, and building a
+# statement costs SQLAlchemy more than SQLite takes to run it.
 _CANDLE_VALUES = ("open", "high", "low", "close", "volume_base", "day_volume", "first_tick", "last_tick")
-_CANDLES_OF_TICK = select(tables.candles).where(
-    C.ticker == bindparam("ticker"),
-    or_(*(and_(C.interval == i.value, C.start == bindparam(f"start_{i.name}")) for i in CandleInterval)),
-)
 _INSERT_CANDLES = insert(tables.candles)
 # Bind names apart from the columns': SQLAlchemy reserves a column's own name for SET.
 _UPDATE_CANDLES = (
@@ -63,31 +59,44 @@ _UPDATE_CANDLES = (
 
 
 async def candles_of_tick(session: AsyncSession, tick: QuoteTick) -> dict[CandleInterval, Candle | None]:
-    """The candles of every interval the tick falls in (None where none exists yet)."""
-    starts = {f"start_{i.name}": i.bucket_start(tick.time) for i in CandleInterval}
-    rows = await session.execute(_CANDLES_OF_TICK, {"ticker": tick.ticker, **starts})
-    found = {CandleInterval(row.interval): _candle(row) for row in rows}
-    return {interval: found.get(interval) for interval in CandleInterval}
+    """The 1m, 5m, 15m, 1h and 1d candles the tick falls in (None where none exists yet)."""
+    found = await candles_of_ticks(session, tick.ticker, [tick])
+    return {interval: found[(interval, start)] for interval, start in candle_keys(tick)}
 
 
-async def save_candles(
-    session: AsyncSession, before: Mapping[CandleInterval, Candle | None], after: Mapping[CandleInterval, Candle]
-) -> None:
-    """Upsert per (ticker, interval, bucket start), the tick's new candles in one insert and
-    its changed ones in one update (executemany). The market-data consumer is the only
-    writer of a ticker's candles (one partition per ticker), so read-then-write is safe."""
+async def candles_of_ticks(session: AsyncSession, ticker: str, ticks: Sequence[QuoteTick]) -> dict[CandleKey, Candle | None]:
+    """The candles every tick of one ticker falls in, in one query (None where none exists yet)."""
+    keys = sorted({key for tick in ticks for key in candle_keys(tick)})
+    rows = await session.execute(
+        select(tables.candles).where(
+            C.ticker == ticker, or_(*(and_(C.interval == interval.value, C.start == start) for interval, start in keys))
+        )
+    )
+    found: dict[CandleKey, Candle | None] = dict.fromkeys(keys)
+    for row in rows:
+        candle = _candle(row)
+        found[(candle.interval, candle.start)] = candle
+    return found
+
+
+async def save_candles(session: AsyncSession, before: Mapping[Any, Candle | None], after: Mapping[Any, Candle]) -> None:
+    """Upsert per (ticker, interval, bucket start), the new candles in one insert and the
+    changed ones in one update (executemany); `before` and `after` share their keys (an
+    interval, or an interval and a start). The market-data consumer is the only writer of
+    a ticker's candles (one partition per ticker, one batch at a time), so read-then-write
+    is safe."""
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    for interval, candle in after.items():
-        previous = before.get(interval)
+    for key, candle in after.items():
+        previous = before.get(key)
         if previous == candle:
             continue
         values = _candle_values(candle)
         if previous is None:
-            new.append({"ticker": candle.ticker, "interval": interval.value, "start": candle.start, **values})
+            new.append({"ticker": candle.ticker, "interval": candle.interval.value, "start": candle.start, **values})
         else:
             changed.append(
-                {"k_ticker": candle.ticker, "k_interval": interval.value, "k_start": candle.start}
+                {"k_ticker": candle.ticker, "k_interval": candle.interval.value, "k_start": candle.start}
                 | {f"v_{name}": value for name, value in values.items()}
             )
     if new:

@@ -20,6 +20,7 @@ from mybroker.wire import Quote
 from subgraphs.assets import repository
 from subgraphs.assets.catalog_view import CatalogView
 from subgraphs.assets.market import MarketView
+from subgraphs.assets.ticks import TickBatches
 from subgraphs.assets.wire import quote_tick, tick_of
 from subgraphs.assets.domain import (
     DEFAULT_ASSETS_PAGE,
@@ -32,7 +33,7 @@ from subgraphs.assets.domain import (
     Candle,
     CandleInterval,
     QuoteTick,
-    fold_tick,
+    fold_ticks,
     fractional_record,
     is_newer,
     normalise_ticker,
@@ -53,6 +54,7 @@ class AssetsService:
         self.cache = cache
         self.live = live
         self.market = MarketView(cache)  # the exchange's book and tape (b3-book-v1, b3-trades-v1)
+        self.ticks = TickBatches(self.write_ticks)  # market-data ticks, written in batches
         self.catalog = CatalogView(self._load_catalog)
 
     async def _load_catalog(self) -> dict[str, AssetRecord]:
@@ -144,19 +146,35 @@ class AssetsService:
 
     async def record_quote(self, message: Envelope) -> None:
         """Market-data consumer: folds the tick into its candles, then keeps it as the
-        latest quote unless a newer one is already cached. No inbox here: folding is
-        idempotent (a repeated tick changes nothing), and an inbox row per tick would grow
-        by millions a day."""
-        quote = Quote.of(message)
-        tick = quote_tick(quote)
+        latest quote unless a newer one is already cached; returns once both are done.
+        The ticks that arrive while a batch is being written make the next batch
+        (subgraphs.assets.ticks): one transaction and one cache pass for all of them.
+        No inbox here: folding is idempotent (a repeated tick changes nothing), and an
+        inbox row per tick would grow by millions a day."""
+        quote = Quote.of(message)  # a malformed payload fails its own delivery, not a batch
+        await self.ticks.submit(quote, quote_tick(quote))
+
+    async def write_ticks(self, batch: Sequence[tuple[Quote, QuoteTick]]) -> None:
+        """Folds a batch of ticks into their candles in one transaction (each ticker's
+        buckets read in one query, each changed candle written once), then caches each
+        ticker's newest tick of the batch unless a newer one is cached already."""
+        by_ticker: dict[str, list[QuoteTick]] = {}
+        newest: dict[str, tuple[Quote, QuoteTick]] = {}
+        for quote, tick in batch:
+            by_ticker.setdefault(tick.ticker, []).append(tick)
+            if tick.ticker not in newest or is_newer(tick.time, newest[tick.ticker][1].time):
+                newest[tick.ticker] = (quote, tick)
         async with self.db.transaction() as tx:
-            current = await repository.candles_of_tick(tx.session, tick)
-            await repository.save_candles(tx.session, current, fold_tick(current, tick))
+            for ticker, ticks in by_ticker.items():
+                known = await repository.candles_of_ticks(tx.session, ticker, ticks)
+                await repository.save_candles(tx.session, known, fold_ticks(known, ticks))
         # After the commit, and even for a redelivery: a crash between the two must not
         # leave the cache behind for good, and the newer-wins rule makes this idempotent.
-        cached = await self.latest_quote(tick.ticker)
-        if is_newer(tick.time, cached.time if cached else None):
-            await self.cache.set(quote_key(tick.ticker), orjson.dumps(quote.payload()))
+        tickers = list(newest)
+        for ticker, cached in zip(tickers, await self.latest_quotes(tickers)):
+            quote, tick = newest[ticker]
+            if is_newer(tick.time, cached.time if cached else None):
+                await self.cache.set(quote_key(ticker), orjson.dumps(quote.payload()))
 
     async def quote_stream(self, tickers: Sequence[str]) -> AsyncGenerator[QuoteTick, None]:
         """Every tick of the asked tickers from now on (the quotes subscription)."""

@@ -14,6 +14,9 @@ from mybroker.events import (
 from subgraphs.reports.service import ReportsService
 
 GROUP = "reports"
+# Ticks handled at once, one ticker's in order (per_key: newer-wins reads, then writes,
+# the cached price): one at a time, the cache round trips kept the consumer behind the feed.
+MARKET_DATA_IN_FLIGHT = 8
 
 
 def subscribe(bus: MessageBus, service: ReportsService) -> None:
@@ -33,4 +36,4 @@ def subscribe(bus: MessageBus, service: ReportsService) -> None:
 
     bus.subscribe(ORDER_EVENTS, GROUP, on_order_event)
     bus.subscribe(WALLET_EVENTS, GROUP, on_wallet_event)
-    bus.subscribe(MARKET_DATA, GROUP, on_market_data)
+    bus.subscribe(MARKET_DATA, GROUP, on_market_data, concurrency=MARKET_DATA_IN_FLIGHT, per_key=True)

@@ -3,6 +3,7 @@ through its schema as the router would."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import update
 from mybroker.auth import ANONYMOUS
 from mybroker.catalog import CatalogEntry
 from mybroker.events import MARKET_DATA, QUOTE, Envelope
+from tests.unit.assets.conftest import quote
 from mybroker.graphql import GraphQLContext, format_error
 from subgraphs.assets import tables
 from subgraphs.assets.domain import AssetType, CandleInterval
@@ -142,6 +144,32 @@ async def test_candles_fold_many_ticks_oldest_first_and_limited(env):
     assert [m["volume"] for m in minutes[1:]] == [300, 800]
     assert [m["time"] for m in data["asset"]["last"]] == ["2025-03-10T13:01:00.000Z", "2025-03-10T13:02:00.000Z"]
     assert data["asset"]["h"] == [{"open": "31.50", "high": "31.80", "low": "31.40", "close": "31.60", "volume": 1600}]
+
+
+async def test_a_burst_of_ticks_is_written_in_batches_with_the_candles_of_one_by_one(env):
+    # The same ticks twice: PETR4 and VALE3 all at once (what a consumer behind the feed
+    # fetches), ITUB4 and BBDC4 one at a time; both pairs must end with the same candles.
+    moments = [("13:00:05", "31.50", 1000), ("13:00:40", "31.80", 1500), ("13:00:59", "31.20", 1700),
+               ("13:01:10", "31.40", 1800), ("13:04:59", "31.90", 2200), ("13:05:00", "31.60", 2600)]
+    burst = {"PETR4": "ITUB4", "VALE3": "BBDC4"}  # ticker at once: ticker one by one
+    for at, price, volume in moments:
+        for ticker in burst:
+            message = Envelope(QUOTE, quote(ticker=ticker, time=f"2025-03-10T{at}.000Z", price=price, volume=volume))
+            await env.bus.publish(MARKET_DATA, message, key=ticker)
+    await env.bus.drain()
+    batches = env.service.ticks.batches
+    assert batches < len(moments) * len(burst)
+    for at, price, volume in moments:
+        for ticker in burst.values():
+            await env.tick(ticker=ticker, time=f"2025-03-10T{at}.000Z", price=price, volume=volume)
+    assert env.service.ticks.batches - batches == len(moments) * len(burst)
+    for together, alone in burst.items():
+        for interval in CandleInterval:
+            got = [dataclasses.replace(c, ticker=alone) for c in await env.service.candles(together, interval, 10)]
+            assert got == await env.service.candles(alone, interval, 10), interval
+        assert (await env.service.latest_quote(together)).price == Decimal("31.60")
+    minutes = await env.service.candles("PETR4", CandleInterval.ONE_MINUTE, 10)
+    assert [(c.open, c.close, c.volume) for c in minutes][:2] == [(Decimal("31.50"), Decimal("31.20"), 700), (Decimal("31.40"), Decimal("31.40"), 100)]
 
 
 async def test_a_redelivered_tick_changes_nothing(env):
