@@ -102,6 +102,8 @@ class MarketSimulator:
             price, change = to_ticks(quote.price), to_ticks(quote.change)
             if price < 1 or price - change < 1:
                 raise ValueError(f"{ticker}: a last quote of {quote.price} (change {quote.change}) cannot be continued")
+            if quote.time.tzinfo is None:
+                raise ValueError(f"{ticker}: the last quote's time has no offset")
             time = quote.time.astimezone(timezone.utc)
             walk.rng = random.Random(f"{self._base}:{ticker}:{price}:{time.isoformat()}")
             walk.price, walk.previous_close = price, price - change
