@@ -52,6 +52,8 @@ async def test_a_restart_continues_prices_open_tape_and_candles(tmp_path):
             trader = Client(http, first.router_url)
             await sign_up(trader, "continua")
             await trader.execute(DEPOSIT, {"amount": "10000.00"})
+            # The broker prices a MARKET order from assets' quote, which may come after the book.
+            await trader.until(MARKET, {"t": "PETR4"}, lambda d: d["asset"]["quote"] is not None, timeout=60)
             placed = (await trader.execute(PLACE, {"input": {"ticker": "PETR4", "side": "BUY", "type": "MARKET", "quantity": 100}}))["placeOrder"]
             await until_status(trader, placed["id"], "FILLED")
             # A session several times longer than a restart takes (about 80 rounds against
@@ -73,7 +75,10 @@ async def test_a_restart_continues_prices_open_tape_and_candles(tmp_path):
             last = before["quote"]
             stopped_at = parse_iso(last["time"])
             # A quote the restarted feed published (the cache first serves the restored one).
-            data = await reader.until(MARKET, {"t": "PETR4"}, lambda d: parse_iso(d["asset"]["quote"]["time"]) >= restarted_at)
+            # On the real engines the assets consumer group rejoins Kafka first (tens of seconds).
+            data = await reader.until(
+                MARKET, {"t": "PETR4"}, lambda d: parse_iso(d["asset"]["quote"]["time"]) >= restarted_at, timeout=90
+            )
             await until_the_exchange_quotes(second.router_url)
             after = await market(reader)
     finally:
