@@ -105,9 +105,10 @@ class MarketSimulator:
             if quote.time.tzinfo is None:
                 raise ValueError(f"{ticker}: the last quote's time has no offset")
             time = quote.time.astimezone(timezone.utc)
+            day = self.trading_day(time)  # may refuse (outside the calendar): before any change
             walk.rng = random.Random(f"{self._base}:{ticker}:{price}:{time.isoformat()}")
             walk.price, walk.previous_close = price, price - change
-            walk.day, walk.volume = self.trading_day(time), quote.volume
+            walk.day, walk.volume = day, quote.volume
             resumed.append(ticker)
         return resumed
 

@@ -167,3 +167,11 @@ def test_the_default_day_is_the_kernel_calendars_trading_day():
     after = simulator.next_tick("PETR4", datetime(2025, 3, 10, 21, 0, tzinfo=UTC))  # 18:00: Tuesday's session
     assert Decimal(before["price"]) - Decimal(before["change"]) == next(e.reference_price for e in load_catalog() if e.ticker == "PETR4")
     assert Decimal(after["price"]) - Decimal(after["change"]) == Decimal(before["price"])
+
+
+def test_a_quote_outside_the_calendar_leaves_the_walk_as_it_was():
+    simulator = MarketSimulator(seed=2)
+    untouched = series(MarketSimulator(seed=2), "PETR4", 5)
+    with pytest.raises(ValueError):
+        simulator.resume({"PETR4": last_quote("40.00", "1.50", 12_300, datetime(1990, 1, 2, 13, tzinfo=UTC))})
+    assert series(simulator, "PETR4", 5) == untouched
