@@ -6,6 +6,7 @@ from __future__ import annotations
 from mybroker.service import Infrastructure, Service
 from ingest.feed import FeedRunner, QuotePublisher
 from ingest.history import HistoryRecorder, QuoteHistory, create_history
+from ingest.simulator import MarketSimulator, resume_from_cache
 from ingest.sources import create_source
 
 NAME = "ingest"
@@ -24,6 +25,14 @@ def create_service(infra: Infrastructure, *, history: QuoteHistory | None = None
         recorder=recorder,
         first_round_at_start=chosen.local,
     )
+
+    async def resume() -> None:
+        # Before the first round: a restart continues from the last prices, not from the
+        # catalog's references. The assets service starts first (registry order) and has
+        # put its stored latest quotes back in the cache by then.
+        if isinstance(chosen.source, MarketSimulator):
+            await resume_from_cache(chosen.source, infra.cache)
+
     # Stop the feed before its source and recorder; the recorder flushes what is left and
     # closes the store.
-    return Service(NAME, None, on_start=[recorder.start, runner.start], on_stop=[runner.stop, chosen.close, recorder.stop])
+    return Service(NAME, None, on_start=[resume, recorder.start, runner.start], on_stop=[runner.stop, chosen.close, recorder.stop])

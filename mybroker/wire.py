@@ -96,6 +96,13 @@ class Quote(_Message):
         )
 
 
+def latest_quote_key(ticker: str) -> str:
+    """The cache key of a ticker's latest Quote payload: the assets subgraph keeps it (and
+    restores it from its database at start), the simulated source reads it to continue a
+    restarted market from the last prices (docs/design.md, "Continuity")."""
+    return f"quote:{ticker}"
+
+
 @dataclass(frozen=True)
 class NewOrder(_Message):
     TYPE = events.NEW_ORDER

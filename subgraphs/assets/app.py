@@ -34,4 +34,4 @@ def create_service(infra: Infrastructure) -> Service:
 
     app.include_router(internal)
     consumers.subscribe(infra.bus, assets)
-    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), assets.seed_catalog], on_stop=[live.close, db.dispose])
+    return Service(NAME, app, on_start=[partial(db.migrate, MIGRATIONS), assets.seed_catalog, assets.restore_market], on_stop=[live.close, db.dispose])

@@ -1,16 +1,19 @@
-"""SQL for the assets database: catalog rows and candles to and from domain objects."""
+"""SQL for the assets database: catalog rows, candles, the latest quotes and the recent tape."""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.assets import tables
+from mybroker.wire import Quote, Trade
 from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, CandleKey, QuoteTick, candle_keys, search_key
 
 A = tables.assets.c
 C = tables.candles.c
+Q = tables.last_quotes.c
+T = tables.tape.c
 
 
 async def upsert_catalog(session: AsyncSession, entries: list[tuple[str, str, AssetType, int]]) -> None:
@@ -103,6 +106,77 @@ async def save_candles(session: AsyncSession, before: Mapping[Any, Candle | None
         await session.execute(_INSERT_CANDLES, new)
     if changed:
         await session.execute(_UPDATE_CANDLES, changed)
+
+
+# ------------------------------------------------------------------ continuity
+
+_UPDATE_LAST_QUOTE = (
+    update(tables.last_quotes)
+    .where(Q.ticker == bindparam("k_ticker"), Q.time <= bindparam("k_time"))
+    .values({name: bindparam(f"v_{name}") for name in ("price", "change", "change_percent", "volume", "time", "source")})
+)
+
+
+async def save_last_quote(session: AsyncSession, quote: Quote) -> None:
+    """Keeps `quote` as its ticker's latest unless a newer one is stored (newer-or-equal
+    wins, as in the cache). One writer per ticker (its partition), so update-then-insert
+    is safe; the insert runs once per ticker, on its first quote."""
+    values = dict(
+        price=quote.price, change=quote.change, change_percent=repr(quote.change_percent),
+        volume=quote.volume, time=quote.time, source=quote.source,
+    )
+    result = await session.execute(
+        _UPDATE_LAST_QUOTE, {"k_ticker": quote.ticker, "k_time": quote.time} | {f"v_{k}": v for k, v in values.items()}
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # a CursorResult
+        stored = await session.execute(select(Q.ticker).where(Q.ticker == quote.ticker))
+        if stored.first() is None:
+            await session.execute(insert(tables.last_quotes).values(ticker=quote.ticker, **values))
+
+
+async def last_quotes(session: AsyncSession) -> list[Quote]:
+    return [
+        Quote(
+            ticker=row.ticker, price=row.price, change=row.change, change_percent=float(row.change_percent),
+            volume=row.volume, time=row.time, source=row.source,
+        )
+        for row in await session.execute(select(tables.last_quotes).order_by(Q.ticker))
+    ]
+
+
+async def save_trade(session: AsyncSession, trade: Trade, keep: int) -> bool:
+    """Adds `trade` to its ticker's stored tape and drops what falls beyond the newest
+    `keep`; False when it was there already (a redelivery)."""
+    ticker = trade.ticker
+    found = await session.execute(select(T.trade_id).where(T.ticker == ticker, T.trade_id == trade.trade_id))
+    if found.first() is not None:
+        return False
+    await session.execute(
+        insert(tables.tape).values(ticker=ticker, trade_id=trade.trade_id, price=trade.price, quantity=trade.quantity, time=trade.time)
+    )
+    # The first trade past the kept ones, in the tape's order (newest first); it and every
+    # older one go. Two statements: MySQL takes no LIMIT inside an IN subquery.
+    cut = (
+        await session.execute(
+            select(T.time, T.trade_id).where(T.ticker == ticker).order_by(T.time.desc(), T.trade_id.desc()).offset(keep).limit(1)
+        )
+    ).first()
+    if cut is not None:
+        await session.execute(
+            delete(tables.tape).where(
+                T.ticker == ticker, or_(T.time < cut.time, and_(T.time == cut.time, T.trade_id <= cut.trade_id))
+            )
+        )
+    return True
+
+
+async def recent_tapes(session: AsyncSession) -> dict[str, list[Trade]]:
+    """Every ticker's stored tape, newest first."""
+    tapes: dict[str, list[Trade]] = {}
+    rows = await session.execute(select(tables.tape).order_by(T.ticker, T.time.desc(), T.trade_id.desc()))
+    for row in rows:
+        tapes.setdefault(row.ticker, []).append(Trade(row.trade_id, row.ticker, row.price, row.quantity, row.time))
+    return tapes
 
 
 def _escape_like(text: str) -> str:

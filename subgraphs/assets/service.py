@@ -16,7 +16,7 @@ from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.events import QUOTE, Envelope
 from mybroker.live import LiveFeed
 from mybroker.money import format_money
-from mybroker.wire import Quote
+from mybroker.wire import Quote, latest_quote_key
 from subgraphs.assets import repository
 from subgraphs.assets.catalog_view import CatalogView
 from subgraphs.assets.market import MarketView
@@ -43,9 +43,7 @@ from subgraphs.assets.domain import (
 log = logging.getLogger("mybroker.assets")
 
 
-
-def quote_key(ticker: str) -> str:
-    return f"quote:{ticker}"
+quote_key = latest_quote_key  # the kernel names it: the simulated source reads it on start
 
 
 class AssetsService:
@@ -53,7 +51,7 @@ class AssetsService:
         self.db = db
         self.cache = cache
         self.live = live
-        self.market = MarketView(cache)  # the exchange's book and tape (b3-book-v1, b3-trades-v1)
+        self.market = MarketView(cache, db)  # the exchange's book and tape (b3-book-v1, b3-trades-v1)
         self.ticks = TickBatches(self.write_ticks)  # market-data ticks, written in batches
         self.catalog = CatalogView(self._load_catalog)
 
@@ -168,6 +166,11 @@ class AssetsService:
             for ticker, ticks in by_ticker.items():
                 known = await repository.candles_of_ticks(tx.session, ticker, ticks)
                 await repository.save_candles(tx.session, known, fold_ticks(known, ticks))
+            # The latest quote in the database too, once per ticker and batch: the embedded
+            # memory cache forgets it on a restart, and the simulated source continues from
+            # it (restore_market).
+            for ticker, (quote, _tick) in newest.items():
+                await repository.save_last_quote(tx.session, dataclasses.replace(quote, ticker=ticker))
         # After the commit, and even for a redelivery: a crash between the two must not
         # leave the cache behind for good, and the newer-wins rule makes this idempotent.
         tickers = list(newest)
@@ -175,6 +178,21 @@ class AssetsService:
             quote, tick = newest[ticker]
             if is_newer(tick.time, cached.time if cached else None):
                 await self.cache.set(quote_key(ticker), orjson.dumps(quote.payload()))
+
+    async def restore_market(self) -> None:
+        """At start, before the consumers get messages: the stored latest quotes and tapes
+        go back into the cache where it has none or an older one (the embedded memory cache
+        after a restart), so `Asset.quote` and `Asset.trades` answer at once and the
+        simulated source (ingest) continues from the last prices (docs/design.md,
+        "Continuity")."""
+        async with self.db.read() as session:
+            stored = await repository.last_quotes(session)
+        cached = await self.latest_quotes([quote.ticker for quote in stored])
+        for quote, current in zip(stored, cached):
+            if current is None or is_newer(quote.time, current.time):
+                await self.cache.set(quote_key(quote.ticker), orjson.dumps(quote.payload()))
+        restored = await self.market.restore()
+        log.info("restored %d latest quotes and %d tapes", len(stored), restored)
 
     async def quote_stream(self, tickers: Sequence[str]) -> AsyncGenerator[QuoteTick, None]:
         """Every tick of the asked tickers from now on (the quotes subscription)."""

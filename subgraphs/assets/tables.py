@@ -1,7 +1,9 @@
-"""The assets database: the catalog and the candles (prices exact in centavos, times UTC)."""
+"""The assets database: the catalog, the candles, and what the market must keep across a
+restart (the latest quote and the recent tape per ticker; docs/design.md, "Continuity").
+Prices exact in centavos, times UTC."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table
 
 from mybroker.db import FixedDecimal, UtcDateTime
 
@@ -36,3 +38,31 @@ candles = Table(
     Column("last_tick", UtcDateTime, nullable=False),
 )
 
+
+# One row per ticker: the latest quote as the market-data consumer folded it (the cache
+# serves reads; this row survives a restart of the embedded memory cache, and is where
+# the simulated source continues from).
+last_quotes = Table(
+    "last_quotes",
+    metadata,
+    Column("ticker", String(16), primary_key=True),
+    Column("price", FixedDecimal(2), nullable=False),
+    Column("change", FixedDecimal(2), nullable=False),
+    Column("change_percent", String(16), nullable=False),  # the contract's Float, as sent
+    Column("volume", BigInteger, nullable=False),
+    Column("time", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=True),
+)
+
+# The recent tape (b3-trades-v1), bounded: the newest TRADES_KEPT per ticker
+# (subgraphs.assets.market), pruned as trades arrive.
+tape = Table(
+    "tape",
+    metadata,
+    Column("ticker", String(16), primary_key=True),
+    Column("trade_id", String(64), primary_key=True),
+    Column("price", FixedDecimal(2), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("time", UtcDateTime, nullable=False),
+    Index("ix_tape_ticker_time", "ticker", "time"),
+)
