@@ -168,7 +168,7 @@ class ReportsService:
             if wanted(day):
                 by_day[day].append(fill)
         return [
-            brokerage_note(user_id, day, self.calendar.settlement_date(day), fills, costs)
+            brokerage_note(user_id, day, self.calendar.settlement_date(day), fills, costs, self.fees)
             for day, fills in by_day.items()
         ]
 

@@ -24,7 +24,7 @@ def fill(n: int, order: str, side: str, ticker: str, quantity: int, price: str, 
 
 
 def note_of(fills, schedule=FEES):
-    return brokerage_note("u-1", DAY, SETTLES, fills, fill_costs(fills, schedule))
+    return brokerage_note("u-1", DAY, SETTLES, fills, fill_costs(fills, schedule), schedule)
 
 
 def test_a_day_with_a_purchase_and_a_swing_sale():
@@ -65,7 +65,7 @@ def test_an_order_filled_over_two_days_pays_on_its_running_total():
     first = fill(1, "o-1", "BUY", "PETR4", 100, "10.00", at=START - timedelta(days=1))
     second = fill(2, "o-1", "BUY", "PETR4", 200, "10.00")
     costs = fill_costs([second, first], FEES)  # any order in: walked in execution order
-    note = brokerage_note("u-1", DAY, SETTLES, [second], costs)
+    note = brokerage_note("u-1", DAY, SETTLES, [second], costs, FEES)
     # The order's 3000.00 pays liquidação 0.825 -> 0.82 and emolumentos 0.1098 -> 0.11; the
     # first day's 1000.00 paid 0.28 and 0.04; 2000.00 alone would pay 0.55, not 0.54.
     assert (note.settlement_fee, note.trading_fee) == (D("0.54"), D("0.07"))

@@ -297,7 +297,7 @@ def test_the_swing_irrf_is_the_brokerage_notes(fills):
     day = [Fill(f"x-{n}", f"o-{n}", "u-1", ticker, OrderSide(side), quantity, D(price) / 100, start + timedelta(minutes=n))
            for n, (side, ticker, quantity, price) in enumerate(fills)]
     costs = fill_costs(held + day, FeeSchedule())
-    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), day, costs)
+    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), day, costs, FeeSchedule())
     category = {"PETR4": STOCK, "VALE3": STOCK, "HGLG11": FII}
     trades = [TaxTrade(CALENDAR.trading_day(f.executed_at), f.ticker, category[f.ticker], f.side, f.quantity, f.value, costs[f.execution_id].total)
               for f in held + day]
