@@ -26,14 +26,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
-from mybroker.day_end import IRRF_NOT_WITHHELD_UP_TO, IRRF_SWING_RATE, DayEnd, DayTrade, close_day
+from mybroker.day_end import DayEnd, DayTrade, close_day
 from mybroker.fees import Costs, FeeSchedule
 from mybroker.trading import OrderSide
 from subgraphs.reports.domain import Fill
 
 ZERO = Decimal("0.00")
 MARKET = "1-BOVESPA"
-__all__ = ["IRRF_NOT_WITHHELD_UP_TO", "IRRF_SWING_RATE"]  # the kernel's rates, named here as before
 
 
 @dataclass(frozen=True)
