@@ -20,7 +20,8 @@ crash finds the record and posts nothing; a crash before the commit leaves nothi
 A pass closes the business days of the last LOOKBACK_DAYS before the current trading day,
 so a wallet down for a while catches up; a day counts as over GRACE after its rollover, so
 that a fill the wallet began settling just before the rollover (its lines dated that day)
-has committed before the day is read."""
+has committed before the day is read. A day whose traders are all closed is marked done
+(trading_days_done) and not read again: no trade can be dated to it any more."""
 from __future__ import annotations
 
 import logging
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Iterable
+
+from sqlalchemy.exc import IntegrityError
 
 from mybroker.calendar import B3Calendar, b3_calendar
 from mybroker.db import Database, utc_now
@@ -108,20 +111,33 @@ class TradingDayEnd:
         return days
 
     async def close_due(self) -> CloseResult:
-        """One pass: every trader-day over and not closed yet is closed."""
-        days = self.days_over(self.clock())
+        """One pass: every trader-day over and not closed yet is closed; a day left with no
+        trader to close is marked done, and later passes skip it."""
+        over = self.days_over(self.clock())
         async with self.db.read() as session:
+            done = await repository.days_done(session, sorted(over.values()))
+            days = {settles_on: day for settles_on, day in over.items() if day not in done}
             pending = await repository.traders_to_close(session, sorted(days))
         closed = posted = failed = 0
+        failed_days: set[date] = set()
         for user_id, settles_on in pending:
             try:
                 outcome = await self.close(user_id, days[settles_on], settles_on)
             except Exception:  # noqa: BLE001 - one trader's bad ledger must not hold up the others
                 log.exception("day's end of %s on %s failed; the next pass tries again", user_id, days[settles_on])
                 failed += 1
+                failed_days.add(days[settles_on])
                 continue
             closed += outcome is not None
             posted += bool(outcome)
+        finished = [day for day in days.values() if day not in failed_days]
+        if finished:
+            try:
+                async with self.db.transaction() as tx:
+                    for day in finished:
+                        await repository.mark_day_done(tx.session, day, self.clock())
+            except IntegrityError:
+                pass  # another replica marked them at the same moment: done either way
         return CloseResult(closed, posted, failed)
 
     async def close(self, user_id: str, trading_day: date, settles_on: date) -> int | None:

@@ -40,6 +40,7 @@ from subgraphs.wallet.tables import (
     reservations,
     settled_fills,
     trading_days_closed,
+    trading_days_done,
     wallet_transactions,
     wallets,
 )
@@ -468,3 +469,19 @@ async def first_close(session: AsyncSession, wallet_id: str, trading_day: date, 
         insert(trading_days_closed).values(wallet_id=wallet_id, trading_day=trading_day, settles_on=settles_on, closed_at=now)
     )
     return True
+
+
+async def days_done(session: AsyncSession, days: Sequence[date]) -> set[date]:
+    """Those of `days` closed for every wallet that traded then."""
+    if not days:
+        return set()
+    D = trading_days_done.c
+    rows = await session.execute(select(D.trading_day).where(D.trading_day.in_(list(days))))
+    return {row.trading_day for row in rows}
+
+
+async def mark_day_done(session: AsyncSession, day: date, now: datetime) -> None:
+    """Records `day` as closed for everyone; a replica that did so first is left as it is."""
+    D = trading_days_done.c
+    if (await session.execute(select(D.trading_day).where(D.trading_day == day))).first() is None:
+        await session.execute(insert(trading_days_done).values(trading_day=day, done_at=now))

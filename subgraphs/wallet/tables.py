@@ -146,4 +146,13 @@ trading_days_closed = Table(
     Column("closed_at", UtcDateTime(), nullable=False),
 )
 
+# Trading days closed for every wallet that traded then: later passes skip them (no trade
+# can be dated to a day once it is over), so a pass reads only the days still open to close.
+trading_days_done = Table(
+    "trading_days_done",
+    metadata,
+    Column("trading_day", Date(), primary_key=True),
+    Column("done_at", UtcDateTime(), nullable=False),
+)
+
 outbox, inbox = messaging_tables(metadata)

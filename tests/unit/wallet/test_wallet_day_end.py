@@ -15,6 +15,7 @@ from mybroker.auth import Caller
 from mybroker.calendar import ManualClock
 from mybroker.fees import FeeKind, FeeSchedule
 from subgraphs.wallet import day_end as day_end_module
+from subgraphs.wallet import repository
 from subgraphs.wallet.day_end import TradingDayEnd, TradingDayEndJob, ledger_day_trades
 from subgraphs.wallet.domain import TransactionType, Wallet
 from subgraphs.wallet.service import Fill, WalletService
@@ -169,3 +170,32 @@ def test_a_pass_looks_back_a_bounded_number_of_business_days(day_end):
     days = day_end.days_over(AFTER_ROLL)
     assert len(days) == day_end_module.LOOKBACK_DAYS
     assert max(days.values()) == date(2026, 12, 10) and days[SETTLES] == date(2026, 12, 10)
+
+
+async def test_a_day_closed_for_everyone_is_not_read_again(wallet, service, day_end, clock, monkeypatch):
+    await day_trader(service)
+    clock.set(AFTER_ROLL)
+    real = Wallet.close_trading_day
+
+    def crash(self, end, settles_on):
+        raise RuntimeError("a bad ledger")
+
+    monkeypatch.setattr(Wallet, "close_trading_day", crash)
+    await day_end.close_due()
+    async with wallet.db.read() as session:
+        assert date(2026, 12, 10) not in await repository.days_done(session, [date(2026, 12, 10)]), "a trader is left to close"
+    monkeypatch.setattr(Wallet, "close_trading_day", real)
+    await day_end.close_due()
+    async with wallet.db.read() as session:
+        assert await repository.days_done(session, [date(2026, 12, 9), date(2026, 12, 10)]) == {date(2026, 12, 9), date(2026, 12, 10)}
+
+    asked: list = []
+    original = repository.traders_to_close
+
+    async def spy(session, settling):
+        asked.append(list(settling))
+        return await original(session, settling)
+
+    monkeypatch.setattr(repository, "traders_to_close", spy)
+    await day_end.close_due()
+    assert asked == [[]], "the days done are not read again"

@@ -1,6 +1,7 @@
 """wallet: the trading day's end (FEE_ADJUSTMENT and trade IRRF lines), posted once per
-wallet and trading day (trading_days_closed); the ledger indexed by settlement day and type
-so the job finds a day's traders without scanning it
+wallet and trading day (trading_days_closed), days closed for everyone skipped
+(trading_days_done); the ledger indexed by settlement day and type so the job finds a day's
+traders without scanning it
 
 Revision ID: 0006
 Revises: 0005
@@ -29,9 +30,16 @@ def upgrade() -> None:
         sa.Column('closed_at', mybroker.db.UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('wallet_id', 'trading_day'),
     )
+    op.create_table(
+        'trading_days_done',
+        sa.Column('trading_day', sa.Date(), nullable=False),
+        sa.Column('done_at', mybroker.db.UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('trading_day'),
+    )
     op.create_index('ix_wallet_transactions_settles_on_type', 'wallet_transactions', ['settles_on', 'type'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_wallet_transactions_settles_on_type', table_name='wallet_transactions')
+    op.drop_table('trading_days_done')
     op.drop_table('trading_days_closed')
