@@ -68,8 +68,12 @@ def router_config(
     """The router's configuration from the settings and its edge options (router/options.py)."""
     # Each `--workers` process builds its own store: on Redis they all share the buckets,
     # in memory each worker has its own.
+    # Signing out ends a session's download links too: the same revocation list the
+    # authenticator checks access tokens against.
+    revocations = getattr(getattr(authenticator, "verifier", None), "revocations", None)
     return RouterConfig(
         authenticator=authenticator, internal_secret=settings.internal_secret,
+        session_revoked=None if revocations is None else revocations.is_revoked,
         trusted_proxies=frozenset(settings.trusted_proxies), rate_limit_store=bucket_store(settings),
         web_dir=web_dir, playground_dir=playground_dir, **config_fields(options),
     )

@@ -1,6 +1,7 @@
 """The router's HTTP app (Starlette): /graphql for POST and GET (router/edge.py: the
 ordered stages that guard the door, router/stages.py), the WebSocket transport, GraphiQL
-for browsers (web/playground's build, no CDN), /health, /metrics, the trading screen at / (web/). RouterConfig is every
+for browsers (web/playground's build, no CDN), /health, /metrics, the trading screen at / (web/),
+the signed download links at /downloads/<token> (router/downloads.py). RouterConfig is every
 setting (docs/router.md lists them); create_router_app assembles the parts.
 
 The platform's authenticator (router.auth) says who is calling: credentials it refuses
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from opentelemetry import trace
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from router.auth import Authenticator, Caller
 from router.cors import CorsPolicy, cors_middleware
 from router.csrf import CsrfPolicy
+from router.downloads import Downloads
 from router.edge import Answer, Edge, RequestTracing, json_response
 from router.executor import OPERATION_TIMEOUT_SECONDS, Executor
 from router.limits import OperationLimits
@@ -87,6 +89,9 @@ class RouterConfig:
     rate_limit_store: BucketStore | None = None
     # The buckets' clock; None: the store's own (tests step a fake one).
     rate_limit_clock: Callable[[], float] | None = None
+    # Whether a sign-in session has signed out (a download link's `sid`: router/downloads.py);
+    # None: links last their few minutes whatever happens to their session.
+    session_revoked: Callable[[str], Awaitable[bool]] | None = None
 
     def urls_for(self, supergraph: Supergraph) -> dict[str, str]:
         urls = {name: subgraph.url for name, subgraph in supergraph.subgraphs.items()}
@@ -125,6 +130,13 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         csrf=config.csrf, trusted_proxies=config.trusted_proxies, authenticator=config.authenticator,
         admit=admit, persisted=PersistedQueries(config.persisted_queries),
     )
+    # Signed download links (router/downloads.py): documents fetched from their owning
+    # subgraph through the same connection pool as the operations.
+    downloads = Downloads(
+        urls, internal_secret=config.internal_secret, authenticator=config.authenticator,
+        session=pooled_session(client), admit=admit, trusted_proxies=config.trusted_proxies,
+        session_revoked=config.session_revoked,
+    )
     edge = Edge(
         pipeline, stages, live=live, answer=Answer(metrics), tracing=RequestTracing(tracer),
         internal_secret=config.internal_secret, limiter=limiter, metrics=metrics,
@@ -148,11 +160,13 @@ def create_router_app(supergraph: Supergraph, config: RouterConfig | None = None
         if close is not None and config.client is None:
             await close()
         await bucket_store.close()
+        await downloads.close()
 
     routes = [
         Route("/graphql", edge.post, methods=["POST"]),
         Route("/graphql", edge.get, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/downloads/{token}", downloads.get, methods=["GET"]),
         WebSocketRoute("/graphql", live.websocket),
     ]
     if metrics is not None:

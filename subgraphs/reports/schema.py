@@ -175,6 +175,14 @@ class BrokerageNote:
     def pdf_base64(self, info: Info) -> str:
         return base64.b64encode(note_pdf(self.note)).decode("ascii")
 
+    @strawberry.field(description="a short-lived link (a few minutes) to the note as CSV, for its owner: GET it from the router")
+    def csv_url(self, info: Info) -> str:
+        return info.context.service.note_link(info.context.caller, self.note, "csv")
+
+    @strawberry.field(description="a short-lived link (a few minutes) to the note as PDF, for its owner: GET it from the router")
+    def pdf_url(self, info: Info) -> str:
+        return info.context.service.note_link(info.context.caller, self.note, "pdf")
+
     @classmethod
     def from_domain(cls, note: notes.BrokerageNote) -> "BrokerageNote":
         return cls(

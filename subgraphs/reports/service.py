@@ -2,6 +2,7 @@
 portfolio query, the brokerage notes and the income tax reports (subgraphs.reports.tax)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import defaultdict
@@ -18,12 +19,15 @@ from mybroker.cache import Cache
 from mybroker.calendar import B3Calendar, b3_calendar
 from mybroker.catalog import load_catalog
 from mybroker.db import Database, utc_now
+from mybroker.download_links import Document, DownloadLinks
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import Envelope, iso, parse_iso
 from mybroker.fees import NO_FEES, FeeSchedule
 from mybroker.wire import CorporateEventApplied, OrderUpdated, Quote
 from subgraphs.reports import repository, tax
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, apply_split, value_portfolio
+from subgraphs.reports.note_csv import note_csv, note_filename
+from subgraphs.reports.note_pdf import note_pdf
 from subgraphs.reports.notes import BrokerageNote, brokerage_note, day_end, fill_costs
 from subgraphs.reports.wire import fill_of
 
@@ -32,6 +36,9 @@ log = logging.getLogger("mybroker.reports")
 CONSUMER = "reports"  # inbox name of the order-events consumer
 WALLET_CONSUMER = "reports-wallet"  # inbox name of the wallet-events consumer
 MAX_NOTE_RANGE_DAYS = 366  # a year of notes, leap years included
+# The documents reports serves through the router's download links (GET /downloads/...).
+NOTE_DOCUMENT = "brokerage-note"
+NOTE_FORMATS = {"csv": ("text/csv; charset=utf-8", note_csv), "pdf": ("application/pdf", note_pdf)}
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 MONTH_HINT = "Informe o mês como AAAA-MM, por exemplo 2025-03 (give the month as YYYY-MM, e.g. 2025-03)."
 
@@ -49,7 +56,10 @@ class ReportsService:
         *,
         calendar: B3Calendar | None = None,
         clock: Callable[[], datetime] = utc_now,
+        links: DownloadLinks | None = None,
     ):
+        """`links`: what signs download links to notes (None: they cannot be asked for)."""
+        self.links = links
         self.db = db
         self.cache = cache
         self.fees = fees  # the wallet's schedule (Settings.fee_schedule): the same costs, counted alike
@@ -156,6 +166,28 @@ class ReportsService:
         _own(caller, user_id)
         notes = await self._notes(str(user_id), lambda trading_day: trading_day == day)
         return notes[0] if notes else None
+
+    def note_link(self, caller: Caller, note: BrokerageNote, format: str) -> str:
+        """A short-lived link to the caller's `note` as `format` (csv or pdf)."""
+        _own(caller, note.user_id)
+        if self.links is None:
+            raise RuntimeError("this reports service signs no download links")
+        return self.links.link(caller, NOTE_DOCUMENT, format, {"date": note.trade_date.isoformat()})
+
+    async def document(self, caller: Caller, document: str, format: str, params: dict[str, str]) -> Document | None:
+        """A document a download link names, made for the caller; None when there is no
+        such document, format or note."""
+        if document != NOTE_DOCUMENT or format not in NOTE_FORMATS:
+            return None
+        try:
+            day = date.fromisoformat(params.get("date", ""))
+        except ValueError:
+            raise bad_input("'date' must be YYYY-MM-DD.") from None
+        note = await self.brokerage_note(caller, caller.require_user(), day)
+        if note is None:
+            return None
+        media_type, render = NOTE_FORMATS[format]
+        return Document(await asyncio.to_thread(render, note), media_type, note_filename(note, format))
 
     async def _notes(self, user_id: str, wanted: Callable[[date], bool]) -> list[BrokerageNote]:
         async with self.db.read() as session:

@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from mybroker.db import Database, OutboxRelay
+from mybroker.download_links import DownloadLinks, documents_router
 from mybroker.graphql import graphql_router
 from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
@@ -30,7 +31,7 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     internal API."""
     settings = infra.settings
     db = Database(settings.database_url(NAME), metadata, pool_timeout=settings.db_pool_timeout)
-    wallet = WalletService(db, fees=settings.fee_schedule())
+    wallet = WalletService(db, fees=settings.fee_schedule(), links=DownloadLinks(settings.internal_secret, NAME))
     corporate_events = CorporateEventsService(db, calendar=wallet.calendar)
     events_job = CorporateEventsJob(corporate_events, interval=settings.corporate_events_interval)
     day_end_job = TradingDayEndJob(
@@ -54,6 +55,7 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     app = service_app("My Broker B3 — wallet", metrics=metrics)
     app.include_router(graphql_router(schema, wallet, settings.internal_secret))
     app.include_router(reservations_router(wallet, settings.internal_secret))
+    app.include_router(documents_router(settings.internal_secret, wallet.document))
 
     # Stopped in this order: the sweeper and the relay before their database closes.
     return Service(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,6 +152,23 @@ async def entry_history(
         query = query.where(T.created_at < wanted.until)
     rows = (await session.execute(query.order_by(T.seq.desc()).limit(limit))).all()
     return [(row.seq, _posted(row)) for row in rows]
+
+
+async def balance_before(session: AsyncSession, wallet_id: str, before: datetime, leaving_out: frozenset[str]) -> Decimal:
+    """The sum of the wallet's entries posted before `before`, but those of the types
+    `leaving_out` (a statement's opening balance)."""
+    T = wallet_transactions.c
+    # SUM keeps the column's type, so the total comes back as exact centavos (FixedDecimal).
+    query = select(func.sum(T.amount)).where(T.wallet_id == wallet_id, T.created_at < before, T.type.not_in(sorted(leaving_out)))
+    total = (await session.execute(query)).scalar_one()
+    return ZERO if total is None else total
+
+
+async def entries_posted(session: AsyncSession, wallet_id: str, since: datetime, until: datetime) -> list[PostedEntry]:
+    """The wallet's entries posted in [since, until), in posting order."""
+    T = wallet_transactions.c
+    query = select(wallet_transactions).where(T.wallet_id == wallet_id, T.created_at >= since, T.created_at < until)
+    return [_posted(row) for row in (await session.execute(query.order_by(T.seq))).all()]
 
 
 async def entries_of(session: AsyncSession, user_id: str, first: int) -> list[PostedEntry]:

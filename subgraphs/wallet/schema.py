@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import strawberry
 
+from mybroker.calendar import BRASILIA
 from mybroker.fees import FeeKind as FeeItem
 from mybroker.graphql import GraphQLContext, federation_schema
 from mybroker.pagination import encode_cursor
-from subgraphs.wallet import corporate_events, domain
+from subgraphs.wallet import corporate_events, domain, statement
 from subgraphs.wallet.domain import PostedEntry
 from subgraphs.wallet.service import WalletService
 
@@ -185,6 +186,77 @@ class CashToSettle:
     balance: Decimal = strawberry.field(description="settled cash once this day has settled (projected)")
 
 
+@strawberry.type(description="one line of a monthly statement: a ledger entry with the balance after it")
+class StatementLine:
+    id: strawberry.ID = strawberry.field(description="the ledger entry's id (WalletTransaction.id)")
+    kind: WalletTransactionType = strawberry.field(description="the entry's type; reservations (RESERVE, RELEASE) are not lines")
+    description: str = strawberry.field(description='pt-BR, as the CSV and PDF print it: "Compra PETR4 100 @ 31,45"')
+    posted_at: datetime
+    date: dt.date = strawberry.field(description="the day it was posted, in Brasília")
+    ticker: str | None
+    quantity: int | None = strawberry.field(description="BUY and SELL: the shares this fill traded")
+    price: Decimal | None = strawberry.field(description="BUY and SELL: the price per share")
+    amount: Decimal = strawberry.field(description="signed: money into the account is positive")
+    balance: Decimal = strawberry.field(description="the account's cash (available + blocked) after this line")
+    settles_on: dt.date | None = strawberry.field(description="trades and their costs: the B3 business day it settles (D+2)")
+    order_id: strawberry.ID | None
+    fee_kind: FeeKind | None = strawberry.field(description="FEE: which cost")
+
+    @classmethod
+    def from_domain(cls, line: statement.StatementLine) -> "StatementLine":
+        entry = line.entry
+        return cls(
+            id=strawberry.ID(entry.id),
+            kind=entry.type,
+            description=line.description,
+            posted_at=entry.created_at,
+            date=entry.created_at.astimezone(BRASILIA).date(),
+            ticker=entry.ticker,
+            quantity=entry.quantity,
+            price=entry.price,
+            amount=entry.amount,
+            balance=line.balance,
+            settles_on=entry.settles_on,
+            order_id=strawberry.ID(entry.order_id) if entry.order_id else None,
+            fee_kind=entry.fee_kind,
+        )
+
+
+@strawberry.type(description="the monthly statement (extrato): the account's cash over a calendar month in Brasília")
+class Statement:
+    user_id: strawberry.Private[str]
+    month: str = strawberry.field(description="YYYY-MM")
+    first_day: dt.date
+    last_day: dt.date
+    opening_balance: Decimal = strawberry.field(description="saldo anterior: the account's cash (available + blocked) as the month began")
+    closing_balance: Decimal = strawberry.field(description="saldo final: after the month's last line (today's, for the current month)")
+    credits: Decimal = strawberry.field(description="the month's money in")
+    debits: Decimal = strawberry.field(description="the month's money out, unsigned")
+    lines: list[StatementLine] = strawberry.field(description="in posting order, each with its running balance")
+
+    @classmethod
+    def from_domain(cls, found: statement.Statement) -> "Statement":
+        return cls(
+            user_id=found.user_id,
+            month=str(found.month),
+            first_day=found.month.first_day,
+            last_day=found.month.last_day,
+            opening_balance=found.opening_balance,
+            closing_balance=found.closing_balance,
+            credits=found.credits,
+            debits=found.debits,
+            lines=[StatementLine.from_domain(line) for line in found.lines],
+        )
+
+    @strawberry.field(description="a short-lived link (a few minutes) to this statement as CSV, for its owner: GET it from the router")
+    def csv_url(self, info: Info) -> str:
+        return info.context.service.statement_link(info.context.caller, self.user_id, self.month, "csv")
+
+    @strawberry.field(description="a short-lived link (a few minutes) to this statement as PDF (pt-BR), for its owner: GET it from the router")
+    def pdf_url(self, info: Info) -> str:
+        return info.context.service.statement_link(info.context.caller, self.user_id, self.month, "pdf")
+
+
 @strawberry.type
 class Wallet:
     id: strawberry.ID
@@ -258,6 +330,13 @@ class Wallet:
         return WalletTransactionConnection(
             edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
         )
+
+    @strawberry.field(
+        description="the monthly statement (extrato) of `month`, YYYY-MM in Brasília; a month not begun or not of that form is "
+        "BAD_USER_INPUT (nullable, so a refusal nulls this field and not the wallet)"
+    )
+    async def statement(self, info: Info, month: str) -> Statement | None:
+        return Statement.from_domain(await info.context.service.statement(info.context.caller, self.user_id, month))
 
     @strawberry.field(description="newest first")
     async def transactions(self, info: Info, first: int | None = 50) -> list[WalletTransaction]:

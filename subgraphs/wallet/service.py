@@ -14,11 +14,14 @@ from mybroker.auth import Caller
 from mybroker.calendar import BRASILIA, B3Calendar, b3_calendar
 from mybroker.catalog import standard_ticker
 from mybroker.db import Database, Transaction, utc_now
+from mybroker.download_links import Document, DownloadLinks
 from mybroker.errors import bad_input, forbidden
 from mybroker.events import WALLET_EVENTS
 from mybroker.pagination import Page, decode_cursor, page_of, page_size
 from subgraphs.wallet import repository
 from subgraphs.wallet.corporate_events import CorporateEvent
+from subgraphs.wallet.statement import BLOCKS, Month, Statement, statement
+from subgraphs.wallet.statement_documents import statement_csv, statement_filename, statement_pdf
 from subgraphs.wallet.wire import transaction_message
 from mybroker.fees import NO_FEES, FeeSchedule
 from subgraphs.wallet.domain import (
@@ -39,6 +42,13 @@ NO_CASH = cash_view(Decimal("0.00"), Decimal("0.00"), ())  # a wallet not opened
 MAX_TRANSACTIONS_PAGE = 500
 MAX_FILTER_TICKERS = 100  # one IN list; a screen filters by a few
 MAX_TICKER_LENGTH = 20
+# The documents the wallet serves through the router's download links (GET /downloads/...):
+# a format's media type and how it is made from a statement.
+STATEMENT_DOCUMENT = "statement"
+STATEMENT_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", statement_csv),
+    "pdf": ("application/pdf", statement_pdf),
+}
 
 
 @dataclass(frozen=True)
@@ -56,8 +66,11 @@ class WalletService:
         fees: FeeSchedule = NO_FEES,
         clock: Callable[[], datetime] = utc_now,
         calendar: B3Calendar | None = None,
+        links: DownloadLinks | None = None,
     ):
+        """`links`: what signs download links to statements (None: they cannot be asked for)."""
         self.db = db
+        self.links = links
         self.fees = fees
         self.clock = clock
         self.calendar = calendar or b3_calendar()
@@ -148,6 +161,44 @@ class WalletService:
             raise bad_input("A ticker is required.")
         async with self.db.read() as session:
             return await repository.corporate_events_of(session, standard_ticker(ticker))
+
+    async def statement(self, caller: Caller, user_id: str, month: str) -> Statement:
+        """The month's extrato ("YYYY-MM", in Brasília): its opening balance, its lines with
+        their running balance and its closing balance, read in one snapshot. A month after
+        the current one is refused; a month before the wallet opened is an empty statement."""
+        _authorize(caller, user_id)
+        wanted = Month.parse(month)
+        now = self.clock()
+        if wanted > Month.of(now.astimezone(BRASILIA).date()):
+            raise bad_input(f"The month {wanted} has not begun; ask for {Month.of(now.astimezone(BRASILIA).date())} or before.")
+        since, until = wanted.bounds(BRASILIA)
+        async with self.db.snapshot() as session:
+            wallet = await repository.wallet_of(session, user_id)
+            if wallet is None:
+                return statement(user_id, wanted, Decimal("0.00"), ())
+            opening = await repository.balance_before(session, wallet.id, since, BLOCKS)
+            entries = await repository.entries_posted(session, wallet.id, since, until)
+        return statement(user_id, wanted, opening, entries)
+
+    def statement_link(self, caller: Caller, user_id: str, month: str, format: str) -> str:
+        """A short-lived link to the month's statement as `format` (csv or pdf), for its
+        owner; the statement is made when the link is followed."""
+        _authorize(caller, user_id)
+        if self.links is None:
+            raise RuntimeError("this wallet service signs no download links")
+        return self.links.link(caller, STATEMENT_DOCUMENT, format, {"month": str(Month.parse(month))})
+
+    async def document(self, caller: Caller, document: str, format: str, params: dict[str, str]) -> Document | None:
+        """A document a download link names, made for the caller; None when the wallet has
+        no such document or format."""
+        if document != STATEMENT_DOCUMENT or format not in STATEMENT_FORMATS:
+            return None
+        user_id = caller.require_user()
+        found = await self.statement(caller, user_id, params.get("month", ""))
+        media_type, render = STATEMENT_FORMATS[format]
+        # Off the event loop: a long month's PDF is milliseconds of pure Python.
+        content = await asyncio.to_thread(render, found)
+        return Document(content, media_type, statement_filename(found, format))
 
     async def deposit(self, caller: Caller, amount: Decimal) -> Wallet:
         user_id = caller.require_user()

@@ -57,9 +57,26 @@ async def test_deposit_shows_in_the_wallet(screen: Page):
     await screen.get_by_label("Valor (R$)").fill("40.000,00")
     await screen.get_by_role("button", name="Depositar").click()
     await expect(screen.get_by_test_id("available")).to_have_text("R$\u00a050.000,00")
-    await expect(screen.get_by_role("cell", name="+R$\u00a040.000,00")).to_be_visible()
+    await expect(screen.get_by_role("region", name="Extrato", exact=True).get_by_role("cell", name="+R$\u00a040.000,00")).to_be_visible()
     # the statement's times: dd/mm/aaaa and a 24-hour clock
     await expect(screen.locator(".wallet-view tbody tr td").first).to_have_text(re.compile(r"^\d\d/\d\d/20\d\d,? [0-2]\d:[0-5]\d$"))
+
+
+async def test_the_monthly_statement_runs_its_balance_and_downloads_through_the_router(screen: Page):
+    monthly = screen.get_by_role("region", name="Extrato mensal")
+    await expect(monthly.locator('tr[data-kind="DEPOSIT"]')).to_have_count(2)
+    await expect(monthly.get_by_test_id("opening-balance")).to_have_text("R$\u00a00,00")
+    await expect(monthly.get_by_test_id("closing-balance")).to_have_text("R$\u00a050.000,00")
+    last = monthly.locator('tr[data-kind="DEPOSIT"]').last
+    await expect(last.locator("td").nth(2)).to_have_text("Depósito")
+    await expect(last.locator("td").last).to_have_text("R$\u00a050.000,00")
+    # A plain navigation to the router's signed link: the browser sends no token, and saves the file.
+    async with screen.expect_download() as downloading:
+        await monthly.get_by_role("button", name="Baixar CSV").click()
+    download = await downloading.value
+    assert re.fullmatch(r"extrato-20\d\d-\d\d\.csv", download.suggested_filename)
+    content = (await download.path()).read_text(encoding="utf-8-sig")
+    assert "Saldo final" in content and "50.000,00" in content
 
 
 async def test_a_watched_quote_changes(screen: Page):

@@ -157,3 +157,36 @@ async def test_an_assets_corporate_events_are_public_newest_record_date_first(ru
     assert (split["exDate"], split["ratioNew"], split["ratioOld"], split["paymentDate"]) == ("2026-12-21", 2, 1, None)
     assert (dividend["amountPerShare"], dividend["exDate"], dividend["illustrative"]) == ("0.4537", "2026-06-16", True)
     assert vale3["corporateEvents"] == []
+
+
+STATEMENT_LINKS = """{ _entities(representations: [{__typename: "User", id: "user-ana"}]) {
+  ... on User { wallet { statement(month: "%s") { closingBalance csvUrl } } } } }"""
+
+
+async def test_a_statement_link_names_the_document_the_internal_api_serves_as_its_user(running):
+    import jwt as pyjwt
+
+    from mybroker.calendar import BRASILIA
+    from mybroker.download_links import AUDIENCE, link_key
+    from mybroker.events import utcnow
+
+    http, _client, _bus, _published = running
+    await graphql(http, DEPOSIT)
+    month = utcnow().astimezone(BRASILIA).strftime("%Y-%m")
+    statement = (await graphql(http, STATEMENT_LINKS % month))["data"]["_entities"][0]["wallet"]["statement"]
+    assert statement["closingBalance"] == "1000.00"
+    claims = pyjwt.decode(statement["csvUrl"].removeprefix("/downloads/"), link_key(SECRET), algorithms=["HS256"], audience=AUDIENCE)
+    assert (claims["sub"], claims["svc"], claims["doc"], claims["fmt"], claims["prm"]) == (ANA, "wallet", "statement", "csv", {"month": month})
+    assert 0 < claims["exp"] - claims["iat"] <= 300
+
+    path = f"/internal/documents/statement?format=csv&month={month}"
+    async with http.get(path, headers=internal_headers(SECRET, ANA)) as response:
+        assert response.status == 200 and response.headers["cache-control"] == "no-store"
+        assert response.headers["content-disposition"] == f'attachment; filename="extrato-{month}.csv"'
+        assert "Depósito" in (await response.text(encoding="utf-8-sig"))
+    async with http.get(path, headers={"x-mybroker-user": ANA}) as response:  # no internal token: a browser, say
+        assert response.status == 403
+    async with http.get("/internal/documents/statement?format=docx&month=" + month, headers=internal_headers(SECRET, ANA)) as response:
+        assert response.status == 404
+    async with http.get(path.replace(month, "2999-01"), headers=internal_headers(SECRET, ANA)) as response:
+        assert response.status == 422 and (await response.json())["code"] == "BAD_USER_INPUT"

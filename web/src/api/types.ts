@@ -94,3 +94,24 @@ export interface Wallet {
 }
 
 export const OPEN_STATUSES: OrderStatus[] = ["PENDING", "OPEN", "PARTIALLY_FILLED"];
+
+/** One line of the monthly statement (Wallet.statement): structured, so the screen words it. */
+export interface StatementLine {
+  id: string;
+  kind: string;
+  ticker: string | null;
+  quantity: number | null;
+  price: string | null;
+  amount: string;
+  balance: string;
+  settlesOn: string | null;
+  feeKind: string | null;
+  postedAt: string;
+}
+
+export interface Statement {
+  month: string;
+  openingBalance: string;
+  closingBalance: string;
+  lines: StatementLine[];
+}

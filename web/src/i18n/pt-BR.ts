@@ -212,6 +212,33 @@ export const ptBR = {
     last: "Último",
     marketValue: "Valor de mercado",
     pnl: "Resultado",
+    monthly: {
+      title: "Extrato mensal",
+      month: "Mês",
+      csv: "Baixar CSV",
+      pdf: "Baixar PDF",
+      date: "Data",
+      settles: "Liquidação",
+      balance: "Saldo",
+      opening: "Saldo anterior",
+      closing: "Saldo final",
+      empty: "Nenhum lançamento neste mês.",
+      kinds: {
+        DEPOSIT: "Depósito",
+        WITHDRAWAL: "Saque",
+        BUY: "Compra",
+        SELL: "Venda",
+        FEE: "Taxa",
+        DIVIDEND: "Dividendos",
+        JCP: "Juros sobre capital próprio",
+      },
+      fees: {
+        EMOLUMENTOS: "Emolumentos",
+        LIQUIDACAO: "Taxa de liquidação",
+        CORRETAGEM: "Corretagem",
+        ISS: "ISS",
+      },
+    },
   },
 };
 

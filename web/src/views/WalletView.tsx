@@ -8,6 +8,7 @@ import { href } from "../state/route";
 import { dateAndTime as when } from "../time";
 import { t } from "../i18n";
 import { Field } from "./Field";
+import { MonthlyStatement } from "./MonthlyStatement";
 
 
 
@@ -59,6 +60,7 @@ export function WalletView() {
           </div>
         )}
       </section>
+      <MonthlyStatement />
     </div>
   );
 }
