@@ -199,3 +199,15 @@ async def test_a_day_closed_for_everyone_is_not_read_again(wallet, service, day_
     monkeypatch.setattr(repository, "traders_to_close", spy)
     await day_end.close_due()
     assert asked == [[]], "the days done are not read again"
+
+
+def test_the_statement_names_the_days_end_lines():
+    from subgraphs.wallet.domain import PostedEntry
+    from subgraphs.wallet.statement import describe
+
+    adjustment = PostedEntry("e-1", TransactionType.FEE_ADJUSTMENT, D("0.46"), None, AFTER_ROLL, SETTLES, fee_kind=FeeKind.LIQUIDACAO)
+    withheld = PostedEntry("e-2", TransactionType.IRRF, D("-0.99"), None, AFTER_ROLL, SETTLES)
+    dividend_tax = PostedEntry("e-3", TransactionType.IRRF, D("-7.00"), None, AFTER_ROLL, ticker="WEGE3", quantity=100, event_id="jcp")
+    assert describe(adjustment) == "Ajuste day trade taxa de liquidação"
+    assert describe(withheld) == "IRRF s/ operações"
+    assert describe(dividend_tax) == "IRRF WEGE3 100"
