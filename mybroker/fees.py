@@ -25,7 +25,8 @@ and reports (the average price with costs), so every part counts the same centav
 
 Day trades are known only at the day's end (a buy and a sale of the same ticker on the same
 day), so a fill is charged the swing-trade rates: `FeeSchedule.fill_costs(..., day_trade=
-False)`. The day-end difference (`day_trade_adjustment`) is the brokerage note's to post.
+False)`. The day-end difference (`day_trade_adjustment`) is mybroker.day_end's: the note
+shows it and the wallet posts it as FEE_ADJUSTMENT lines when the day is over.
 
 **Rounding.** Each fee is rounded half-even to the centavo. An order's fills together pay
 the fees on the order's cumulative traded value (each fill pays the fees on the value so far

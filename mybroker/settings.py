@@ -115,6 +115,9 @@ class Settings:
     # Corporate events (dividends, JCP, splits): the wallet applies the due ones every
     # `corporate_events_interval` seconds (subgraphs/wallet/corporate_events_job.py).
     corporate_events_interval: float = 60.0
+    # The trading day's end (FEE_ADJUSTMENT and IRRF lines): the wallet closes the days that
+    # are over every `day_end_interval` seconds (subgraphs/wallet/day_end.py).
+    day_end_interval: float = 60.0
     # Reconciliation with the exchange inside orders every `reconcile_interval` seconds (0:
     # off; `mybroker reconcile` runs one at any time): PENDING orders count once older than
     # `reconcile_pending_grace`; a pass waits up to `reconcile_timeout` for the answers.
@@ -250,6 +253,7 @@ class Settings:
             reservation_grace_seconds=_seconds(get, "RESERVATION_GRACE_SECONDS", 30.0),
             reservation_sweep_interval=_seconds(get, "RESERVATION_SWEEP_INTERVAL", 10.0, positive=True),
             corporate_events_interval=_seconds(get, "CORPORATE_EVENTS_INTERVAL", 60.0, positive=True),
+            day_end_interval=_seconds(get, "DAY_END_INTERVAL", 60.0, positive=True),
             reconcile_interval=_seconds(get, "RECONCILE_INTERVAL", 300.0),
             reconcile_pending_grace=_seconds(get, "RECONCILE_PENDING_GRACE", 30.0),
             reconcile_timeout=_seconds(get, "RECONCILE_TIMEOUT", 30.0),

@@ -42,6 +42,8 @@ def note_csv(note: BrokerageNote) -> bytes:
         ("ISS", note.iss, "D"),
         ("I.R.R.F. s/ operações (base)", note.irrf_base, ""),
         ("I.R.R.F. s/ operações", note.irrf, "D"),
+        ("I.R.R.F. day trade (base)", note.day_trade_irrf_base, ""),
+        ("I.R.R.F. day trade", note.day_trade_irrf, "D"),
         (f"Líquido para {note.settlement_date:%d/%m/%Y}", note.net, side_of(note.net)),
     ):
         writer.writerow((label, brl(amount), debit_credit))

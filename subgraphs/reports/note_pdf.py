@@ -92,5 +92,7 @@ def _summaries(pdf: FPDF, note: BrokerageNote) -> None:
     _line(pdf, right, "Corretagem", note.brokerage, "D")
     _line(pdf, right, "ISS", note.iss, "D")
     _line(pdf, right, f"I.R.R.F. s/ operações, base R$ {brl(note.irrf_base)}", note.irrf, "D")
+    if note.day_trade_irrf_base:
+        _line(pdf, right, f"I.R.R.F. day trade, base R$ {brl(note.day_trade_irrf_base)}", note.day_trade_irrf, "D")
     pdf.set_font("Helvetica", "B", 9)
     _line(pdf, right, f"Líquido para {note.settlement_date:%d/%m/%Y}", note.net, side_of(note.net))

@@ -160,6 +160,14 @@ class BrokerageNote:
     iss: Decimal = strawberry.field(description="ISS on the brokerage")
     irrf_base: Decimal = strawberry.field(description="IRRF base: the day's swing-trade sales")
     irrf: Decimal = strawberry.field(description="IRRF withheld: 0.005% of the base, none when R$ 1.00 or less")
+    day_trade_irrf_base: Decimal = strawberry.field(
+        description="IRRF day trade base: the day's day-trade result (sales less purchases less final costs, every asset netted), when positive"
+    )
+    day_trade_irrf: Decimal = strawberry.field(description="IRRF day trade withheld: 1% of its base")
+    day_trade_fee_adjustment: Decimal = strawberry.field(
+        description="the day trades' B3 fees at day-trade rates less the swing-trade rates the fills were charged, "
+        "signed (negative: given back); in settlementFee and tradingFee already, and the wallet's FEE_ADJUSTMENT lines once the day ends"
+    )
     net: Decimal = strawberry.field(description="líquido para the settlement date, unsigned")
     net_debit_credit: DebitCredit
 
@@ -194,6 +202,9 @@ class BrokerageNote:
             iss=note.iss,
             irrf_base=note.irrf_base,
             irrf=note.irrf,
+            day_trade_irrf_base=note.day_trade_irrf_base,
+            day_trade_irrf=note.day_trade_irrf,
+            day_trade_fee_adjustment=note.fee_adjustment.total,
             net=abs(note.net),
             net_debit_credit=DebitCredit(notes.side_of(note.net)),
         )

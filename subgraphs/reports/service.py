@@ -28,7 +28,7 @@ from subgraphs.reports import repository, tax
 from subgraphs.reports.domain import Fill, Holding, PortfolioValue, apply_fill, apply_split, value_portfolio
 from subgraphs.reports.note_csv import note_csv, note_filename
 from subgraphs.reports.note_pdf import note_pdf
-from subgraphs.reports.notes import BrokerageNote, brokerage_note, fill_costs
+from subgraphs.reports.notes import BrokerageNote, brokerage_note, day_end, fill_costs
 from subgraphs.reports.wire import fill_of
 
 log = logging.getLogger("mybroker.reports")
@@ -200,7 +200,7 @@ class ReportsService:
             if wanted(day):
                 by_day[day].append(fill)
         return [
-            brokerage_note(user_id, day, self.calendar.settlement_date(day), fills, costs)
+            brokerage_note(user_id, day, self.calendar.settlement_date(day), fills, costs, self.fees)
             for day, fills in by_day.items()
         ]
 
@@ -237,15 +237,25 @@ class ReportsService:
             raise bad_input(f"Não há calendário da B3 antes de {self.calendar.first:%Y-%m} (no B3 calendar before {self.calendar.first:%Y-%m}).")
         return first
 
-    async def _tax_trades(self, user_id: str) -> list[tax.TaxTrade | tax.TaxSplit]:
+    async def _tax_trades(self, user_id: str) -> list[tax.TaxItem]:
         """The trader's fills as the tax sees them: on their B3 trading day, with the costs the
         wallet charged, in the category the catalog gives (an asset it lacks counts as a stock);
-        and the splits the wallet applied, on their ex-dates."""
+        each day's end adjustment of its day trades' fees (the note's, the wallet's
+        FEE_ADJUSTMENT lines); and the splits the wallet applied, on their ex-dates."""
         async with self.db.snapshot() as session:
             every = await repository.fills_of(session, user_id)
             splits = await repository.splits_of(session, user_id)
         costs = fill_costs(every, self.fees)
-        return [
+        by_day: dict[date, list[Fill]] = defaultdict(list)
+        for fill in every:
+            by_day[self.calendar.trading_day(fill.executed_at)].append(fill)
+        adjustments: list[tax.TaxItem] = [
+            tax.TaxDayTradeAdjustment(day, asset.ticker, category_of(asset.ticker), asset.adjustment.total)
+            for day, fills in by_day.items()
+            for asset in day_end(fills, costs, self.fees).day_trades
+            if asset.adjustment.total
+        ]
+        return adjustments + [
             tax.TaxSplit(day, ticker, category_of(ticker), entitled, new, old, fraction_cash)
             for day, ticker, entitled, new, old, fraction_cash in splits
         ] + [

@@ -51,7 +51,10 @@ day and asset, the quantity both bought and sold that day is a day trade, its re
 sales less the purchases of that quantity at the day's average prices, costs included; only
 the rest of the day's buys or sells reach the position, so a day trade leaves the average
 price of the shares held before unchanged (where the portfolio, which folds fills as they
-come, may show another average that day). Costs are the ones the wallet charged each fill.
+come, may show another average that day). Costs are the ones the wallet charged each fill,
+and a day trade's also the day's end's adjustment of its B3 fees to the day-trade rates
+(`TaxDayTradeAdjustment`, mybroker.day_end: the wallet's FEE_ADJUSTMENT lines), so its
+result, and the 1% IRRF on it, are the brokerage note's.
 
 **Rounding.** Trade values, costs and results are in centavos; a day's value split between
 day trade and swing trade rounds the swing part half-even to the centavo (as the note's
@@ -204,6 +207,22 @@ class TaxSplit:
 
 
 @dataclass(frozen=True)
+class TaxDayTradeAdjustment:
+    """The day's end of one asset's day trade (mybroker.day_end): its B3 fees at day-trade
+    rates less the swing-trade rates its fills were charged (`amount`, negative: given back),
+    which the wallet posts as FEE_ADJUSTMENT lines. A cost of that day's day trade of the
+    asset alone: the swing part of the day's trades paid the swing rates."""
+
+    day: date
+    ticker: str
+    category: AssetCategory
+    amount: Decimal
+
+
+TaxItem = TaxTrade | TaxSplit | TaxDayTradeAdjustment  # what the tax is computed from
+
+
+@dataclass(frozen=True)
 class Realised:
     """What one asset's trades of one day realised, of one kind."""
 
@@ -239,17 +258,21 @@ def _split(basis: Basis, split: TaxSplit) -> tuple[Basis, Decimal | None]:
     return Basis(result.quantity, result.average_price, basis.realized + (gain or ZERO)), gain
 
 
-def realise(trades: Iterable[TaxTrade | TaxSplit]) -> tuple[list[Realised], dict[str, Basis]]:
+def realise(trades: Iterable[TaxItem]) -> tuple[list[Realised], dict[str, Basis]]:
     """Day trades apart, then the rest through the average price: what each day and asset
     realised, and the positions after the last trade. A split applies before its day's
-    trades."""
+    trades; a day's end adjustment is a cost of the day trade of its day and asset."""
     days: dict[tuple[date, str], _Day] = {}
     splits: dict[tuple[date, str], list[TaxSplit]] = defaultdict(list)
+    adjustments: dict[tuple[date, str], Decimal] = defaultdict(lambda: ZERO)
     category: dict[str, AssetCategory] = {}
     for trade in trades:
         category[trade.ticker] = trade.category
         if isinstance(trade, TaxSplit):
             splits[(trade.day, trade.ticker)].append(trade)
+            continue
+        if isinstance(trade, TaxDayTradeAdjustment):
+            adjustments[(trade.day, trade.ticker)] += trade.amount
             continue
         if trade.quantity <= 0:
             raise ValueError("a trade has a positive quantity")
@@ -279,7 +302,7 @@ def realise(trades: Iterable[TaxTrade | TaxSplit]) -> tuple[list[Realised], dict
             buy_costs = d.bought_costs - _share(d.bought_costs, d.bought - matched, d.bought)
             sell_value = d.sold_value - _share(d.sold_value, d.sold - matched, d.sold)
             sell_costs = d.sold_costs - _share(d.sold_costs, d.sold - matched, d.sold)
-            result = (sell_value - sell_costs) - (buy_value + buy_costs)
+            result = (sell_value - sell_costs) - (buy_value + buy_costs) - adjustments.get((on, ticker), ZERO)
             realised.append(Realised(on, ticker, category[ticker], TradeKind.DAY_TRADE, sell_value, result))
         basis = positions.get(ticker, Basis())
         before = basis.realized
@@ -506,7 +529,7 @@ def assess_month(
 
 
 def monthly_reports(
-    trades: Iterable[TaxTrade | TaxSplit],
+    trades: Iterable[TaxItem],
     through: date,
     is_business_day: Callable[[date], bool],
     rules_of: Callable[[date], TaxRules] = rules_for,
@@ -538,7 +561,7 @@ def monthly_reports(
 
 
 def monthly_report(
-    trades: Iterable[TaxTrade | TaxSplit], month: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
+    trades: Iterable[TaxItem], month: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
 ) -> MonthlyTaxReport:
     """One month's report, carries from every month before it; a month before any trade
     reports nothing to pay."""
@@ -551,7 +574,7 @@ def monthly_report(
 
 
 def year_reports(
-    trades: Sequence[TaxTrade | TaxSplit], year: int, through: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
+    trades: Sequence[TaxItem], year: int, through: date, is_business_day: Callable[[date], bool], rules_of: Callable[[date], TaxRules] = rules_for
 ) -> list[MonthlyTaxReport]:
     """The reports of `year`'s months up to `through`'s (a past year: all twelve)."""
     last = min(_month_of(through), date(year, 12, 1))
@@ -584,7 +607,7 @@ class YearEndPosition:
     cost_previous_year: Decimal  # on 31 December of the year before
 
 
-def year_end_positions(trades: Sequence[TaxTrade | TaxSplit], year: int) -> list[YearEndPosition]:
+def year_end_positions(trades: Sequence[TaxItem], year: int) -> list[YearEndPosition]:
     """Assets held on 31 December of `year` or of the year before, at cost, by ticker."""
     category = {trade.ticker: trade.category for trade in trades}
     _, now = realise([t for t in trades if t.day <= date(year, 12, 31)])

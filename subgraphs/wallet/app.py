@@ -1,6 +1,7 @@
 """Wiring: the wallet's database, GraphQL endpoint, the reservation and settlement API
-orders calls, the sweeper of reservations with no order behind them, and the job that
-applies corporate events when their day comes."""
+orders calls, the sweeper of reservations with no order behind them, the job that
+applies corporate events when their day comes, and the one that posts each trading day's
+end (day-trade fees, IRRF)."""
 from __future__ import annotations
 
 from functools import partial
@@ -13,6 +14,7 @@ from mybroker.metrics import Metrics
 from mybroker.service import Infrastructure, Service, service_app
 from subgraphs.wallet.corporate_events_job import CorporateEventsJob
 from subgraphs.wallet.corporate_events_service import CorporateEventsService
+from subgraphs.wallet.day_end import TradingDayEnd, TradingDayEndJob
 from subgraphs.wallet.internal_api import reservations_router
 from subgraphs.wallet.schema import schema
 from subgraphs.wallet.service import WalletService
@@ -32,6 +34,9 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     wallet = WalletService(db, fees=settings.fee_schedule(), links=DownloadLinks(settings.internal_secret, NAME))
     corporate_events = CorporateEventsService(db, calendar=wallet.calendar)
     events_job = CorporateEventsJob(corporate_events, interval=settings.corporate_events_interval)
+    day_end_job = TradingDayEndJob(
+        TradingDayEnd(db, fees=wallet.fees, calendar=wallet.calendar), interval=settings.day_end_interval
+    )
     relay = OutboxRelay(db, infra.bus)
     closers = []
     if orders is None:
@@ -56,6 +61,7 @@ def create_service(infra: Infrastructure, *, orders: OrderDirectory | None = Non
     return Service(
         NAME,
         app,
-        on_start=[partial(db.migrate, MIGRATIONS), wallet.load_calendar, relay.start, sweeper.start, events_job.start],
-        on_stop=[events_job.stop, sweeper.stop, relay.stop, db.dispose, *closers],
+        on_start=[partial(db.migrate, MIGRATIONS), wallet.load_calendar, relay.start, sweeper.start, events_job.start,
+                  day_end_job.start],
+        on_stop=[day_end_job.stop, events_job.stop, sweeper.stop, relay.stop, db.dispose, *closers],
     )

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Iterable
 
 from mybroker import cost_basis
+from mybroker.day_end import DayEnd
 from mybroker.errors import DomainError, ErrorCode, bad_input
 from mybroker.fees import NO_FEES, FeeKind, FeeSchedule
 from mybroker.money import CENT, cents, cents_up
@@ -38,11 +39,18 @@ class TransactionType(str, Enum):
     BUY = "BUY"
     SELL = "SELL"
     FEE = "FEE"
+    # The trading day's end (subgraphs/wallet/day_end.py): the day trades' B3 fees at
+    # day-trade rates less the swing-trade rates the fills were charged, one line per item
+    # (fee_kind), usually a credit; settles with the day's trades.
+    FEE_ADJUSTMENT = "FEE_ADJUSTMENT"
     # Corporate events (subgraphs/wallet/corporate_events.py): each line carries the event
     # id, the ticker and, but for FRACTION_CASH, the shares it concerns (`quantity`).
     DIVIDEND = "DIVIDEND"  # gross dividends credited (quantity: the shares entitled)
     JCP = "JCP"  # gross juros sobre capital próprio credited
-    IRRF = "IRRF"  # income tax withheld at source on that payment (negative)
+    # Income tax withheld at source (negative): on a DIVIDEND or JCP payment (event_id set,
+    # settled at once), or on the day's trades at the day's end (the "dedo-duro": no event,
+    # settles with the day's trades).
+    IRRF = "IRRF"
     SPLIT = "SPLIT"  # amount 0; quantity: the shares the split added
     REVERSE_SPLIT = "REVERSE_SPLIT"  # amount 0; quantity: the shares the grouping removed (negative)
     FRACTION_CASH = "FRACTION_CASH"  # what a reverse split pays for the fraction of a share left over
@@ -415,6 +423,17 @@ class Wallet:
             position.unblock(reservation.open_quantity)
         reservation.open_quantity = 0
         reservation.status = ReservationStatus.CLOSED
+
+    # ------------------------------------------------------------ the trading day's end
+
+    def close_trading_day(self, end: DayEnd, settles_on: date) -> None:
+        """The day's end of this wallet's trades that settle on `settles_on`: the fees'
+        difference item by item (negative items give money back) and the IRRF withheld,
+        each settling with the trades. Nothing to post on a day with neither."""
+        for kind, difference in end.adjustment.items():
+            self._post(TransactionType.FEE_ADJUSTMENT, -difference, settles_on=settles_on, fee_kind=kind)
+        if end.irrf:
+            self._post(TransactionType.IRRF, -end.irrf, settles_on=settles_on)
 
     # ------------------------------------------------------------ corporate events
 

@@ -39,6 +39,8 @@ from subgraphs.wallet.tables import (
     positions,
     reservations,
     settled_fills,
+    trading_days_closed,
+    trading_days_done,
     wallet_transactions,
     wallets,
 )
@@ -439,3 +441,64 @@ async def month_dividends(
         )
     )
     return [(TransactionType(row.type), row.amount, row.approved_on) for row in await session.execute(query)]
+
+
+# ------------------------------------------------------------ the trading day's end
+
+TRADE_TYPES = (TransactionType.BUY.value, TransactionType.SELL.value)
+
+
+async def traders_to_close(session: AsyncSession, settling: Sequence[date]) -> list[tuple[str, date]]:
+    """(user id, settlement day) of every wallet with trades settling on one of `settling`
+    whose trading day is not closed yet, oldest day first."""
+    if not settling:
+        return []
+    T, W, C = wallet_transactions.c, wallets.c, trading_days_closed.c
+    closed = select(C.wallet_id).where(C.wallet_id == T.wallet_id, C.settles_on == T.settles_on).exists()
+    query = (
+        select(W.user_id, T.settles_on)
+        .select_from(wallet_transactions.join(wallets, W.id == T.wallet_id))
+        .where(T.settles_on.in_(list(settling)), T.type.in_(TRADE_TYPES), ~closed)
+        .distinct()
+        .order_by(T.settles_on, W.user_id)
+    )
+    return [(row.user_id, row.settles_on) for row in await session.execute(query)]
+
+
+async def day_lines(session: AsyncSession, wallet_id: str, settles_on: date) -> list[tuple[TransactionType, str | None, str | None, int | None, Decimal]]:
+    """The wallet's BUY, SELL and FEE lines settling on `settles_on` (one trading day's):
+    (type, order id, ticker, quantity, amount as stored)."""
+    T = wallet_transactions.c
+    query = select(T.type, T.order_id, T.ticker, T.quantity, T.amount).where(
+        T.wallet_id == wallet_id, T.settles_on == settles_on, T.type.in_([*TRADE_TYPES, TransactionType.FEE.value])
+    )
+    return [(TransactionType(row.type), row.order_id, row.ticker, row.quantity, row.amount) for row in await session.execute(query)]
+
+
+async def first_close(session: AsyncSession, wallet_id: str, trading_day: date, settles_on: date, now: datetime) -> bool:
+    """Records the trading day as closed for the wallet; False if it already was (the caller
+    holds the wallet row's lock, so no one else is between the read and the insert)."""
+    C = trading_days_closed.c
+    seen = await session.execute(select(C.wallet_id).where(C.wallet_id == wallet_id, C.trading_day == trading_day))
+    if seen.first() is not None:
+        return False
+    await session.execute(
+        insert(trading_days_closed).values(wallet_id=wallet_id, trading_day=trading_day, settles_on=settles_on, closed_at=now)
+    )
+    return True
+
+
+async def days_done(session: AsyncSession, days: Sequence[date]) -> set[date]:
+    """Those of `days` closed for every wallet that traded then."""
+    if not days:
+        return set()
+    D = trading_days_done.c
+    rows = await session.execute(select(D.trading_day).where(D.trading_day.in_(list(days))))
+    return {row.trading_day for row in rows}
+
+
+async def mark_day_done(session: AsyncSession, day: date, now: datetime) -> None:
+    """Records `day` as closed for everyone; a replica that did so first is left as it is."""
+    D = trading_days_done.c
+    if (await session.execute(select(D.trading_day).where(D.trading_day == day))).first() is None:
+        await session.execute(insert(trading_days_done).values(trading_day=day, done_at=now))

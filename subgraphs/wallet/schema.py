@@ -118,10 +118,12 @@ class WalletTransaction:
     quantity: int | None = strawberry.field(description="BUY and SELL: the shares this fill traded")
     price: Decimal | None = strawberry.field(description="BUY and SELL: the price per share of this fill")
     settles_on: dt.date | None = strawberry.field(
-        description="BUY, SELL and FEE: the B3 business day this cash settles (D+2); null: settled at once"
+        description="BUY, SELL, FEE, FEE_ADJUSTMENT and a trade IRRF: the B3 business day this cash settles (D+2); null: settled at once"
     )
     fee_kind: FeeKind | None = strawberry.field(
-        default=None, description="FEE: which cost of the fill (one line per item); null on other entries"
+        default=None,
+        description="FEE: which cost of the fill (one line per item); FEE_ADJUSTMENT: which cost the day's end adjusts; "
+        "null on other entries",
     )
     corporate_event_id: strawberry.ID | None = strawberry.field(
         default=None,

@@ -39,6 +39,7 @@ KIND_LABELS = {
     "BUY": "Compra",
     "SELL": "Venda",
     "FEE": "Taxa",
+    "FEE_ADJUSTMENT": "Ajuste day trade",
     "DIVIDEND": "Dividendos",
     "JCP": "Juros sobre capital próprio",
     "INTEREST": "Juros",
@@ -166,6 +167,11 @@ def describe(entry: PostedEntry) -> str:
     kind = entry.type.value
     if kind == "FEE" and entry.fee_kind is not None:
         label = FEE_LABELS.get(entry.fee_kind.value, f"Taxa {entry.fee_kind.value.replace('_', ' ').lower()}")
+    elif kind == "FEE_ADJUSTMENT" and entry.fee_kind is not None:
+        # The day's end: "Ajuste day trade taxa de liquidação".
+        label = f"{KIND_LABELS[kind]} {FEE_LABELS.get(entry.fee_kind.value, entry.fee_kind.value).lower()}"
+    elif kind == "IRRF" and entry.event_id is None:
+        label = "IRRF s/ operações"  # withheld on the day's trades (a dividend's carries its event)
     else:
         label = KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
     parts = [label]

@@ -80,6 +80,8 @@ wallet_transactions = Table(
     Column("event_id", String(64)),
     Index("ix_wallet_transactions_wallet_seq", "wallet_id", "seq"),
     Index("ix_wallet_transactions_wallet_settles_on", "wallet_id", "settles_on"),
+    # The day's end finds the wallets that traded on a day by their trades' settlement day.
+    Index("ix_wallet_transactions_settles_on_type", "settles_on", "type"),
 )
 
 # Executions already settled: a fill is applied once even if it comes in two envelopes.
@@ -130,6 +132,26 @@ corporate_events_done = Table(
     "corporate_events_done",
     metadata,
     Column("event_id", String(64), primary_key=True),
+    Column("done_at", UtcDateTime(), nullable=False),
+)
+
+# Trading days closed per wallet (subgraphs/wallet/day_end.py): one row per wallet and day,
+# written in the transaction that posts the day's end, so it is posted once whatever runs it.
+trading_days_closed = Table(
+    "trading_days_closed",
+    metadata,
+    Column("wallet_id", String(36), primary_key=True),
+    Column("trading_day", Date(), primary_key=True),
+    Column("settles_on", Date(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=False),
+)
+
+# Trading days closed for every wallet that traded then: later passes skip them (no trade
+# can be dated to a day once it is over), so a pass reads only the days still open to close.
+trading_days_done = Table(
+    "trading_days_done",
+    metadata,
+    Column("trading_day", Date(), primary_key=True),
     Column("done_at", UtcDateTime(), nullable=False),
 )
 

@@ -1,6 +1,7 @@
 """The income tax through the router, with the product's default fees on: a trader day-trades
 PETR4 and buys VALE3 and an FII to keep, on one trading day. The month's report counts the
-day trade at 20% (no exemption) with the wallet's own cash as its result, costs included;
+day trade at 20% (no exemption) with the wallet's own cash as its result, costs included
+(the fills' and the day's end adjustment to the day-trade rates, once the day is over);
 the DARF is the tax less the 1% IRRF, due on B3's last business day of the next month (or
 carried under R$ 10.00); the year's "bens e direitos" hold what was kept, at what the wallet
 paid for it. The months before and the carries across months are tests/unit/reports/test_tax.py's
@@ -17,6 +18,7 @@ import pytest_asyncio
 from mybroker.calendar import b3_calendar
 from mybroker.money import cents
 from tests.conftest import Client, own_platform, platform_settings
+from tests.e2e.test_brokerage_notes import close_the_day
 from tests.e2e.test_trader_story import DEPOSIT, PLACE, QUOTE, sign_up, until_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -69,12 +71,15 @@ async def test_a_day_trade_month_through_the_router(with_fees):
         day_sell = await filled(trader, "PETR4", "SELL", 100)
         kept = {"VALE3": await filled(trader, "VALE3", "BUY", 100), "HGLG11": await filled(trader, "HGLG11", "BUY", 10)}
 
+        [trade_date] = {note["tradeDate"] for note in (await trader.execute(NOTES))["me"]["brokerageNotes"]}
+        await close_the_day(with_fees.settings, date.fromisoformat(trade_date))
         lines = (await trader.execute(BOOKS))["me"]["wallet"]["transactions"]
         cash = {t: [line for line in lines if line["orderId"] == order] for t, order in {"buy": day_buy, "sell": day_sell, **kept}.items()}
-        # The day trade's result is the wallet's cash change on the two orders: trades and fees.
+        # The day trade's result is the wallet's cash change on the two orders, trades and fees,
+        # and the day's end adjustment of their fees (the only day trade of the day).
         day_trade = sum((D(line["amount"]) for key in ("buy", "sell") for line in cash[key] if line["type"] in ("BUY", "SELL", "FEE")), D(0))
+        day_trade += sum((D(line["amount"]) for line in lines if line["type"] == "FEE_ADJUSTMENT"), D(0))
         sold = sum((D(line["amount"]) for line in cash["sell"] if line["type"] == "SELL"), D(0))
-        [trade_date] = {note["tradeDate"] for note in (await trader.execute(NOTES))["me"]["brokerageNotes"]}
         month = date.fromisoformat(trade_date).replace(day=1)
 
         report = (await trader.execute(REPORT, {"m": f"{month:%Y-%m}"}))["me"]["taxReport"]

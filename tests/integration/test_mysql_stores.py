@@ -300,3 +300,33 @@ async def test_replicas_applying_corporate_events_at_once_pay_each_holder_once(w
         ]
         (position,) = await wallet.positions(Caller(user), user)
         assert position.quantity == 300 * n
+
+
+# ------------------------------------------------------------------ the trading day's end under concurrency
+
+
+async def test_replicas_closing_the_trading_day_at_once_post_once(wallet):
+    """Five day's-end passes at once on MySQL: the wallet's row lock and trading_days_closed
+    let one post each trader's day."""
+    from mybroker.calendar import BRASILIA, ManualClock, b3_calendar
+    from mybroker.events import utcnow
+    from subgraphs.wallet.day_end import TradingDayEnd
+    from subgraphs.wallet.domain import TransactionType
+
+    traders = ("ana", "bia", "caio")
+    for user in traders:
+        await wallet.deposit(Caller(user), D("10000.00"))
+        await wallet.reserve(f"buy-{user}", user, "BUY", "BBAS3", 100, D("22.00"))
+        await wallet.settle(f"buy-{user}", Fill(f"x-buy-{user}", 100, D("22.00")), closed=True)
+        await wallet.reserve(f"sell-{user}", user, "SELL", "BBAS3", 100, None)
+        await wallet.settle(f"sell-{user}", Fill(f"x-sell-{user}", 100, D("23.00")), closed=True)
+    calendar = b3_calendar()
+    next_session = calendar.add_business_days(calendar.trading_day(utcnow()), 1)
+    clock = ManualClock(datetime.combine(next_session, datetime.min.time(), tzinfo=BRASILIA).replace(hour=11))
+    replicas = [TradingDayEnd(wallet.db, fees=wallet.fees, calendar=calendar, clock=clock.now) for _ in range(5)]
+    results = await asyncio.gather(*(replica.close_due() for replica in replicas))
+    assert sum(result.closed for result in results) == len(traders) and not any(result.failed for result in results)
+    for user in traders:
+        # A day trade of 100.00 gained (no fees here): 1% withheld, once.
+        lines = [e for e in await wallet.transactions(Caller(user), user, 500) if e.type is TransactionType.IRRF]
+        assert [(e.amount, e.event_id) for e in lines] == [(D("-1.00"), None)]

@@ -24,7 +24,7 @@ def fill(n: int, order: str, side: str, ticker: str, quantity: int, price: str, 
 
 
 def note_of(fills, schedule=FEES):
-    return brokerage_note("u-1", DAY, SETTLES, fills, fill_costs(fills, schedule))
+    return brokerage_note("u-1", DAY, SETTLES, fills, fill_costs(fills, schedule), schedule)
 
 
 def test_a_day_with_a_purchase_and_a_swing_sale():
@@ -65,7 +65,7 @@ def test_an_order_filled_over_two_days_pays_on_its_running_total():
     first = fill(1, "o-1", "BUY", "PETR4", 100, "10.00", at=START - timedelta(days=1))
     second = fill(2, "o-1", "BUY", "PETR4", 200, "10.00")
     costs = fill_costs([second, first], FEES)  # any order in: walked in execution order
-    note = brokerage_note("u-1", DAY, SETTLES, [second], costs)
+    note = brokerage_note("u-1", DAY, SETTLES, [second], costs, FEES)
     # The order's 3000.00 pays liquidação 0.825 -> 0.82 and emolumentos 0.1098 -> 0.11; the
     # first day's 1000.00 paid 0.28 and 0.04; 2000.00 alone would pay 0.55, not 0.54.
     assert (note.settlement_fee, note.trading_fee) == (D("0.54"), D("0.07"))
@@ -113,3 +113,14 @@ def test_a_note_is_one_traders_and_has_trades():
         note_of([])
     with pytest.raises(ValueError):
         note_of([fill(1, "o-1", "BUY", "PETR4", 100, "10.00", user="u-2")])
+
+
+def test_a_day_trades_note_has_the_final_fees_and_its_irrf():
+    """Buy 100 PETR4 at 30.00 and sell them at 31.00: the fills were charged liquidação 0.82 +
+    0.85 at swing rates; the day's end gives 0.46 back (6,100.00 at 0.0200% = 1.22 for 1.68),
+    and withholds 1% of the result 98.57 (mybroker.day_end's worked example)."""
+    note = note_of([fill(1, "o-1", "BUY", "PETR4", 100, "30.00"), fill(2, "o-2", "SELL", "PETR4", 100, "31.00")])
+    assert note.fee_adjustment.items() and note.fee_adjustment.liquidacao == D("-0.46")
+    assert (note.settlement_fee, note.trading_fee) == (D("1.21"), D("0.22"))
+    assert (note.irrf_base, note.irrf, note.day_trade_irrf_base, note.day_trade_irrf) == (D("0.00"), D("0.00"), D("98.57"), D("0.99"))
+    assert note.net == D("100.00") - D("1.43") - D("0.99")  # 97.58: the wallet's cash change once the day ends

@@ -94,7 +94,7 @@ def test_the_pdf_reads_as_a_nota_in_portuguese():
         Fill("x-1", "o-1", "u-1", "PETR4", OrderSide.BUY, 100, Decimal("31.45"), datetime(2025, 3, 10, 13, tzinfo=timezone.utc)),
         Fill("x-2", "o-2", "u-1", "VALE3", OrderSide.SELL, 300, Decimal("70.00"), datetime(2025, 3, 10, 14, tzinfo=timezone.utc)),
     ]
-    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), fills, fill_costs(fills, FeeSchedule()))
+    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), fills, fill_costs(fills, FeeSchedule()), FeeSchedule())
     pdf = note_pdf(note, compress=False)
     assert pdf.startswith(b"%PDF")
     text = pdf.decode("latin-1")

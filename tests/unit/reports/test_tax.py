@@ -14,8 +14,9 @@ from mybroker.calendar import B3Calendar
 from mybroker.fees import FeeSchedule
 from mybroker.trading import OrderSide
 from subgraphs.reports.domain import Fill
-from subgraphs.reports.notes import brokerage_note, fill_costs
+from subgraphs.reports.notes import brokerage_note, day_end, fill_costs
 from subgraphs.reports.tax import (
+    TaxDayTradeAdjustment,
     RULES_2004,
     AssetCategory,
     Carry,
@@ -290,16 +291,21 @@ def test_a_days_trades_split_into_day_and_swing_lose_no_centavo(fills):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), st.sampled_from(["PETR4", "VALE3", "HGLG11"]), st.integers(1, 3000),
                           st.integers(500, 20000)), min_size=1, max_size=10))
-def test_the_swing_irrf_is_the_brokerage_notes(fills):
-    """The tax's dedo-duro of a day is what the day's brokerage note withholds, to the centavo."""
+def test_the_irrf_is_the_brokerage_notes(fills):
+    """The tax's IRRF of a day, the dedo-duro and the day trades' 1%, is what the day's brokerage
+    note withholds (and the wallet's day's end debits), to the centavo, the day trades' fees
+    adjusted to the day-trade rates in both."""
     start = datetime(2025, 3, 10, 13, 0, tzinfo=timezone.utc)
     held = [Fill(f"h-{t}", f"h-{t}", "u-1", t, OrderSide.BUY, 100_000, D("10.00"), start - timedelta(days=3)) for t in ("PETR4", "VALE3", "HGLG11")]
     day = [Fill(f"x-{n}", f"o-{n}", "u-1", ticker, OrderSide(side), quantity, D(price) / 100, start + timedelta(minutes=n))
            for n, (side, ticker, quantity, price) in enumerate(fills)]
     costs = fill_costs(held + day, FeeSchedule())
-    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), day, costs)
+    note = brokerage_note("u-1", date(2025, 3, 10), date(2025, 3, 12), day, costs, FeeSchedule())
     category = {"PETR4": STOCK, "VALE3": STOCK, "HGLG11": FII}
     trades = [TaxTrade(CALENDAR.trading_day(f.executed_at), f.ticker, category[f.ticker], f.side, f.quantity, f.value, costs[f.execution_id].total)
               for f in held + day]
-    march = report(trades, "2025-03")
+    adjustments = [TaxDayTradeAdjustment(date(2025, 3, 10), a.ticker, category[a.ticker], a.adjustment.total)
+                   for a in day_end(day, costs, FeeSchedule()).day_trades]
+    march = report(trades + adjustments, "2025-03")
     assert sum((c.irrf for c in march.categories if c.kind is SWING), D(0)) == note.irrf
+    assert sum((c.irrf for c in march.categories if c.kind is DAY), D(0)) == note.day_trade_irrf

@@ -66,13 +66,15 @@ async def test_a_day_trade_month_and_a_loss_carried_into_the_next(env):
     assert not errors
     march = march["taxReport"]
     # Costs: buy 3,000.00 -> liquidação 0.825 -> 0.82, emolumentos 0.1098 -> 0.11 (0.93);
-    # sell 3,100.00 -> 0.8525 -> 0.85, 0.11346 -> 0.11 (0.96). Result 3,099.04 - 3,000.93 = 98.11.
+    # sell 3,100.00 -> 0.8525 -> 0.85, 0.11346 -> 0.11 (0.96). The day's end gives back 0.46 of
+    # liquidação: 6,100.00 day-traded at 0.0200% = 1.22 for 1.6775 -> 1.68 at 0.0275%.
+    # Result 3,099.04 - 3,000.93 + 0.46 = 98.57; IRRF 1% = 0.9857 -> 0.99.
     dt = row(march, category="STOCK", tradeKind="DAY_TRADE")
-    assert (dt["sales"], dt["result"], dt["exempt"], dt["irrf"]) == ("3100.00", "98.11", False, "0.98")
-    assert row(march, sheet="COMMON", tradeKind="DAY_TRADE")["taxDue"] == "19.62"  # 20% of 98.11 = 19.622
-    # 19.62 - 0.98 = 18.64, due on B3's last business day of April 2025 (Wednesday 30).
-    assert march["darf"] == {"code": "6015", "period": "2025-03", "dueDate": "2025-04-30", "tax": "18.64", "carriedIn": "0.00",
-                             "amount": "18.64", "carriedToNext": "0.00"}
+    assert (dt["sales"], dt["result"], dt["exempt"], dt["irrf"]) == ("3100.00", "98.57", False, "0.99")
+    assert row(march, sheet="COMMON", tradeKind="DAY_TRADE")["taxDue"] == "19.71"  # 20% of 98.57 = 19.714
+    # 19.71 - 0.99 = 18.72, due on B3's last business day of April 2025 (Wednesday 30).
+    assert march["darf"] == {"code": "6015", "period": "2025-03", "dueDate": "2025-04-30", "tax": "18.72", "carriedIn": "0.00",
+                             "amount": "18.72", "carriedToNext": "0.00"}
 
     april = (await ask(env, REPORT, m="2025-04"))[0]["taxReport"]
     # Buy 60,000.00: 16.50 + 2.20 = 18.70; sell 59,000.00: 16.225 -> 16.22, 2.1594 -> 2.16 = 18.38.

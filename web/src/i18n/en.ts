@@ -188,6 +188,7 @@ export const en: Messages = {
       BUY: "Purchase",
       SELL: "Sale",
       FEE: "Fee",
+      FEE_ADJUSTMENT: "Day trade fee adjustment",
       DIVIDEND: "Dividends",
       JCP: "Interest on equity (JCP)",
       IRRF: "Income tax withheld",

@@ -186,6 +186,7 @@ export const ptBR = {
       BUY: "Compra",
       SELL: "Venda",
       FEE: "Taxa",
+      FEE_ADJUSTMENT: "Ajuste de taxas (day trade)",
       DIVIDEND: "Dividendos",
       JCP: "Juros sobre capital próprio",
       IRRF: "IR retido na fonte",
