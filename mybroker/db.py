@@ -204,7 +204,7 @@ class Database:
         if self.is_sqlite and not in_memory:  # an in-memory database exists on one connection only
             # The use cases' sessions run SQLAlchemy's synchronous SQLite driver on the loop
             # (_inline_sync_sessions): the same SQL, about a third of the cost per statement.
-            writer = _inline_sync_engine(path, sqlite_busy_timeout_ms, echo=echo, **options_without_creator(options))
+            writer = _inline_sync_engine(path, sqlite_busy_timeout_ms, echo=echo, **_without_creator(options))
             reader = _inline_sync_engine(path, sqlite_busy_timeout_ms, echo=echo, **_sqlite_read_pool(pool_timeout))
             _configure_sqlite(writer, writer=True)
             _configure_sqlite(reader, writer=False)
@@ -377,7 +377,7 @@ def _inline_sqlite(path: str, busy_timeout_ms: int):
     return connect
 
 
-def options_without_creator(options: dict) -> dict:
+def _without_creator(options: dict) -> dict:
     return {name: value for name, value in options.items() if name != "async_creator"}
 
 
