@@ -86,6 +86,7 @@ async def test_a_watched_quote_changes(screen: Page):
     first = await price.get_attribute("data-price")
     # The simulated market ticks every 0.2 s here; the cell must follow without a reload.
     await expect(price).not_to_have_attribute("data-price", first)
+    await expect(price).to_have_class(re.compile(r"\btick-(up|down)\b"))  # and flashes which way it moved
     # The trend line says what the change column says (the day's change), not the ticks seen.
     # Both read in one turn of the page: one render draws them from one quote.
     change, line = await screen.locator('.watchlist tr[data-ticker="PETR4"]').evaluate(

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { AssetSummary } from "../api/types";
 import { formatBRL, formatPercent, direction } from "../money";
 import { addToWatchlist, catalog, history, quotes, removeFromWatchlist, searchAssets, watchlist } from "../state/market";
@@ -43,6 +43,7 @@ function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
   const quote = quotes.value[ticker];
   const name = catalog.value[ticker]?.name ?? "";
   const trend = direction(quote?.change ?? "0");
+  const tick = useTick(quote?.price);
   return (
     <tr data-ticker={ticker} class={current ? "current" : undefined}>
       <th scope="row">
@@ -51,7 +52,7 @@ function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
         </a>
         <small>{name}</small>
       </th>
-      <td class="num price" data-price={quote?.price}>
+      <td class={`num price ${tick}`} data-price={quote?.price}>
         {quote ? formatBRL(quote.price) : "—"}
       </td>
       <td class={`num change ${trend > 0 ? "up" : trend < 0 ? "down" : ""}`}>{quote ? formatPercent(quote.changePercent) : "—"}</td>
@@ -65,6 +66,23 @@ function WatchRow({ ticker, current }: { ticker: string; current: boolean }) {
       </td>
     </tr>
   );
+}
+
+/** "tick-up" or "tick-down" for a moment after the price moves up or down, so a trader's eye
+ * catches which rows just traded (the cell flashes; styles.css). Comparing the decimal
+ * strings as numbers is for the colour only, never for money. */
+function useTick(price: string | undefined): "" | "tick-up" | "tick-down" {
+  const previous = useRef(price);
+  const [tick, setTick] = useState<"" | "tick-up" | "tick-down">("");
+  useEffect(() => {
+    const before = previous.current;
+    previous.current = price;
+    if (before === undefined || price === undefined || before === price) return;
+    setTick(Number(price) > Number(before) ? "tick-up" : "tick-down");
+    const timer = setTimeout(() => setTick(""), 700);
+    return () => clearTimeout(timer);
+  }, [price]);
+  return tick;
 }
 
 function AddTicker() {
