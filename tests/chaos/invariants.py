@@ -91,7 +91,7 @@ class Reservation:
 @dataclass(frozen=True)
 class LedgerEntry:
     user_id: str
-    type: str  # DEPOSIT, WITHDRAWAL, RESERVE, RELEASE, BUY, SELL, FEE
+    type: str  # DEPOSIT, WITHDRAWAL, RESERVE, RELEASE, BUY, SELL, FEE, and a day's end: FEE_ADJUSTMENT, IRRF
     amount: Decimal  # signed: into available cash is positive
     order_id: str | None = None
 
@@ -266,6 +266,10 @@ def _reservations(snapshot: Snapshot, orders: dict[str, BrokerOrder], report: Re
             report.add("money", f"order {order.id} is {order.status} with no open reservation behind it")
 
 
+# The lines a trading day's end posts; a run that spans 18:00 in Brasília sees them.
+DAY_END_LINES = frozenset({"FEE_ADJUSTMENT", "IRRF"})
+
+
 def _money(
     snapshot: Snapshot,
     orders: dict[str, BrokerOrder],
@@ -304,6 +308,11 @@ def _money(
     ledger_cash: dict[str, Decimal] = defaultdict(Decimal)
     for entry in snapshot.ledger:
         ledger_cash[entry.user_id] += entry.amount
+        if entry.type in DAY_END_LINES:
+            # A trading day that ended during the run: the wallet settled its final costs
+            # and the IRRF withheld (subgraphs/wallet/day_end.py, unit- and e2e-tested
+            # against the brokerage note). Cash moved by them as the ledger says.
+            expected_cash[entry.user_id] += entry.amount
     for user_id in sorted(users):
         wallet = wallets.get(user_id)
         if wallet is None:

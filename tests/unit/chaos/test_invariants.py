@@ -130,3 +130,16 @@ def test_cash_and_positions_follow_from_the_fills():
     snap = consistent()
     snap.wallets[0] = replace(snap.wallets[0], available=snap.wallets[0].available + D("0.01"), positions={"PETR4": (100, 0)})
     assert kinds(snap) == {"money": 3}  # total cash, the ledger sum, the position
+
+
+def test_a_trading_days_end_lines_are_cash_the_wallet_moved():
+    """A run that spans 18:00 in Brasília sees the day's end: the final costs' adjustment
+    and the IRRF withheld are in the ledger and in the cash, and the money holds."""
+    snap = consistent()
+    day_end = [LedgerEntry("ana", "FEE_ADJUSTMENT", D("0.46")), LedgerEntry("ana", "IRRF", D("-0.99"))]
+    snap.ledger.extend(day_end)
+    snap.wallets[0] = replace(snap.wallets[0], available=snap.wallets[0].available + D("0.46") - D("0.99"))
+    assert check(snap).ok, check(snap).details()
+    # Cash the ledger does not explain is still a finding.
+    snap.wallets[0] = replace(snap.wallets[0], available=snap.wallets[0].available + D("0.01"))
+    assert kinds(snap) == {"money": 2}  # total cash, the ledger sum
