@@ -250,6 +250,11 @@ async def test_a_phone_sees_the_screen_without_sideways_scrolling(screen: Page):
         await screen.screenshot(path=screenshot_path(name), full_page=True)
         overflow = await screen.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{view} is {overflow}px wider than a phone"
+        # Figures as cards: no position's figure hides behind a sideways scroll.
+        beyond = await screen.evaluate(
+            "[...document.querySelectorAll('table.cards td')].filter(td => td.getBoundingClientRect().right > window.innerWidth).length"
+        )
+        assert beyond == 0, f"{view}: {beyond} figures outside the screen"
         assert await screen.evaluate(UNNAMED_CONTROLS) == [], f"{view} has controls without a name"
 
 

@@ -84,7 +84,7 @@ export function MonthlyStatement() {
       {error && <p class="error" role="alert">{error}</p>}
       {statement && (
         <div class="scroll">
-          <table>
+          <table class="cards">
             <thead>
               <tr>
                 <th scope="col">{t("wallet.monthly.date")}</th>
@@ -101,11 +101,11 @@ export function MonthlyStatement() {
               </tr>
               {statement.lines.map((line) => (
                 <tr key={line.id} data-kind={line.kind}>
-                  <td>{day.format(new Date(line.postedAt))}</td>
-                  <td>{line.settlesOn ? calendarDay(line.settlesOn) : "—"}</td>
-                  <td>{describeLine(line)}</td>
-                  <td class={`num ${direction(line.amount) > 0 ? "up" : "down"}`}>{formatSignedBRL(line.amount)}</td>
-                  <td class="num">{formatBRL(line.balance)}</td>
+                  <td data-label={t("wallet.monthly.date")}>{day.format(new Date(line.postedAt))}</td>
+                  <td data-label={t("wallet.monthly.settles")}>{line.settlesOn ? calendarDay(line.settlesOn) : "—"}</td>
+                  <td class="wide" data-label={t("wallet.what")}>{describeLine(line)}</td>
+                  <td class={`num ${direction(line.amount) > 0 ? "up" : "down"}`} data-label={t("wallet.amountColumn")}>{formatSignedBRL(line.amount)}</td>
+                  <td class="num" data-label={t("wallet.monthly.balance")}>{formatBRL(line.balance)}</td>
                 </tr>
               ))}
               <tr class="closing">

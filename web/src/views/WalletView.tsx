@@ -159,7 +159,8 @@ function Positions({ positions }: { positions: Position[] }) {
         <p class="muted">{t("wallet.noPositions")}</p>
       ) : (
         <div class="scroll">
-          <table>
+          {/* "cards": on a phone each position is a card of labelled figures (styles.css) */}
+          <table class="cards">
             <thead>
               <tr>
                 <th scope="col">{t("wallet.ticker")}</th>
@@ -184,12 +185,12 @@ function Positions({ positions }: { positions: Position[] }) {
                       <a href={href({ view: "asset", ticker })}>{ticker}</a>
                       <small>{position.asset.name}</small>
                     </th>
-                    <td class="num quantity">{formatInteger(position.quantity)}</td>
-                    <td class="num">{formatInteger(position.blockedQuantity)}</td>
-                    <td class="num">{formatBRL(position.averagePrice)}</td>
-                    <td class="num">{quote ? formatBRL(quote.price) : "—"}</td>
-                    <td class="num">{value !== null ? formatBRL(value) : "—"}</td>
-                    <td class={`num pnl ${pnl !== null && pnl > 0n ? "up" : pnl !== null && pnl < 0n ? "down" : ""}`}>
+                    <td class="num quantity" data-label={t("wallet.shares")}>{formatInteger(position.quantity)}</td>
+                    <td class="num" data-label={t("wallet.blockedShares")}>{formatInteger(position.blockedQuantity)}</td>
+                    <td class="num" data-label={t("wallet.average")}>{formatBRL(position.averagePrice)}</td>
+                    <td class="num" data-label={t("wallet.last")}>{quote ? formatBRL(quote.price) : "—"}</td>
+                    <td class="num" data-label={t("wallet.marketValue")}>{value !== null ? formatBRL(value) : "—"}</td>
+                    <td class={`num pnl ${pnl !== null && pnl > 0n ? "up" : pnl !== null && pnl < 0n ? "down" : ""}`} data-label={t("wallet.pnl")}>
                       {pnl !== null ? formatSignedBRL(pnl) : "—"}
                     </td>
                   </tr>
