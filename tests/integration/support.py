@@ -5,7 +5,7 @@ import asyncio
 import uuid
 from typing import Callable
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 
 from mybroker.db import Database, messaging_tables
 from mybroker.events import Envelope
@@ -50,3 +50,41 @@ def inbox_consumer(tmp_path, name: str):
             return [tuple(row) for row in (await session.execute(query)).all()]
 
     return db, handler, deliveries, applied_rows
+
+
+def racing_inbox(url: str) -> tuple[Database, Table]:
+    """A database with an `account` row counter and the messaging tables, for racing_consumers."""
+    metadata = MetaData()
+    account = Table("account", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("applied", Integer))
+    messaging_tables(metadata)
+    return Database(url, metadata), account
+
+
+async def racing_consumers(db: Database, account: Table, racers: int) -> None:
+    """`racers` consumers each hold a transaction open, then record the same message at
+    once: exactly one applies it, the others see "already processed" and their
+    transactions stay usable. `racers` must stay within the pool (all hold a connection
+    at the barrier). The schema must exist."""
+    async with db.transaction() as tx:
+        await tx.session.execute(account.insert().values(id=1, applied=0))
+    arrived, go = 0, asyncio.Event()
+
+    async def consume() -> bool:
+        nonlocal arrived
+        async with db.transaction() as tx:
+            await tx.session.execute(text("SELECT 1"))
+            arrived += 1
+            if arrived == racers:
+                go.set()
+            await go.wait()
+            if not await tx.first_time("racer", "message-1"):
+                await tx.session.execute(text("SELECT 1"))  # still usable after the duplicate
+                return False
+            await tx.session.execute(update(account).where(account.c.id == 1).values(applied=account.c.applied + 1))
+            await asyncio.sleep(0.05)  # hold the inbox row while the others try
+            return True
+
+    results = await asyncio.gather(*(consume() for _ in range(racers)))
+    assert results.count(True) == 1
+    async with db.read() as session:
+        assert (await session.execute(select(account.c.applied))).scalar() == 1

@@ -14,17 +14,18 @@ import pytest
 import pytest_asyncio
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select, text, update
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mybroker.auth import Caller
-from mybroker.db import Database, messaging_tables
+from mybroker.db import Database
 from mybroker.errors import DomainError, ErrorCode
 from launch.registry import migrations_dir
 from mybroker.migrations import assert_schema_current, create_mysql_database, head_revision, migrate
 from mybroker.settings import SERVICES
 from subgraphs.wallet.service import Fill, WalletService
 from subgraphs.wallet.tables import reservations
+from tests.integration.support import racing_consumers, racing_inbox
 
 D = Decimal
 ANA = "ana"
@@ -181,39 +182,13 @@ async def test_a_redelivered_fill_settles_once_under_concurrency(wallet):
 
 
 async def test_the_inbox_applies_a_message_once_when_consumers_race(fresh_database):
-    """Every consumer holds a transaction open, then records the same message: the primary
-    key lets one insert through; the others wait on its lock, then insert nothing (INSERT
-    IGNORE), reported as 'already processed'."""
-    metadata = MetaData()
-    account = Table("account", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("applied", Integer))
-    messaging_tables(metadata)
-    db = Database(fresh_database(), metadata)
-    racers = 10  # below the pool's 15 connections: all hold one at the barrier
+    """The primary key lets one insert through; the others wait on its lock, then insert
+    nothing (INSERT IGNORE), reported as 'already processed'."""
+    db, account = racing_inbox(fresh_database())
     try:
         await create_mysql_database(db.url)
         await db.create_schema()
-        async with db.transaction() as tx:
-            await tx.session.execute(account.insert().values(id=1, applied=0))
-        arrived, go = 0, asyncio.Event()
-
-        async def consume() -> bool:
-            nonlocal arrived
-            async with db.transaction() as tx:
-                await tx.session.execute(text("SELECT 1"))
-                arrived += 1
-                if arrived == racers:
-                    go.set()
-                await go.wait()
-                if not await tx.first_time("racer", "message-1"):
-                    return False
-                await tx.session.execute(update(account).where(account.c.id == 1).values(applied=account.c.applied + 1))
-                await asyncio.sleep(0.05)  # hold the inbox row while the others try
-                return True
-
-        results = await asyncio.gather(*(consume() for _ in range(racers)))
-        assert results.count(True) == 1
-        async with db.read() as session:
-            assert (await session.execute(select(account.c.applied))).scalar() == 1
+        await racing_consumers(db, account, racers=10)  # below the pool's 15 connections
     finally:
         await db.dispose()
 

@@ -126,42 +126,13 @@ async def b3sim_database(settings):
 
 
 async def test_the_inbox_applies_a_message_once_when_consumers_race_on_postgresql(b3sim_database):
-    """Every racer holds a transaction open, then records the same message: the key's lock
-    makes the others wait, see the row and insert nothing; their transactions go on."""
-    from sqlalchemy import Column, Integer, MetaData, Table, update
+    """ON CONFLICT DO NOTHING: the others wait on the key's lock, then insert nothing."""
+    from tests.integration.support import racing_consumers, racing_inbox
 
-    from mybroker.db import Database, messaging_tables
-
-    metadata = MetaData()
-    account = Table("account", metadata, Column("id", Integer, primary_key=True, autoincrement=False), Column("applied", Integer))
-    messaging_tables(metadata)
-    db = Database(b3sim_database, metadata)
-    racers = 5  # within SQLAlchemy's default pool: all hold a connection at the barrier
+    db, account = racing_inbox(b3sim_database)
     try:
         await db.create_schema()
-        async with db.transaction() as tx:
-            await tx.session.execute(account.insert().values(id=1, applied=0))
-        arrived, go = 0, asyncio.Event()
-
-        async def consume() -> bool:
-            nonlocal arrived
-            async with db.transaction() as tx:
-                await tx.session.execute(text("SELECT 1"))
-                arrived += 1
-                if arrived == racers:
-                    go.set()
-                await go.wait()
-                if not await tx.first_time("racer", "message-1"):
-                    await tx.session.execute(text("SELECT 1"))  # still usable after the duplicate
-                    return False
-                await tx.session.execute(update(account).where(account.c.id == 1).values(applied=account.c.applied + 1))
-                await asyncio.sleep(0.05)  # hold the inbox row while the others try
-                return True
-
-        results = await asyncio.gather(*(consume() for _ in range(racers)))
-        assert results.count(True) == 1
-        async with db.read() as session:
-            assert (await session.execute(select(account.c.applied))).scalar() == 1
+        await racing_consumers(db, account, racers=5)  # within SQLAlchemy's default pool
     finally:
         await db.dispose()
 
