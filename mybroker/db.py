@@ -6,6 +6,7 @@ neither lose an event nor apply a redelivered one twice."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 from contextlib import asynccontextmanager
@@ -125,10 +126,13 @@ class _Statements:
 
     def __init__(self, dialect: str, outbox: Table | None, inbox: Table | None):
         self.outbox_insert = insert(outbox) if outbox is not None else None
-        self.inbox_insert = _insert_skipping_duplicates(dialect, inbox) if inbox is not None else None
+        self.inbox_insert = insert_skipping_duplicates(dialect, inbox) if inbox is not None else None
 
 
-def _insert_skipping_duplicates(dialect: str, table: Table):
+@functools.cache  # built once per table: building costs more than running it on SQLite
+def insert_skipping_duplicates(dialect: str, table: Table):
+    """An insert that writes nothing for a row whose key is there already; its rowcount
+    says which (1 inserted, 0 skipped)."""
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 

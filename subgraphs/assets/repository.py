@@ -1,12 +1,14 @@
 """SQL for the assets database: catalog rows, candles, the latest quotes and the recent tape."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from subgraphs.assets import tables
+from mybroker.db import insert_skipping_duplicates
 from mybroker.wire import Quote, Trade
 from subgraphs.assets.domain import AssetRecord, AssetType, Candle, CandleInterval, CandleKey, QuoteTick, candle_keys, search_key
 
@@ -148,12 +150,12 @@ async def save_trade(session: AsyncSession, trade: Trade, keep: int) -> bool:
     """Adds `trade` to its ticker's stored tape and drops what falls beyond the newest
     `keep`; False when it was there already (a redelivery)."""
     ticker = trade.ticker
-    found = await session.execute(select(T.trade_id).where(T.ticker == ticker, T.trade_id == trade.trade_id))
-    if found.first() is not None:
-        return False
-    await session.execute(
-        insert(tables.tape).values(ticker=ticker, trade_id=trade.trade_id, price=trade.price, quantity=trade.quantity, time=trade.time)
+    added = await session.execute(
+        insert_skipping_duplicates(session.get_bind().dialect.name, tables.tape),
+        dict(ticker=ticker, trade_id=trade.trade_id, price=trade.price, quantity=trade.quantity, time=trade.time),
     )
+    if cast(CursorResult, added).rowcount != 1:
+        return False
     # The first trade past the kept ones, in the tape's order (newest first); it and every
     # older one go. Two statements: MySQL takes no LIMIT inside an IN subquery.
     cut = (
